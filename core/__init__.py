@@ -1,0 +1,17 @@
+"""Depth Cloud core: pure numpy + OpenEXR. Never imports bpy or mathutils.
+
+Data flows: ``exr`` / ``passes`` read files -> ``camera`` models the projection ->
+``unproject`` makes a :class:`~.pointset.PointSet`.
+"""
+from .camera import CameraModel
+from .errors import (CameraError, ChannelError, DepthCloudError, FramePatternError, InvalidDepthError,
+                     SettingsError, SizeMismatchError, SourceFileError)
+from .passes import FramePasses, SourceSpec, read_frame_passes
+from .pointset import PointSet
+from .unproject import pixel_to_world, unproject
+
+__all__ = [
+    "CameraModel", "PointSet", "SourceSpec", "FramePasses", "read_frame_passes", "unproject", "pixel_to_world",
+    "DepthCloudError", "SourceFileError", "ChannelError", "SizeMismatchError", "InvalidDepthError",
+    "CameraError", "SettingsError", "FramePatternError",
+]

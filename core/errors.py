@@ -1,0 +1,49 @@
+"""Typed errors raised by the core and the Python API.
+
+Every message names what the user must fix: the file, the channel or the setting.
+Operators turn these into ``self.report({'ERROR'}, str(err))``; the CLI prints one line
+and exits non-zero.
+"""
+
+
+class DepthCloudError(Exception):
+    """Base class of every error Depth Cloud raises on bad input."""
+
+
+class SourceFileError(DepthCloudError):
+    """A pass file is missing, unreadable or damaged."""
+
+    def __init__(self, path, problem):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {problem}")
+
+
+class ChannelError(DepthCloudError):
+    """A wanted channel is not in the file; the message lists what was found."""
+
+    def __init__(self, path, wanted, found):
+        self.path = str(path)
+        self.wanted = wanted
+        self.found = sorted(found)
+        shown = ", ".join(self.found[:40]) + (" …" if len(self.found) > 40 else "")
+        super().__init__(f"{self.path}: no {wanted} channel; channels found: {shown or '(none)'}")
+
+
+class SizeMismatchError(DepthCloudError):
+    """Two passes that must cover the same pixels have different sizes."""
+
+
+class InvalidDepthError(DepthCloudError):
+    """The depth holds no usable pixel (all background, NaN/inf or outside the clip range)."""
+
+
+class CameraError(DepthCloudError):
+    """No camera, or a camera the projection model cannot represent."""
+
+
+class SettingsError(DepthCloudError):
+    """A setting is out of range or inconsistent (e.g. near >= far)."""
+
+
+class FramePatternError(DepthCloudError):
+    """A path pattern or a frame range cannot be resolved."""

@@ -1,0 +1,212 @@
+"""Which file holds which pass, and reading one frame's passes into aligned arrays."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import depth as depth_mod
+from . import exr
+from .colors import srgb_to_linear
+from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
+from .frames import resolve_frame_path
+
+DEPTH = "DEPTH"
+POSITION = "POSITION"
+AUTO = "AUTO"
+KINDS = (AUTO, DEPTH, POSITION)
+
+#: Header key under which self-describing renders store their depth convention.
+HEADER_CONVENTION = "depthCloud/depthConvention"
+HEADER_NEAR = "depthCloud/near"
+HEADER_FAR = "depthCloud/far"
+
+DISPLAY_REFERRED = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where a frame's passes live and how to read them (path patterns may hold ``#``)."""
+
+    path: str
+    color_path: str = ""
+    kind: str = AUTO
+    convention: str = AUTO
+    near: float = 0.1
+    far: float = 100.0
+    layer: str = ""
+    depth_channel: str = ""
+    color_channels: str = ""
+    position_channels: str = ""
+
+    def __post_init__(self):
+        if not str(self.path).strip():
+            raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
+        if self.kind not in KINDS:
+            raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
+        if self.convention != AUTO:
+            depth_mod.check_convention(self.convention, self.near, self.far)
+
+    def paths(self, frame: int):
+        """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
+        main = resolve_frame_path(self.path, frame)
+        color = resolve_frame_path(self.color_path, frame) if str(self.color_path).strip() else None
+        return main, color
+
+
+@dataclass
+class FramePasses:
+    """One frame's passes, cropped to the data window of the depth/position channels.
+
+    ``window`` is ``(x0, y0)``: the column and row (from the top) of the arrays' first pixel
+    inside the full frame of ``frame_size = (width, height)``.
+    """
+
+    path: str
+    frame_size: tuple
+    window: tuple = (0, 0)
+    depth: np.ndarray | None = None  # raw stored values (h, w)
+    depth_channel: str | None = None
+    convention: str = depth_mod.PLANAR
+    near: float = 0.1
+    far: float = 100.0
+    position: np.ndarray | None = None  # (h, w, 3)
+    color: np.ndarray | None = None  # (h, w, 4) scene linear
+    color_path: str | None = None
+    header: dict = field(default_factory=dict)
+    channels: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    @property
+    def shape(self):
+        arr = self.depth if self.depth is not None else self.position
+        return arr.shape[:2]
+
+    def placed_in_frame(self, width: int, height: int, x0: int, y0: int) -> "FramePasses":
+        """The same pixels placed at ``(x0, y0)`` inside a larger frame (crop renders)."""
+        h, w = self.shape
+        if x0 < 0 or y0 < 0 or x0 + w > width or y0 + h > height:
+            raise SizeMismatchError(f"{self.path}: a {w}x{h} image cannot sit at ({x0}, {y0}) in a {width}x{height} frame")
+        return replace(self, frame_size=(int(width), int(height)), window=(int(x0), int(y0)))
+
+
+def _guess_convention(spec: SourceSpec, header: dict, channel: str):
+    if spec.convention != AUTO:
+        return spec.convention, spec.near, spec.far
+    conv = header.get(HEADER_CONVENTION)
+    if isinstance(conv, bytes):
+        conv = conv.decode("utf-8", "replace")
+    if conv in depth_mod.CONVENTIONS:
+        near = float(header.get(HEADER_NEAR, spec.near))
+        far = float(header.get(HEADER_FAR, spec.far))
+        return conv, near, far
+    if exr.split_name(channel)[2].lower() in ("distance",) or channel.lower().endswith("distance"):
+        return depth_mod.RAY_DISTANCE, spec.near, spec.far
+    return depth_mod.PLANAR, spec.near, spec.far
+
+
+def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FramePasses:
+    """Read ``frame``'s passes as described by ``spec``.
+
+    ``image_reader(path) -> (h, w, 4) float32`` reads display-referred images (PNG/JPG, rows
+    top-down, values 0..1 as stored); Blender's glue provides one. Colors from such files are
+    linearized from sRGB; EXR colors are taken as scene-linear.
+    """
+    path, color_path = spec.paths(frame)
+    if not path.lower().endswith(".exr"):
+        raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
+    f = exr.read_exr(path)
+    names = f.names()
+    layer = spec.layer or next(iter(exr.view_layers(names)), "")
+    if spec.layer and spec.layer not in exr.view_layers(names):
+        raise ChannelError(path, f"view layer {spec.layer!r}", exr.view_layers(names) or names)
+
+    depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
+    if spec.depth_channel and spec.depth_channel not in f.channels:
+        raise ChannelError(path, f"depth channel {spec.depth_channel!r}", names)
+    pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
+    if spec.position_channels and pos_names is None:
+        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z", names)
+
+    kind = spec.kind
+    if kind == AUTO:
+        kind = DEPTH if depth_name else POSITION
+    if kind == DEPTH and not depth_name:
+        raise ChannelError(path, "depth (Z) channel", names)
+    if kind == POSITION and not pos_names:
+        raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
+
+    main = depth_name if kind == DEPTH else pos_names[0]
+    win = f.channels[main].data_window
+    disp = f.display_window
+    out = FramePasses(path=path, frame_size=exr.window_size(disp),
+                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names)
+    if depth_name:
+        out.depth = f.get(depth_name, win)
+        out.depth_channel = depth_name
+        out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
+    if kind == POSITION:
+        out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
+
+    h, w = out.shape
+    if color_path is None:
+        rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
+        if rgba is None:
+            if spec.color_channels:
+                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+            out.warnings.append(f"{path}: no color channel found; points are white")
+        else:
+            out.color = _stack_rgba(f, rgba, win)
+    else:
+        out.color_path = color_path
+        out.color = _read_color_file(color_path, spec, layer, out, image_reader)
+    return out
+
+
+def _stack_rgba(f: exr.ExrFile, rgba, win) -> np.ndarray:
+    h = win[3] - win[1] + 1
+    w = win[2] - win[0] + 1
+    out = np.empty((h, w, 4), dtype=np.float32)
+    for i, name in enumerate(rgba):
+        out[..., i] = f.get(name, win, fill=0.0) if name else 1.0
+    return out
+
+
+def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: FramePasses, image_reader):
+    width, height = passes.frame_size
+    h, w = passes.shape
+    if color_path.lower().endswith(".exr"):
+        cf = exr.read_exr(color_path)
+        rgba = exr.find_color_channels(cf.names(), spec.layer or next(iter(exr.view_layers(cf.names())), ""),
+                                       spec.color_channels or None)
+        if rgba is None:
+            raise ChannelError(color_path, "color (R/G/B) channels", cf.names())
+        if cf.size != (width, height):
+            raise SizeMismatchError(
+                f"color file {color_path} is {cf.size[0]}x{cf.size[1]} but depth file {passes.path} "
+                f"is {width}x{height}: both passes must come from the same render")
+        disp = cf.display_window
+        x0, y0 = passes.window
+        win = (disp[0] + x0, disp[1] + y0, disp[0] + x0 + w - 1, disp[1] + y0 + h - 1)
+        return _stack_rgba(cf, rgba, win)
+    if not os.path.isfile(color_path):
+        raise SourceFileError(color_path, "color file not found")
+    if not color_path.lower().endswith(DISPLAY_REFERRED):
+        raise SourceFileError(color_path, f"unsupported color file type; use EXR or one of {', '.join(DISPLAY_REFERRED)}")
+    if image_reader is None:
+        raise SourceFileError(color_path, "reading PNG/JPG colors needs an image reader (run inside Blender)")
+    img = np.asarray(image_reader(color_path), dtype=np.float32)
+    if img.ndim != 3 or img.shape[2] < 3:
+        raise SourceFileError(color_path, f"expected an RGB(A) image, got array of shape {img.shape}")
+    if img.shape[:2] != (height, width):
+        raise SizeMismatchError(
+            f"color file {color_path} is {img.shape[1]}x{img.shape[0]} but depth file {passes.path} "
+            f"is {width}x{height}: both passes must come from the same render")
+    x0, y0 = passes.window
+    img = img[y0:y0 + h, x0:x0 + w]
+    out = np.ones((h, w, 4), dtype=np.float32)
+    out[..., :3] = srgb_to_linear(img[..., :3])
+    if img.shape[2] >= 4:
+        out[..., 3] = img[..., 3]
+    return out

@@ -1,0 +1,49 @@
+"""PointSet: what an unprojection produces, as plain arrays (no Blender types)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+
+@dataclass
+class PointSet:
+    """Colored world-space points, one per valid source pixel.
+
+    positions  (N, 3) float32, world space
+    colors     (N, 4) float32, scene-linear RGBA
+    pixels     (N, 2) int32, source pixel ``(column, row)`` in the frame, row 0 at the top
+    depth      (N,) float32 planar camera depth, or None when no camera was involved
+    radius     (N,) float32 half the pixel footprint at the point (None without a camera)
+    """
+
+    positions: np.ndarray
+    colors: np.ndarray
+    pixels: np.ndarray
+    depth: np.ndarray | None = None
+    radius: np.ndarray | None = None
+    image_size: tuple = (0, 0)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = len(self.positions)
+        for f in ("colors", "pixels", "depth", "radius"):
+            arr = getattr(self, f)
+            if arr is not None and len(arr) != n:
+                raise ValueError(f"PointSet.{f} has {len(arr)} rows, positions has {n}")
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def subset(self, index) -> "PointSet":
+        """A PointSet of the points selected by a boolean mask or an index array."""
+        kw = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            kw[f.name] = v[index] if isinstance(v, np.ndarray) else v
+        return replace(self, **kw)
+
+    @property
+    def pixel_index(self) -> np.ndarray:
+        """Flat index ``row * width + column`` of each point's source pixel."""
+        return self.pixels[:, 1].astype(np.int64) * int(self.image_size[0]) + self.pixels[:, 0]

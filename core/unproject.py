@@ -1,0 +1,208 @@
+"""Pixels -> world points. Vectorized numpy, float32 on the per-pixel path."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import depth as depth_mod
+from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
+from .errors import CameraError, InvalidDepthError
+from .passes import FramePasses
+from .pointset import PointSet
+
+#: Relative tolerance on the clip range (renders never hold surfaces outside it).
+CLIP_TOLERANCE = 1e-4
+
+
+def _camera_for(passes: FramePasses, camera: CameraModel) -> CameraModel:
+    """The stored pixels decide the frame size (resolution % and odd sizes can't skew it)."""
+    w, h = passes.frame_size
+    if (camera.width, camera.height) != (w, h):
+        camera = camera.with_frame_size(w, h)
+    return camera
+
+
+def planar_depth(passes: FramePasses, camera: CameraModel | None) -> np.ndarray:
+    """The frame's depth as planar camera depth (float32, data window)."""
+    if passes.depth is None:
+        raise InvalidDepthError(f"{passes.path}: no depth pass was read")
+    h, w = passes.shape
+    x0, y0 = passes.window
+    return depth_mod.to_planar(passes.depth, passes.convention, camera, passes.near, passes.far,
+                               cols=np.arange(x0, x0 + w), rows=np.arange(y0, y0 + h))
+
+
+def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> np.ndarray:
+    """Pixels holding a surface: finite, positive, not background, inside the clip range."""
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(z) & (z > 0) & (z < depth_mod.BACKGROUND_DEPTH)
+        if clip and camera is not None and camera.projection != PANORAMIC:
+            valid &= z >= camera.clip_start * (1 - CLIP_TOLERANCE)
+            valid &= z <= camera.clip_end * (1 + CLIP_TOLERANCE)
+    return valid
+
+
+def _check_any(valid: np.ndarray, passes: FramePasses, what: str, z=None):
+    if valid.any():
+        return
+    total = valid.size
+    extra = ""
+    if z is not None:
+        nonfinite = int((~np.isfinite(z)).sum())
+        extra = f" ({nonfinite} of {total} pixels are NaN/inf)" if nonfinite else ""
+    raise InvalidDepthError(f"{passes.path}: channel {what} holds no usable pixel: all {total} pixels are "
+                            f"background, NaN/inf or outside the camera clip range{extra}")
+
+
+def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool = True) -> PointSet:
+    """Turn one frame's passes into a PointSet.
+
+    With a depth pass a camera is required. With a world position pass no camera is needed;
+    a camera, when given, adds per-point planar depth and footprint radius.
+    """
+    if passes.position is not None:
+        return _from_position(passes, camera, clip)
+    if camera is None:
+        raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it; "
+                          "set a camera (or use a world Position pass, which needs none)")
+    camera = _camera_for(passes, camera)
+    if camera.projection == PANORAMIC:
+        from . import panorama  # provided with panoramic camera support
+        return panorama.unproject(passes, camera, clip)
+
+    z = planar_depth(passes, camera)
+    valid = valid_depth_mask(z, camera, clip)
+    _check_any(valid, passes, passes.depth_channel, passes.depth)
+    rows, cols = np.nonzero(valid)
+    zv = z[valid]
+    x0, y0 = passes.window
+    h, w = passes.shape
+    px = camera.plane_x(np.arange(x0, x0 + w)).astype(np.float32)[cols]
+    py = camera.plane_y(np.arange(y0, y0 + h)).astype(np.float32)[rows]
+    if camera.projection != ORTHOGRAPHIC:
+        px *= zv
+        py *= zv
+    positions = camera_to_world(camera, px, py, -zv)
+
+    pw, ph = camera.pixel_size()
+    scale = np.float32(0.5 * pw)
+    radius = (zv * scale) if camera.projection != ORTHOGRAPHIC else np.full(len(zv), scale, np.float32)
+    return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
+                    depth=zv, radius=radius.astype(np.float32), image_size=tuple(passes.frame_size),
+                    meta=_meta(passes, valid, z))
+
+
+def camera_to_world(camera: CameraModel, x, y, z) -> np.ndarray:
+    """Camera-space coordinates (float32 arrays) to world positions (N, 3) float32."""
+    m = camera.cam_to_world.astype(np.float32)
+    out = np.empty((len(x), 3), dtype=np.float32)
+    for k in range(3):
+        col = out[:, k]
+        np.multiply(x, m[k, 0], out=col)
+        col += y * m[k, 1]
+        col += z * m[k, 2]
+        col += m[k, 3]
+    return out
+
+
+def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) -> PointSet:
+    pos = passes.position
+    valid = np.isfinite(pos).all(axis=-1)
+    if passes.depth is not None:
+        cam = _camera_for(passes, camera) if camera is not None else None
+        z = planar_depth(passes, cam) if (cam is not None or passes.convention == depth_mod.PLANAR) else passes.depth
+        valid &= valid_depth_mask(z, cam, clip and cam is not None)
+    else:
+        # Blender writes (0, 0, 0) where no surface was hit; with no depth pass that is
+        # the only background marker available.
+        valid &= (pos != 0).any(axis=-1)
+    _check_any(valid, passes, "position")
+    rows, cols = np.nonzero(valid)
+    positions = np.ascontiguousarray(pos[valid], dtype=np.float32)
+    depth = radius = None
+    if camera is not None:
+        camera = _camera_for(passes, camera)
+        if camera.projection != PANORAMIC:
+            _, _, d = camera.project(positions)
+            depth = d.astype(np.float32)
+            pw, _ = camera.pixel_size()
+            radius = (depth * np.float32(0.5 * pw)) if camera.projection != ORTHOGRAPHIC \
+                else np.full(len(depth), 0.5 * pw, np.float32)
+            radius = radius.astype(np.float32)
+    return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
+                    depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
+
+
+def _colors(passes: FramePasses, valid) -> np.ndarray:
+    if passes.color is None:
+        return np.ones((int(valid.sum()), 4), dtype=np.float32)
+    return np.ascontiguousarray(passes.color[valid], dtype=np.float32)
+
+
+def _pixels(cols, rows, passes: FramePasses) -> np.ndarray:
+    x0, y0 = passes.window
+    out = np.empty((len(cols), 2), dtype=np.int32)
+    out[:, 0] = cols + x0
+    out[:, 1] = rows + y0
+    return out
+
+
+def _meta(passes: FramePasses, valid, z=None) -> dict:
+    meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
+            "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
+            "warnings": list(passes.warnings)}
+    raw = passes.depth if passes.depth is not None else passes.position
+    nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
+    if nonfinite:
+        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
+    meta["nonfinite"] = nonfinite
+    return meta
+
+
+def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = depth_mod.PLANAR,
+                   near: float = 0.0, far: float = 0.0) -> np.ndarray:
+    """World position of pixel(s) ``(column, row)`` (row 0 at the top, integers address
+    pixel centres, fractions sub-pixel positions) at the given depth value(s)."""
+    if camera.projection == PANORAMIC:
+        from . import panorama
+        return panorama.pixel_to_world(camera, column, row, depth, convention)
+    col = np.atleast_1d(np.asarray(column, dtype=np.float64))
+    row = np.atleast_1d(np.asarray(row, dtype=np.float64))
+    d = np.atleast_1d(np.asarray(depth, dtype=np.float64))
+    x = camera.plane_x(col)
+    y = camera.plane_y(row)
+    z = d.astype(np.float64)
+    if convention == depth_mod.RAY_DISTANCE:
+        if camera.projection != ORTHOGRAPHIC:
+            z = z / np.sqrt(1 + x * x + y * y)
+    elif convention != depth_mod.PLANAR:
+        z = depth_mod.to_planar(z.reshape(1, -1).astype(np.float32), convention, camera, near, far).ravel().astype(np.float64)
+    if camera.projection != ORTHOGRAPHIC:
+        x, y = x * z, y * z
+    p = np.stack([x, y, -z, np.ones_like(z)], axis=-1) @ camera.cam_to_world.T
+    out = p[:, :3]
+    return out[0] if np.ndim(column) == 0 and np.ndim(row) == 0 and np.ndim(depth) == 0 else out
+
+
+def point_at_pixel(passes: FramePasses, camera: CameraModel | None, column: int, row: int) -> np.ndarray:
+    """World position seen at pixel ``(column, row)`` of the frame (row 0 at the top)."""
+    x0, y0 = passes.window
+    h, w = passes.shape
+    c, r = int(column) - x0, int(row) - y0
+    if not (0 <= c < w and 0 <= r < h):
+        raise InvalidDepthError(f"{passes.path}: pixel ({column}, {row}) is outside the stored image "
+                                f"(columns {x0}..{x0 + w - 1}, rows {y0}..{y0 + h - 1})")
+    if passes.position is not None:
+        p = passes.position[r, c].astype(np.float64)
+        if not np.all(np.isfinite(p)):
+            raise InvalidDepthError(f"{passes.path}: position at pixel ({column}, {row}) is not finite")
+        return p
+    if camera is None:
+        raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it")
+    camera = _camera_for(passes, camera)
+    raw = passes.depth[r:r + 1, c:c + 1]
+    z = depth_mod.to_planar(raw, passes.convention, camera, passes.near, passes.far,
+                            cols=np.array([column]), rows=np.array([row]))
+    if not valid_depth_mask(z, camera).all():
+        raise InvalidDepthError(f"{passes.path}: pixel ({column}, {row}) of channel {passes.depth_channel} "
+                                f"has no surface (depth {float(raw[0, 0])!r})")
+    return pixel_to_world(camera, column, row, float(z[0, 0]))

@@ -1,0 +1,1 @@
+"""Glue between Blender and the pure core: the only package that converts types both ways."""

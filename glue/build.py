@@ -1,0 +1,95 @@
+"""Building cloud objects: the pipeline shared by operators, the API, the CLI and handlers.
+
+settings -> SourceSpec -> core reads the passes -> Blender camera -> core unprojects ->
+PointSet -> datablock. Everything that can fail on bad input happens before the scene is
+touched, so a failed build leaves the scene as it was.
+"""
+from __future__ import annotations
+
+import os
+
+import bpy
+
+from ..core.errors import CameraError
+from ..core.passes import SourceSpec, read_frame_passes
+from ..core.unproject import unproject
+from . import camera as camera_glue
+from . import datablock
+from .images import abspath, read_display_image
+
+COLLECTION_NAME = "Depth Clouds"
+
+
+def source_spec_from_settings(settings) -> SourceSpec:
+    """The scene's Depth Cloud settings as a core SourceSpec."""
+    separate = settings.source_mode == 'SEPARATE'
+    return SourceSpec(
+        path=abspath(settings.exr_path), color_path=abspath(settings.color_path) if separate else "",
+        kind=settings.kind, convention=settings.convention, near=settings.near, far=settings.far,
+        layer=settings.layer, depth_channel=settings.depth_channel, color_channels=settings.color_channels,
+        position_channels=settings.position_channels)
+
+
+def read_passes(spec: SourceSpec, frame: int):
+    return read_frame_passes(spec, frame, image_reader=read_display_image)
+
+
+def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None):
+    """``(FramePasses, CameraModel or None)`` of ``frame``: the passes placed in the render
+    frame and the camera that rendered them. The camera is required for depth passes and
+    optional for world position passes."""
+    passes = read_passes(spec, frame)
+    try:
+        cam_obj = camera_glue.resolve_camera(scene, camera)
+    except CameraError:
+        if passes.position is None:
+            raise
+        return passes, None
+    fw, fh, x0, y0 = camera_glue.crop_placement(scene, passes.frame_size)
+    if (fw, fh) != tuple(passes.frame_size):
+        passes = passes.placed_in_frame(fw, fh, x0, y0)
+    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, size=passes.frame_size)
+
+
+def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: bool = True):
+    """``(PointSet, CameraModel or None)`` of ``frame``."""
+    passes, model = frame_inputs(scene, spec, frame, camera)
+    return unproject(passes, model, clip=clip), model
+
+
+def cloud_collection(scene):
+    coll = bpy.data.collections.get(COLLECTION_NAME)
+    if coll is None:
+        coll = bpy.data.collections.new(COLLECTION_NAME)
+    if coll.name not in scene.collection.children:
+        scene.collection.children.link(coll)
+    return coll
+
+
+def find_cloud_object(scene, spec: SourceSpec, frame: int):
+    """The cloud object already built from the same source and frame in this scene."""
+    for ob in scene.objects:
+        s = ob.depth_cloud
+        if s.is_cloud and s.source == spec.path and s.color_source == spec.color_path and s.frame == frame:
+            return ob
+    return None
+
+
+def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True):
+    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
+    frame = scene.frame_current if frame is None else int(frame)
+    point_set, _model = point_set_for_frame(scene, spec, frame, camera, clip)
+    # Nothing has been changed in the scene up to here.
+    path, _ = spec.paths(frame)
+    name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
+    pc = datablock.pointcloud_from_point_set(point_set, name, scene)
+    ob = find_cloud_object(scene, spec, frame)
+    if ob is None:
+        ob = bpy.data.objects.new(name, pc)
+        cloud_collection(scene).objects.link(ob)
+        s = ob.depth_cloud
+        s.is_cloud, s.source, s.color_source, s.frame = True, spec.path, spec.color_path, frame
+    else:
+        datablock.replace_data(ob, pc)
+    ob.depth_cloud.points = len(point_set)
+    return ob, point_set

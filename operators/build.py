@@ -1,0 +1,47 @@
+"""Build Point Cloud: the current frame's passes -> a Point Cloud object."""
+from __future__ import annotations
+
+import bpy
+
+
+class DEPTH_CLOUD_OT_build(bpy.types.Operator):
+    """Build a colored point cloud from the current frame's depth (or position) and color passes"""
+
+    bl_idname = "depth_cloud.build"
+    bl_label = "Build Point Cloud"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None:
+            return False
+        if not context.scene.depth_cloud.exr_path.strip():
+            cls.poll_message_set("Set the EXR file of the depth or position pass first")
+            return False
+        if context.mode != 'OBJECT':
+            cls.poll_message_set("Switch to Object Mode to build")
+            return False
+        return True
+
+    def execute(self, context):
+        from ..core.errors import DepthCloudError
+        from ..glue import build
+
+        scene = context.scene
+        settings = scene.depth_cloud
+        try:
+            spec = build.source_spec_from_settings(settings)
+            ob, point_set = build.build_cloud_object(scene, spec, scene.frame_current, settings.camera,
+                                                     clip=settings.clip)
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+        for warning in point_set.meta.get("warnings", ()):
+            self.report({'WARNING'}, warning)
+        for other in context.view_layer.objects.selected:
+            other.select_set(False)
+        if ob.name in context.view_layer.objects:
+            ob.select_set(True)
+            context.view_layer.objects.active = ob
+        self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
+        return {'FINISHED'}

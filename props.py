@@ -1,0 +1,79 @@
+"""Settings saved in the .blend: one PropertyGroup on the Scene, one on each cloud Object."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+SOURCE_MODES = [
+    ('MULTILAYER', "Multilayer EXR", "One EXR per frame holding depth (or position) and color"),
+    ('SEPARATE', "Separate Files", "Depth (or position) EXR and a color file (EXR, PNG or JPG)"),
+]
+KINDS = [
+    ('AUTO', "Auto", "Depth if the file has a depth channel, else a world position pass"),
+    ('DEPTH', "Depth", "A depth pass unprojected through the camera"),
+    ('POSITION', "World Position", "A world position pass (needs no camera)"),
+]
+CONVENTIONS = [
+    ('AUTO', "Auto", "From the file (self-describing renders), else planar Z"),
+    ('PLANAR', "Planar Z", "Distance from the camera plane: Blender's Z pass"),
+    ('RAY_DISTANCE', "Ray Distance", "Distance from the camera centre along the pixel's ray"),
+    ('NORMALIZED', "Normalized", "0..1 mapped linearly to Near..Far (a Map Range'd Z)"),
+    ('ZBUFFER', "Z-Buffer", "OpenGL non-linear window depth 0..1 with Near/Far"),
+    ('INVERSE', "Inverse Depth", "1 / Z"),
+]
+
+
+def _is_camera(_self, obj):
+    return obj.type == 'CAMERA'
+
+
+class DepthCloudSettings(bpy.types.PropertyGroup):
+    """Build settings of a scene (``scene.depth_cloud``)."""
+
+    source_mode: EnumProperty(name="Source", items=SOURCE_MODES, default='MULTILAYER')
+    exr_path: StringProperty(name="EXR", subtype='FILE_PATH',
+                             description="Multilayer EXR, or the depth/position EXR; '#' runs are the frame number")
+    color_path: StringProperty(name="Color", subtype='FILE_PATH',
+                               description="Color pass for Separate Files (EXR, PNG or JPG); '#' runs are the frame number")
+    kind: EnumProperty(name="Pass", items=KINDS, default='AUTO')
+    convention: EnumProperty(name="Depth Convention", items=CONVENTIONS, default='AUTO')
+    near: FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH',
+                        description="Depth mapped to 0 (Normalized, Z-Buffer)")
+    far: FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH',
+                       description="Depth mapped to 1 (Normalized, Z-Buffer)")
+    camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
+                            description="Camera that rendered the passes (empty: the scene camera)")
+    layer: StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
+    depth_channel: StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
+    color_channels: StringProperty(name="Color Channels", description="Override prefix, e.g. 'ViewLayer.Combined'")
+    position_channels: StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
+    clip: BoolProperty(name="Clip to Camera Range", default=True,
+                       description="Drop depths outside the camera's clip start/end")
+    show_channels: BoolProperty(name="Channels", default=False)
+
+
+class DepthCloudObjectSettings(bpy.types.PropertyGroup):
+    """What a cloud object was built from (``object.depth_cloud``)."""
+
+    is_cloud: BoolProperty(name="Is Depth Cloud", default=False)
+    source: StringProperty(name="Source", subtype='FILE_PATH')
+    color_source: StringProperty(name="Color Source", subtype='FILE_PATH')
+    frame: IntProperty(name="Frame")
+    points: IntProperty(name="Points")
+
+
+classes = (DepthCloudSettings, DepthCloudObjectSettings)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register():
+    _register()
+    bpy.types.Scene.depth_cloud = PointerProperty(type=DepthCloudSettings)
+    bpy.types.Object.depth_cloud = PointerProperty(type=DepthCloudObjectSettings)
+
+
+def unregister():
+    del bpy.types.Object.depth_cloud
+    del bpy.types.Scene.depth_cloud
+    _unregister()

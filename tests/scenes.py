@@ -1,0 +1,140 @@
+"""Small test scenes rendered with Cycles to make ground truth (Position pass)."""
+from __future__ import annotations
+
+import glob
+import math
+import os
+import sys
+
+import numpy as np
+
+
+def add_bundled_modules():
+    """Put the wheel's bundled ``pxr``/``OpenImageIO`` on sys.path (they are in real Blender)."""
+    import bpy
+    root = os.path.dirname(bpy.__file__)
+    for site in glob.glob(os.path.join(root, "*", "python", "lib", "python3*", "site-packages")):
+        if site not in sys.path:
+            sys.path.append(site)
+
+
+def blender_version():
+    import bpy
+    return bpy.app.version
+
+
+def set_exr_output(scene, multilayer=True, half=False):
+    s = scene.render.image_settings
+    if hasattr(s, "media_type"):  # Blender 5.0+
+        s.media_type = 'MULTI_LAYER_IMAGE' if multilayer else 'IMAGE'
+    s.file_format = 'OPEN_EXR_MULTILAYER' if multilayer else 'OPEN_EXR'
+    s.color_depth = '16' if half else '32'
+    s.exr_codec = 'ZIP'
+
+
+def setup_render(scene, width=64, height=48, percentage=100, engine='CYCLES', position=True, samples=1):
+    """Tiny, exact renders: 1 sample, a tiny box filter so pixel centres are sampled."""
+    r = scene.render
+    r.engine = engine
+    r.resolution_x, r.resolution_y, r.resolution_percentage = width, height, percentage
+    r.filter_size = 0.01
+    if engine == 'CYCLES':
+        scene.cycles.samples = samples
+        scene.cycles.device = 'CPU'
+        scene.cycles.use_denoising = False
+        scene.cycles.pixel_filter_type = 'BOX'
+        scene.cycles.filter_width = 0.01
+    vl = scene.view_layers[0]
+    vl.use_pass_z = True
+    vl.use_pass_position = position
+    scene.view_settings.view_transform = 'Standard'
+    set_exr_output(scene)
+
+
+def material(name, rgb):
+    import bpy
+    mat = bpy.data.materials.new(name)
+    if bpy.app.version < (5, 0, 0):
+        mat.use_nodes = True  # always on (and deprecated) from 5.0
+    bsdf = mat.node_tree.nodes.get("Principled BSDF")
+    if bsdf is not None:
+        bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)
+    mat.diffuse_color = (*rgb, 1.0)
+    return mat
+
+
+def add_primitives(scene):
+    """A cube, a sphere and a tilted plane in front of the origin, colored red/green/blue."""
+    import bpy
+    bpy.ops.mesh.primitive_cube_add(size=1.0, location=(0.0, 0.0, 0.5))
+    bpy.context.object.data.materials.append(material("Red", (0.8, 0.05, 0.05)))
+    bpy.ops.mesh.primitive_uv_sphere_add(radius=0.6, location=(1.4, 0.8, 0.6), segments=24, ring_count=12)
+    bpy.context.object.data.materials.append(material("Green", (0.05, 0.7, 0.1)))
+    bpy.ops.mesh.primitive_plane_add(size=6.0, location=(0.0, 0.0, 0.0))
+    bpy.context.object.data.materials.append(material("Blue", (0.1, 0.2, 0.8)))
+    bpy.ops.object.light_add(type='SUN', location=(2, -2, 5), rotation=(0.6, 0.2, 0.4))
+    bpy.context.object.data.energy = 3.0
+
+
+def add_camera(scene, location=(4.0, -5.0, 3.0), target=(0.4, 0.3, 0.4), ortho=False, **data):
+    """A camera looking at ``target``; ``data`` sets camera data fields (lens, shift_x…)."""
+    import bpy
+    from mathutils import Vector
+    cam_data = bpy.data.cameras.new("Camera")
+    cam = bpy.data.objects.new("Camera", cam_data)
+    scene.collection.objects.link(cam)
+    cam.location = location
+    direction = Vector(target) - Vector(location)
+    cam.rotation_euler = direction.to_track_quat('-Z', 'Y').to_euler()
+    if ortho:
+        cam_data.type = 'ORTHO'
+    for key, value in data.items():
+        setattr(cam_data, key, value)
+    scene.camera = cam
+    return cam
+
+
+def render(scene, path):
+    """Render the current frame to ``path`` (multilayer EXR unless set otherwise)."""
+    import bpy
+    scene.render.filepath = path
+    scene.render.use_file_extension = False
+    bpy.ops.render.render(write_still=True)
+    assert os.path.isfile(path), f"render did not write {path}"
+    return path
+
+
+def read_ground_truth(path, layer="ViewLayer"):
+    """``(position (h,w,3), depth (h,w), combined (h,w,4))`` straight from the EXR."""
+    from depth_cloud.core.exr import read_exr
+    f = read_exr(path)
+    pos = np.stack([f.get(f"{layer}.Position.{c}") for c in "XYZ"], axis=-1)
+    z = f.get(f"{layer}.Depth.Z")
+    rgba = np.stack([f.get(f"{layer}.Combined.{c}") for c in "RGBA"], axis=-1)
+    return pos, z, rgba
+
+
+def relative_errors(point_set, position_gt):
+    """|point - Position pass| / depth, per point."""
+    gt = position_gt[point_set.pixels[:, 1], point_set.pixels[:, 0]]
+    return np.linalg.norm(point_set.positions.astype(np.float64) - gt, axis=1) / point_set.depth
+
+
+def write_exr(path, channels: dict, header: dict | None = None, compression="ZIP"):
+    """Write float32 channels (name -> (h, w) array) as a single-part EXR with OpenEXR."""
+    import OpenEXR
+    hdr = {"compression": getattr(OpenEXR, f"{compression}_COMPRESSION"), "type": OpenEXR.scanlineimage}
+    hdr.update(header or {})
+    with OpenEXR.File(hdr, {k: np.ascontiguousarray(v, dtype=v.dtype if v.dtype == np.float16 else np.float32)
+                            for k, v in channels.items()}) as f:
+        f.write(path)
+    return path
+
+
+def look_at_euler(location, target):
+    from mathutils import Vector
+    return (Vector(target) - Vector(location)).to_track_quat('-Z', 'Y').to_euler()
+
+
+def angle(deg):
+    return math.radians(deg)

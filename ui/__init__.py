@@ -1,0 +1,6 @@
+"""User interface: sidebar panels in the 3D Viewport and the Compositor."""
+import bpy
+
+from .panels import classes
+
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -1,0 +1,63 @@
+"""Panels only draw properties and call operators."""
+from __future__ import annotations
+
+import bpy
+
+
+def draw_settings(layout, context):
+    settings = context.scene.depth_cloud
+    col = layout.column()
+    col.use_property_split = True
+    col.use_property_decorate = False
+    col.prop(settings, "source_mode")
+    col.prop(settings, "exr_path", text="Depth EXR" if settings.source_mode == 'SEPARATE' else "EXR")
+    if settings.source_mode == 'SEPARATE':
+        col.prop(settings, "color_path")
+    col.prop(settings, "kind")
+    if settings.kind != 'POSITION':
+        col.prop(settings, "convention")
+        if settings.convention in {'NORMALIZED', 'ZBUFFER'}:
+            sub = col.column(align=True)
+            sub.prop(settings, "near")
+            sub.prop(settings, "far")
+    col.prop(settings, "camera")
+    col.prop(settings, "clip")
+    box = layout.box()
+    box.prop(settings, "show_channels", icon='TRIA_DOWN' if settings.show_channels else 'TRIA_RIGHT', emboss=False)
+    if settings.show_channels:
+        sub = box.column()
+        sub.use_property_split = True
+        sub.prop(settings, "layer")
+        sub.prop(settings, "depth_channel")
+        sub.prop(settings, "color_channels")
+        sub.prop(settings, "position_channels")
+    layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
+
+
+class DEPTH_CLOUD_PT_view3d(bpy.types.Panel):
+    bl_label = "Depth Cloud"
+    bl_idname = "DEPTH_CLOUD_PT_view3d"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+
+    def draw(self, context):
+        draw_settings(self.layout, context)
+
+
+class DEPTH_CLOUD_PT_compositor(bpy.types.Panel):
+    bl_label = "Depth Cloud"
+    bl_idname = "DEPTH_CLOUD_PT_compositor"
+    bl_space_type = 'NODE_EDITOR'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+
+    @classmethod
+    def poll(cls, context):
+        return getattr(context.space_data, "tree_type", "") == 'CompositorNodeTree'
+
+    def draw(self, context):
+        draw_settings(self.layout, context)
+
+
+classes = (DEPTH_CLOUD_PT_view3d, DEPTH_CLOUD_PT_compositor)
