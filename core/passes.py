@@ -11,16 +11,13 @@ from . import exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
 from .frames import resolve_frame_path
+from .metadata import convention_from_header
 
 DEPTH = "DEPTH"
 POSITION = "POSITION"
 AUTO = "AUTO"
 KINDS = (AUTO, DEPTH, POSITION)
 
-#: Header key under which self-describing renders store their depth convention.
-HEADER_CONVENTION = "depthCloud/depthConvention"
-HEADER_NEAR = "depthCloud/near"
-HEADER_FAR = "depthCloud/far"
 
 DISPLAY_REFERRED = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
 
@@ -94,13 +91,10 @@ class FramePasses:
 def _guess_convention(spec: SourceSpec, header: dict, channel: str):
     if spec.convention != AUTO:
         return spec.convention, spec.near, spec.far
-    conv = header.get(HEADER_CONVENTION)
-    if isinstance(conv, bytes):
-        conv = conv.decode("utf-8", "replace")
-    if conv in depth_mod.CONVENTIONS:
-        near = float(header.get(HEADER_NEAR, spec.near))
-        far = float(header.get(HEADER_FAR, spec.far))
-        return conv, near, far
+    stored = convention_from_header(header)
+    if stored is not None and stored[0] in depth_mod.CONVENTIONS:
+        conv, near, far = stored
+        return conv, near or spec.near, far or spec.far
     if exr.split_name(channel)[2].lower() in ("distance",) or channel.lower().endswith("distance"):
         return depth_mod.RAY_DISTANCE, spec.near, spec.far
     return depth_mod.PLANAR, spec.near, spec.far
