@@ -1,5 +1,6 @@
 """Test setup: the repository is the ``depth_cloud`` package; Blender tests run on the real
 ``bpy`` module (the PyPI wheel) and reset to factory settings around each test."""
+import hashlib
 import os
 import sys
 import tempfile
@@ -7,7 +8,9 @@ import tempfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_LINK_DIR = os.path.join(tempfile.gettempdir(), f"depth_cloud_import_{os.getuid()}")
+# One link per checkout, so several checkouts can run tests at the same time.
+_LINK_DIR = os.path.join(tempfile.gettempdir(),
+                         f"depth_cloud_import_{os.getuid()}_{hashlib.sha1(REPO.encode()).hexdigest()[:10]}")
 os.makedirs(_LINK_DIR, exist_ok=True)
 _LINK = os.path.join(_LINK_DIR, "depth_cloud")
 if os.path.realpath(_LINK) != REPO:
