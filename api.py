@@ -11,6 +11,19 @@ Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
 ``depth_channel``, ``color_channels``, ``position_channels``, ``clip``.
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
+
+Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::
+
+    obj = api.fuse(scene, source="//renders/view_####.exr", frames="1-20")      # animated camera
+    obj = api.fuse(scene, cameras=bpy.data.collections["Views"], files="//renders/{camera}.exr")
+    obj = api.fuse(scene, camera_list="//cameras.json", voxel_size=0.005, surface=True)
+    result = api.fuse_point_set(scene, camera_list="//cameras.csv", files="//depth/view_##.exr")
+    result.point_set.normals, result.point_set.attributes["views"], result.stats
+
+Fusion options: ``voxel_size`` (0 = automatic), ``min_views``, ``depth_tolerance``
+(fraction of the depth), ``neighbor_support``, ``outlier_neighbors`` (0 = off),
+``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence`` (degrees),
+``split_normals``, ``workers``; plus the reading options above.
 """
 from __future__ import annotations
 
@@ -19,6 +32,8 @@ from dataclasses import replace
 import bpy
 
 from .core.camera import CameraModel
+from .core.cameras_io import read_camera_list
+from .core.fusion import FusionResult, FusionSettings
 from .core.errors import (CameraError, ChannelError, DepthCloudError, FramePatternError, InvalidDepthError,
                           SettingsError, SizeMismatchError, SourceFileError)
 from .core.passes import SourceSpec
@@ -28,7 +43,8 @@ from .glue import build as _build
 from .glue import camera as _camera
 from .glue.images import abspath
 
-__all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec", "PointSet",
+__all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec", "fuse",
+           "fuse_point_set", "fusion_settings", "read_camera_list", "FusionSettings", "FusionResult", "PointSet",
            "CameraModel", "SourceSpec", "DepthCloudError", "SourceFileError", "ChannelError",
            "SizeMismatchError", "InvalidDepthError", "CameraError", "SettingsError", "FramePatternError"]
 
@@ -94,3 +110,88 @@ def camera_model(camera=None, scene=None, frame=None, size=None) -> CameraModel:
     """The core CameraModel of a Blender camera object at ``frame``."""
     scene, frame = _scene_frame(scene, frame)
     return _camera.camera_model(_camera.resolve_camera(scene, camera), scene, frame=frame, size=size)
+
+
+_FUSION_OPTIONS = tuple(FusionSettings.__dataclass_fields__)
+
+
+def fusion_settings(settings: FusionSettings | None = None, **options) -> FusionSettings:
+    """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
+    unknown = set(options) - set(_FUSION_OPTIONS)
+    if unknown:
+        raise SettingsError(f"unknown fusion option(s) {sorted(unknown)}; expected {', '.join(_FUSION_OPTIONS)}")
+    return replace(settings or FusionSettings(), **options).validate()
+
+
+def _split_options(options):
+    fusion = {k: v for k, v in options.items() if k in _FUSION_OPTIONS}
+    spec = {k: v for k, v in options.items() if k not in _FUSION_OPTIONS}
+    unknown = set(spec) - set(_SPEC_OPTIONS) - {"settings"}
+    if unknown:
+        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected fusion options "
+                            f"{', '.join(_FUSION_OPTIONS)} or reading options {', '.join(_SPEC_OPTIONS)}")
+    settings = fusion_settings(spec.pop("settings", None), **fusion)
+    return settings, spec
+
+
+def _progress(progress):
+    from .glue.fusion import Progress
+    return progress if progress is not None else Progress(None, "Fusing")
+
+
+def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
+                   camera=None, clip=True, progress=None, **options) -> FusionResult:
+    """Fuse many depth maps without touching the scene; returns a FusionResult
+    (``.point_set`` with ``normals`` and ``attributes['views'/'confidence']``, ``.stats``).
+
+    Views come from ONE of: ``camera_list`` (JSON/CSV path; depth files from the list or
+    ``files``), ``cameras`` (a Collection or list of camera objects) with ``files`` (a list, or
+    a pattern with ``{camera}`` = object name and ``#`` = 1-based number), ``files`` alone
+    (a list of EXRs that carry their camera in their header), or a sequence: ``source``
+    (pattern with ``#``; default: the scene's Depth Cloud settings) over ``frames`` ("1-20",
+    a list, default: the scene's range) seen by ``camera`` (default: the scene camera).
+    ``color`` is the color file pattern. ``progress(fraction, message)`` is called as the work
+    goes (default: lines on stdout in background mode).
+    """
+    from .glue import fusion as _fusion
+    from .core import fusion as _core_fusion
+    scene = scene if scene is not None else bpy.context.scene
+    settings, spec_options = _split_options(options)
+    report = _progress(progress)
+    try:
+        views = _fusion.collect_views(scene, source=source, frames=frames, cameras=cameras, camera_list=camera_list,
+                                      files=files, color=color, camera=camera, clip=clip,
+                                      progress=lambda f, m: report(0.3 * f, m), **spec_options)
+        return _core_fusion.fuse(views, settings, lambda f, m: report(0.3 + 0.7 * f, m))
+    finally:
+        if hasattr(report, "end"):
+            report.end()
+
+
+def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
+         camera=None, clip=True, name="Fused Cloud", surface=False, surface_voxel_size=0.0, surface_radius=0.0,
+         progress=None, **options):
+    """Fuse many depth maps (sources as in :func:`fuse_point_set`) into ONE Point Cloud object
+    with ``normal``, ``views`` and ``confidence`` point attributes; fusing the same source
+    again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
+    Surface" Geometry Nodes modifier (Points to Volume -> Volume to Mesh) is made too; it is
+    stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
+    from .glue import fusion as _fusion
+    scene = scene if scene is not None else bpy.context.scene
+    settings, spec_options = _split_options(options)
+    report = _progress(progress)
+    try:
+        views = _fusion.collect_views(scene, source=source, frames=frames, cameras=cameras, camera_list=camera_list,
+                                      files=files, color=color, camera=camera, clip=clip,
+                                      progress=lambda f, m: report(0.3 * f, m), **spec_options)
+        key = _fusion.describe_source(source, frames, cameras, camera_list, files, scene)
+        ob, _result, surf = _fusion.fuse_to_object(scene, views, settings, name=name, key=key, surface=surface,
+                                                   surface_voxel_size=surface_voxel_size,
+                                                   surface_radius=surface_radius,
+                                                   progress=lambda f, m: report(0.3 + 0.7 * f, m))
+    finally:
+        if hasattr(report, "end"):
+            report.end()
+    if surf is not None:
+        ob["depth_cloud_surface"] = surf
+    return ob

@@ -219,12 +219,14 @@ def _gather(grid: _Grid, queries, qcells, k, ring, self_index):
     return dist, idx, np.isfinite(kth) & (kth <= grid.reach(queries, qcells, ring))
 
 
-def knn(points, k: int, queries=None, exclude_self: bool | None = None, max_distance: float | None = None):
+def knn(points, k: int, queries=None, exclude_self: bool | None = None, max_distance: float | None = None,
+        method: str = "auto"):
     """Exact k nearest neighbours: ``(distances (Q, k), indices (Q, k))`` sorted by distance.
 
     Without ``queries`` every point queries its neighbours among the others (itself
     excluded). Missing neighbours (fewer than k other points, or farther than
-    ``max_distance`` when given) get ``inf`` / ``-1``.
+    ``max_distance`` when given) get ``inf`` / ``-1``. ``method``: ``"grid"``, ``"brute"``
+    or ``"auto"`` (brute force for tiny inputs).
     """
     pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
     self_query = queries is None
@@ -234,7 +236,9 @@ def knn(points, k: int, queries=None, exclude_self: bool | None = None, max_dist
     k = int(k)
     if n == 0 or nq == 0 or k <= 0:
         return np.full((nq, max(k, 0)), np.inf), np.full((nq, max(k, 0)), -1, dtype=np.int64)
-    if n * nq <= 4_000_000:
+    if method not in ("auto", "grid", "brute"):
+        raise ValueError(f"unknown k-NN method {method!r}")
+    if method == "brute" or (method == "auto" and n * nq <= 4_000_000):
         dist, idx = knn_brute(pts, k, None if self_query else q, exclude)
     else:
         dist, idx = _knn_grid(pts, q, k, exclude and self_query, max_distance, self_query)
@@ -372,14 +376,14 @@ def _knn_grid(pts, q, k, exclude_self, max_distance, self_query=False, with_inde
     return dist, (idx if with_index else None)
 
 
-def knn_distances(points, k: int, max_distance: float | None = None) -> np.ndarray:
+def knn_distances(points, k: int, max_distance: float | None = None, method: str = "auto") -> np.ndarray:
     """Distances (N, k) from every point to its k nearest other points, sorted; the fast
     path (float32 batched distances, no indices) behind the statistical outlier removal.
     Neighbours farther than ``max_distance`` (or missing) are ``inf``."""
     pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 3)
     n, k = len(pts), int(k)
-    if n * n <= 4_000_000 or k <= 0:
-        return knn(pts, k, max_distance=max_distance)[0]
+    if method == "brute" or (method == "auto" and n * n <= 4_000_000) or k <= 0 or n == 0:
+        return knn(pts, k, max_distance=max_distance, method="brute" if method == "brute" else "auto")[0]
     dist, _ = _knn_grid(pts, pts, k, True, max_distance, self_query=True, with_index=False)
     if max_distance is not None:
         dist[dist > max_distance] = np.inf

@@ -282,7 +282,7 @@ def fused_object(scene, result, name="Fused Cloud", key=None):
 
 
 def fuse_to_object(scene, views, settings=None, name="Fused Cloud", key=None, surface=False,
-                   surface_voxel_size=0.0, progress=None):
+                   surface_voxel_size=0.0, surface_radius=0.0, progress=None):
     """Fuse ``views`` and write the result (see :func:`fused_object`); with ``surface`` also
     make (or update) the Geometry Nodes surface object. Returns ``(object, FusionResult,
     surface object or None)``."""
@@ -293,7 +293,8 @@ def fuse_to_object(scene, views, settings=None, name="Fused Cloud", key=None, su
     surf = None
     if surface:
         from . import surface as surface_glue
-        surf = surface_glue.surface_object(scene, ob, surface_voxel_size or 0.0, result.voxel_size)
+        surf = surface_glue.surface_object(scene, ob, surface_voxel_size or 0.0, result.voxel_size,
+                                           surface_radius or 0.0)
     return ob, result, surf
 
 

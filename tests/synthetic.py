@@ -22,11 +22,17 @@ def dodecahedron_cameras(width=128, height=128, distance=1.5, lens=30.0, centroi
 
 
 def rays(camera: CameraModel):
-    """Per-pixel ray origins and directions (H, W, 3) float64, direction camera-z = -1."""
+    """Per-pixel ray origins and directions (H, W, 3) float64, direction camera-z = -1
+    (so the ray parameter of a hit is its planar depth)."""
     w, h = camera.width, camera.height
     px = camera.plane_x(np.arange(w))[None, :]
     py = camera.plane_y(np.arange(h))[:, None]
     m = camera.cam_to_world
+    if camera.projection == "ORTHO":
+        o_cam = np.stack(np.broadcast_arrays(px, py, np.zeros((h, w))), axis=-1)
+        o = o_cam @ m[:3, :3].T + m[:3, 3]
+        d = np.broadcast_to(-m[:3, 2], o.shape)
+        return o, d
     d_cam = np.stack(np.broadcast_arrays(px, py, -np.ones((h, w))), axis=-1)
     d = d_cam @ m[:3, :3].T
     o = np.broadcast_to(m[:3, 3], d.shape)
