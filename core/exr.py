@@ -111,7 +111,7 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         raise SourceFileError(path, f"damaged or unreadable EXR ({type(err).__name__}: {err})") from err
     if not parts:
-        raise SourceFileError(path, "EXR file has no parts")
+        raise SourceFileError(path, "damaged EXR: no readable part")
     out = ExrFile(path=path)
     for index, part in enumerate(parts):
         try:
