@@ -1,22 +1,13 @@
 """Shared bench helpers: import the extension from this checkout, make synthetic frames."""
 import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def import_extension():
-    """Import this checkout as the ``depth_cloud`` package and register it."""
-    link_dir = tempfile.mkdtemp(prefix="depth_cloud_bench_")
-    os.symlink(REPO, os.path.join(link_dir, "depth_cloud"))
-    sys.path.insert(0, link_dir)
-    import depth_cloud
-    depth_cloud.register()
-    return depth_cloud
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from checkout import import_extension  # noqa: E402,F401
 
 
 def synthetic_frame(width=1920, height=1080, seed=0):

@@ -13,19 +13,11 @@ import argparse
 import math
 import os
 import sys
-import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def import_extension():
-    link_dir = tempfile.mkdtemp(prefix="depth_cloud_demo_")
-    os.symlink(REPO, os.path.join(link_dir, "depth_cloud"))
-    sys.path.insert(0, link_dir)
-    import depth_cloud
-    depth_cloud.register()
-    return depth_cloud
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from checkout import import_extension  # noqa: E402
 
 
 def make_scene(bpy, size):
