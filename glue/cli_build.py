@@ -60,10 +60,18 @@ def blender_quiet(enabled: bool = True):
     except OSError:
         yield
         return
+    # Operator reports ("Info: Saved ...") go through Python's sys.stdout, C prints to fd 1.
+    py_stdout = sys.stdout
+    sink = open(os.devnull, "w", encoding="utf-8")
     try:
         os.dup2(devnull, 1)
+        sys.stdout = sink
         yield
     finally:
+        with contextlib.suppress(Exception):
+            sink.flush()
+        sys.stdout = py_stdout
+        sink.close()
         _c_flush()
         os.dup2(saved, 1)
         os.close(saved)
