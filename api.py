@@ -94,3 +94,20 @@ def camera_model(camera=None, scene=None, frame=None, size=None) -> CameraModel:
     """The core CameraModel of a Blender camera object at ``frame``."""
     scene, frame = _scene_frame(scene, frame)
     return _camera.camera_model(_camera.resolve_camera(scene, camera), scene, frame=frame, size=size)
+
+
+def run_cli(argv, stdout=None, stderr=None) -> int:
+    """Run a Depth Cloud command line inside this session and return its exit status, exactly
+    as ``blender -b shot.blend -c depth_cloud ...`` would (for ``--python-expr`` users)::
+
+        blender -b shot.blend --python-expr "import sys, depth_cloud.api as a; \
+            sys.exit(a.run_cli(['build', '--frames', '1-240', '--output', 'out/cloud_####.ply']))"
+
+    ``argv`` is a list of arguments (or one string, split like a shell). Errors print one line
+    on ``stderr`` and give a non-zero status; nothing is raised.
+    """
+    from .cli import main
+    return main(argv, stdout=stdout, stderr=stderr)
+
+
+__all__.append("run_cli")
