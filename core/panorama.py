@@ -306,16 +306,16 @@ def direction_uv(s: dict, d, sensor=(36.0, 24.0)):
         if kind == FISHEYE_EQUIDISTANT:
             r = theta / (0.5 * s["fisheye_fov"])
             u, v = 0.5 * r * cos_phi + 0.5, 0.5 * r * sin_phi + 0.5
-            ok = r <= 1.0
+            ok = r <= 1.0 + EDGE_SLACK
             return np.where(ok, u, nan), np.where(ok, v, nan)
         sw, sh = sensor
         if kind == FISHEYE_EQUISOLID:
             lens = s["fisheye_lens"]
             r = 2.0 * lens * np.sin(0.5 * theta)
-            ok = r <= 2.0 * lens * math.sin(s["fisheye_fov"] * 0.25)
+            ok = r <= 2.0 * lens * math.sin(s["fisheye_fov"] * 0.25) * (1.0 + EDGE_SLACK)
         else:
             r = _polynomial_radius(s, theta)
-            ok = (theta <= 0.5 * s["fisheye_fov"]) & np.isfinite(r)
+            ok = (theta <= 0.5 * s["fisheye_fov"] * (1.0 + EDGE_SLACK)) & np.isfinite(r)
         u, v = r * cos_phi / sw + 0.5, r * sin_phi / sh + 0.5
         return np.where(ok, u, nan), np.where(ok, v, nan)
 

@@ -118,3 +118,26 @@ def test_panoramic_points_match_position_pass(scene, tmp_path, name):
     print(f"{name}: projection off the pixel centre p99 {np.percentile(off, 99):.2e} px")
     assert np.percentile(off, 99) < 0.01
     np.testing.assert_allclose(dist, z[ps.pixels[:, 1], ps.pixels[:, 0]], rtol=1e-5)
+
+
+def test_position_pass_with_panoramic_camera_gets_distance_and_footprint(scene, tmp_path):
+    from depth_cloud import api
+    cam, path = render_case(scene, tmp_path, "fisheye_equidistant")
+    pos, z, rgba = read_ground_truth(path)
+    ps = api.unproject(scene, source=path, kind='POSITION')
+    np.testing.assert_array_equal(ps.positions, pos[ps.pixels[:, 1], ps.pixels[:, 0]])
+    np.testing.assert_allclose(ps.depth, z[ps.pixels[:, 1], ps.pixels[:, 0]], rtol=1e-5)
+    from_depth = api.unproject(scene, source=path)
+    np.testing.assert_array_equal(ps.pixels, from_depth.pixels)
+    np.testing.assert_allclose(ps.radius, from_depth.radius, rtol=1e-3)
+
+
+def test_pixel_to_world_on_a_panorama(scene, tmp_path):
+    from depth_cloud import api
+    cam, path = render_case(scene, tmp_path, "equirectangular")
+    pos, z, rgba = read_ground_truth(path)
+    for column, row in ((5, 7), (64, 32), (120, 60)):
+        got = api.pixel_to_world(scene, column, row, source=path)
+        np.testing.assert_allclose(got, pos[row, column], atol=5e-5 * z[row, column])
+        got = api.pixel_to_world(scene, column, 63 - row, source=path, origin='bottom')
+        np.testing.assert_allclose(got, pos[row, column], atol=5e-5 * z[row, column])
