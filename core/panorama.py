@@ -248,6 +248,51 @@ def directions(camera: CameraModel, x, y) -> np.ndarray:
         return np.where(n > 0, d / np.where(n > 0, n, 1.0), 0.0)
 
 
+SEPARABLE = (EQUIRECTANGULAR, CENTRAL_CYLINDRICAL, EQUIANGULAR_CUBEMAP_FACE)
+
+
+def grid_directions(camera: CameraModel, xs, ys, ci, ri) -> np.ndarray:
+    """Unit directions (N, 3) (Blender camera space, float64) of the points
+    ``(xs[ci], ys[ri])`` of a pixel grid: ``xs``/``ys`` are the grid's continuous column and
+    row positions, ``ci``/``ri`` each point's indices into them. Types whose direction splits
+    into a column part and a row part (equirectangular, cylindrical, cubemap face) compute
+    their trigonometry once per column and per row."""
+    s = settings(camera)
+    kind = s["type"]
+    if kind not in SEPARABLE:
+        return directions(camera, np.asarray(xs, dtype=np.float64)[ci], np.asarray(ys, dtype=np.float64)[ri])
+    u, _ = pixel_uv(camera, xs, 0.0)
+    _, v = pixel_uv(camera, 0.0, ys)
+    out = np.empty((len(ci), 3), dtype=np.float64)
+    # panorama (x, y, z) -> Blender camera (-y, z, -x)
+    if kind == EQUIRECTANGULAR:
+        phi = (s["longitude_min"] - s["longitude_max"]) * u - s["longitude_min"]
+        theta = (s["latitude_min"] - s["latitude_max"]) * v - s["latitude_min"] + 0.5 * math.pi
+        st, ct = np.sin(theta), np.cos(theta)
+        np.multiply(st[ri], -np.sin(phi)[ci], out=out[:, 0])
+        out[:, 1] = ct[ri]
+        np.multiply(st[ri], -np.cos(phi)[ci], out=out[:, 2])
+        return out
+    if kind == CENTRAL_CYLINDRICAL:
+        radius = s["central_cylindrical_radius"]
+        a0, a1 = -s["central_cylindrical_range_u_min"], -s["central_cylindrical_range_u_max"]
+        z0, z1 = s["central_cylindrical_range_v_min"] / radius, s["central_cylindrical_range_v_max"] / radius
+        theta = a0 + (a1 - a0) * u
+        z = z0 + (z1 - z0) * v
+        inv = 1.0 / np.sqrt(1.0 + z * z)
+        np.multiply(-np.sin(theta)[ci], inv[ri], out=out[:, 0])
+        out[:, 1] = (z * inv)[ri]
+        np.multiply(-np.cos(theta)[ci], inv[ri], out=out[:, 2])
+        return out
+    a = np.tan((0.5 - u) * (0.5 * math.pi))  # EQUIANGULAR_CUBEMAP_FACE: (1, a, b) normalized
+    b = np.tan((v - 0.5) * (0.5 * math.pi))
+    inv = 1.0 / np.sqrt(1.0 + a[ci] ** 2 + b[ri] ** 2)
+    np.multiply(-a[ci], inv, out=out[:, 0])
+    np.multiply(b[ri], inv, out=out[:, 1])
+    np.negative(inv, out=out[:, 2])
+    return out
+
+
 def pixel_directions(camera: CameraModel, cols, rows) -> np.ndarray:
     """Unit directions (camera space) through the centres of pixels ``(cols, rows)``."""
     return directions(camera, np.asarray(cols, dtype=np.float64) + 0.5, np.asarray(rows, dtype=np.float64) + 0.5)
@@ -376,17 +421,42 @@ def distance_from_depth(values, convention: str, near: float = 0.0, far: float =
 def footprint(camera: CameraModel, x, y, centre=None) -> np.ndarray:
     """Half the angular size of a pixel (radians, approximately) at continuous positions
     ``(x, y)``: the larger of the horizontal and vertical half-pixel steps."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    c = directions(camera, x, y) if centre is None else centre
-    out = np.zeros(x.shape, dtype=np.float64)
+    x = np.atleast_1d(np.asarray(x, dtype=np.float64))
+    y = np.atleast_1d(np.asarray(y, dtype=np.float64))
+    index = np.arange(x.size)
+    return grid_footprint(camera, x, y, index, index, centre)
+
+
+def grid_footprint(camera: CameraModel, xs, ys, ci, ri, centre=None) -> np.ndarray:
+    """:func:`footprint` of the grid points ``(xs[ci], ys[ri])`` (see :func:`grid_directions`)."""
+    xs = np.asarray(xs, dtype=np.float64)
+    ys = np.asarray(ys, dtype=np.float64)
+    ci = np.asarray(ci)
+    ri = np.asarray(ri)
+    kind = settings(camera)["type"]
+    if kind in (EQUIRECTANGULAR, CENTRAL_CYLINDRICAL) and len(ci):
+        # turning about the vertical axis changes nothing: one value per row
+        rows = np.arange(len(ys))
+        return _steps(camera, kind, xs[:1], ys, np.zeros(len(ys), dtype=np.intp), rows, None)[ri]
+    return _steps(camera, kind, xs, ys, ci, ri, centre)
+
+
+def _steps(camera, kind, xs, ys, ci, ri, centre):
+    """Larger of the chords to the half-pixel neighbours on the right and below."""
+    masked = kind not in SEPARABLE  # only lens types have directions with no ray (zero)
+    c = grid_directions(camera, xs, ys, ci, ri) if centre is None else centre
+    out = np.zeros(len(ci), dtype=np.float64)
     for dx, dy in ((0.5, 0.0), (0.0, 0.5)):
-        n = directions(camera, x + dx, y + dy)
-        bad = ~(np.abs(n).sum(axis=-1) > 0)
-        if bad.any():
-            n[bad] = directions(camera, x[bad] - dx, y[bad] - dy)
-        step = np.linalg.norm(n - c, axis=-1)
-        step[~(np.abs(n).sum(axis=-1) > 0)] = 0.0
+        n = grid_directions(camera, xs + dx, ys + dy, ci, ri)
+        if masked:
+            bad = (n[:, 0] == 0) & (n[:, 1] == 0) & (n[:, 2] == 0)
+            if bad.any():  # the neighbour is off the lens: look the other way
+                n[bad] = directions(camera, xs[ci[bad]] - dx, ys[ri[bad]] - dy)
+                bad = (n[:, 0] == 0) & (n[:, 1] == 0) & (n[:, 2] == 0)
+        n -= c
+        step = np.sqrt(np.einsum("ij,ij->i", n, n))
+        if masked:
+            step[bad] = 0.0
         np.maximum(out, step, out=out)
     return out
 
@@ -406,19 +476,21 @@ def unproject(passes, camera: CameraModel, clip: bool = True):
             tol = 1e-4
             valid &= (dist >= camera.clip_start * (1 - tol)) & (dist <= camera.clip_end * (1 + tol))
     x0, y0 = passes.window
+    h, w = valid.shape
+    xs = np.arange(w, dtype=np.float64) + (x0 + 0.5)  # pixel centres of the stored columns/rows
+    ys = np.arange(h, dtype=np.float64) + (y0 + 0.5)
     rows, cols = np.nonzero(valid)
-    x = cols.astype(np.float64) + (x0 + 0.5)
-    y = rows.astype(np.float64) + (y0 + 0.5)
-    d = directions(camera, x, y)
-    seen = np.abs(d).sum(axis=-1) > 0  # outside the lens there is no ray (and no surface)
+    d = grid_directions(camera, xs, ys, cols, rows)
+    seen = (d[:, 0] != 0) | (d[:, 1] != 0) | (d[:, 2] != 0)  # outside the lens there is no ray
     if not seen.all():
         valid[rows[~seen], cols[~seen]] = False
-        rows, cols, x, y, d = rows[seen], cols[seen], x[seen], y[seen], d[seen]
+        rows, cols, d = rows[seen], cols[seen], d[seen]
     _check_any(valid, passes, passes.depth_channel, passes.depth)
     dv = dist[rows, cols]
     df = d.astype(np.float32)
     positions = camera_to_world(camera, df[:, 0] * dv, df[:, 1] * dv, df[:, 2] * dv)
-    radius = (footprint(camera, x, y, d).astype(np.float32) * dv).astype(np.float32)
+    radius = grid_footprint(camera, xs, ys, cols, rows, d).astype(np.float32)
+    radius *= dv
     return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
                     depth=np.ascontiguousarray(dv, dtype=np.float32), radius=radius,
                     image_size=tuple(passes.frame_size), meta=_meta(passes, valid, dist))

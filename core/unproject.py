@@ -132,7 +132,8 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
             from . import panorama
             depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
             x0, y0 = passes.window
-            foot = panorama.footprint(camera, cols + x0 + 0.5, rows + y0 + 0.5)
+            h, w = valid.shape
+            foot = panorama.grid_footprint(camera, np.arange(w) + (x0 + 0.5), np.arange(h) + (y0 + 0.5), cols, rows)
             radius = (foot * depth).astype(np.float32)
     return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
