@@ -375,7 +375,7 @@ def _describe_model(model: CameraModel) -> str:
         pano = dict(model.panorama or {})
         kind = pano.pop("type", "?")
         what = f"panoramic {kind}" + (" (" + ", ".join(f"{k} {v:.4g}" for k, v in pano.items()) + ")" if pano else "")
-    aspect = "" if model.ycor == 1 else f", pixel aspect {model.pixel_aspect_x:.4g}:{model.pixel_aspect_y:.4g}"
+    aspect = "" if abs(model.ycor - 1) < 1e-6 else f", pixel aspect {model.pixel_aspect_x:.4g}:{model.pixel_aspect_y:.4g}"
     return f"{what}{aspect}, {model.width}x{model.height}, at ({loc})"
 
 
@@ -410,6 +410,9 @@ def describe_cameras(header: dict, size=None) -> list:
         add(HEADER_CAMERA, lambda: camera_from_header({HEADER_CAMERA: header[HEADER_CAMERA]}))
     if _note_payload(header).get("camera") is not None:
         add(f"Note ({NOTE_PREFIX})", lambda: camera_from_header({"Note": header["Note"]}))
+    elif (_text(header.get("Note")) or "").startswith(NOTE_PREFIX) and not _note_payload(header):
+        lines.append(f"Note ({NOTE_PREFIX}): not valid JSON ({len(_text(header['Note']))} characters; "
+                     f"Blender keeps the first {NOTE_MAX_CHARS})")
     w2c, w2n = standard_camera_matrices(header)
     if w2c is not None and w2n is not None:
         add(f"{WORLD_TO_CAMERA}/{WORLD_TO_NDC}", lambda: camera_from_standard(header, size))

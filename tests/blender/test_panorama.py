@@ -5,7 +5,6 @@ from the camera for panoramic cameras). With a 1-sample render Cycles shoots eac
 about 0.0005 px off the pixel centre (its box filter table), so the residual is that offset
 times the angular size of a pixel: images are sized so that stays under the bound.
 """
-import math
 
 import numpy as np
 import pytest

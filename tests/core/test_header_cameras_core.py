@@ -120,3 +120,5 @@ def test_resolution_order_and_description():
     only = {"worldToCamera": np.eye(4, dtype=np.float32)}
     assert "not enough" in metadata.describe_cameras(only, (8, 8))[0]
     assert metadata.describe_cameras({}, (8, 8)) == ["no camera in the header"]
+    cut = metadata.describe_cameras({"Note": metadata.camera_to_note(own)[:60]}, (8, 8))
+    assert "not valid JSON" in cut[0]
