@@ -154,6 +154,13 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
             radius = (depth * np.float32(0.5 * pw)) if camera.projection != ORTHOGRAPHIC \
                 else np.full(len(depth), 0.5 * pw, np.float32)
             radius = radius.astype(np.float32)
+        else:  # panoramic: distance from the camera and the pixel's angular footprint
+            from . import panorama
+            depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
+            x0, y0 = passes.window
+            h, w = valid.shape
+            foot = panorama.grid_footprint(camera, np.arange(w) + (x0 + 0.5), np.arange(h) + (y0 + 0.5), cols, rows)
+            radius = (foot * depth).astype(np.float32)
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 

@@ -39,6 +39,11 @@ def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None):
     frame and the camera that rendered them. The camera is required for depth passes and
     optional for world position passes."""
     passes = read_passes(spec, frame)
+    if camera is None:  # cameras the file describes (issue 6: glue/file_camera.py)
+        from .file_camera import camera_from_file
+        header_model, camera = camera_from_file(scene, passes)
+        if header_model is not None:
+            return passes, header_model
     try:
         cam_obj = camera_glue.resolve_camera(scene, camera)
     except CameraError:

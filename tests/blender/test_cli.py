@@ -203,7 +203,10 @@ def test_bad_arguments_exit_nonzero_with_one_line(opened, tmp_path, capsys, case
 
 def test_scene_without_camera_is_named(opened, tmp_path, capsys):
     import bpy
-    bpy.context.scene.camera = None
+    # The EXRs name the camera that rendered them (Blender's `Camera` header), which would be
+    # used when the scene has none: remove the camera object itself.
+    for ob in [o for o in bpy.data.objects if o.type == 'CAMERA']:
+        bpy.data.objects.remove(ob)
     status, _, err = run(capsys, "build", "--source", opened["pattern"], "--frames", "1",
                          "-o", str(tmp_path / "c_####.ply"))
     (line,) = error_lines(err)
