@@ -16,7 +16,7 @@ from . import depth as depth_mod
 from . import exr
 from .errors import CameraError, SourceFileError
 from .exr_header import read_exr_header
-from .metadata import blender_camera_name, camera_from_header, convention_from_header
+from .metadata import blender_camera_name, camera_from_header, convention_from_header, describe_cameras
 
 #: Blender stamp fields worth showing.
 STAMP_FIELDS = ("Scene", "Frame", "Software", "Date", "RenderTime", "File")
@@ -114,6 +114,8 @@ def exr_info(path, stats: bool = False) -> dict:
             camera["header_camera"] = _camera_summary(model)
     except CameraError as err:
         camera["header_camera_error"] = str(err)
+    disp = parts[0]["display_window"]
+    camera["descriptions"] = describe_cameras(merged, size=tuple(disp["size"]) if disp else None)
 
     main = depth_name or (position[0] if position else None)
     main_part = next((c["part"] for c in channels if c["name"] == main), 0)
@@ -244,6 +246,8 @@ def format_info(info: dict) -> list:
         lines.append(f"  camera (Depth Cloud header): unreadable: {cam['header_camera_error']}")
     else:
         lines.append("  camera (Depth Cloud header): none")
+    for line in cam.get("descriptions", ()):
+        lines.append(f"  camera description: {line}")
     lines.append(f"  pass (auto): {info['kind'] or 'none found: no depth or position channels'}")
     if info["depth_channel"]:
         lines.append(f"  depth: {info['depth_channel']}, convention {info['convention']}: {info['convention_reason']}")

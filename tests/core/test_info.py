@@ -124,3 +124,20 @@ def test_info_command_without_blender(tmp_path, capsys):
     assert cli.main(["info", str(tmp_path / "missing.exr")]) == cli.EXIT_FAILURE
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "missing.exr: file not found" in err[0]
+
+
+def test_info_describes_standard_header_camera(tmp_path):
+    """`info` lists worldToCamera/worldToNDC cameras (as read by core.metadata) and which is used."""
+    import OpenEXR
+
+    from depth_cloud.core import CameraModel
+    from depth_cloud.core.info import file_info, format_info
+    from depth_cloud.core.metadata import camera_to_standard
+    m = np.eye(4)
+    m[:3, 3] = (1.0, 2.0, 3.0)
+    hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    hdr.update(camera_to_standard(CameraModel(m, 40, 30, lens=35.0)))
+    path = str(tmp_path / "w2c.exr")
+    OpenEXR.File(hdr, {"Z": np.ones((30, 40), np.float32)}).write(path)
+    text = "\n".join(format_info(file_info(path)))
+    assert "worldToCamera/worldToNDC: perspective, lens 35 mm" in text and "[used]" in text
