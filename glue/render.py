@@ -58,14 +58,12 @@ def _plain(value):
     return value
 
 
-def rna_values(struct, names=None) -> dict:
+def rna_values(struct) -> dict:
     """Writable, non-pointer property values of an RNA struct."""
     out = {}
     for prop in struct.bl_rna.properties:
         name = prop.identifier
         if name == "rna_type" or prop.is_readonly or prop.type in ('POINTER', 'COLLECTION'):
-            continue
-        if names is not None and name not in names:
             continue
         out[name] = _plain(getattr(struct, name))
     return out
@@ -109,7 +107,7 @@ class BorrowedSettings:
                 setattr(owner, name, old)
             except (AttributeError, TypeError, ValueError, RuntimeError) as err:
                 problems.append(f"could not restore {name} ({err})")
-        for struct, values, first in reversed(self._structs):
+        for struct, values, first in self._structs:  # the format first, then its nested settings
             order = [n for n in first if n in values] + [n for n in values if n not in first]
             for name in order:
                 try:

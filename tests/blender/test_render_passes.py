@@ -93,6 +93,10 @@ def user_settings(scene, tmp_path):
         s.media_type = 'IMAGE'
     s.file_format = 'PNG'
     s.color_mode, s.color_depth, s.compression = 'RGB', '16', 42
+    s.color_management = 'OVERRIDE'
+    s.view_settings.view_transform = 'Filmic' if bpy.app.version < (4, 0, 0) else 'AgX'
+    if hasattr(s, "use_preview"):
+        s.use_preview = True
     r.filepath = str(tmp_path / "user_frames" / "shot_")
     r.use_compositing = r.use_sequencer = True
     r.use_stamp = r.use_stamp_note = True
