@@ -111,3 +111,60 @@ def run_cli(argv, stdout=None, stderr=None) -> int:
 
 
 __all__.append("run_cli")
+# ----------------------------------------------------------------------------- outputs
+# Render Passes and Bake to USD (appended; see docs/render_and_usd.md).
+from .core.errors import ExportError  # noqa: E402
+
+__all__ += ["render_passes", "bake_usd", "load_usd", "ExportError"]
+
+
+def _frame_list(scene, frames):
+    from .core.frames import parse_frame_range
+    if frames is None:
+        return [scene.frame_current]
+    if isinstance(frames, str):
+        return parse_frame_range(frames)
+    if isinstance(frames, int):
+        return [frames]
+    return [int(f) for f in frames]
+
+
+def render_passes(scene=None, frames=None, folder=None, view_layer=None, progress=None) -> list:
+    """Render Combined, Z and Position of ``frames`` (default: the current frame; a list,
+    a range such as ``range(1, 49)`` or text ``"1-48x2"``) into one self-describing
+    multilayer EXR per frame, ``<folder>/<scene>_####.exr`` (default folder: the scene's
+    Cache Folder). Returns the paths. Every render setting is restored afterwards."""
+    from .glue import render as _render
+    scene = scene if scene is not None else bpy.context.scene
+    folder = folder if folder is not None else scene.depth_cloud_output.cache_dir
+    return _render.render_frames(scene, _frame_list(scene, frames), str(folder), view_layer, progress)
+
+
+def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color=None, clip=True, size=1.0,
+             load=False, progress=None, **options):
+    """Bake ``frames`` (default: the scene's frame range) of ``source`` (default: the scene's
+    Depth Cloud settings) to one time-sampled UsdGeom.Points ``.usdc`` at ``path`` (default:
+    the scene's USD File setting, else ``<cache folder>/<scene>.usdc``). ``size`` multiplies
+    the point widths. Returns the BakeResult (``path``, ``frames``, ``empty``, ``points``,
+    ``warnings``); with ``load=True`` also loads it (see :func:`load_usd`)."""
+    from .glue import render as _render
+    from .glue import usd_bake
+    scene = scene if scene is not None else bpy.context.scene
+    out = scene.depth_cloud_output
+    if camera is None and source is None:
+        camera = scene.depth_cloud.camera
+    spec = source_spec(scene, source, color, **options)
+    if frames is None:
+        frames = _render.frames_for(scene, 'RANGE')
+    target = usd_bake.usd_path(scene, str(path) if path is not None else out.usd_path, out.cache_dir)
+    result = usd_bake.bake(scene, spec, _frame_list(scene, frames), target, camera, clip, float(size), progress)
+    if load:
+        load_usd(target)
+    return result
+
+
+def load_usd(path):
+    """The object streaming the USD point cache ``path`` in the current scene (made by
+    Blender's USD importer, or the existing one, reloaded)."""
+    from .glue import usd_bake
+    return usd_bake.load(bpy.context, abspath(str(path)))

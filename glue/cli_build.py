@@ -166,29 +166,14 @@ def _ply_comments(spec: SourceSpec, frame: int, point_set) -> list:
     return out
 
 
-def _usd_baker():
-    """The USD baker module (``glue/usd_bake.py``, issue 3), or None when not in this build."""
-    import importlib
-    try:
-        return importlib.import_module(f"{__package__}.usd_bake")
-    except ImportError:
-        return None
-
-
-def write_usd_range(path, items, scene):
-    """HOOK for USD output: write one point cache for a range to ``path``. ``items`` is a list
-    of ``(frame, PointSet)``. Wire it to the USD baker's entry point when that is merged (this
-    is the only place to change); until then USD output is refused before any work."""
-    baker = _usd_baker()
-    if baker is None or not hasattr(baker, "bake_point_sets"):
-        raise cli.UsageError("USD output needs the USD baker (glue/usd_bake.py, issue 3), which is not in "
-                             "this build; write .ply or .blend")
-    return baker.bake_point_sets(path, items, scene=scene)
-
-
 def usd_available() -> bool:
-    baker = _usd_baker()
-    return baker is not None and hasattr(baker, "bake_point_sets")
+    """Whether this Blender has its bundled USD module (``pxr``)."""
+    from .usd_bake import import_pxr
+    try:
+        import_pxr()
+    except DepthCloudError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ run
@@ -200,8 +185,8 @@ def run_build(args, console) -> int:
     clip = args.clip if args.clip is not None else (scene.depth_cloud.clip if from_settings else True)
     fmt = cli.output_format(args.output, args.format)
     if fmt == "usd" and not usd_available():
-        raise cli.UsageError(f"--output {args.output!r}: USD output needs the USD baker (glue/usd_bake.py, issue 3), "
-                             f"which is not in this build; write .ply or .blend")
+        raise cli.UsageError(f"--output {args.output!r}: USD output needs Blender's bundled USD module (pxr), "
+                             f"which this Blender lacks; write .ply or .blend")
     all_frames = args.frames if args.frames is not None else scene_frames(scene)
     frames = cli.select_frames(all_frames, args.chunk)
     output = abspath(args.output)
@@ -360,21 +345,30 @@ class _RangeRun(_Run):
                           f"{time.perf_counter() - t0:.2f} s)")
 
     def _usd(self, frames, path):
-        items = []
+        """Stream the range into one USD point cache with the baker the Bake operator uses
+        (one frame in memory at a time; written to a temporary file moved in place)."""
+        from . import usd_bake
+        present = []
         for frame in frames:
-            t0 = time.perf_counter()
-            point_set, note = self.point_set(frame)
-            if point_set is None:
-                self.console.line(f"{self.prefix(frame)} {note}")
-                continue
-            items.append((frame, point_set))
-            self.console.line(f"{self.prefix(frame)} {len(point_set):,} points ({time.perf_counter() - t0:.2f} s)"
-                              + (f"  {note}" if note else ""))
-        if not items:
+            missing = _missing_input(self.spec, frame)
+            if missing:
+                self.missing.append(frame)
+                self.console.line(f"{self.prefix(frame)} MISSING {_rel(missing)}")
+            else:
+                present.append(frame)
+        if not present:
             return
-        with atomic_output(path) as tmp:
-            with blender_quiet(not self.args.verbose):
-                write_usd_range(tmp, items, self.scene)
-        self.written.extend(f for f, _ in items)
-        self.console.line(f"saved {len(items)} frame(s) -> {_rel(path)}")
 
+        def progress(done, total, frame, points, seconds):
+            self.points += points
+            self.console.line(f"{self.prefix(frame)} {points:,} points ({seconds:.2f} s)")
+
+        try:
+            result = usd_bake.bake(self.scene, self.spec, present, path, self.camera, self.clip, progress=progress)
+        except DepthCloudError as err:
+            raise _in_frame(err, present[0]) if len(present) == 1 else err
+        for warning in result.warnings:
+            self.console.line(f"WARNING {warning}")
+        self.empty.extend((f, f"frame {f}: no surface") for f in result.empty)
+        self.written.extend(result.frames)
+        self.console.line(f"saved {len(present)} frame(s) -> {_rel(path)} ({_size(os.path.getsize(path))})")

@@ -12,8 +12,9 @@ import numpy as np
 def add_bundled_modules():
     """Put the wheel's bundled ``pxr``/``OpenImageIO`` on sys.path (they are in real Blender)."""
     import bpy
-    root = os.path.dirname(bpy.__file__)
-    for site in glob.glob(os.path.join(root, "*", "python", "lib", "python3*", "site-packages")):
+    # ``bpy.__file__`` is Blender's scripts/modules/bpy package: look in the wheel's resources.
+    root = bpy.utils.resource_path('LOCAL')
+    for site in glob.glob(os.path.join(root, "python", "lib", "python3*", "site-packages")):
         if site not in sys.path:
             sys.path.append(site)
 

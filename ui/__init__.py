@@ -1,6 +1,7 @@
 """User interface: sidebar panels in the 3D Viewport and the Compositor."""
 import bpy
 
-from .panels import classes
+from . import output, panels
 
+classes = panels.classes + output.classes
 register, unregister = bpy.utils.register_classes_factory(classes)
