@@ -6,6 +6,7 @@ import numpy as np
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
+from .footprint import point_radius
 from .passes import FramePasses
 from .pointset import PointSet
 
@@ -83,11 +84,9 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
         py *= zv
     positions = camera_to_world(camera, px, py, -zv)
 
-    pw, ph = camera.pixel_size()
-    scale = np.float32(0.5 * pw)
-    radius = (zv * scale) if camera.projection != ORTHOGRAPHIC else np.full(len(zv), scale, np.float32)
+    radius = point_radius(camera, zv)
     return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
-                    depth=zv, radius=radius.astype(np.float32), image_size=tuple(passes.frame_size),
+                    depth=zv, radius=radius, image_size=tuple(passes.frame_size),
                     meta=_meta(passes, valid, z))
 
 
@@ -124,10 +123,7 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
         if camera.projection != PANORAMIC:
             _, _, d = camera.project(positions)
             depth = d.astype(np.float32)
-            pw, _ = camera.pixel_size()
-            radius = (depth * np.float32(0.5 * pw)) if camera.projection != ORTHOGRAPHIC \
-                else np.full(len(depth), 0.5 * pw, np.float32)
-            radius = radius.astype(np.float32)
+            radius = point_radius(camera, depth)
     return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 
