@@ -48,12 +48,16 @@ class SurfaceMesh:
     faces         (F, 4) int32 vertex indices per quad (TL, BL, BR, TR)
     uvs           (F*4, 2) float32 image coordinates per face corner (0..1, V up)
     welded        number of vertices shared by more than one face
+    edges         (E, 2) int32 vertex pairs, each edge once
+    corner_edges  (F*4,) int32 edge from each face corner to the next one
     """
 
     vertices: np.ndarray
     faces: np.ndarray
     uvs: np.ndarray
     welded: int = 0
+    edges: np.ndarray | None = None
+    corner_edges: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.faces)
@@ -107,19 +111,22 @@ def surface_from_point_set(point_set: PointSet, camera: CameraModel | None,
             r &= ~(valid[t] & (masks[t] == masks[s]))
         rep.append(r)
     rep_stack = np.stack(rep, axis=-1)  # (h+1, w+1, 4), C order: corner-major, slot-minor
-    ids = np.cumsum(rep_stack.reshape(-1), dtype=np.int64).reshape(rep_stack.shape) - 1
+    flat = np.flatnonzero(rep_stack)  # vertex id order
+    nverts = len(flat)
+    ids = np.full(rep_stack.shape, -1, dtype=np.int32)
+    ids.reshape(-1)[flat] = np.arange(nverts, dtype=np.int32)
     vid = []
     for s in range(4):
-        v = np.where(rep[s], ids[..., s], -1)
+        v = ids[..., s]
         for t in range(s):
-            take = (v < 0) & valid[s] & valid[t] & (masks[t] == masks[s]) & rep[t]
+            take = (v < 0) & rep[t] & (masks[t] == masks[s]) & valid[s]
             v = np.where(take, ids[..., t], v)
         vid.append(v)
-    nverts = int(rep_stack.sum())
 
     # Vertex positions, from the representative slots in id order.
-    ci, cj, cs = np.nonzero(rep_stack)  # row-major = id order
-    mask_r = np.stack(masks, axis=-1)[ci, cj, cs]
+    cij = flat // 4
+    ci, cj = cij // (w + 1), cij % (w + 1)
+    mask_r = np.stack(masks, axis=-1).reshape(-1)[flat]
     if planar:
         vertices = _corner_positions_on_rays(camera, slots_z, mask_r, ci, cj, c0, r0)
     else:
@@ -137,7 +144,38 @@ def surface_from_point_set(point_set: PointSet, camera: CameraModel | None,
         uvs[:, k, 0] = (pix[:, 0] + dc) / np.float32(width)
         uvs[:, k, 1] = 1.0 - (pix[:, 1] + dr) / np.float32(height)
     welded = int(np.count_nonzero(np.bincount(faces.reshape(-1), minlength=nverts) > 1))
-    return SurfaceMesh(vertices=vertices, faces=faces, uvs=uvs.reshape(-1, 2), welded=welded)
+    edges, corner_edges = _edges(faces, rows, cols, h, w)
+    return SurfaceMesh(vertices=vertices, faces=faces, uvs=uvs.reshape(-1, 2), welded=welded,
+                       edges=edges, corner_edges=corner_edges)
+
+
+def _edges(faces, rows, cols, h, w):
+    """Unique edges of the quads, from the grid: each face owns its right and bottom edge,
+    and its left (top) edge unless the neighbour on that side has the same two vertices.
+    Corner k's edge runs to corner k+1: left (TL-BL), bottom (BL-BR), right (BR-TR), top (TR-TL)."""
+    n = len(faces)
+    index = np.full((h + 2, w + 2), -1, dtype=np.int64)
+    index[rows + 1, cols + 1] = np.arange(n)
+    left_q = index[rows + 1, cols]
+    up_q = index[rows, cols + 1]
+    tl, bl, br, tr = faces[:, 0], faces[:, 1], faces[:, 2], faces[:, 3]
+    has_l, has_u = left_q >= 0, up_q >= 0
+    lq, uq = np.where(has_l, left_q, 0), np.where(has_u, up_q, 0)
+    share_l = has_l & (tl == faces[lq, 3]) & (bl == faces[lq, 2])  # left neighbour's right edge
+    share_u = has_u & (tl == faces[uq, 1]) & (tr == faces[uq, 2])  # upper neighbour's bottom edge
+    right_id = np.arange(n, dtype=np.int64)
+    bottom_id = n + right_id
+    n_left = int((~share_l).sum())
+    left_id = np.empty(n, dtype=np.int64)
+    left_id[~share_l] = 2 * n + np.arange(n_left)
+    left_id[share_l] = right_id[lq[share_l]]
+    top_id = np.empty(n, dtype=np.int64)
+    top_id[~share_u] = 2 * n + n_left + np.arange(int((~share_u).sum()))
+    top_id[share_u] = bottom_id[uq[share_u]]
+    edges = np.concatenate([np.stack([br, tr], 1), np.stack([bl, br], 1),
+                            np.stack([tl, bl], 1)[~share_l], np.stack([tr, tl], 1)[~share_u]]).astype(np.int32)
+    corner_edges = np.stack([left_id, bottom_id, right_id, top_id], axis=1).astype(np.int32).reshape(-1)
+    return edges, corner_edges
 
 
 def _masked_sum(values, mask_r, ci, cj):
@@ -163,8 +201,8 @@ def _corner_positions_on_rays(camera, slots_z, mask_r, ci, cj, c0, r0):
         z = count / _masked_sum(inv, mask_r, ci, cj)
     # Corner (i, j) of the grid is the frame point (c0 + j, r0 + i): the pixel-centre
     # formulas of the camera model at (column - 0.5, row - 0.5).
-    x = camera.plane_x(cj + (c0 - 0.5)).astype(np.float32)
-    y = camera.plane_y(ci + (r0 - 0.5)).astype(np.float32)
+    x = camera.plane_x(np.arange(cj.max() + 1) + (c0 - 0.5)).astype(np.float32)[cj]
+    y = camera.plane_y(np.arange(ci.max() + 1) + (r0 - 0.5)).astype(np.float32)[ci]
     if camera.projection != ORTHOGRAPHIC:
         x *= z
         y *= z

@@ -120,21 +120,25 @@ def mesh_from_surface(surface, point_set, name: str):
     if nf == 0:
         return me
     me.vertices.add(nv)
+    me.edges.add(len(surface.edges))
     me.loops.add(4 * nf)
     me.polygons.add(nf)
-    me.attributes['position'].data.foreach_set('vector', _flat(surface.vertices, np.float32))
+    attrs = me.attributes
+    attrs['position'].data.foreach_set('vector', _flat(surface.vertices, np.float32))
     me.polygons.foreach_set('loop_start', np.arange(0, 4 * nf, 4, dtype=np.int32))
-    me.loops.foreach_set('vertex_index', _flat(surface.faces, np.int32))
-    me.update(calc_edges=True)
-    uv = me.uv_layers.new(name=UV_MAP)
-    uv.data.foreach_set('uv', _flat(surface.uvs, np.float32))
-    col = me.attributes.new(COLOR_ATTRIBUTE, 'FLOAT_COLOR', 'CORNER')
+    # The topology attributes are ~30x faster than MeshLoop.vertex_index / calc_edges.
+    attrs['.edge_verts'].data.foreach_set('value', _flat(surface.edges, np.int32))
+    attrs['.corner_vert'].data.foreach_set('value', _flat(surface.faces, np.int32))
+    attrs['.corner_edge'].data.foreach_set('value', _flat(surface.corner_edges, np.int32))
+    uv = attrs.new(UV_MAP, 'FLOAT2', 'CORNER')  # a 2D corner attribute is a UV map
+    uv.data.foreach_set('vector', _flat(surface.uvs, np.float32))
+    col = attrs.new(COLOR_ATTRIBUTE, 'FLOAT_COLOR', 'CORNER')
     col.data.foreach_set('color', _flat(np.repeat(point_set.colors, 4, axis=0), np.float32))
     me.color_attributes.active_color = col
     me.color_attributes.render_color_index = me.color_attributes.active_color_index
-    pix = me.attributes.new(PIXEL_ATTRIBUTE, 'INT32_2D', 'FACE')
+    pix = attrs.new(PIXEL_ATTRIBUTE, 'INT32_2D', 'FACE')
     pix.data.foreach_set('value', _flat(point_set.pixels, np.int32))
-    me.update_tag()
+    me.update()
     return me
 
 

@@ -28,7 +28,7 @@ import json
 import bpy
 
 from ..core.camera import CameraModel
-from ..core.errors import CameraError, DepthCloudError
+from ..core.errors import CameraError, DepthCloudError, SettingsError
 from ..core.filters import DEFAULT_MAX_JUMP, remove_flying_pixels
 from ..core.footprint import has_image_plane, radius_from_neighbours
 from ..core.surface import surface_from_point_set
@@ -240,7 +240,7 @@ def set_inputs(mod, values: dict):
     ids = input_identifiers(mod.node_group)
     for name, value in values.items():
         mod[ids[name]] = value
-    mod.show_viewport = mod.show_viewport  # tag the modifier for re-evaluation
+    mod.id_data.update_tag()
 
 
 def stored_camera(obj) -> CameraModel | None:
@@ -303,14 +303,13 @@ def apply_settings(obj, mode=None, size=None, lit=None, max_jump=None, point_set
     """Change the display of a cloud object live (None = leave as is). Switching to Surface
     builds the surface from the cloud's points; raises CameraError when the cloud has no
     camera for pixel squares or a surface (the object is left as it was)."""
+    problem = display_problem(obj, mode)
+    if problem is not None:
+        raise problem
+    check_values(size, max_jump)
     mod = display_modifier(obj)
     s = obj.depth_cloud_display
     model = stored_camera(obj)
-    if mode is not None and mode not in MODES:
-        raise ValueError(f"display mode {mode!r} is unknown; expected one of {MODES}")
-    if mode == SQUARES and not has_image_plane(model):
-        raise CameraError(f"{obj.name}: pixel squares need the (non-panoramic) camera that rendered the passes; "
-                          "rebuild with a camera set")
     stale = max_jump is not None and abs(max_jump - s.surface_max_jump) > 1e-6
     if mode == SURFACE or (mode is None and s.mode == SURFACE):
         if s.surface is None or stale:
@@ -327,6 +326,31 @@ def apply_settings(obj, mode=None, size=None, lit=None, max_jump=None, point_set
         values["Lit"] = bool(lit)
     values["Surface"] = s.surface
     set_inputs(mod, values)
+
+
+def display_problem(obj, mode):
+    """The error (not raised) that keeps ``obj`` from showing ``mode``, or None."""
+    if mode is None:
+        return None
+    if mode not in MODES:
+        return SettingsError(f"display mode {mode!r} is unknown; expected one of {', '.join(MODES)}")
+    if not obj.depth_cloud.is_cloud:
+        return SettingsError(f"{obj.name!r} is not a Depth Cloud object")
+    if mode == SQUARES and not has_image_plane(stored_camera(obj)):
+        return CameraError(f"{obj.name}: pixel squares need the (non-panoramic) camera that rendered the passes; "
+                           "rebuild with a camera set")
+    if mode == SURFACE and obj.depth_cloud_display.surface is None and \
+            datablock.DEPTH_ATTRIBUTE not in obj.data.attributes:
+        return CameraError(f"{obj.name}: a surface needs the camera that rendered the passes (its points have "
+                           "no camera depth); rebuild with a camera set")
+    return None
+
+
+def check_values(size=None, max_jump=None):
+    if size is not None and not size >= 0:
+        raise SettingsError(f"display size must be >= 0, got {size}")
+    if max_jump is not None and not max_jump >= 0:
+        raise SettingsError(f"surface max depth jump must be >= 0, got {max_jump}")
 
 
 def build_surface(obj, max_jump, model=None, point_set=None):
@@ -382,3 +406,16 @@ def apply_to_scene(scene, **values):
             errors.append(str(err))
     return errors
 
+
+def apply_to_objects(objects, **values):
+    """Apply display values to cloud objects, all or none: every object is checked first
+    and the first problem is raised before anything changes."""
+    objects = list(objects)
+    check_values(values.get("size"), values.get("max_jump"))
+    for ob in objects:
+        problem = display_problem(ob, values.get("mode"))
+        if problem is not None:
+            raise problem
+    for ob in objects:
+        apply_settings(ob, **values)
+    return objects

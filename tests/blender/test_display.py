@@ -436,7 +436,19 @@ def test_display_changes_live(scene, tmp_path):
     dg = bpy.context.evaluated_depsgraph_get()
     squares = sum(1 for inst in dg.object_instances if inst.is_instance and inst.parent and inst.parent.original == ob)
     assert squares == n
-    _display(scene, mode="SURFACE", shading='LIT')
+    assert api.set_display(mode="SURFACE", lit=True) == [ob]
+    me = ob.depth_cloud_display.surface.data
+    assert not me.validate(verbose=False)  # a valid mesh
+    # UVs are image coordinates (pixel corners / frame size), colors per face corner
+    uv = np.empty(len(me.loops) * 2, np.float32)
+    me.uv_layers["UVMap"].data.foreach_get("uv", uv)
+    pix = np.empty(len(me.polygons) * 2, np.int32)
+    me.attributes["pixel"].data.foreach_get("value", pix)
+    uv, pix = uv.reshape(-1, 4, 2), pix.reshape(-1, 2)
+    np.testing.assert_allclose(uv[:, 0], np.c_[pix[:, 0] / 64, 1 - pix[:, 1] / 48], atol=1e-6)
+    np.testing.assert_allclose(uv[:, 2], np.c_[(pix[:, 0] + 1) / 64, 1 - (pix[:, 1] + 1) / 48], atol=1e-6)
+    col = me.attributes["Col"]
+    assert col.domain == 'CORNER' and col.data_type == 'FLOAT_COLOR' and len(col.data) == 4 * n
     mod = next(m for m in ob.modifiers if m.type == 'NODES')
     from depth_cloud.glue.display import input_identifiers
     ids = input_identifiers(mod.node_group)
@@ -469,7 +481,14 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     assert (radius > 0).all()
     _display(scene, mode="SURFACE")
     assert ob.depth_cloud_display.mode == "POINTS" and ob.depth_cloud_display.surface is None
-    from depth_cloud.core.errors import CameraError
-    from depth_cloud.glue.display import apply_settings
-    with pytest.raises(CameraError, match="camera"):
-        apply_settings(ob, mode="SURFACE")
+    # the API checks every object before changing any
+    with pytest.raises(api.CameraError, match=ob.name):
+        api.set_display(mode="SURFACE", size=3.0)
+    mod = next(m for m in ob.modifiers if m.type == 'NODES')
+    from depth_cloud.glue.display import input_identifiers
+    assert mod[input_identifiers(mod.node_group)["Size"]] == 1.0
+    with pytest.raises(api.SettingsError, match="size"):
+        api.set_display(size=-1.0)
+    with pytest.raises(api.SettingsError, match="mode"):
+        api.set_display([ob], mode="VOXELS")
+    assert api.set_display(size=3.0) == [ob] and mod[input_identifiers(mod.node_group)["Size"]] == 3.0

@@ -218,3 +218,21 @@ def test_remove_flying_pixels_bad_settings():
         remove_flying_pixels(ps, 0.05, min_alpha=2.0)
     with pytest.raises(SettingsError, match="depth jump"):
         remove_flying_pixels(ps, -1.0)
+
+
+@pytest.mark.parametrize("max_jump", [0.05, 0.0, np.inf])
+def test_surface_edges_are_unique_and_match_corners(max_jump):
+    cam = _camera()
+    z, _fg = _two_layers(cam)
+    z[0, :3] = np.nan  # holes in the grid
+    z[9, 9] = np.nan
+    ps = unproject(_passes(np.where(np.isnan(z), 1e10, z).astype(np.float32)), cam)
+    surf = surface_from_point_set(ps, cam, max_jump)
+    key = np.sort(surf.edges, axis=1)
+    assert len(np.unique(key, axis=0)) == len(key)  # every edge once
+    # the edge of corner k joins corner k and corner k+1 of its face
+    nxt = np.roll(surf.faces, -1, axis=1).reshape(-1)
+    want = np.sort(np.stack([surf.faces.reshape(-1), nxt], 1), axis=1)
+    np.testing.assert_array_equal(key[surf.corner_edges], want)
+    # and all face sides are edges: the set of sides equals the set of edges
+    assert len(np.unique(want, axis=0)) == len(key)
