@@ -5,8 +5,13 @@ A pixel of a perspective camera is a small pyramid: at planar depth ``z`` it cov
 plane (``CameraModel.pixel_size`` per unit depth; the two differ for non-square pixels). An
 orthographic pixel has the same footprint at every depth. A square of that size, centred on
 the point and aligned with the camera's image plane, covers the pixel exactly as seen from
-the camera that rendered it; a sphere of radius ``half the larger side`` never reaches the
-ray of a neighbouring pixel, so it too reproduces the image from that camera.
+the camera that rendered it.
+
+Points are spheres, so one radius has to serve both axes. ``sqrt(1/2) x`` the shorter side
+is the half diagonal of a square pixel: the sphere covers the whole pixel (every sample a
+renderer takes inside it hits the point) yet never reaches the centre ray of a neighbouring
+pixel, up to 45 degrees off the view axis. For non-square pixels the shorter side keeps that
+guarantee, and the longer axis is covered up to ``0.71 x`` the shorter side.
 """
 from __future__ import annotations
 
@@ -30,10 +35,10 @@ def pixel_footprint(camera: CameraModel, depth) -> np.ndarray:
 
 
 def point_radius(camera: CameraModel, depth) -> np.ndarray:
-    """``(N,)`` float32: half the larger side of the pixel footprint (per axis: non-square
-    pixels use their longer side, so no pixel is left uncovered along it)."""
+    """``(N,)`` float32 sphere radius: ``sqrt(1/2)`` x the shorter side of the pixel
+    footprint (the half diagonal of a square pixel; see the module docstring)."""
     pw, ph = camera.pixel_size()
-    half = np.float32(0.5 * max(pw, ph))
+    half = np.float32(np.sqrt(0.5) * min(pw, ph))
     d = np.asarray(depth, dtype=np.float32).reshape(-1)
     if camera.projection == ORTHOGRAPHIC:
         return np.full(len(d), half, dtype=np.float32)
@@ -42,8 +47,8 @@ def point_radius(camera: CameraModel, depth) -> np.ndarray:
 
 def radius_from_neighbours(point_set) -> np.ndarray:
     """``(N,)`` float32 radius of points that came without a camera (world position passes):
-    half the distance to the nearest valid neighbour pixel (right, left, down or up), or the
-    median of those for isolated points."""
+    the half diagonal of a square as wide as the distance to the nearest valid neighbour
+    pixel (right, left, down or up); isolated points take the median spacing."""
     n = len(point_set)
     if n == 0:
         return np.zeros(0, dtype=np.float32)
@@ -63,7 +68,7 @@ def radius_from_neighbours(point_set) -> np.ndarray:
     finite = np.isfinite(best)
     fallback = np.float32(np.median(best[finite])) if finite.any() else np.float32(0.01)
     best[~finite] = fallback
-    return (0.5 * best).astype(np.float32)
+    return (np.float32(np.sqrt(0.5)) * best).astype(np.float32)
 
 
 def has_image_plane(camera: CameraModel | None) -> bool:

@@ -160,8 +160,8 @@ def test_footprint_spans_one_pixel(name):
     np.testing.assert_allclose(x1, ps.pixels[:, 0] + 1, atol=2e-3)
     np.testing.assert_allclose(y0, ps.pixels[:, 1], atol=2e-3)
     np.testing.assert_allclose(y1, ps.pixels[:, 1] + 1, atol=2e-3)
-    np.testing.assert_allclose(point_radius(cam, ps.depth), 0.5 * fp.max(axis=1), rtol=1e-6)
-    np.testing.assert_allclose(ps.radius, 0.5 * fp.max(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(point_radius(cam, ps.depth), np.sqrt(0.5) * fp.min(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(ps.radius, np.sqrt(0.5) * fp.min(axis=1), rtol=1e-6)
 
 
 def test_radius_from_neighbours_matches_footprint():
