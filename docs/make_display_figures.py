@@ -16,7 +16,6 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
 
 import bpy  # noqa: E402
-import numpy as np  # noqa: E402
 
 import depth_cloud  # noqa: E402
 from render_compare import faithful_film, hide_sources, psnr, read_combined  # noqa: E402
