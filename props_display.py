@@ -29,8 +29,11 @@ CLEANUP_MODES = [
 
 def _apply(self, _context, **values):
     from .glue import display
-    for message in display.apply_to_scene(self.id_data, **values):
+    messages = display.apply_to_scene(self.id_data, **values)
+    for message in messages:
         print(f"Depth Cloud: {message}")
+    # shown in the Display panel (an update callback cannot report)
+    self.message = messages[0] + (f" (and {len(messages) - 1} more)" if len(messages) > 1 else "") if messages else ""
 
 
 def _mode_changed(self, context):
@@ -71,6 +74,8 @@ class DepthCloudDisplaySettings(bpy.types.PropertyGroup):
     cleanup_max_jump: FloatProperty(name="Depth Jump", default=0.05, min=0.001, soft_max=0.5, subtype='FACTOR',
                                     description="Relative depth jump (fraction of the nearer depth) that "
                                                 "separates two surfaces")
+    message: StringProperty(name="Message", description="Why some clouds could not follow the last change",
+                            options={'SKIP_SAVE'})
     cleanup_min_alpha: FloatProperty(name="Min Alpha", default=0.0, min=0.0, max=1.0, subtype='FACTOR',
                                      description="At build: drop pixels whose alpha (coverage) is below this "
                                                  "(0: keep all); needs a render with a transparent film")

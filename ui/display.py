@@ -7,6 +7,8 @@ import bpy
 def draw_display(layout, context):
     settings = context.scene.depth_cloud_display
     layout.row().prop(settings, "mode", expand=True)
+    if settings.message:
+        layout.label(text=settings.message, icon='ERROR')
     col = layout.column()
     col.use_property_split = True
     col.use_property_decorate = False

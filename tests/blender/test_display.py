@@ -493,6 +493,9 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     assert (radius > 0).all()
     _display(scene, mode="SURFACE")
     assert ob.depth_cloud_display.mode == "POINTS" and ob.depth_cloud_display.surface is None
+    assert ob.name in scene.depth_cloud_display.message and "camera" in scene.depth_cloud_display.message
+    _display(scene, mode="POINTS")
+    assert scene.depth_cloud_display.message == ""
     # the API checks every object before changing any
     with pytest.raises(api.CameraError, match=ob.name):
         api.set_display(mode="SURFACE", size=3.0)
