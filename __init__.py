@@ -5,7 +5,7 @@ This module only registers and unregisters; bpy is imported lazily so that the p
 """
 import sys
 
-_MODULES = ("props", "props_output", "operators", "ui", "cli")
+_MODULES = ("props", "props_output", "props_display", "operators", "ui", "cli")
 _ALIAS = "depth_cloud"
 
 

@@ -4,6 +4,7 @@
     obj = api.build_point_cloud(bpy.context.scene, frame=12, source="//renders/shot_####.exr")
     points = api.unproject(scene, frame=12, source="//renders/shot_####.exr")  # a PointSet
     xyz = api.pixel_to_world(scene, 640, 360, frame=12, source="//renders/shot_####.exr")
+    api.set_display(mode='SURFACE', lit=False)  # every cloud of the scene, live
 
 ``source`` is a path pattern (``#`` runs = frame number) of a multilayer EXR or of a
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
@@ -28,7 +29,7 @@ from .glue import build as _build
 from .glue import camera as _camera
 from .glue.images import abspath
 
-__all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec", "PointSet",
+__all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec", "set_display", "PointSet",
            "CameraModel", "SourceSpec", "DepthCloudError", "SourceFileError", "ChannelError",
            "SizeMismatchError", "InvalidDepthError", "CameraError", "SettingsError", "FramePatternError"]
 
@@ -168,3 +169,18 @@ def load_usd(path):
     Blender's USD importer, or the existing one, reloaded)."""
     from .glue import usd_bake
     return usd_bake.load(bpy.context, abspath(str(path)))
+
+
+def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_jump=None):
+    """Change how clouds are drawn, live (no source file is read again).
+
+    ``objects``: cloud objects (default: every cloud of ``scene``). ``mode``: 'POINTS',
+    'SQUARES' (pixel squares) or 'SURFACE'; ``size``: footprint multiplier; ``lit``: diffuse
+    instead of unlit colors; ``max_jump``: relative depth jump at which the surface opens.
+    Arguments left None keep their value. Every object is checked before any changes: a
+    cloud without a camera cannot show squares or a surface (CameraError). Returns the objects.
+    """
+    from .glue import display
+    if objects is None:
+        objects = display.cloud_objects(scene if scene is not None else bpy.context.scene)
+    return display.apply_to_objects(objects, mode=mode, size=size, lit=lit, max_jump=max_jump)

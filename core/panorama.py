@@ -489,7 +489,8 @@ def unproject(passes, camera: CameraModel, clip: bool = True):
     dv = dist[rows, cols]
     df = d.astype(np.float32)
     positions = camera_to_world(camera, df[:, 0] * dv, df[:, 1] * dv, df[:, 2] * dv)
-    radius = grid_footprint(camera, xs, ys, cols, rows, d).astype(np.float32)
+    # half the pixel's angular size x sqrt(2): the half diagonal, as footprint.point_radius
+    radius = (grid_footprint(camera, xs, ys, cols, rows, d) * np.sqrt(2.0)).astype(np.float32)
     radius *= dv
     return PointSet(positions=positions, colors=_colors(passes, rows * w + cols), pixels=_pixels(cols, rows, passes),
                     depth=np.ascontiguousarray(dv, dtype=np.float32), radius=radius,

@@ -6,6 +6,7 @@ import numpy as np
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
+from .footprint import point_radius
 from .passes import FramePasses
 from .pointset import PointSet
 
@@ -78,11 +79,9 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     zv = z.reshape(-1).take(index)
     positions = _world_at(camera, z, passes.window, index)
 
-    pw, ph = camera.pixel_size()
-    scale = np.float32(0.5 * pw)
-    radius = (zv * scale) if camera.projection != ORTHOGRAPHIC else np.full(len(zv), scale, np.float32)
+    radius = point_radius(camera, zv)
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
-                    depth=zv, radius=radius.astype(np.float32), image_size=tuple(passes.frame_size),
+                    depth=zv, radius=radius, image_size=tuple(passes.frame_size),
                     meta=_meta(passes, valid, z))
 
 
@@ -150,17 +149,14 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
         if camera.projection != PANORAMIC:
             _, _, d = camera.project(positions)
             depth = d.astype(np.float32)
-            pw, _ = camera.pixel_size()
-            radius = (depth * np.float32(0.5 * pw)) if camera.projection != ORTHOGRAPHIC \
-                else np.full(len(depth), 0.5 * pw, np.float32)
-            radius = radius.astype(np.float32)
+            radius = point_radius(camera, depth)
         else:  # panoramic: distance from the camera and the pixel's angular footprint
             from . import panorama
             depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
             x0, y0 = passes.window
             h, w = valid.shape
             foot = panorama.grid_footprint(camera, np.arange(w) + (x0 + 0.5), np.arange(h) + (y0 + 0.5), cols, rows)
-            radius = (foot * depth).astype(np.float32)
+            radius = (foot * np.sqrt(2.0) * depth).astype(np.float32)  # half diagonal, as point_radius
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 

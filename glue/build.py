@@ -14,7 +14,7 @@ from ..core.errors import CameraError
 from ..core.passes import SourceSpec, read_frame_passes
 from ..core.unproject import unproject
 from . import camera as camera_glue
-from . import datablock
+from . import datablock, display
 from .images import abspath, read_display_image
 
 COLLECTION_NAME = "Depth Clouds"
@@ -97,7 +97,9 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int):
 def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True):
     """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
     frame = scene.frame_current if frame is None else int(frame)
-    point_set, _model = point_set_for_frame(scene, spec, frame, camera, clip)
+    point_set, model = point_set_for_frame(scene, spec, frame, camera, clip)
+    display_settings = getattr(scene, "depth_cloud_display", None)
+    point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)
     name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
@@ -111,4 +113,5 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     else:
         datablock.replace_data(ob, pc)
     ob.depth_cloud.points = len(point_set)
+    display.setup_cloud(ob, point_set, model, display_settings)
     return ob, point_set
