@@ -7,7 +7,8 @@ the cloud from a second viewpoint so you can see the 3D result without opening B
     bash tools/demo.sh            (or: <venv>/bin/python demo/demo.py [--out DIR])
 
 Writes into out/: demo_frame.exr (the passes), demo_source.png (the original render),
-demo_cloud.png (the cloud seen from 35 degrees to the side) and demo_cloud.blend.
+demo_cloud.png (the cloud seen from 35 degrees to the side), demo_surface.png (the same in
+Surface display mode) and demo_cloud.blend.
 """
 import argparse
 import math
@@ -92,22 +93,6 @@ def render(bpy, scene, path):
     bpy.ops.render.render(write_still=True)
 
 
-def unlit_color_material(bpy):
-    """Emission of the cloud's `Col` attribute: the cloud shows the rendered colors as they were."""
-    m = bpy.data.materials.new("Depth Cloud Demo Unlit")
-    if bpy.app.version < (5, 0, 0):
-        m.use_nodes = True
-    nt = m.node_tree
-    nt.nodes.clear()
-    attr = nt.nodes.new("ShaderNodeAttribute")
-    attr.attribute_name = "Col"
-    emit = nt.nodes.new("ShaderNodeEmission")
-    out = nt.nodes.new("ShaderNodeOutputMaterial")
-    nt.links.new(attr.outputs["Color"], emit.inputs["Color"])
-    nt.links.new(emit.outputs["Emission"], out.inputs["Surface"])
-    return m
-
-
 def main():
     ap = argparse.ArgumentParser(description="Depth Cloud demo")
     ap.add_argument("--out", default=os.path.join(REPO, "out"))
@@ -137,7 +122,6 @@ def main():
     # Look at the cloud from a second viewpoint, 35 degrees around the scene.
     for ob in originals:
         ob.hide_render = True
-    cloud.data.materials.append(unlit_color_material(bpy))
     viewer = bpy.data.objects.new("Viewer", scene.camera.data.copy())
     scene.collection.objects.link(viewer)
     a = math.radians(35)
@@ -147,8 +131,11 @@ def main():
     viewer.rotation_euler = (Vector((0, 0, 0.5)) - viewer.location).to_track_quat('-Z', 'Y').to_euler()
     scene.camera = viewer
     render(bpy, scene, os.path.join(args.out, "demo_cloud.png"))
+    api.set_display([cloud], mode='SURFACE')  # the same pixels as a mesh: holes only where the camera saw nothing
+    render(bpy, scene, os.path.join(args.out, "demo_surface.png"))
+    api.set_display([cloud], mode='POINTS')
     bpy.ops.wm.save_as_mainfile(filepath=os.path.join(args.out, "demo_cloud.blend"))
-    print(f"wrote {os.path.join(args.out, 'demo_source.png')} and {os.path.join(args.out, 'demo_cloud.png')} "
+    print(f"wrote {os.path.join(args.out, 'demo_source.png')}, demo_cloud.png and demo_surface.png "
           f"(the cloud seen 35 degrees to the side), total {time.perf_counter() - t0:.1f} s")
 
 
