@@ -5,7 +5,7 @@ This module only registers and unregisters; bpy is imported lazily so that the p
 """
 import sys
 
-_MODULES = ("props", "operators", "ui", "fusion_props")
+_MODULES = ("props", "props_output", "props_display", "operators", "ui", "cli", "fusion_props")
 _ALIAS = "depth_cloud"
 
 

@@ -43,7 +43,7 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     far: FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH',
                        description="Depth mapped to 1 (Normalized, Z-Buffer)")
     camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
-                            description="Camera that rendered the passes (empty: the scene camera)")
+                            description="Camera that rendered the passes (empty: the camera the file describes or names, else the scene camera)")
     layer: StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
     depth_channel: StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
     color_channels: StringProperty(name="Color Channels", description="Override prefix, e.g. 'ViewLayer.Combined'")

@@ -128,9 +128,11 @@ class CameraModel:
 
     def project(self, points_world):
         """World points -> ``(x, y, depth)``: continuous pixel coordinates (pixel ``c``
-        spans ``[c, c+1)``, rows from the top) and planar depth in front of the camera."""
+        spans ``[c, c+1)``, rows from the top) and planar depth in front of the camera
+        (panoramic cameras: the distance from the camera, see ``core.panorama.project``)."""
         if self.projection == PANORAMIC:
-            raise CameraError("projection of panoramic cameras is provided by core.panorama")
+            from . import panorama
+            return panorama.project(self, points_world)
         p = np.asarray(points_world, dtype=np.float64).reshape(-1, 3)
         m = self.world_to_cam
         pc = p @ m[:3, :3].T + m[:3, 3]

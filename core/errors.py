@@ -47,3 +47,7 @@ class SettingsError(DepthCloudError):
 
 class FramePatternError(DepthCloudError):
     """A path pattern or a frame range cannot be resolved."""
+
+
+class ExportError(DepthCloudError):
+    """An output (rendered passes, USD point cache) cannot be written or loaded."""

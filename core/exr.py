@@ -87,6 +87,15 @@ def _import_openexr():
     return OpenEXR
 
 
+def _set_decode_threads(OpenEXR, path):
+    """Decode compressed files on every core (ZIP/PIZ/DWA about halve on two cores) but
+    uncompressed ones on one thread (threads only add overhead there: 8 ms -> 17 ms at 1080p)."""
+    compression = OpenEXR.File(path, header_only=True).parts[0].header.get("compression")
+    threads = 1 if compression == OpenEXR.NO_COMPRESSION else min(os.cpu_count() or 1, 8)
+    if OpenEXR.global_thread_count() != threads:
+        OpenEXR.set_global_thread_count(threads)
+
+
 def _plain(value):
     """Header values as plain Python/numpy (enums become their names)."""
     if isinstance(value, (str, int, float, bool, bytes, np.ndarray, tuple, list, dict)) or value is None:
@@ -104,6 +113,8 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
     try:
         if not OpenEXR.isOpenExrFile(path):
             raise SourceFileError(path, "not an OpenEXR file")
+        if not header_only:
+            _set_decode_threads(OpenEXR, path)
         f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
     except SourceFileError:
@@ -111,7 +122,7 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         raise SourceFileError(path, f"damaged or unreadable EXR ({type(err).__name__}: {err})") from err
     if not parts:
-        raise SourceFileError(path, "EXR file has no parts")
+        raise SourceFileError(path, "damaged EXR: no readable part")
     out = ExrFile(path=path)
     for index, part in enumerate(parts):
         try:

@@ -41,6 +41,7 @@ import numpy as np
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
+from .footprint import point_radius
 from .knn import knn_distances
 from .pointset import PointSet
 
@@ -166,7 +167,7 @@ class PreparedView:
     colors: np.ndarray          # (N, 4) float32
     pixels: np.ndarray          # (N, 2) int32 (column, row)
     depth: np.ndarray           # (N,) float32 planar
-    radius: np.ndarray          # (N,) float32 half pixel footprint
+    radius: np.ndarray          # (N,) float32 footprint radius (core.footprint.point_radius)
     stats: dict = field(default_factory=dict)
 
 
@@ -282,8 +283,7 @@ def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> Prepa
     positions = pc @ m[:3, :3].T + m[:3, 3]
     normals = normals_cam[keep] @ m[:3, :3].T
     zv = z[keep]
-    pw, _ = cam.pixel_size()
-    radius = zv * np.float32(0.5 * pw) if cam.projection != ORTHOGRAPHIC else np.full(len(zv), 0.5 * pw, np.float32)
+    radius = point_radius(cam, zv)
     colors = view.colors[keep] if view.colors is not None else np.ones((len(zv), 4), np.float32)
     pixels = np.stack([cols, rows], axis=-1).astype(np.int32)
     stats = {"pixels": int(surface.sum()), "spikes": spikes, "grazing": int(surface.sum()) - spikes - len(zv),
@@ -540,7 +540,8 @@ def fuse(views, settings: FusionSettings | None = None, progress=None) -> Fusion
         raise InvalidDepthError(f"no point of the {len(views)} depth maps is confirmed by {settings.min_views} "
                                 "other view(s): check the cameras (pose, lens, size) or raise the depth tolerance")
 
-    voxel = float(settings.voxel_size) or float(np.median(cat["radius"]) * 2.0)
+    # automatic: the median pixel footprint (the radius is the half diagonal of the pixel)
+    voxel = float(settings.voxel_size) or float(np.median(cat["radius"]) * math.sqrt(2.0))
     report(0.6, f"merging points on a {voxel:.4g} voxel grid")
     ds = voxel_downsample(cat["positions"], voxel, cat["colors"], cat["normals"], settings.split_normals)
     group, first = ds["group"], ds["first"]
@@ -548,7 +549,7 @@ def fuse(views, settings: FusionSettings | None = None, progress=None) -> Fusion
     views_attr = np.maximum.reduceat(cat["views"][ds["order"]], ds["starts"]).astype(np.int32)
     confidence = (np.bincount(group, weights=cat["confidence"], minlength=g) / ds["counts"]).astype(np.float32)
     radius = np.maximum((np.bincount(group, weights=cat["radius"], minlength=g) / ds["counts"]),
-                        0.5 * voxel).astype(np.float32)
+                        math.sqrt(0.5) * voxel).astype(np.float32)
     t3 = time.perf_counter()
     stats["time_voxel"] = t3 - t2
     stats["points_merged"] = g

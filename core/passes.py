@@ -125,6 +125,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
 
     kind = spec.kind
     if kind == AUTO:
+        if not depth_name and not pos_names:
+            raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
         kind = DEPTH if depth_name else POSITION
     if kind == DEPTH and not depth_name:
         raise ChannelError(path, "depth (Z) channel", names)

@@ -14,7 +14,8 @@ class PointSet:
     colors     (N, 4) float32, scene-linear RGBA
     pixels     (N, 2) int32, source pixel ``(column, row)`` in the frame, row 0 at the top
     depth      (N,) float32 planar camera depth, or None when no camera was involved
-    radius     (N,) float32 half the pixel footprint at the point (None without a camera)
+    radius     (N,) float32 radius of a sphere covering the pixel footprint at the point
+               (``core.footprint.point_radius``; None without a camera)
     normals    (N, 3) float32 unit normals, or None (e.g. fused clouds carry them)
     attributes extra per-point arrays by name, e.g. ``views`` (int32) and ``confidence``
                (float32) of a fused cloud; written as point attributes of the same name

@@ -6,6 +6,7 @@ import numpy as np
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
+from .footprint import point_radius
 from .passes import FramePasses
 from .pointset import PointSet
 
@@ -72,23 +73,46 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     z = planar_depth(passes, camera)
     valid = valid_depth_mask(z, camera, clip)
     _check_any(valid, passes, passes.depth_channel, passes.depth)
-    rows, cols = np.nonzero(valid)
-    zv = z[valid]
-    x0, y0 = passes.window
     h, w = passes.shape
-    px = camera.plane_x(np.arange(x0, x0 + w)).astype(np.float32)[cols]
-    py = camera.plane_y(np.arange(y0, y0 + h)).astype(np.float32)[rows]
-    if camera.projection != ORTHOGRAPHIC:
-        px *= zv
-        py *= zv
-    positions = camera_to_world(camera, px, py, -zv)
+    index = np.flatnonzero(valid)
+    rows, cols = np.divmod(index.astype(np.int32), np.int32(w))
+    zv = z.reshape(-1).take(index)
+    positions = _world_at(camera, z, passes.window, index)
 
-    pw, ph = camera.pixel_size()
-    scale = np.float32(0.5 * pw)
-    radius = (zv * scale) if camera.projection != ORTHOGRAPHIC else np.full(len(zv), scale, np.float32)
-    return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
-                    depth=zv, radius=radius.astype(np.float32), image_size=tuple(passes.frame_size),
+    radius = point_radius(camera, zv)
+    return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
+                    depth=zv, radius=radius, image_size=tuple(passes.frame_size),
                     meta=_meta(passes, valid, z))
+
+
+def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
+    """World positions (N, 3) float32 of the pixels at flat ``index`` of the planar depth ``z``.
+
+    Separable: with R, t the camera rotation and location, a pixel's point is
+    ``z * (px[col] R0 + py[row] R1 - R2) + t`` (perspective) or
+    ``px[col] R0 + py[row] R1 - z R2 + t`` (orthographic). Each world axis is computed over the
+    whole image with row/column broadcasting (contiguous inner loops, no gathers), then the
+    valid pixels are taken once.
+    """
+    h, w = z.shape
+    x0, y0 = window
+    m = camera.cam_to_world
+    px = camera.plane_x(np.arange(x0, x0 + w))
+    py = camera.plane_y(np.arange(y0, y0 + h))
+    ortho = camera.projection == ORTHOGRAPHIC
+    out = np.empty((len(index), 3), dtype=np.float32)
+    plane = np.empty((h, w), dtype=np.float32)
+    for k in range(3):
+        col = (px * m[k, 0]).astype(np.float32)
+        row = (py * m[k, 1] - (0.0 if ortho else m[k, 2])).astype(np.float32)
+        np.add(row[:, None], col[None, :], out=plane)
+        if ortho:
+            plane -= z * np.float32(m[k, 2])
+        else:
+            plane *= z
+        plane += np.float32(m[k, 3])
+        out[:, k] = plane.reshape(-1).take(index)
+    return out
 
 
 def camera_to_world(camera: CameraModel, x, y, z) -> np.ndarray:
@@ -116,26 +140,32 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
         # the only background marker available.
         valid &= (pos != 0).any(axis=-1)
     _check_any(valid, passes, "position")
-    rows, cols = np.nonzero(valid)
-    positions = np.ascontiguousarray(pos[valid], dtype=np.float32)
+    index = np.flatnonzero(valid)
+    rows, cols = np.divmod(index, pos.shape[1])
+    positions = pos.reshape(-1, 3).take(index, axis=0).astype(np.float32, copy=False)
     depth = radius = None
     if camera is not None:
         camera = _camera_for(passes, camera)
         if camera.projection != PANORAMIC:
             _, _, d = camera.project(positions)
             depth = d.astype(np.float32)
-            pw, _ = camera.pixel_size()
-            radius = (depth * np.float32(0.5 * pw)) if camera.projection != ORTHOGRAPHIC \
-                else np.full(len(depth), 0.5 * pw, np.float32)
-            radius = radius.astype(np.float32)
-    return PointSet(positions=positions, colors=_colors(passes, valid), pixels=_pixels(cols, rows, passes),
+            radius = point_radius(camera, depth)
+        else:  # panoramic: distance from the camera and the pixel's angular footprint
+            from . import panorama
+            depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
+            x0, y0 = passes.window
+            h, w = valid.shape
+            foot = panorama.grid_footprint(camera, np.arange(w) + (x0 + 0.5), np.arange(h) + (y0 + 0.5), cols, rows)
+            radius = (foot * np.sqrt(2.0) * depth).astype(np.float32)  # half diagonal, as point_radius
+    return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 
 
-def _colors(passes: FramePasses, valid) -> np.ndarray:
+def _colors(passes: FramePasses, index) -> np.ndarray:
+    """Colors of the pixels at flat ``index`` (row-major over the data window)."""
     if passes.color is None:
-        return np.ones((int(valid.sum()), 4), dtype=np.float32)
-    return np.ascontiguousarray(passes.color[valid], dtype=np.float32)
+        return np.ones((len(index), 4), dtype=np.float32)
+    return passes.color.reshape(-1, 4).take(index, axis=0)
 
 
 def _pixels(cols, rows, passes: FramePasses) -> np.ndarray:

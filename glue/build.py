@@ -14,7 +14,7 @@ from ..core.errors import CameraError
 from ..core.passes import SourceSpec, read_frame_passes
 from ..core.unproject import unproject
 from . import camera as camera_glue
-from . import datablock
+from . import datablock, display
 from .images import abspath, read_display_image
 
 COLLECTION_NAME = "Depth Clouds"
@@ -37,8 +37,14 @@ def read_passes(spec: SourceSpec, frame: int):
 def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None):
     """``(FramePasses, CameraModel or None)`` of ``frame``: the passes placed in the render
     frame and the camera that rendered them. The camera is required for depth passes and
-    optional for world position passes."""
+    optional for world position passes. Without an explicit ``camera``, the camera the file
+    describes or names is used before the scene camera (order: glue/file_camera.py)."""
     passes = read_passes(spec, frame)
+    if camera is None:  # cameras the file describes or names (glue/file_camera.py)
+        from .file_camera import camera_from_file
+        header_model, camera = camera_from_file(scene, passes)
+        if header_model is not None:
+            return _placed_for(scene, passes, header_model), header_model
     try:
         cam_obj = camera_glue.resolve_camera(scene, camera)
     except CameraError:
@@ -49,6 +55,19 @@ def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None):
     if (fw, fh) != tuple(passes.frame_size):
         passes = passes.placed_in_frame(fw, fh, x0, y0)
     return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, size=passes.frame_size)
+
+
+def _placed_for(scene, passes, model):
+    """The passes placed in the frame of a header camera (a cropped border render sits at
+    the scene's border offset)."""
+    full = (model.width, model.height)
+    if tuple(passes.frame_size) == full:
+        return passes
+    fw, fh, x0, y0 = camera_glue.crop_placement(scene, passes.frame_size)
+    if (fw, fh) != full:
+        raise CameraError(f"{passes.path}: the camera in the header renders a {full[0]}x{full[1]} frame but the "
+                          f"image is {passes.frame_size[0]}x{passes.frame_size[1]}")
+    return passes.placed_in_frame(fw, fh, x0, y0)
 
 
 def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: bool = True):
@@ -78,7 +97,9 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int):
 def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True):
     """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
     frame = scene.frame_current if frame is None else int(frame)
-    point_set, _model = point_set_for_frame(scene, spec, frame, camera, clip)
+    point_set, model = point_set_for_frame(scene, spec, frame, camera, clip)
+    display_settings = getattr(scene, "depth_cloud_display", None)
+    point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)
     name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
@@ -92,4 +113,5 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     else:
         datablock.replace_data(ob, pc)
     ob.depth_cloud.points = len(point_set)
+    display.setup_cloud(ob, point_set, model, display_settings)
     return ob, point_set

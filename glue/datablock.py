@@ -131,3 +131,65 @@ def replace_data(obj, new_data):
         elif isinstance(old, bpy.types.Mesh):
             bpy.data.meshes.remove(old)
     new_data.name = name
+
+
+# ---------------------------------------------------------------- surface meshes
+UV_MAP = "UVMap"
+
+
+def mesh_from_surface(surface, point_set, name: str):
+    """A new Mesh datablock of a core SurfaceMesh: one quad per point of ``point_set``
+    (face ``i`` is point ``i``), ``Col`` as a FLOAT_COLOR face-corner attribute (the point's
+    color on all four corners), ``UVMap`` = image coordinates and the source ``pixel``
+    (INT32_2D) per face."""
+    me = bpy.data.meshes.new(name)
+    nv, nf = len(surface.vertices), len(surface.faces)
+    if nf == 0:
+        return me
+    me.vertices.add(nv)
+    me.edges.add(len(surface.edges))
+    me.loops.add(4 * nf)
+    me.polygons.add(nf)
+    attrs = me.attributes
+    attrs['position'].data.foreach_set('vector', _flat(surface.vertices, np.float32))
+    me.polygons.foreach_set('loop_start', np.arange(0, 4 * nf, 4, dtype=np.int32))
+    # The topology attributes are ~30x faster than MeshLoop.vertex_index / calc_edges.
+    attrs['.edge_verts'].data.foreach_set('value', _flat(surface.edges, np.int32))
+    attrs['.corner_vert'].data.foreach_set('value', _flat(surface.faces, np.int32))
+    attrs['.corner_edge'].data.foreach_set('value', _flat(surface.corner_edges, np.int32))
+    uv = attrs.new(UV_MAP, 'FLOAT2', 'CORNER')  # a 2D corner attribute is a UV map
+    uv.data.foreach_set('vector', _flat(surface.uvs, np.float32))
+    col = attrs.new(COLOR_ATTRIBUTE, 'FLOAT_COLOR', 'CORNER')
+    col.data.foreach_set('color', _flat(np.repeat(point_set.colors, 4, axis=0), np.float32))
+    me.color_attributes.active_color = col
+    me.color_attributes.render_color_index = me.color_attributes.active_color_index
+    pix = attrs.new(PIXEL_ATTRIBUTE, 'INT32_2D', 'FACE')
+    pix.data.foreach_set('value', _flat(point_set.pixels, np.int32))
+    me.update()
+    return me
+
+
+def point_set_from_data(data, image_size, meta=None):
+    """The PointSet stored in a PointCloud written by :func:`write_attributes` (the inverse
+    of it: positions, ``Col``, ``pixel``, and ``depth``/``radius`` when present)."""
+    from ..core.pointset import PointSet
+    attrs = data.attributes
+    n = len(attrs['position'].data)
+
+    def read(name, prop, width, dtype):
+        att = attrs.get(name)
+        if att is None:
+            return None
+        buf = np.empty(n * width, dtype=dtype)
+        att.data.foreach_get(prop, buf)
+        return buf.reshape(n, width) if width > 1 else buf
+
+    colors = read(COLOR_ATTRIBUTE, 'color', 4, np.float32)
+    pixels = read(PIXEL_ATTRIBUTE, 'value', 2, np.int32)
+    if pixels is None:
+        raise ValueError(f"{data.name!r} has no {PIXEL_ATTRIBUTE!r} attribute: it was not built by Depth Cloud")
+    return PointSet(positions=read('position', 'vector', 3, np.float32),
+                    colors=colors if colors is not None else np.ones((n, 4), np.float32),
+                    pixels=pixels, depth=read(DEPTH_ATTRIBUTE, 'value', 1, np.float32),
+                    radius=read('radius', 'value', 1, np.float32), image_size=tuple(image_size),
+                    meta=dict(meta or {}))

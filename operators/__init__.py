@@ -1,8 +1,10 @@
 """Operators: thin; they read settings, call the glue and report errors."""
 import bpy
 
+from .bake_usd import DEPTH_CLOUD_OT_bake_usd
 from .build import DEPTH_CLOUD_OT_build
 from .fuse import DEPTH_CLOUD_OT_fuse
+from .render_passes import DEPTH_CLOUD_OT_render_passes
 
-classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_fuse)
+classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_render_passes, DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse)
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -12,8 +12,11 @@ import numpy as np
 def add_bundled_modules():
     """Put the wheel's bundled ``pxr``/``OpenImageIO`` on sys.path (they are in real Blender)."""
     import bpy
-    root = os.path.dirname(bpy.__file__)
-    for site in glob.glob(os.path.join(root, "*", "python", "lib", "python3*", "site-packages")):
+    # ``bpy.__file__`` is the scripts' bpy package once imported: look under Blender's own
+    # resource folder (``.../bpy/<version>``) too.
+    patterns = [os.path.join(os.path.dirname(bpy.__file__), "*", "python", "lib", "python3*", "site-packages"),
+                os.path.join(bpy.utils.resource_path('LOCAL'), "python", "lib", "python3*", "site-packages")]
+    for site in sorted({s for p in patterns for s in glob.glob(p)}):
         if site not in sys.path:
             sys.path.append(site)
 

@@ -1,8 +1,7 @@
 """User interface: sidebar panels in the 3D Viewport and the Compositor."""
 import bpy
 
-from . import fusion
-from .panels import classes
+from . import display, fusion, output, panels
 
-classes = classes + fusion.classes
+classes = panels.classes + output.classes + display.classes + fusion.classes
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -34,10 +34,8 @@ def draw_settings(layout, context):
     layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
 
 
-class DEPTH_CLOUD_PT_view3d(bpy.types.Panel):
+class _SidebarPanel:
     bl_label = "Depth Cloud"
-    bl_idname = "DEPTH_CLOUD_PT_view3d"
-    bl_space_type = 'VIEW_3D'
     bl_region_type = 'UI'
     bl_category = "Depth Cloud"
 
@@ -45,19 +43,18 @@ class DEPTH_CLOUD_PT_view3d(bpy.types.Panel):
         draw_settings(self.layout, context)
 
 
-class DEPTH_CLOUD_PT_compositor(bpy.types.Panel):
-    bl_label = "Depth Cloud"
+class DEPTH_CLOUD_PT_view3d(_SidebarPanel, bpy.types.Panel):
+    bl_idname = "DEPTH_CLOUD_PT_view3d"
+    bl_space_type = 'VIEW_3D'
+
+
+class DEPTH_CLOUD_PT_compositor(_SidebarPanel, bpy.types.Panel):
     bl_idname = "DEPTH_CLOUD_PT_compositor"
     bl_space_type = 'NODE_EDITOR'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
 
     @classmethod
     def poll(cls, context):
         return getattr(context.space_data, "tree_type", "") == 'CompositorNodeTree'
-
-    def draw(self, context):
-        draw_settings(self.layout, context)
 
 
 classes = (DEPTH_CLOUD_PT_view3d, DEPTH_CLOUD_PT_compositor)

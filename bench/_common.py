@@ -1,0 +1,45 @@
+"""Shared bench helpers: import the extension from this checkout, make synthetic frames."""
+import os
+import sys
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from checkout import import_extension  # noqa: E402,F401
+
+
+def synthetic_frame(width=1920, height=1080, seed=0):
+    """A smooth surface (depth 3..9) with 10% background and a color ramp, as float32 arrays."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    z = 6.0 + 2.0 * np.sin(xx / width * 6.0 + seed) * np.cos(yy / height * 4.0) + rng.random((height, width), np.float32) * 0.01
+    z[: height // 10] = 1e10  # background band
+    rgba = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 50.0), np.ones_like(xx)], axis=-1).astype(np.float32)
+    return z, rgba
+
+
+def write_blender_like_exr(path, z, rgba, layer="ViewLayer"):
+    """One-part EXR with Blender's multilayer channel names, ZIP compressed."""
+    import OpenEXR
+    chans = {f"{layer}.Depth.Z": np.ascontiguousarray(z)}
+    for i, c in enumerate("RGBA"):
+        chans[f"{layer}.Combined.{c}"] = np.ascontiguousarray(rgba[..., i])
+    hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    with OpenEXR.File(hdr, chans) as f:
+        f.write(path)
+    return path
+
+
+def timed(fn, repeat=5, warmup=2):
+    """(median seconds after ``warmup`` untimed runs, last result). The first runs of a
+    1080p build pay for page faults while the heap grows; they are reported separately."""
+    times, result = [], None
+    for _ in range(warmup):
+        fn()
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)), result

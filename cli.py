@@ -1,0 +1,431 @@
+"""Command line: ``blender -b shot.blend -c depth_cloud <command> [options]``.
+
+Registered with ``bpy.utils.register_cli_command`` (Blender 4.2+). The same entry point is
+:func:`main` (``api.run_cli`` for ``--python-expr`` users and tests): it takes the argument
+list and returns the exit status, never raises or exits.
+
+This module parses and plans only; it imports no Blender module at import time. The Blender
+side of ``build`` lives in ``glue/cli_build.py``; ``info`` is pure core (``core/info.py``).
+
+Exit status: 0 success; 1 failure (one ``depth_cloud <command>: error: ...`` line on stderr);
+2 usage error (bad option or value, same one-line form); 3 ``build`` finished but input frames
+were missing (they are listed; ``--allow-missing`` makes that 0).
+
+Adding a subcommand (e.g. ``fuse`` once multi-view fusion exists) is one function that
+adds its parser and its runner, appended to :data:`SUBCOMMANDS`::
+
+    def add_fuse(subparsers):
+        p = _subparser(subparsers, "fuse", "fuse many views into one cloud", "...")
+        add_source_options(p); add_frame_options(p); add_output_options(p)
+        p.add_argument("--voxel", type=float, help="...")
+        p.set_defaults(run=blender_runner("cli_fuse", "run_fuse"))
+
+    SUBCOMMANDS.append(add_fuse)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import textwrap
+
+from .core.batch import chunk_frames, frame_output_path, frame_ranges_text, parse_chunk, range_output_path
+from .core.errors import DepthCloudError, FramePatternError
+from .core.frames import has_frame_placeholder, parse_frame_range
+
+PROG = "depth_cloud"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
+
+KINDS = ("AUTO", "DEPTH", "POSITION")
+CONVENTIONS = ("AUTO", "PLANAR", "RAY_DISTANCE", "NORMALIZED", "ZBUFFER", "INVERSE")
+#: Output format by file extension.
+FORMATS = {".ply": "ply", ".blend": "blend", ".usd": "usd", ".usda": "usd", ".usdc": "usd"}
+PER_FRAME_FORMATS = ("ply",)
+
+
+class UsageError(Exception):
+    """A bad option or value: reported as one line, exit status 2."""
+
+
+class Console:
+    """Where the command writes: progress lines to ``out``, the error line to ``err``."""
+
+    def __init__(self, out=None, err=None, prog=PROG):
+        self.out = out if out is not None else sys.stdout
+        self.err = err if err is not None else sys.stderr
+        self.prog = prog
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.out, flush=True)
+
+    def error(self, text: str) -> None:
+        print(f"{self.prog}: error: {one_line(text)}", file=self.err, flush=True)
+
+
+def one_line(text) -> str:
+    return " ".join(str(text).split())
+
+
+# ------------------------------------------------------------------ parsing
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"{one_line(message)} (see '{self.prog} --help')")
+
+    def exit(self, status=0, message=None):  # --help: print, then stop parsing
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _Exit(status)
+
+
+class _Exit(Exception):
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+class _FullHelpParser(_Parser):
+    """The top-level ``--help`` documents every option of every command."""
+
+    def format_help(self):
+        text = super().format_help()
+        for name, sub in self._subcommand_parsers():
+            text += f"\n{'=' * 78}\n{sub.format_help()}"
+        return text
+
+    def _subcommand_parsers(self):
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return list(action.choices.items())
+        return []
+
+
+def _upper_choice(choices, what):
+    def convert(text):
+        value = str(text).strip().upper().replace("-", "_")
+        if value not in choices:
+            raise argparse.ArgumentTypeError(f"unknown {what} {text!r}; expected one of {', '.join(choices)}")
+        return value
+    return convert
+
+
+def _frames_arg(text):
+    try:
+        return parse_frame_range(text)
+    except FramePatternError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def _chunk_arg(text):
+    try:
+        return parse_chunk(text)
+    except FramePatternError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def _float_arg(text):
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from err
+    if value != value or value in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _formatter(prog):
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30, width=100)
+
+
+def _subparser(subparsers, name, help_text, description, epilog=""):
+    return subparsers.add_parser(name, help=help_text, description=textwrap.dedent(description).strip(),
+                                 epilog=textwrap.dedent(epilog).strip() or None, formatter_class=_formatter)
+
+
+def add_source_options(p):
+    """Where the passes are and how to read them: the panel's settings. Anything not given
+    comes from the scene's Depth Cloud settings (saved in the .blend) when --source is not
+    given either, else from the defaults."""
+    g = p.add_argument_group("source (the panel's settings; unset options come from the scene's "
+                             "Depth Cloud settings when --source is not given)")
+    g.add_argument("--source", metavar="EXR",
+                   help="multilayer EXR, or the depth/position EXR, per frame; '#' runs or %%04d are the frame "
+                        "number (renders/shot_####.exr). '//' is relative to the .blend")
+    g.add_argument("--color", metavar="FILE",
+                   help="separate color pass (EXR, PNG or JPG), same frame pattern rules")
+    g.add_argument("--kind", type=_upper_choice(KINDS, "pass kind"), metavar="{" + ",".join(KINDS) + "}",
+                   help="DEPTH (unprojected through the camera), POSITION (a world position pass, needs no "
+                        "camera) or AUTO (depth if the file has one). Default AUTO")
+    g.add_argument("--convention", type=_upper_choice(CONVENTIONS, "depth convention"),
+                   metavar="{" + ",".join(CONVENTIONS) + "}",
+                   help="what a depth pixel means: PLANAR (Blender's Z), RAY_DISTANCE, NORMALIZED, ZBUFFER "
+                        "(need --near/--far), INVERSE; AUTO reads the file's header. Default AUTO")
+    g.add_argument("--near", type=_float_arg, metavar="M", help="depth mapped to 0 (NORMALIZED, ZBUFFER)")
+    g.add_argument("--far", type=_float_arg, metavar="M", help="depth mapped to 1 (NORMALIZED, ZBUFFER)")
+    g.add_argument("--layer", metavar="NAME", help="view layer in the EXR (default: the first)")
+    g.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. ViewLayer.Depth.Z")
+    g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
+    g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
+    g.add_argument("--camera", metavar="NAME",
+                   help="camera object that rendered the passes (default: the settings' camera, else the "
+                        "scene camera)")
+    g.add_argument("--clip", action=argparse.BooleanOptionalAction, default=None,
+                   help="drop depths outside the camera's clip start/end (default: on)")
+    g.add_argument("--scene", metavar="NAME", help="scene to use (default: the file's active scene)")
+
+
+def add_frame_options(p):
+    g = p.add_argument_group("frames (farm: any subset runs anywhere, independently)")
+    g.add_argument("--frames", type=_frames_arg, metavar="RANGE",
+                   help="frames to build: '1-240', '1-240x3' (step 3), '7', '1-10,20,30-40x5' "
+                        "(default: the scene's frame range and step). Ranges starting below zero need "
+                        "the '=' form: --frames=-10-20")
+    g.add_argument("--chunk", type=_chunk_arg, metavar="K/N",
+                   help="build only the K-th of N contiguous, nearly equal slices of the frame list "
+                        "(1-based); the N chunks together are exactly the full list")
+    g.add_argument("--allow-missing", action="store_true",
+                   help="missing input frames are reported and skipped either way; with this the exit "
+                        "status is 0 instead of 3")
+
+
+def add_output_options(p):
+    g = p.add_argument_group("output")
+    g.add_argument("--output", "-o", required=True, metavar="PATH",
+                   help="per-frame PLY 'out/cloud_####.ply' ('#' = frame number); one .blend with the clouds "
+                        "'clouds.blend'; one USD point cache per range 'cache.usdc'. In range outputs '#' "
+                        "becomes START-END of the chunk ('clouds_####.blend' -> 'clouds_0001-0080.blend')")
+    g.add_argument("--format", choices=sorted(set(FORMATS.values())),
+                   help="output format (default: from the --output extension)")
+    g.add_argument("--overwrite", action="store_true",
+                   help="rebuild outputs that exist (default: skip them, so a re-run resumes)")
+    g.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
+    g.add_argument("--no-radius", dest="radius", action="store_false",
+                   help="PLY: leave out the 'radius' float property (the pixel footprint)")
+    g.add_argument("--verbose", action="store_true",
+                   help="let Blender's own messages through (default: silenced around file writes)")
+
+
+BUILD_EXAMPLES = """
+examples:
+  blender -b shot.blend -c depth_cloud build --source "renders/shot_####.exr" --frames 1-240 \\
+      --output out/cloud_####.ply
+  blender -b shot.blend -c depth_cloud build --frames 1-240x3 --chunk 2/8 --output out/cloud_####.ply
+  blender -b shot.blend -c depth_cloud build --source //passes/z_####.exr --color //passes/rgb_####.png \\
+      --convention RAY_DISTANCE --camera CamA --frames 1-48 --output clouds_####.blend
+  blender -b -c depth_cloud build --source shot_####.exr --kind POSITION --frames 1-10 -o out/p_####.ply
+
+Existing outputs are skipped unless --overwrite; every file is written to a temporary file in the
+same folder and renamed, so a killed job never leaves a partial output. A missing input frame is
+reported, skipped, and makes the exit status 3 (0 with --allow-missing). A frame with no usable
+pixel gives an empty cloud and a warning. Any other error stops with one line and status 1.
+"""
+
+
+def add_build(subparsers):
+    p = _subparser(subparsers, "build", "frames -> point clouds (PLY per frame, .blend, USD)",
+                   """
+                   Build colored point clouds from rendered passes, frame by frame, and write them
+                   out. One progress line per frame, with timing, on stdout.
+                   """, BUILD_EXAMPLES)
+    add_source_options(p)
+    add_frame_options(p)
+    add_output_options(p)
+    p.set_defaults(run=blender_runner("cli_build", "run_build"))
+    return p
+
+
+def add_info(subparsers):
+    p = _subparser(subparsers, "info", "what an EXR (or PLY) file holds",
+                   """
+                   Show what a file holds: parts, view layers, passes and channels (with pixel types),
+                   data/display windows, the camera Blender recorded and a Depth Cloud header camera,
+                   the channels a build would use and the guessed depth convention. Reads headers only
+                   (fast on any size) unless --stats is given. Also lists a PLY file's elements.
+                   """, """
+                   examples:
+                     blender -b -c depth_cloud info renders/shot_0001.exr
+                     blender -b -c depth_cloud info "renders/shot_####.exr" --frame 12 --stats
+                     blender -b -c depth_cloud info out/cloud_0001.ply --json
+                   """)
+    p.add_argument("files", nargs="+", metavar="FILE", help="EXR or PLY files ('#' patterns need --frame)")
+    p.add_argument("--frame", type=int, help="frame number for '#' patterns")
+    p.add_argument("--stats", action="store_true",
+                   help="also read the pixels: per-channel min/max, NaN/inf and background counts "
+                        "(refines the depth convention guess)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(run=run_info)
+    return p
+
+
+#: One function per subcommand; each adds its parser (with ``run=``) to the subparsers.
+SUBCOMMANDS = [add_build, add_info]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _FullHelpParser(
+        prog=PROG, formatter_class=_formatter,
+        description="Depth Cloud: rendered depth / position passes -> colored point clouds, headless.\n"
+                    "Run as: blender -b [file.blend] -c depth_cloud <command> [options]",
+        epilog="Exit status: 0 ok; 1 failure; 2 usage error; 3 build finished with missing input frames.")
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def blender_runner(module: str, function: str):
+    """A ``run(args, console)`` that calls ``glue.<module>.<function>`` (imported on use, so
+    parsing and ``--help`` need no Blender)."""
+    def run(args, console):
+        import importlib
+        mod = importlib.import_module(f"{__package__}.glue.{module}")
+        return getattr(mod, function)(args, console)
+    run.__qualname__ = f"{module}.{function}"
+    return run
+
+
+# ------------------------------------------------------------------ planning (pure)
+def output_format(output: str, fmt: str | None = None) -> str:
+    if fmt:
+        return fmt
+    ext = os.path.splitext(str(output))[1].lower()
+    if ext not in FORMATS:
+        raise UsageError(f"--output {output!r}: unknown extension {ext or '(none)'!r}; use "
+                         f"{', '.join(sorted(FORMATS))} or --format")
+    return FORMATS[ext]
+
+
+def select_frames(frames, chunk=None) -> list:
+    """The frames this run builds: all of ``frames`` or chunk ``(k, n)`` of them."""
+    return chunk_frames(frames, *chunk) if chunk else list(frames)
+
+
+def plan_outputs(fmt: str, output: str, frames, chunked: bool = False) -> list:
+    """``[(frames, path), ...]``: one item per frame (PLY) or one for the whole range."""
+    frames = list(frames)
+    if not frames:
+        return []
+    if fmt in PER_FRAME_FORMATS:
+        if len(frames) > 1 and not has_frame_placeholder(output):
+            raise UsageError(f"--output {output!r} has no '#' frame placeholder, but {len(frames)} frames are to be "
+                             f"written; use e.g. cloud_####.ply")
+        return [([f], frame_output_path(output, f)) for f in frames]
+    if chunked and not has_frame_placeholder(output):
+        raise UsageError(f"--output {output!r} has no '#' placeholder, so every chunk would write the same file; "
+                         f"use e.g. {_suggest(output)}")
+    return [(frames, range_output_path(output, frames[0], frames[-1]))]
+
+
+def _suggest(output):
+    stem, ext = os.path.splitext(os.path.basename(str(output)))
+    return f"{stem}_####{ext}"
+
+
+# ------------------------------------------------------------------ info (pure)
+def run_info(args, console) -> int:
+    import json
+
+    from .core.frames import resolve_frame_path
+    from .core.info import file_info, format_info
+    results = []
+    for pattern in args.files:
+        path = pattern
+        if has_frame_placeholder(pattern) and not os.path.exists(pattern):
+            if args.frame is None:
+                raise UsageError(f"{pattern!r} is a frame pattern: give --frame N")
+            path = resolve_frame_path(pattern, args.frame)
+        results.append(file_info(path, stats=args.stats))
+    if args.json:
+        console.line(json.dumps(results if len(results) > 1 else results[0], indent=2, default=str))
+    else:
+        for i, info in enumerate(results):
+            if i:
+                console.line()
+            for text in format_info(info):
+                console.line(text)
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ entry points
+def main(argv=None, stdout=None, stderr=None) -> int:
+    """Run the command line ``argv`` (a list, or one string split like a shell); returns the
+    exit status. Errors print one line on ``stderr``; nothing is raised."""
+    if argv is None:
+        argv = []
+    elif isinstance(argv, str):
+        argv = shlex.split(argv)
+    argv = [str(a) for a in argv]
+    console = Console(stdout, stderr)
+    parser = build_parser()
+    if not argv:
+        console.line(parser.format_usage().rstrip())
+        console.line(f"commands: {', '.join(_command_names(parser))}; '{PROG} --help' documents every option")
+        return EXIT_USAGE
+    old_out = sys.stdout
+    try:
+        sys.stdout = console.out  # argparse prints --help to sys.stdout
+        try:
+            args = parser.parse_args(argv)
+        finally:
+            sys.stdout = old_out
+    except _Exit as done:
+        return done.status
+    except UsageError as err:
+        console.prog = _prog_for(argv, parser)
+        console.error(err)
+        return EXIT_USAGE
+    if not getattr(args, "run", None):
+        console.error(f"no command given; expected one of {', '.join(_command_names(parser))}")
+        return EXIT_USAGE
+    console.prog = f"{PROG} {args.command}"
+    try:
+        status = args.run(args, console)
+    except UsageError as err:
+        console.error(err)
+        return EXIT_USAGE
+    except DepthCloudError as err:
+        console.error(err)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+    except Exception as err:  # a bug, or Blender refusing: still one line (traceback with --verbose)
+        if getattr(args, "verbose", False):
+            import traceback
+            traceback.print_exc(file=console.err)
+        console.error(f"internal error: {type(err).__name__}: {err}")
+        return EXIT_FAILURE
+    return EXIT_OK if status is None else int(status)
+
+
+def _command_names(parser):
+    return [name for name, _ in parser._subcommand_parsers()] if hasattr(parser, "_subcommand_parsers") else []
+
+
+def _prog_for(argv, parser):
+    names = _command_names(parser)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return f"{PROG} {first}" if first in names else PROG
+
+
+def execute(argv) -> int:
+    """The ``bpy.utils.register_cli_command`` callback."""
+    return main(list(argv))
+
+
+_handle = None
+
+
+def register():
+    global _handle
+    import bpy
+    if _handle is None and hasattr(bpy.utils, "register_cli_command"):
+        _handle = bpy.utils.register_cli_command(PROG, execute)
+
+
+def unregister():
+    global _handle
+    import bpy
+    if _handle is not None:
+        bpy.utils.unregister_cli_command(_handle)
+        _handle = None

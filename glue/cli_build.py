@@ -1,0 +1,374 @@
+"""``depth_cloud build`` inside Blender: frames -> PointSets -> PLY files, a .blend or USD.
+
+Reuses the shared pipeline (``glue.build.point_set_for_frame`` for the numbers,
+``glue.build.build_cloud_object`` for datablocks); every output is written atomically
+(``core.fileio.atomic_output``). Per-frame policy:
+
+* input file missing -> reported on its progress line, skipped, exit status 3 at the end
+  (0 with ``--allow-missing``); if *every* frame is missing the run fails (a wrong pattern);
+* no usable pixel (``InvalidDepthError``) -> an empty cloud is written, with a warning
+  (fails only if every frame is empty: then the settings are wrong);
+* any other error (unreadable/damaged file, unknown channel, missing camera...) -> stop at
+  once with one line naming the frame, the file and the problem (exit status 1).
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+import time
+from dataclasses import replace
+
+import bpy
+import numpy as np
+
+from .. import cli
+from ..core.errors import DepthCloudError, InvalidDepthError, SettingsError, SourceFileError
+from ..core.fileio import atomic_output
+from ..core.passes import SourceSpec
+from ..core.ply import write_ply
+from ..core.pointset import PointSet
+from . import build as build_glue
+from .images import abspath
+
+_SPEC_FIELDS = {"kind": "kind", "convention": "convention", "near": "near", "far": "far", "layer": "layer",
+                "depth_channel": "depth_channel", "color_channels": "color_channels",
+                "position_channels": "position_channels"}
+
+
+# ------------------------------------------------------------------ quiet Blender
+def _c_flush():
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).fflush(None)
+
+
+@contextlib.contextmanager
+def blender_quiet(enabled: bool = True):
+    """Silence what Blender's C code prints on stdout (``Info: Saved ...``) so the progress
+    lines stay readable. Works at file-descriptor level; a no-op when disabled or when fd 1
+    cannot be redirected."""
+    if not enabled:
+        yield
+        return
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    _c_flush()
+    try:
+        saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    # Operator reports ("Info: Saved ...") go through Python's sys.stdout, C prints to fd 1.
+    py_stdout = sys.stdout
+    sink = open(os.devnull, "w", encoding="utf-8")
+    try:
+        os.dup2(devnull, 1)
+        sys.stdout = sink
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sink.flush()
+        sys.stdout = py_stdout
+        sink.close()
+        _c_flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+# ------------------------------------------------------------------ inputs
+def resolve_scene(args):
+    if args.scene:
+        scene = bpy.data.scenes.get(args.scene)
+        if scene is None:
+            names = ", ".join(s.name for s in bpy.data.scenes) or "(none)"
+            raise cli.UsageError(f"--scene {args.scene!r}: no such scene; scenes in this file: {names}")
+        return scene
+    scene = bpy.context.scene
+    if scene is None:
+        scene = bpy.data.scenes[0] if len(bpy.data.scenes) else None
+    if scene is None:
+        raise cli.UsageError("this Blender session has no scene")
+    return scene
+
+
+def resolve_camera_option(args, scene, from_settings: bool):
+    """The camera object to use, or None for the scene camera (checked when a frame needs it)."""
+    if args.camera:
+        ob = bpy.data.objects.get(args.camera)
+        cams = ", ".join(o.name for o in bpy.data.objects if o.type == 'CAMERA') or "none"
+        if ob is None:
+            raise cli.UsageError(f"--camera {args.camera!r}: no object of that name in this file (cameras: {cams})")
+        if ob.type != 'CAMERA':
+            raise cli.UsageError(f"--camera {args.camera!r} is a {ob.type.lower()}, not a camera (cameras: {cams})")
+        return ob
+    if from_settings and scene.depth_cloud.camera is not None:
+        return scene.depth_cloud.camera
+    return None
+
+
+def source_spec_from_args(args, scene):
+    """``(SourceSpec, from_settings)``: the scene's settings overridden by the given options,
+    or, with ``--source``, the options alone."""
+    try:
+        if args.source:
+            spec = SourceSpec(path=abspath(args.source))
+            from_settings = False
+        else:
+            settings = scene.depth_cloud
+            if not settings.exr_path.strip():
+                raise cli.UsageError(f"no source: give --source (e.g. renders/shot_####.exr) or set the EXR in "
+                                     f"scene {scene.name!r}'s Depth Cloud settings")
+            spec = build_glue.source_spec_from_settings(settings)
+            from_settings = True
+        if args.color:
+            spec = replace(spec, color_path=abspath(args.color))
+        overrides = {field: getattr(args, option) for option, field in _SPEC_FIELDS.items()
+                     if getattr(args, option) is not None}
+        if overrides:
+            spec = replace(spec, **overrides)
+    except SettingsError as err:
+        raise cli.UsageError(str(err)) from err
+    return spec, from_settings
+
+
+def scene_frames(scene) -> list:
+    return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
+
+
+def _missing_input(spec: SourceSpec, frame: int):
+    """The first input file of ``frame`` that does not exist, or None."""
+    main, color = spec.paths(frame)
+    for path in (main, color):
+        if path and not os.path.exists(path):
+            return path
+    return None
+
+
+def _rel(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if rel.startswith(".." + os.sep + "..") else rel
+
+
+# ------------------------------------------------------------------ outputs
+def _ply_comments(spec: SourceSpec, frame: int, point_set) -> list:
+    """Nothing machine- or time-dependent: the same frame gives the same bytes anywhere."""
+    main, color = spec.paths(frame)
+    out = ["generator Depth Cloud", f"frame {frame}", f"source {os.path.basename(main)}"]
+    if color:
+        out.append(f"color_source {os.path.basename(color)}")
+    out.append("colors sRGB-encoded from scene-linear")
+    return out
+
+
+def usd_available() -> bool:
+    """Whether this Blender has its bundled USD module (``pxr``)."""
+    from .usd_bake import import_pxr
+    try:
+        import_pxr()
+    except DepthCloudError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ run
+def run_build(args, console) -> int:
+    t_start = time.perf_counter()
+    scene = resolve_scene(args)
+    spec, from_settings = source_spec_from_args(args, scene)
+    camera = resolve_camera_option(args, scene, from_settings)
+    clip = args.clip if args.clip is not None else (scene.depth_cloud.clip if from_settings else True)
+    fmt = cli.output_format(args.output, args.format)
+    if fmt == "usd" and not usd_available():
+        raise cli.UsageError(f"--output {args.output!r}: USD output needs Blender's bundled USD module (pxr), "
+                             f"which this Blender lacks; write .ply or .blend")
+    all_frames = args.frames if args.frames is not None else scene_frames(scene)
+    frames = cli.select_frames(all_frames, args.chunk)
+    output = abspath(args.output)
+    plan = cli.plan_outputs(fmt, output, frames, chunked=bool(args.chunk and args.chunk[1] > 1))
+
+    chunk_text = f", chunk {args.chunk[0]}/{args.chunk[1]} of {cli.frame_ranges_text(all_frames)}" if args.chunk else ""
+    if not frames:
+        console.line(f"{console.prog}: nothing to do: no frames{chunk_text}")
+        return cli.EXIT_OK
+    console.line(f"{console.prog}: {len(frames)} frame(s) {cli.frame_ranges_text(frames)}{chunk_text}"
+                 f" from {_rel(spec.path)} -> {_rel(output)} ({fmt})")
+
+    runner = _PlyRun if fmt == "ply" else _RangeRun
+    state = runner(args, console, scene, spec, camera, clip, fmt, len(frames))
+    for item_frames, path in plan:
+        state.item(item_frames, path)
+    return state.finish(time.perf_counter() - t_start)
+
+
+class _Run:
+    def __init__(self, args, console, scene, spec, camera, clip, fmt, total):
+        self.args, self.console, self.scene, self.spec = args, console, scene, spec
+        self.camera, self.clip, self.fmt, self.total = camera, clip, fmt, total
+        self.done = 0
+        self.written, self.skipped, self.missing, self.empty = [], [], [], []
+        self.points = 0
+
+    def prefix(self, frame):
+        self.done += 1
+        width = len(str(self.total))
+        return f"[{self.done:>{width}}/{self.total}] frame {frame}:"
+
+    def point_set(self, frame):
+        """The frame's PointSet, or None when an input file is missing (recorded)."""
+        missing = _missing_input(self.spec, frame)
+        if missing:
+            self.missing.append(frame)
+            return None, f"MISSING {_rel(missing)}"
+        try:
+            point_set, _model = build_glue.point_set_for_frame(self.scene, self.spec, frame, self.camera, self.clip)
+        except InvalidDepthError as err:
+            self.empty.append((frame, str(err)))
+            return _empty_point_set(), f"WARNING empty cloud: {err}"
+        except DepthCloudError as err:
+            raise _in_frame(err, frame)
+        self.points += len(point_set)
+        return point_set, None
+
+    def finish(self, seconds) -> int:
+        c = self.console
+        bits = [f"{len(self.written)} written"]
+        if self.skipped:
+            bits.append(f"{len(self.skipped)} skipped (exist)")
+        if self.empty:
+            bits.append(f"{len(self.empty)} empty (frames {cli.frame_ranges_text(f for f, _ in self.empty)})")
+        if self.missing:
+            bits.append(f"{len(self.missing)} missing (frames {cli.frame_ranges_text(self.missing)})")
+        c.line(f"{c.prog}: done in {seconds:.2f} s: {', '.join(bits)}; {self.points:,} points")
+        if self.missing and len(self.missing) == self.total and not self.args.allow_missing:
+            c.error(f"no input found: {self.spec.path} is missing for every frame "
+                    f"({cli.frame_ranges_text(self.missing)}); check --source and --frames")
+            return cli.EXIT_FAILURE
+        nonmissing = self.total - len(self.skipped) - len(self.missing)
+        if nonmissing and len(self.empty) == nonmissing:
+            c.error(f"every frame gave an empty cloud; first: {self.empty[0][1]}")
+            return cli.EXIT_FAILURE
+        if self.missing and not self.args.allow_missing:
+            c.error(f"{len(self.missing)} input frame(s) missing: {cli.frame_ranges_text(self.missing)} "
+                    f"(reported above; --allow-missing makes this exit 0)")
+            return cli.EXIT_MISSING
+        return cli.EXIT_OK
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e6 else f"{nbytes / 1e3:.1f} kB"
+
+
+def _in_frame(err, frame):
+    """The same error (same type) with its message prefixed by the frame number."""
+    err.args = (f"frame {frame}: {err}",)
+    return err
+
+
+def _empty_point_set():
+    return PointSet(positions=np.zeros((0, 3), np.float32), colors=np.zeros((0, 4), np.float32),
+                    pixels=np.zeros((0, 2), np.int32), radius=np.zeros(0, np.float32))
+
+
+class _PlyRun(_Run):
+    def item(self, frames, path):
+        frame = frames[0]
+        t0 = time.perf_counter()
+        if os.path.exists(path) and not self.args.overwrite:
+            self.skipped.append(frame)
+            self.console.line(f"{self.prefix(frame)} skipped, {_rel(path)} exists (--overwrite rebuilds)")
+            return
+        point_set, note = self.point_set(frame)
+        if point_set is None:
+            self.console.line(f"{self.prefix(frame)} {note}")
+            return
+        size = write_ply(path, point_set, alpha=self.args.alpha, radius=self.args.radius,
+                         comments=_ply_comments(self.spec, frame, point_set))
+        self.written.append(frame)
+        dt = time.perf_counter() - t0
+        extra = f"  {note}" if note else ""
+        self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> {_rel(path)} "
+                          f"({_size(size)}, {dt:.2f} s){extra}")
+
+
+class _RangeRun(_Run):
+    """One output for the whole range: a .blend holding the clouds, or a USD point cache."""
+
+    def item(self, frames, path):
+        if os.path.exists(path) and not self.args.overwrite:
+            self.skipped.extend(frames)
+            self.console.line(f"frames {cli.frame_ranges_text(frames)}: skipped, {_rel(path)} exists "
+                              f"(--overwrite rebuilds)")
+            return
+        if self.fmt == "blend":
+            self._blend(frames, path)
+        else:
+            self._usd(frames, path)
+
+    def _blend(self, frames, path):
+        built = []
+        for frame in frames:
+            t0 = time.perf_counter()
+            missing = _missing_input(self.spec, frame)
+            if missing:
+                self.missing.append(frame)
+                self.console.line(f"{self.prefix(frame)} MISSING {_rel(missing)}")
+                continue
+            try:
+                with blender_quiet(not self.args.verbose):
+                    ob, point_set = build_glue.build_cloud_object(self.scene, self.spec, frame, self.camera, self.clip)
+            except InvalidDepthError as err:
+                self.empty.append((frame, str(err)))
+                self.console.line(f"{self.prefix(frame)} WARNING no cloud: {err}")
+                continue
+            except DepthCloudError as err:
+                raise _in_frame(err, frame)
+            built.append(frame)
+            self.points += len(point_set)
+            self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> object {ob.name!r} "
+                              f"({time.perf_counter() - t0:.2f} s)")
+        if not built:
+            return
+        t0 = time.perf_counter()
+        with atomic_output(path) as tmp:
+            with blender_quiet(not self.args.verbose):
+                result = bpy.ops.wm.save_as_mainfile(filepath=tmp, copy=True, check_existing=False)
+            if 'FINISHED' not in result:
+                raise SourceFileError(path, "Blender could not save the .blend")
+        self.written.extend(built)
+        self.console.line(f"saved {len(built)} cloud(s) -> {_rel(path)} ({_size(os.path.getsize(path))}, "
+                          f"{time.perf_counter() - t0:.2f} s)")
+
+    def _usd(self, frames, path):
+        """Stream the range into one USD point cache with the baker the Bake operator uses
+        (one frame in memory at a time; written to a temporary file moved in place)."""
+        from . import usd_bake
+        present = []
+        for frame in frames:
+            missing = _missing_input(self.spec, frame)
+            if missing:
+                self.missing.append(frame)
+                self.console.line(f"{self.prefix(frame)} MISSING {_rel(missing)}")
+            else:
+                present.append(frame)
+        if not present:
+            return
+
+        def progress(done, total, frame, points, seconds):
+            self.points += points
+            self.console.line(f"{self.prefix(frame)} {points:,} points ({seconds:.2f} s)")
+
+        try:
+            result = usd_bake.bake(self.scene, self.spec, present, path, self.camera, self.clip, progress=progress)
+        except DepthCloudError as err:
+            raise _in_frame(err, present[0]) if len(present) == 1 else err
+        for warning in result.warnings:
+            self.console.line(f"WARNING {warning}")
+        self.empty.extend((f, f"frame {f}: no surface") for f in result.empty)
+        self.written.extend(result.frames)
+        self.console.line(f"saved {len(present)} frame(s) -> {_rel(path)} ({_size(os.path.getsize(path))})")

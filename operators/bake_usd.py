@@ -1,0 +1,67 @@
+"""Bake to USD: a frame range of clouds -> one time-sampled UsdGeom.Points .usdc, loaded back
+through Blender's USD importer (streamed by a Mesh Sequence Cache modifier)."""
+from __future__ import annotations
+
+import bpy
+
+
+class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
+    """Bake the frame range's point clouds to one USD point cache (.usdc) that Blender streams from disk and other applications can open"""
+
+    bl_idname = "depth_cloud.bake_usd"
+    bl_label = "Bake to USD"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None:
+            return False
+        if not context.scene.depth_cloud.exr_path.strip():
+            cls.poll_message_set("Set the EXR file of the depth or position pass first")
+            return False
+        if context.mode != 'OBJECT':
+            cls.poll_message_set("Switch to Object Mode to bake")
+            return False
+        return True
+
+    def execute(self, context):
+        from ..core.errors import DepthCloudError
+        from ..glue import build, render, usd_bake
+
+        scene = context.scene
+        settings = scene.depth_cloud
+        out = scene.depth_cloud_output
+        wm = context.window_manager
+        try:
+            spec = build.source_spec_from_settings(settings)
+            frames = render.frames_for(scene, out.bake_frames, out.frames)
+            path = usd_bake.usd_path(scene, out.usd_path, out.cache_dir)
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+
+        def progress(done, total, frame, points, seconds):
+            wm.progress_update(done)
+            if bpy.app.background:
+                print(f"Depth Cloud: baked frame {frame} ({done}/{total}), {points:,} points in {seconds:.2f} s",
+                      flush=True)
+
+        wm.progress_begin(0, len(frames))
+        try:
+            result = usd_bake.bake(scene, spec, frames, path, settings.camera, settings.clip, out.usd_size, progress)
+            ob = usd_bake.load(context, path) if out.usd_load else None
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+        finally:
+            wm.progress_end()
+        for warning in result.warnings:
+            self.report({'WARNING'}, warning)
+        if ob is not None and ob.name in context.view_layer.objects:
+            for other in context.view_layer.objects.selected:
+                other.select_set(False)
+            ob.select_set(True)
+            context.view_layer.objects.active = ob
+        self.report({'INFO'}, f"Baked {len(result.frames)} frame(s), {result.points:,} points, to {path} "
+                              f"in {result.seconds:.1f} s")
+        return {'FINISHED'}

@@ -1,0 +1,105 @@
+"""Render Passes (and Render & Build): Combined + Z + Position of the current frame or a range
+into self-describing multilayer EXRs in the cache folder."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty
+
+
+class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
+    """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""
+
+    bl_idname = "depth_cloud.render_passes"
+    bl_label = "Render Passes"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    build: BoolProperty(name="Build", default=False, options={'SKIP_SAVE'},
+                        description="Then build the point cloud of the current frame from the rendered files")
+
+    @classmethod
+    def description(cls, _context, properties):
+        if properties.build:
+            return "Render the passes into the cache folder, then build the current frame's point cloud from them"
+        return None
+
+    @classmethod
+    def poll(cls, context):
+        from ..glue.render import SUPPORTED_ENGINES
+        scene = context.scene
+        if scene is None:
+            return False
+        if scene.render.engine not in SUPPORTED_ENGINES:
+            cls.poll_message_set("Switch the render engine to Cycles or EEVEE")
+            return False
+        if scene.camera is None:
+            cls.poll_message_set("The scene has no camera to render with")
+            return False
+        if context.mode != 'OBJECT':
+            cls.poll_message_set("Switch to Object Mode to render")
+            return False
+        return True
+
+    def execute(self, context):
+        from ..core.errors import DepthCloudError
+        from ..glue import render
+
+        scene = context.scene
+        out = scene.depth_cloud_output
+        wm = context.window_manager
+        try:
+            frames = render.frames_for(scene, out.render_frames, out.frames)
+            render.check_can_render(scene)
+            pattern = render.cache_pattern(scene, out.cache_dir)
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+
+        def progress(done, total, frame, path, seconds):
+            wm.progress_update(done)
+            if bpy.app.background:
+                print(f"Depth Cloud: rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}", flush=True)
+
+        wm.progress_begin(0, len(frames))
+        try:
+            paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, progress)
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+        finally:
+            wm.progress_end()
+        self.report({'INFO'}, f"Rendered {len(paths)} frame(s) to {pattern}")
+        if self.build:
+            return self._build(context, pattern, frames)
+        return {'FINISHED'}
+
+    def _build(self, context, pattern, frames):
+        """Point the scene's source at the rendered files and build the current frame."""
+        from ..core.errors import DepthCloudError
+        from ..glue import build
+
+        scene = context.scene
+        settings = scene.depth_cloud
+        out = scene.depth_cloud_output
+        fields = ("source_mode", "exr_path", "convention", "layer", "depth_channel", "color_channels",
+                  "position_channels")
+        before = {name: getattr(settings, name) for name in fields}
+        settings.source_mode = 'MULTILAYER'
+        settings.exr_path = bpy.path.relpath(pattern) if out.cache_dir.strip().startswith("//") else pattern
+        settings.convention = 'AUTO'  # the files say PLANAR
+        settings.layer = settings.depth_channel = settings.color_channels = settings.position_channels = ""
+        frame = scene.frame_current if scene.frame_current in frames else frames[0]
+        try:
+            spec = build.source_spec_from_settings(settings)
+            ob, point_set = build.build_cloud_object(scene, spec, frame, settings.camera, clip=settings.clip)
+        except DepthCloudError as err:
+            for name, value in before.items():  # the settings stay as they were
+                setattr(settings, name, value)
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+        for other in context.view_layer.objects.selected:
+            other.select_set(False)
+        if ob.name in context.view_layer.objects:
+            ob.select_set(True)
+            context.view_layer.objects.active = ob
+        self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
+        return {'FINISHED'}

@@ -1,0 +1,54 @@
+"""The built extension zip installs into a fresh Blender user directory through Blender's own
+extension install, enables, builds a cloud, and disables cleanly (everything unregistered)."""
+import sys
+from pathlib import Path
+
+from extension_install import build_zip, disable_script, install_script, run_in_fresh_blender
+
+REPO = Path(__file__).resolve().parents[2]
+SCENES = Path(__file__).resolve().parents[1] / "scenes.py"
+
+BUILD_AND_CHECK = """
+import importlib.util, numpy as np
+spec = importlib.util.spec_from_file_location("scenes", {scenes!r})
+scenes = importlib.util.module_from_spec(spec); spec.loader.exec_module(scenes)
+scene = bpy.context.scene  # no factory reset here: it would disable the extension
+for ob in list(bpy.data.objects):
+    bpy.data.objects.remove(ob)
+scenes.setup_render(scene, 48, 36)
+scenes.add_primitives(scene)
+scenes.add_camera(scene, shift_x=0.1)
+path = scenes.render(scene, {exr!r})
+scene.depth_cloud.exr_path = path
+assert bpy.ops.depth_cloud.build() == {{'FINISHED'}}
+clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
+assert len(clouds) == 1 and clouds[0].type == 'POINTCLOUD', clouds
+from depth_cloud import api  # the documented import works inside real Blender
+assert api.unproject(scene, source=path).positions.shape[0] == len(clouds[0].data.points)
+print("DEPTH_CLOUD_BUILT", len(clouds[0].data.points))
+"""
+
+AFTER_DISABLE = """
+assert not hasattr(bpy.types.Scene, "depth_cloud"), "Scene.depth_cloud still registered"
+assert not hasattr(bpy.types.Object, "depth_cloud"), "Object.depth_cloud still registered"
+left = [n for n in dir(bpy.types) if n.startswith("DEPTH_CLOUD_")]
+assert not left, left
+for name in dir(bpy.app.handlers):
+    handlers = getattr(bpy.app.handlers, name)
+    if isinstance(handlers, list):
+        assert not [h for h in handlers if "depth_cloud" in getattr(h, "__module__", "")], name
+assert "depth_cloud" not in sys.modules, "module alias left behind"
+print("DEPTH_CLOUD_CLEAN")
+"""
+
+
+def test_zip_installs_enables_builds_and_disables(tmp_path):
+    zip_path = build_zip(REPO, tmp_path / "dist")
+    script = (install_script(zip_path)
+              + BUILD_AND_CHECK.format(scenes=str(SCENES), exr=str(tmp_path / "frame.exr"))
+              + disable_script() + AFTER_DISABLE)
+    proc = run_in_fresh_blender(sys.executable, script, tmp_path / "user")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-4000:]
+    for marker in ("DEPTH_CLOUD_INSTALLED", "DEPTH_CLOUD_BUILT", "DEPTH_CLOUD_DISABLED", "DEPTH_CLOUD_CLEAN"):
+        assert marker in proc.stdout, out[-4000:]

@@ -1,0 +1,59 @@
+"""Display sub-panels: how clouds are drawn (live) and edge cleanup (at build)."""
+from __future__ import annotations
+
+import bpy
+
+
+def draw_display(layout, context):
+    settings = context.scene.depth_cloud_display
+    layout.row().prop(settings, "mode", expand=True)
+    if settings.message:
+        layout.label(text=settings.message, icon='ERROR')
+    col = layout.column()
+    col.use_property_split = True
+    col.use_property_decorate = False
+    if settings.mode == 'SURFACE':
+        col.prop(settings, "surface_max_jump")
+    else:
+        col.prop(settings, "point_size")
+    col.row().prop(settings, "shading", expand=True)
+    box = layout.box()
+    box.prop(settings, "cleanup_flying")
+    sub = box.column()
+    sub.use_property_split = True
+    sub.use_property_decorate = False
+    sub.active = settings.cleanup_flying
+    sub.prop(settings, "cleanup_mode")
+    sub.prop(settings, "cleanup_max_jump")
+    alpha = box.column()
+    alpha.use_property_split = True
+    alpha.use_property_decorate = False
+    alpha.prop(settings, "cleanup_min_alpha")
+    box.label(text="Edge cleanup applies to the next build", icon='INFO')
+
+
+class DEPTH_CLOUD_PT_view3d_display(bpy.types.Panel):
+    bl_label = "Display"
+    bl_idname = "DEPTH_CLOUD_PT_view3d_display"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
+
+    def draw(self, context):
+        draw_display(self.layout, context)
+
+
+class DEPTH_CLOUD_PT_compositor_display(bpy.types.Panel):
+    bl_label = "Display"
+    bl_idname = "DEPTH_CLOUD_PT_compositor_display"
+    bl_space_type = 'NODE_EDITOR'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
+
+    def draw(self, context):
+        draw_display(self.layout, context)
+
+
+classes = (DEPTH_CLOUD_PT_view3d_display, DEPTH_CLOUD_PT_compositor_display)
