@@ -205,31 +205,10 @@ def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_ju
 # Multi-view fusion (appended; see docs/fusion.md).
 __all__ += ["fuse", "fuse_point_set", "fusion_settings", "read_camera_list", "FusionSettings", "FusionResult"]
 
-_FUSION_OPTIONS = tuple(FusionSettings.__dataclass_fields__)
-
-
 def fusion_settings(settings: FusionSettings | None = None, **options) -> FusionSettings:
     """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
-    unknown = set(options) - set(_FUSION_OPTIONS)
-    if unknown:
-        raise SettingsError(f"unknown fusion option(s) {sorted(unknown)}; expected {', '.join(_FUSION_OPTIONS)}")
-    return replace(settings or FusionSettings(), **options).validate()
-
-
-def _split_options(options):
-    fusion = {k: v for k, v in options.items() if k in _FUSION_OPTIONS}
-    spec = {k: v for k, v in options.items() if k not in _FUSION_OPTIONS}
-    unknown = set(spec) - set(_SPEC_OPTIONS) - {"settings"}
-    if unknown:
-        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected fusion options "
-                            f"{', '.join(_FUSION_OPTIONS)} or reading options {', '.join(_SPEC_OPTIONS)}")
-    settings = fusion_settings(spec.pop("settings", None), **fusion)
-    return settings, spec
-
-
-def _progress(progress):
-    from .glue.fusion import Progress
-    return progress if progress is not None else Progress(None, "Fusing")
+    from .glue.fusion import fusion_settings as _settings
+    return _settings(settings, **options)
 
 
 def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
@@ -238,27 +217,18 @@ def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_li
     (``.point_set`` with ``normals`` and ``attributes['views'/'confidence']``, ``.stats``).
 
     Views come from ONE of: ``camera_list`` (JSON/CSV path; depth files from the list or
-    ``files``), ``cameras`` (a Collection or list of camera objects) with ``files`` (a list, or
-    a pattern with ``{camera}`` = object name and ``#`` = 1-based number), ``files`` alone
-    (a list of EXRs that carry their camera in their header), or a sequence: ``source``
-    (pattern with ``#``; default: the scene's Depth Cloud settings) over ``frames`` ("1-20",
-    a list, default: the scene's range) seen by ``camera`` (default: the scene camera).
-    ``color`` is the color file pattern. ``progress(fraction, message)`` is called as the work
-    goes (default: lines on stdout in background mode).
+    ``files``), ``cameras`` (a Collection, its name, or a list of camera objects) with
+    ``files`` (a list, or a pattern with ``{camera}`` = object name and ``#`` = 1-based
+    number), ``files`` alone (a list of EXRs that carry their camera in their header), or a
+    sequence: ``source`` (pattern with ``#``; default: the scene's Depth Cloud settings) over
+    ``frames`` ("1-20", a list, default: the scene's range) seen by ``camera`` (default: the
+    scene camera). ``color`` is the color file pattern. ``progress(fraction, message)`` is
+    called as the work goes (default: lines on stdout in background mode).
     """
-    from .glue import fusion as _fusion
-    from .core import fusion as _core_fusion
+    from .glue.fusion import run_fusion
     scene = scene if scene is not None else bpy.context.scene
-    settings, spec_options = _split_options(options)
-    report = _progress(progress)
-    try:
-        views = _fusion.collect_views(scene, source=source, frames=frames, cameras=cameras, camera_list=camera_list,
-                                      files=files, color=color, camera=camera, clip=clip,
-                                      progress=lambda f, m: report(0.3 * f, m), **spec_options)
-        return _core_fusion.fuse(views, settings, lambda f, m: report(0.3 + 0.7 * f, m))
-    finally:
-        if hasattr(report, "end"):
-            report.end()
+    return run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip, make_object=False,
+                      progress=progress, **options)[1]
 
 
 def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
@@ -269,22 +239,11 @@ def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, f
     again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
     Surface" Geometry Nodes modifier (Points to Volume -> Volume to Mesh) is made too; it is
     stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
-    from .glue import fusion as _fusion
+    from .glue.fusion import run_fusion
     scene = scene if scene is not None else bpy.context.scene
-    settings, spec_options = _split_options(options)
-    report = _progress(progress)
-    try:
-        views = _fusion.collect_views(scene, source=source, frames=frames, cameras=cameras, camera_list=camera_list,
-                                      files=files, color=color, camera=camera, clip=clip,
-                                      progress=lambda f, m: report(0.3 * f, m), **spec_options)
-        key = _fusion.describe_source(source, frames, cameras, camera_list, files, scene)
-        ob, _result, surf = _fusion.fuse_to_object(scene, views, settings, name=name, key=key, surface=surface,
-                                                   surface_voxel_size=surface_voxel_size,
-                                                   surface_radius=surface_radius,
-                                                   progress=lambda f, m: report(0.3 + 0.7 * f, m))
-    finally:
-        if hasattr(report, "end"):
-            report.end()
+    ob, _result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
+                                   name=name, surface=surface, surface_voxel_size=surface_voxel_size,
+                                   surface_radius=surface_radius, progress=progress, **options)
     if surf is not None:
         ob["depth_cloud_surface"] = surf
     return ob

@@ -58,7 +58,7 @@ class DepthCloudFusionSettings(bpy.types.PropertyGroup):
     surface_voxel_size: FloatProperty(name="Surface Voxel", default=0.0, min=0.0, soft_max=1.0, precision=4,
                                       unit='LENGTH', description="Volume voxel size of the surface (0: the cloud's)")
     surface_radius: FloatProperty(name="Surface Radius", default=0.0, min=0.0, soft_max=1.0, precision=4,
-                                  unit='LENGTH', description="Radius of each point in the volume (0: two voxels)")
+                                  unit='LENGTH', description="Radius of each point in the volume (0: 1.5 x the cloud's voxel size)")
     output_name: StringProperty(name="Name", default="Fused Cloud", description="Name of the fused cloud object")
 
     def fusion_options(self) -> dict:

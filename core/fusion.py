@@ -42,7 +42,7 @@ from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from .footprint import point_radius
-from .knn import knn_distances
+from .knn import knn, knn_distances
 from .pointset import PointSet
 
 VIEWS_ATTRIBUTE = "views"
@@ -135,7 +135,7 @@ class FusionSettings:
     outliers_unconfirmed_only: bool = True  # points confirmed by another view are never dropped
     max_incidence: float = 90.0      # degrees; drop points seen more grazing than this (90 = off)
     split_normals: bool = True       # keep opposite-facing surfaces in one voxel apart
-    workers: int = 0                 # threads for the per-view work; 0 = min(2, CPU count)
+    workers: int = 1                 # threads for the per-view work (0 = min(2, CPU count))
 
     def validate(self):
         checks = [
@@ -459,21 +459,52 @@ def group_mean(values, order, starts, counts) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- outliers
-def statistical_outliers(positions, k: int = 16, std_ratio: float = 2.0, max_distance: float | None = None):
-    """Boolean mask of the points to keep: mean distance to the k nearest neighbours at most
-    ``mean + std_ratio * std`` over all points. With ``max_distance`` neighbours beyond it are
-    not searched: they count as ``max_distance`` in the statistics, and a point with fewer
-    than k neighbours within ``max_distance`` is always dropped."""
-    n = len(positions)
+def statistical_outliers(positions, k: int = 16, std_ratio: float = 2.0, max_distance: float | None = None,
+                         judge=None, reference: int = 50_000, seed: int = 0):
+    """Boolean mask of the points to keep: a point is dropped when its mean distance to its k
+    nearest neighbours exceeds ``mean + std_ratio * std`` of that distance over the cloud.
+
+    With ``max_distance`` neighbours beyond it are not searched: they count as
+    ``max_distance`` in the statistics, and a point with fewer than k neighbours within it is
+    dropped. ``judge`` (boolean mask) limits the test to some points (the others are kept);
+    the mean and std then come from those points plus a random sample of ``reference``
+    points of the cloud, so only they need a k-NN search.
+    """
+    p = np.asarray(positions)
+    n = len(p)
+    keep = np.ones(n, dtype=bool)
     if k <= 0 or n <= k:
-        return np.ones(n, dtype=bool)
-    dist = knn_distances(positions, k, max_distance=max_distance)
+        return keep
+    if judge is None or n <= reference:
+        test = np.arange(n) if judge is None else np.flatnonzero(judge)
+        dist = knn_distances(p, k, max_distance=max_distance)
+        stats_idx = np.arange(n)
+        md_all, found_all = _mean_found(dist, max_distance)
+        md, found = md_all[test], found_all[test]
+    else:
+        test = np.flatnonzero(judge)
+        if len(test) == 0:
+            return keep
+        rng = np.random.default_rng(seed)
+        sample = rng.choice(n, size=reference, replace=False)
+        queries = np.union1d(test, sample)
+        d, _ = knn(p, k + 1, queries=p[queries], exclude_self=False, max_distance=max_distance)
+        md_q, found_q = _mean_found(d[:, 1:], max_distance)  # column 0 is the point itself
+        md_all = md_q
+        stats_idx = np.arange(len(queries))
+        pos = np.searchsorted(queries, test)
+        md, found = md_q[pos], found_q[pos]
+    ref = md_all[stats_idx]
+    ref = ref[np.isfinite(ref)]
+    limit = float(ref.mean() + std_ratio * ref.std()) if len(ref) else np.inf
+    keep[test] = found & (md <= limit)
+    return keep
+
+
+def _mean_found(dist, max_distance):
     found = np.isfinite(dist).all(axis=1)
     cap = max_distance if max_distance is not None else np.inf
-    md = np.where(np.isfinite(dist), dist, cap).mean(axis=1)
-    ok = np.isfinite(md)
-    mu, sd = float(md[ok].mean()), float(md[ok].std())
-    return found & (md <= mu + std_ratio * sd)
+    return np.where(np.isfinite(dist), dist, cap).mean(axis=1), found
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -558,10 +589,10 @@ def fuse(views, settings: FusionSettings | None = None, progress=None) -> Fusion
     if settings.outlier_neighbors > 0:
         report(0.75, f"removing statistical outliers ({settings.outlier_neighbors} neighbours)")
         spacing = max(voxel, float(np.median(radius)) * 2.0)
+        judge = views_attr < 2 if settings.outliers_unconfirmed_only and len(views) > 1 else None
         keep = statistical_outliers(ds["positions"], settings.outlier_neighbors, settings.outlier_std_ratio,
-                                    max_distance=12.0 * spacing * math.sqrt(settings.outlier_neighbors / 16.0))
-        if settings.outliers_unconfirmed_only and len(views) > 1:
-            keep |= views_attr >= 2
+                                    max_distance=12.0 * spacing * math.sqrt(settings.outlier_neighbors / 16.0),
+                                    judge=judge)
     t4 = time.perf_counter()
     stats["time_outliers"] = t4 - t3
     stats["outliers_removed"] = int((~keep).sum())

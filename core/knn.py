@@ -348,22 +348,24 @@ def _knn_grid(pts, q, k, exclude_self, max_distance, self_query=False, with_inde
             idx[si[rank] < 0] = -1
         kth = dist[:, k - 1]
         todo = np.flatnonzero(~(np.isfinite(kth) & (kth <= grid.reach(q, grid.cell_of(q), 1))))
-        reach = grid.h
+        reach, ring = grid.h, 2
     else:
         dist = np.full((len(q), k), np.inf)
         idx = np.full((len(q), k), -1, dtype=np.int64)
         todo = np.arange(len(q))
-        reach = 0.0
+        reach, ring = 0.0, 1
     while len(todo) and (max_distance is None or reach < max_distance):
-        if reach >= 2 * grid.h:  # ring 2 done on this grid: go coarser
+        if ring > 2:  # rings 1 and 2 done on this grid: go 4x coarser
             if grid.h > diag:
                 break
             grid = _Grid(pts, grid.h * 4)
-        d, i, exact = _gather(grid, q[todo], grid.cell_of(q[todo]), k, 2,
+            ring = 2
+        d, i, exact = _gather(grid, q[todo], grid.cell_of(q[todo]), k, ring,
                               todo if exclude_self else None)
         dist[todo], idx[todo] = d, i
         todo = todo[~exact]
-        reach = 2 * grid.h
+        reach = ring * grid.h
+        ring += 1
     if len(todo) and (max_distance is None or reach < max_distance):
         extra = 1 if exclude_self else 0
         db, ib = knn_brute(pts, k + extra, q[todo], exclude_self=False)

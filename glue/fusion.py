@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from dataclasses import replace
 
@@ -263,11 +262,11 @@ def _find_fused(scene, key):
 
 
 def fused_object(scene, result, name="Fused Cloud", key=None):
-    """Write the fused PointSet into a Point Cloud object: the object previously fused from
-    the same source (``key``) is updated in place, else a new one is linked into the
-    "Depth Clouds" collection. Returns the object."""
+    """Write the fused PointSet into a Point Cloud object: the object previously fused under
+    the same name from the same source (``key``) is updated in place, else a new one is
+    linked into the "Depth Clouds" collection. Returns the object."""
     point_set = result.point_set
-    key = key or name
+    key = f"{name}|{key or ''}"
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
     ob = _find_fused(scene, key)
     if ob is None:
@@ -312,7 +311,80 @@ def describe_source(source=None, frames=None, cameras=None, camera_list=None, fi
     return f"sequence:{src}|{frames if isinstance(frames, str) else ''}"
 
 
-def log(message):
-    """One line on stdout in background mode (pipelines read it)."""
-    if bpy.app.background:
-        print(f"Depth Cloud: {message}", file=sys.stdout, flush=True)
+SPEC_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels", "position_channels")
+FUSION_OPTIONS = tuple(core_fusion.FusionSettings.__dataclass_fields__)
+
+
+def fusion_settings(settings=None, **options) -> core_fusion.FusionSettings:
+    """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
+    unknown = set(options) - set(FUSION_OPTIONS)
+    if unknown:
+        raise SettingsError(f"unknown fusion option(s) {sorted(unknown)}; expected {', '.join(FUSION_OPTIONS)}")
+    return replace(settings or core_fusion.FusionSettings(), **options).validate()
+
+
+def split_options(options: dict):
+    """``(FusionSettings, reading options)`` from one dict of plain keyword options."""
+    fusion = {k: v for k, v in options.items() if k in FUSION_OPTIONS and v is not None}
+    spec = {k: v for k, v in options.items() if k not in FUSION_OPTIONS and v is not None}
+    base = spec.pop("settings", None)
+    unknown = set(spec) - set(SPEC_OPTIONS)
+    if unknown:
+        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected fusion options "
+                            f"{', '.join(FUSION_OPTIONS)} or reading options {', '.join(SPEC_OPTIONS)}")
+    return fusion_settings(base, **fusion), spec
+
+
+def _object_named(name, what):
+    ob = bpy.data.objects.get(name)
+    if ob is None:
+        raise CameraError(f"no object named {name!r} ({what})")
+    return ob
+
+
+def resolve_cameras(cameras):
+    """A Collection, a list of camera objects, or names (a collection's name, or object
+    names) -> what :func:`collect_views` takes."""
+    if isinstance(cameras, str):
+        coll = bpy.data.collections.get(cameras)
+        if coll is None:
+            raise CameraError(f"no collection named {cameras!r} (the cameras to fuse)")
+        return coll
+    if cameras is None or isinstance(cameras, bpy.types.Collection):
+        return cameras
+    return [_object_named(c, "a camera to fuse") if isinstance(c, str) else c for c in cameras]
+
+
+def run_fusion(scene, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
+               camera=None, clip=True, make_object=True, name="Fused Cloud", surface=False,
+               surface_voxel_size=0.0, surface_radius=0.0, progress=None, **options):
+    """Fusion from plain arguments (what the API and the command line call).
+
+    Sources as :func:`collect_views` (``cameras`` may also be a collection name or object
+    names, ``camera`` an object name); ``options`` are fusion settings (``voxel_size``,
+    ``min_views``, ``depth_tolerance``, ``neighbor_support``, ``outlier_neighbors``,
+    ``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence``, ``split_normals``,
+    ``workers``) and reading options (``kind``, ``convention``, ``near``, ``far``, ``layer``,
+    channel names). Everything is read and checked before the scene changes. With
+    ``make_object`` the result is written into the fused Point Cloud object (and the surface
+    object with ``surface``). ``progress(fraction, message)`` defaults to lines on stdout in
+    background mode. Returns ``(object or None, FusionResult, surface object or None)``.
+    """
+    settings, spec_options = split_options(options)
+    cameras = resolve_cameras(cameras)
+    if isinstance(camera, str):
+        camera = _object_named(camera, "the camera of the sequence")
+    report = progress if progress is not None else Progress(None, "Fusing")
+    try:
+        views = collect_views(scene, source=source, frames=frames, cameras=cameras, camera_list=camera_list,
+                              files=files, color=color, camera=camera, clip=clip,
+                              progress=lambda f, m: report(0.3 * f, m), **spec_options)
+        rest = lambda f, m: report(0.3 + 0.7 * f, m)  # noqa: E731
+        if not make_object:
+            return None, core_fusion.fuse(views, settings, rest), None
+        key = describe_source(source, frames, cameras, camera_list, files, scene)
+        return fuse_to_object(scene, views, settings, name=name, key=key, surface=surface,
+                              surface_voxel_size=surface_voxel_size, surface_radius=surface_radius, progress=rest)
+    finally:
+        if hasattr(report, "end"):
+            report.end()

@@ -6,8 +6,9 @@ it is given into a mesh:
 1. *Points to Volume*: a sphere of ``Radius`` around every point, sampled at ``Voxel Size``;
 2. *Volume to Mesh*: the boundary of that union of spheres. Around a closed surface it is a
    thick shell with an outer and an inner sheet;
-3. the inner sheet is deleted: faces whose normal points against the normal of the nearest
-   cloud point (the cloud's normals face the cameras, i.e. out of the object);
+3. the inner sheet is deleted: each mesh island counts its faces whose normal points against
+   the normal of the nearest cloud point (the cloud's normals face the cameras, i.e. out of
+   the object); islands where those are the majority are inner sheets and go whole;
 4. the remaining sheet is moved back along its normals by ``Radius``, so it lies on the
    points instead of ``Radius`` outside them; smooth shading.
 
@@ -20,7 +21,7 @@ import bpy
 
 GROUP_NAME = "Depth Cloud Surface"
 #: Bumped when the node layout changes, so an older group in a file is rebuilt.
-GROUP_VERSION = 1
+GROUP_VERSION = 2
 _MARK = "depth_cloud_surface_version"
 
 
@@ -100,10 +101,28 @@ def surface_node_group():
     inner.operation = 'LESS_THAN'
     links.new(dot.outputs["Value"], inner.inputs[0])
     inner.inputs[1].default_value = 0.0
+    # each mesh island votes: +1 per inner face, -1 per outer face; islands with more inner
+    # than outer faces are the inner sheets and go (whole, so no cracks open in the outer one)
+    vote = nodes.new('ShaderNodeMath')
+    vote.operation = 'MULTIPLY_ADD'
+    links.new(inner.outputs["Result"], vote.inputs[0])
+    vote.inputs[1].default_value = 2.0
+    vote.inputs[2].default_value = -1.0
+    island = nodes.new('GeometryNodeInputMeshIsland')
+    tally = nodes.new('GeometryNodeAccumulateField')
+    tally.data_type = 'FLOAT'
+    tally.domain = 'FACE'
+    links.new(vote.outputs[0], tally.inputs["Value"])
+    links.new(island.outputs["Island Index"], tally.inputs[1])
+    majority = nodes.new('FunctionNodeCompare')
+    majority.data_type = 'FLOAT'
+    majority.operation = 'GREATER_THAN'
+    links.new(tally.outputs["Total"], majority.inputs[0])
+    majority.inputs[1].default_value = 0.0
     delete = nodes.new('GeometryNodeDeleteGeometry')
     delete.domain = 'FACE'
     links.new(to_mesh.outputs["Mesh"], delete.inputs["Geometry"])
-    links.new(inner.outputs["Result"], delete.inputs["Selection"])
+    links.new(majority.outputs["Result"], delete.inputs["Selection"])
 
     # back onto the points: move along the normals by -Radius
     scale = nodes.new('ShaderNodeVectorMath')
@@ -123,7 +142,7 @@ def surface_node_group():
     links.new(smooth.outputs[0], gout.inputs[0])
     for i, node in enumerate((gin, info, to_volume, to_mesh, delete, move, smooth, gout)):
         node.location = (220 * i, 0)
-    for i, node in enumerate((cloud_normal, nearest, sample, normal, dot, inner)):
+    for i, node in enumerate((cloud_normal, nearest, sample, normal, dot, inner, vote, island, tally, majority)):
         node.location = (660 + 180 * i, -320)
     return ng
 
@@ -167,9 +186,10 @@ def find_surface(scene, cloud_obj):
 def surface_object(scene, cloud_obj, voxel_size: float = 0.0, cloud_voxel: float = 0.01, radius: float = 0.0):
     """The surface object of ``cloud_obj`` (made once, then updated): a mesh object with the
     "Depth Cloud Surface" modifier. ``voxel_size`` 0 = the cloud's voxel size; ``radius`` 0 =
-    twice the volume's voxel size (enough to close gaps of about one point spacing)."""
-    voxel = float(voxel_size) if voxel_size and voxel_size > 0 else max(float(cloud_voxel), 1e-5)
-    radius = float(radius) if radius and radius > 0 else 2.0 * voxel
+    1.5 x the cloud's voxel size (the spheres overlap across about one point spacing)."""
+    cloud_voxel = max(float(cloud_voxel), 1e-5)
+    voxel = float(voxel_size) if voxel_size and voxel_size > 0 else cloud_voxel
+    radius = float(radius) if radius and radius > 0 else 1.5 * max(cloud_voxel, 0.5 * voxel)
     ng = surface_node_group()
     cloud_id = _socket_id(ng, "Cloud")
     ob, mod = find_surface(scene, cloud_obj)

@@ -241,6 +241,8 @@ def test_camera_objects_and_camera_list_give_the_same_cloud(scene, renders, tmp_
     ob, centroid, diag = build_scene(scene)
     coll, cams = add_camera_objects(scene, centroid)
     by_objects = api.fuse_point_set(scene, cameras=coll, files=renders["pattern"])
+    by_name = api.fuse_point_set(scene, cameras="Views", files=renders["pattern"])  # as the CLI passes it
+    np.testing.assert_array_equal(by_name.point_set.positions, by_objects.point_set.positions)
     listing = {"centroid": centroid.tolist(), "distance": RADIUS, "lens": LENS,
                "cameras": [{"name": f"v{i + 1}", "direction": d.tolist(), "depth": os.path.basename(f)}
                            for i, (d, f) in enumerate(zip(dodecahedron_directions(), renders["files"]))]}
@@ -312,6 +314,13 @@ def test_fuse_operator_with_surface(scene, renders):
           f"p95 {100 * np.percentile(d, 95) / diag:.4f}% (voxel {voxel:.4f})")
     assert d.mean() <= 0.3 * voxel
     assert np.percentile(d, 95) <= voxel
+    # closed: (almost) every edge has two faces (the inner sheet is removed whole)
+    edge_of_loop = np.empty(len(mesh.loops), np.int32)
+    mesh.loops.foreach_get("edge_index", edge_of_loop)
+    faces_per_edge = np.bincount(edge_of_loop, minlength=len(mesh.edges))
+    open_edges = int((faces_per_edge == 1).sum())
+    print(f"surface: {open_edges} open edges of {len(mesh.edges)}")
+    assert open_edges <= 0.001 * len(mesh.edges)
     surfaces[0].evaluated_get(dg).to_mesh_clear()
     # again: same objects, one node group
     assert bpy.ops.depth_cloud.fuse() == {'FINISHED'}
