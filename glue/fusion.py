@@ -24,7 +24,6 @@ from ..core import fusion as core_fusion
 from ..core.cameras_io import read_camera_list
 from ..core.errors import CameraError, SettingsError
 from ..core.frames import has_frame_placeholder, parse_frame_range, resolve_frame_path
-from ..core.metadata import camera_from_header
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build
 from . import camera as camera_glue
@@ -193,19 +192,26 @@ def views_from_camera_list(path, files=None, base: SourceSpec | None = None, col
     return views
 
 
-def views_from_self_describing(files, base: SourceSpec | None = None, clip=True, progress=None, **options):
-    """One view per EXR file that carries its camera in its header."""
+def views_from_self_describing(scene, files, base: SourceSpec | None = None, clip=True, progress=None, **options):
+    """One view per EXR file whose header describes its camera (Depth Cloud's own camera,
+    ``worldToCamera``/``worldToNDC``, Nuke's keys) or names a camera object of this scene
+    (Blender's ``Camera`` header, taken at the header's ``Frame``)."""
+    from .file_camera import camera_from_file
     views = []
     for i, path in enumerate(files):
         _progress_read(progress, i, len(files), path)
         spec = _spec(path, "", base, **options)
-        passes = read_frame_passes(spec, 0, image_reader=read_display_image)
-        model = camera_from_header(passes.header, passes.path)
+        passes = build.read_passes(spec, 0)
+        model, cam_obj = camera_from_file(scene, passes)
+        if model is None and cam_obj is not None:
+            # the named camera as it was on the frame Blender rendered (header "Frame")
+            frame = str(passes.header.get("Frame", "")).strip()
+            frame = int(frame) if frame.lstrip("-").isdigit() else scene.frame_current
+            model = camera_glue.camera_model(cam_obj, scene, frame=frame, size=passes.frame_size)
         if model is None:
             raise CameraError(f"{passes.path}: no camera for this file: give camera objects or a camera list "
-                              "(the file carries no depthCloud/camera header)")
-        views.append(core_fusion.view_from_passes(passes, model.with_frame_size(*passes.frame_size),
-                                                  name=os.path.basename(passes.path), clip=clip))
+                              "(its header neither describes nor names a camera of this scene)")
+        views.append(core_fusion.view_from_passes(passes, model, name=os.path.basename(passes.path), clip=clip))
     return views
 
 
@@ -239,7 +245,7 @@ def collect_views(scene, source=None, frames=None, cameras=None, camera_list=Non
         cams = cameras_in(cameras)
         return views_from_cameras(scene, pair_files(cams, files), base, color, None, clip, progress, **options)
     if files is not None and not isinstance(files, str):
-        return views_from_self_describing(list(files), base, clip, progress, **options)
+        return views_from_self_describing(scene, list(files), base, clip, progress, **options)
     if source is None:
         settings = scene.depth_cloud
         if not settings.exr_path.strip():

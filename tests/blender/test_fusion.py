@@ -232,6 +232,10 @@ def test_fuse_sequence_matches_mesh(scene, renders):
     assert (cos > 0).mean() >= 0.98
     assert np.median(cos) >= np.cos(np.radians(5))
 
+    # the same files alone: Blender's headers name the camera and the frame it rendered
+    alone = api.fuse_point_set(scene, files=renders["files"])
+    np.testing.assert_allclose(alone.point_set.positions, ps.positions, atol=1e-6)
+
 
 def test_camera_objects_and_camera_list_give_the_same_cloud(scene, renders, tmp_path):
     """The same views as camera objects (+ file pattern) and as a camera list in the view

@@ -252,3 +252,17 @@ def test_settings_and_inputs_are_checked():
     empty = fusion.DepthView(np.full((6, 8), np.inf, np.float32), cam, name="empty")
     with pytest.raises(InvalidDepthError, match="no usable depth pixel.*empty"):
         fusion.fuse([empty])
+
+
+def test_fused_cloud_exports_to_ply_with_normals(tmp_path):
+    from depth_cloud.core.ply import read_ply, write_ply
+    ps = fusion.fuse(_views(size=48)).point_set
+    path = str(tmp_path / "fused.ply")
+    write_ply(path, ps)
+    data = read_ply(path)
+    rec = data["vertex"] if "vertex" in data else data
+    np.testing.assert_allclose(np.c_[rec["x"], rec["y"], rec["z"]], ps.positions)
+    np.testing.assert_allclose(np.c_[rec["nx"], rec["ny"], rec["nz"]], ps.normals)
+    # subsets keep the extra attributes aligned
+    sub = ps.subset(ps.attributes["views"] >= 3)
+    assert len(sub.attributes["views"]) == len(sub) == len(sub.normals) and (sub.attributes["views"] >= 3).all()
