@@ -246,6 +246,9 @@ def collect_views(scene, source=None, frames=None, cameras=None, camera_list=Non
         return views_from_cameras(scene, pair_files(cams, files), base, color, None, clip, progress, **options)
     if files is not None and not isinstance(files, str):
         return views_from_self_describing(scene, list(files), base, clip, progress, **options)
+    if isinstance(files, str) and files.strip():
+        raise SettingsError(f"{files}: a file pattern pairs files with cameras: also give the camera objects or a "
+                            "camera list (for the frames of one sequence, give it as the source)")
     if source is None:
         settings = scene.depth_cloud
         if not settings.exr_path.strip():

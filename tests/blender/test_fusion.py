@@ -352,6 +352,8 @@ def test_bad_inputs_are_reported_and_leave_the_scene(scene, renders, tmp_path):
         api.fuse(scene, camera_list=str(bad), files=renders["files"][:1])
     with pytest.raises(SettingsError, match="20 cameras"):
         api.fuse(scene, cameras=coll, files=renders["files"][:3])
+    with pytest.raises(SettingsError, match="pairs files with cameras"):
+        api.fuse(scene, files=renders["pattern"])
     with pytest.raises(SettingsError, match="min_views|minimum views"):
         api.fuse(scene, cameras=coll, files=renders["pattern"], min_views=-1)
     fs.source, fs.cameras, fs.files = 'CAMERAS', coll, str(tmp_path / "nothing_{camera}.exr")
@@ -373,3 +375,38 @@ def test_look_at_rule_matches_blender_track_quat(dc):
     down = camera_from_direction((0, 0, 1), 2.0)
     np.testing.assert_allclose(down[:3, 1], (0, 1, 0), atol=1e-12)  # image up = world +Y
     np.testing.assert_allclose(down[:3, 2], (0, 0, 1), atol=1e-12)  # looks down -Z
+
+
+class _Recorder:
+    """Stands in for a UILayout: records the properties and operators a panel draws."""
+
+    def __init__(self, drawn):
+        self.drawn = drawn
+
+    def prop(self, data, name, **_kw):
+        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
+        self.drawn.append(name)
+
+    def operator(self, idname, **_kw):
+        self.drawn.append(idname)
+        return self
+
+    def __getattr__(self, _name):
+        return lambda *a, **k: self
+
+
+def test_fusion_panels_draw_known_settings(scene):
+    import bpy
+    from depth_cloud.ui.fusion import DEPTH_CLOUD_PT_fusion_compositor, DEPTH_CLOUD_PT_fusion_view3d, draw_fusion
+    assert DEPTH_CLOUD_PT_fusion_view3d.bl_parent_id in dir(bpy.types)
+    assert DEPTH_CLOUD_PT_fusion_compositor.bl_parent_id in dir(bpy.types)
+    expected = {'SEQUENCE': {"frames"}, 'CAMERAS': {"cameras", "files"}, 'CAMERA_LIST': {"camera_list", "files"}}
+    for source, own in expected.items():
+        scene.depth_cloud_fusion.source = source
+        drawn = []
+        draw_fusion(_Recorder(drawn), bpy.context)
+        assert own <= set(drawn) and "depth_cloud.fuse" in drawn
+        assert {"voxel_size", "min_views", "depth_tolerance", "make_surface"} <= set(drawn)
+    # the operator explains why it cannot run yet
+    scene.depth_cloud_fusion.source = 'CAMERAS'
+    assert not bpy.ops.depth_cloud.fuse.poll()
