@@ -24,7 +24,7 @@ Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with nor
 Fusion options: ``voxel_size`` (0 = automatic), ``min_views``, ``depth_tolerance``
 (fraction of the depth), ``neighbor_support``, ``outlier_neighbors`` (0 = off),
 ``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence`` (degrees),
-``split_normals``, ``workers``; plus the reading options above.
+``check_views`` (0 = all), ``split_normals``, ``workers``; plus the reading options above.
 """
 from __future__ import annotations
 

@@ -52,6 +52,10 @@ class DepthCloudFusionSettings(bpy.types.PropertyGroup):
     max_incidence: FloatProperty(name="Max Incidence", default=math.radians(90.0), min=math.radians(1.0),
                                  max=math.radians(90.0), subtype='ANGLE',
                                  description="Drop pixels that see the surface more grazing than this (90°: keep all)")
+    check_views: IntProperty(name="Compare With", default=0, min=0, soft_max=32,
+                             description="Check each view against this many most similar views (closest "
+                                         "direction and position) instead of all others: faster for long "
+                                         "sequences. 0: all other views")
     make_surface: BoolProperty(name="Surface", default=False,
                                description="Also make a mesh surface with Geometry Nodes (Points to Volume, "
                                            "Volume to Mesh)")
@@ -67,7 +71,7 @@ class DepthCloudFusionSettings(bpy.types.PropertyGroup):
                     depth_tolerance=self.depth_tolerance / 100.0, neighbor_support=self.neighbor_support,
                     outlier_neighbors=self.outlier_neighbors if self.remove_outliers else 0,
                     outlier_std_ratio=self.outlier_std_ratio,
-                    max_incidence=min(90.0, math.degrees(self.max_incidence)))
+                    max_incidence=min(90.0, math.degrees(self.max_incidence)), check_views=self.check_views)
 
 
 classes = (DepthCloudFusionSettings,)

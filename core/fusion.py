@@ -17,12 +17,14 @@ Pipeline (all numpy, vectorized per view; no per-pixel Python):
    that *should see* the point are those that agree or contradict. A point is kept when at
    least ``min(min_views, should_see)`` other views agree, i.e. with ``min_views`` agreeing
    views when that many should see it, and with no contradiction when fewer should.
+   ``check_views`` limits each view to its most similar views (:func:`similar_views`).
 3. **Voxel grid** (:func:`voxel_downsample`): points are merged per voxel (and per normal
    direction, so the two sides of a thin wall are not averaged together): position and color
    are averaged, normals summed and renormalized, the number of merged points kept.
 4. **Statistical outlier removal** (:func:`statistical_outliers`): mean distance to the k
    nearest neighbours (exact grid k-NN of :mod:`.knn`, no scipy in Blender); points farther
-   than ``mean + std_ratio * std`` are dropped.
+   than ``mean + std_ratio * std`` are dropped. By default only points no other view
+   confirmed are judged (plain SOR also eats real surface sampled sparsely at grazing angles).
 
 Per point the result carries ``normals`` and the attributes ``views`` (number of views that
 saw it consistently: its own plus the agreeing ones, max over merged points) and
@@ -134,6 +136,7 @@ class FusionSettings:
     outlier_std_ratio: float = 2.0   # drop points whose mean k-NN distance > mean + ratio * std
     outliers_unconfirmed_only: bool = True  # points confirmed by another view are never dropped
     max_incidence: float = 90.0      # degrees; drop points seen more grazing than this (90 = off)
+    check_views: int = 0             # compare each view with its N most similar views; 0 = all others
     split_normals: bool = True       # keep opposite-facing surfaces in one voxel apart
     workers: int = 1                 # threads for the per-view work (0 = min(2, CPU count))
 
@@ -147,6 +150,7 @@ class FusionSettings:
             (self.outlier_std_ratio > 0, "outlier standard-deviation ratio must be positive"),
             (0 < self.max_incidence <= 90, "maximum incidence angle must be in (0, 90] degrees"),
             (self.workers >= 0, "workers must be >= 0"),
+            (self.check_views >= 0, "views to compare with must be >= 0 (0 = all)"),
         ]
         for ok, msg in checks:
             if not ok:
@@ -360,14 +364,30 @@ def compare_with_view(positions, projector: _Projector, lookup: np.ndarray, tole
     return agree, contradict
 
 
-def view_consistency(prepared: list, i: int, tolerance: float):
-    """Agreeing and contradicting other views of every point of view ``i``: two int16 arrays."""
+def similar_views(prepared: list, count: int) -> list:
+    """For each view, the indices of the ``count`` other views most likely to see the same
+    surfaces: smallest angle between the optical axes plus baseline / median depth (both in
+    radians of parallax)."""
+    axes = np.array([-p.camera.cam_to_world[:3, 2] for p in prepared])
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    centres = np.array([p.camera.cam_to_world[:3, 3] for p in prepared])
+    depth = np.array([float(np.median(p.depth)) if len(p.depth) else 1.0 for p in prepared])
+    angle = np.arccos(np.clip(axes @ axes.T, -1.0, 1.0))
+    baseline = np.linalg.norm(centres[:, None, :] - centres[None, :, :], axis=-1) / np.maximum(depth, 1e-9)[:, None]
+    score = angle + baseline
+    np.fill_diagonal(score, np.inf)
+    return [list(np.argsort(row, kind="stable")[:count]) for row in score]
+
+
+def view_consistency(prepared: list, i: int, tolerance: float, others=None):
+    """Agreeing and contradicting views (all others, or the indices ``others``) of every point
+    of view ``i``: two int16 arrays."""
     src = prepared[i]
     n = len(src.positions)
     agree = np.zeros(n, dtype=np.int16)
     contradict = np.zeros(n, dtype=np.int16)
     for j, other in enumerate(prepared):
-        if j == i or n == 0:
+        if j == i or n == 0 or (others is not None and j not in others):
             continue
         a, c = compare_with_view(src.positions, _Projector(other.camera), other.lookup, tolerance)
         agree += a
@@ -545,10 +565,15 @@ def fuse(views, settings: FusionSettings | None = None, progress=None) -> Fusion
 
     report(0.25, "checking multi-view consistency")
     if len(prepared) > 1:
-        counts = _map(lambda i: view_consistency(prepared, i, settings.depth_tolerance), list(range(len(prepared))),
-                      workers)
+        others = [None] * len(prepared)
+        if 0 < settings.check_views < len(prepared) - 1:
+            others = [set(o) for o in similar_views(prepared, settings.check_views)]
+        stats["compared_pairs"] = sum(len(prepared) - 1 if o is None else len(o) for o in others)
+        counts = _map(lambda i: view_consistency(prepared, i, settings.depth_tolerance, others[i]),
+                      list(range(len(prepared))), workers)
     else:
         counts = [(np.zeros(len(prepared[0].positions), np.int16),) * 2]
+        stats["compared_pairs"] = 0
     t2 = time.perf_counter()
     stats["time_consistency"] = t2 - t1
 

@@ -372,8 +372,8 @@ def run_fusion(scene, source=None, frames=None, cameras=None, camera_list=None, 
     Sources as :func:`collect_views` (``cameras`` may also be a collection name or object
     names, ``camera`` an object name); ``options`` are fusion settings (``voxel_size``,
     ``min_views``, ``depth_tolerance``, ``neighbor_support``, ``outlier_neighbors``,
-    ``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence``, ``split_normals``,
-    ``workers``) and reading options (``kind``, ``convention``, ``near``, ``far``, ``layer``,
+    ``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence``, ``check_views``,
+    ``split_normals``, ``workers``) and reading options (``kind``, ``convention``, ``near``, ``far``, ``layer``,
     channel names). Everything is read and checked before the scene changes. With
     ``make_object`` the result is written into the fused Point Cloud object (and the surface
     object with ``surface``). ``progress(fraction, message)`` defaults to lines on stdout in

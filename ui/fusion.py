@@ -30,6 +30,7 @@ def draw_fusion(layout, context):
     col.prop(fs, "voxel_size")
     col.prop(fs, "min_views")
     col.prop(fs, "depth_tolerance")
+    col.prop(fs, "check_views")
     col.prop(fs, "neighbor_support")
     col.prop(fs, "max_incidence")
     col.prop(fs, "remove_outliers")

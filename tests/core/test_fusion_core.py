@@ -103,6 +103,24 @@ def test_outlier_patches_need_the_multi_view_check():
     assert frac["all"] <= 0.001
 
 
+def test_comparing_with_the_most_similar_views_only():
+    views = _views(outliers=0.01)
+    full = fusion.fuse(views)
+    near = fusion.fuse(views, fusion.FusionSettings(check_views=6))
+    assert full.stats["compared_pairs"] == 20 * 19 and near.stats["compared_pairs"] == 20 * 6
+    ps = near.point_set
+    assert surface_distance(ps.positions).mean() <= 0.002 * DIAG
+    assert (surface_distance(ps.positions) > 0.01 * DIAG).mean() <= 0.0005
+    assert _coverage(ps.positions) >= 0.99
+    prepared = [fusion.prepare_view(v, i, fusion.FusionSettings()) for i, v in enumerate(views)]
+    nearest = fusion.similar_views(prepared, 3)
+    # the dodecahedron: each vertex's 3 nearest vertices are its neighbours (41.8 degrees away)
+    axes = np.array([-v.camera.cam_to_world[:3, 2] for v in views])
+    for i, others in enumerate(nearest):
+        angles = np.degrees(np.arccos(np.clip(axes[others] @ axes[i], -1, 1)))
+        np.testing.assert_allclose(angles, 41.81, atol=0.05)
+
+
 def test_orthographic_views_and_a_single_view():
     cams = [CameraModel(cam_to_world=camera_from_direction(d, 3.0), width=96, height=96, projection="ORTHO",
                         ortho_scale=1.6) for d in ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1))]
