@@ -5,6 +5,7 @@ import numpy as np
 
 from ..core.camera import CameraModel
 from ..core.errors import CameraError
+from ..core.metadata import blender_camera_name
 
 
 def render_frame_size(scene):
@@ -34,6 +35,22 @@ def resolve_camera(scene, camera=None):
     if cam.type != 'CAMERA':
         raise CameraError(f"object {cam.name!r} is a {cam.type.lower()}, not a camera")
     return cam
+
+
+def rendering_camera(scene, header=None, camera=None):
+    """The camera object that rendered a file: the one given explicitly, else the camera
+    Blender named in the EXR header (``Camera``) when that object is a camera of this scene
+    and differs from the scene camera (a camera switched by timeline markers, or a scene
+    camera changed after rendering), else the scene camera. Every build resolves its camera
+    here."""
+    if camera is not None:
+        return resolve_camera(scene, camera)
+    name = blender_camera_name(header or {})
+    if name and (scene.camera is None or scene.camera.name != name):
+        named = scene.objects.get(name)
+        if named is not None and named.type == 'CAMERA':
+            return named
+    return resolve_camera(scene, None)
 
 
 def camera_model(cam_obj, scene, frame=None, depsgraph=None, size=None) -> CameraModel:
