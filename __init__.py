@@ -5,7 +5,7 @@ This module only registers and unregisters; bpy is imported lazily so that the p
 """
 import sys
 
-_MODULES = ("props", "operators", "ui")
+_MODULES = ("props", "operators", "ui", "props_sequence", "handlers")
 _ALIAS = "depth_cloud"
 
 

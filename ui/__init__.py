@@ -1,6 +1,8 @@
 """User interface: sidebar panels in the 3D Viewport and the Compositor."""
 import bpy
 
-from .panels import classes
+from . import panels, sequence
+
+classes = panels.classes + sequence.classes
 
 register, unregister = bpy.utils.register_classes_factory(classes)
