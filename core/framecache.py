@@ -2,9 +2,9 @@
 and a background reader that decodes upcoming frames' EXRs ahead of the playhead.
 
 A cached frame costs **16 bytes per point**: float32 positions (12 B) and RGBA as 8-bit
-(4 B). RGB is stored as ``round(255 * sqrt(linear))`` (a gamma-2 code: finer than sRGB in
-the darks, decoded with two multiplications instead of a lookup), alpha linearly; values
-are clipped to 0..1. The point radius is not stored: for perspective and orthographic
+(4 B). Each channel is stored as ``round(255 * sqrt(value))`` (a gamma-2 code: finer than
+sRGB in the darks, decoded with a multiplication and a square over contiguous memory instead
+of a lookup); values are clipped to 0..1. The point radius is not stored: for perspective and orthographic
 cameras it is an affine function of the position (half the pixel footprint at the point's
 planar depth), kept as four numbers per frame. Other cameras store it as float16 (+2 B).
 
@@ -25,11 +25,11 @@ DEFAULT_RADIUS = 0.005
 
 
 def encode_colors(colors: np.ndarray) -> np.ndarray:
-    """Scene-linear RGBA float (N, 4) -> (N, 4) uint8 (RGB gamma-2 coded, alpha linear)."""
+    """Scene-linear RGBA float (N, 4) -> (N, 4) uint8 gamma-2 codes."""
     c = np.asarray(colors, dtype=np.float32)
     out = np.empty(c.shape, dtype=np.float32)
     np.clip(c, 0.0, 1.0, out=out)
-    np.sqrt(out[:, :3], out=out[:, :3])
+    np.sqrt(out, out=out)
     out *= 255.0
     out += 0.5
     return out.astype(np.uint8)
@@ -40,8 +40,7 @@ def decode_colors(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
     if out is None:
         out = np.empty(codes.shape, dtype=np.float32)
     np.multiply(codes, np.float32(1.0 / 255.0), out=out, dtype=np.float32)
-    rgb = out[:, :3]
-    np.multiply(rgb, rgb, out=rgb)
+    np.multiply(out, out, out=out)
     return out
 
 

@@ -55,6 +55,7 @@ class Player:
         self.prefetcher: Prefetcher | None = None
         self.last_frame = None
         self.builds = 0
+        self.read_ahead_hits = 0
 
     def stop(self):
         if self.prefetcher is not None:
@@ -265,6 +266,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
         got = player.prefetcher.take(target) if player.prefetcher is not None else None
         if got is not None:
             passes, err = got
+            player.read_ahead_hits += 1
             if err is not None:
                 raise err
         entry = build_frame(scene, obj, target, depsgraph, passes)
