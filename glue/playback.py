@@ -49,7 +49,7 @@ class Player:
     def __init__(self, uid: str, signature: tuple):
         self.uid = uid
         self.signature = signature
-        self.shown: dict = {}  # object session_uid -> frame shown (None: no points)
+        self.shown: dict = {}  # Mesh session_uid -> frame it holds (None: no points)
         self.failed: dict = {}  # frame -> (message, file stat when it failed)
         self.reports: list = []  # (frame, message), each failure reported once
         self.prefetcher: Prefetcher | None = None
@@ -232,7 +232,7 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     player = player_for(obj)
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
-    key = obj.session_uid
+    key = obj.data.session_uid  # linked duplicates share the Mesh: written once
     current = player.shown.get(key, _UNKNOWN)
     entry = _cache.get((player.uid, target)) if target is not None else None  # a use, for the LRU order
     if target is not None and current == target:
