@@ -162,18 +162,22 @@ def _report_once(player: Player, obj, frame: int, message: str, detail: str = ""
         print(detail, file=sys.stderr, flush=True)
 
 
-def build_frame(scene, obj, frame: int, depsgraph=None, passes=None) -> CachedFrame:
+def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
     """Build ``frame`` of ``obj``'s sequence from its files, with the camera evaluated at the
-    scene's current frame (which must be ``frame``)."""
+    scene's current frame (which must be ``frame``); returns ``(CachedFrame, PointSet)``."""
     s = obj.depth_cloud_sequence
     point_set, model = build.point_set_for_frame(scene, spec_of(obj), frame, s.camera, s.clip,
                                                  depsgraph=depsgraph, passes=passes)
-    return CachedFrame.from_point_set(frame, point_set, model)
+    return CachedFrame.from_point_set(frame, point_set, model), point_set
 
 
-def display(obj, entry: CachedFrame | None):
-    """Write ``entry`` (None: no points) into the object's Mesh."""
+def display(obj, entry: CachedFrame | None, point_set=None):
+    """Write ``entry`` (None: no points) into the object's Mesh. A frame just built passes its
+    PointSet too: its float colors and radii are written as they are (no decoding)."""
     mesh = obj.data
+    if point_set is not None and point_set.radius is not None and len(point_set):
+        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius)
+        return
     if entry is None or len(entry) == 0:
         datablock.write_mesh_points(mesh, *_EMPTY)
         return
@@ -242,8 +246,8 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
         result = target
     elif target is not None and exact and allow_build and scene.frame_subframe == 0.0:
         # Built with the camera as evaluated now, at this very frame (never at subframes).
-        entry = _build_visit(player, obj, scene, target, depsgraph)
-        display(obj, entry)
+        entry, point_set = _build_visit(player, obj, scene, target, depsgraph)
+        display(obj, entry, point_set)
         result = target if entry is not None else None
     else:
         if current is not None:
@@ -260,7 +264,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
     path, _color = spec_of(obj).paths(target)
     failed = player.failed.get(target)
     if failed is not None and failed[1] == _stat(path):
-        return None  # same file as when it failed: already reported
+        return None, None  # same file as when it failed: already reported
     passes = None
     try:
         got = player.prefetcher.take(target) if player.prefetcher is not None else None
@@ -269,19 +273,19 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
             player.read_ahead_hits += 1
             if err is not None:
                 raise err
-        entry = build_frame(scene, obj, target, depsgraph, passes)
+        entry, point_set = build_frame(scene, obj, target, depsgraph, passes)
     except DepthCloudError as err:
         player.failed[target] = (str(err), _stat(path))
         _report_once(player, obj, target, str(err))
-        return None
+        return None, None
     except Exception as err:  # an unexpected failure: reported once with its traceback, not per frame
         player.failed[target] = (repr(err), _stat(path))
         _report_once(player, obj, target, f"unexpected error {err!r}", traceback.format_exc())
-        return None
+        return None, None
     player.failed.pop(target, None)
     player.builds += 1
     _cache.put((player.uid, target), entry)
-    return entry
+    return entry, point_set
 
 
 def on_frame_change(scene, depsgraph=None):
