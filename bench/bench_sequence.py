@@ -127,7 +127,7 @@ def main():
     pattern = write_shot(folder, frames)
     print(f"shot: {len(frames)} frames {W}x{H} Z+RGBA ZIP in {folder} ({time.perf_counter() - t0:.1f} s to write)")
     print(f"bpy {bpy.app.version_string}, OpenEXR {OpenEXR.__version__}, {os.cpu_count()} cores, "
-          f"EXR threads {args.exr_threads}")
+          f"EXR threads {args.exr_threads}, load average {os.getloadavg()[0]:.2f} (other work slows these numbers)")
 
     results = {}
     for prefetch in (True, False):
