@@ -28,8 +28,12 @@ KEYED_TAG = "depth_cloud_keyed_source"
 def frame_range(scene) -> list:
     """The frames Build Sequence builds: the scene range or the Start/End setting, with Step."""
     s = scene.depth_cloud_sequence
-    start, end = (scene.frame_start, scene.frame_end) if s.use_scene_range else (s.frame_start, s.frame_end)
-    return frame_numbers(start, end, s.frame_step)
+    return frame_numbers(*range_end_points(scene), s.frame_step)
+
+
+def range_end_points(scene):
+    s = scene.depth_cloud_sequence
+    return (scene.frame_start, scene.frame_end) if s.use_scene_range else (s.frame_start, s.frame_end)
 
 
 def sequence_name(spec: SourceSpec) -> str:
@@ -53,7 +57,7 @@ def find_keyed_collection(scene, spec: SourceSpec):
     return None
 
 
-def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing):
+def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, frame_end):
     s = obj.depth_cloud_sequence
     s.is_sequence = True
     if not s.uid:
@@ -62,7 +66,7 @@ def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing):
     s.near, s.far, s.layer, s.depth_channel = spec.near, spec.far, spec.layer, spec.depth_channel
     s.color_channels, s.position_channels = spec.color_channels, spec.position_channels
     s.camera, s.clip = camera, clip
-    s.frame_start, s.frame_end = frames[0], frames[-1]
+    s.frame_start, s.frame_end = frames[0], max(frames[-1], frame_end)
     s.frame_step = (frames[1] - frames[0]) if len(frames) > 1 else 1
     s.missing = format_frames(missing) if missing else ""
 
@@ -95,11 +99,16 @@ def _fcurves(obj):
 class SequenceBuild:
     """Build ``frames`` of ``spec`` in ``mode`` (LAZY, PRELOAD or KEYED) step by step."""
 
-    def __init__(self, scene, spec: SourceSpec, frames, mode=LAZY, camera=None, clip=True):
+    def __init__(self, scene, spec: SourceSpec, frames, mode=LAZY, camera=None, clip=True, frame_end=None):
+        """``frame_end``: the last frame of the requested range (frames after the last built
+        one hold it up to there, like frames between steps)."""
         if mode not in (LAZY, PRELOAD, KEYED):
             raise DepthCloudError(f"unknown sequence mode {mode!r}")
         self.scene, self.spec, self.mode, self.camera, self.clip = scene, spec, mode, camera, clip
         self.frames = list(frames)
+        if not self.frames:
+            raise DepthCloudError("no frame to build: the frame range is empty")
+        self.frame_end = max(self.frames[-1], int(frame_end) if frame_end is not None else self.frames[-1])
         present, missing = split_existing(spec.path, self.frames)
         if spec.color_path.strip():
             present, missing_color = split_existing(spec.color_path, present)
@@ -186,7 +195,7 @@ class SequenceBuild:
             obj = bpy.data.objects.new(name, bpy.data.meshes.new(name))
             build.cloud_collection(scene).objects.link(obj)
         datablock.points_modifier(obj)
-        _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing)
+        _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
         uid = obj.depth_cloud_sequence.uid
         playback.reset(uid)
         playback.apply_budget(scene)
@@ -219,7 +228,7 @@ class SequenceBuild:
             coll.objects.link(ob)
             s = ob.depth_cloud
             s.is_cloud, s.source, s.color_source, s.frame, s.points = True, spec.path, spec.color_path, frame, n
-            until = frame + step
+            until = min(frame + step, self.frame_end + 1)
             if i + 1 < len(built):
                 until = min(until, built[i + 1])
             _key_visibility(ob, frame, until, scene.frame_current)

@@ -45,7 +45,8 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
             spec = build.source_spec_from_settings(settings)
             frames = sequence.frame_range(scene)
             self._job = sequence.SequenceBuild(scene, spec, frames, scene.depth_cloud_sequence.mode,
-                                               settings.camera, settings.clip)
+                                               settings.camera, settings.clip,
+                                               frame_end=sequence.range_end_points(scene)[1])
         except DepthCloudError as err:
             self.report({'ERROR'}, str(err))
             return False

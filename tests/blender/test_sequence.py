@@ -367,3 +367,18 @@ def test_unregister_removes_handlers(dc, scene):
     finally:
         dc.register()
     assert handlers.depth_cloud_frame_change in bpy.app.handlers.frame_change_post
+
+
+def test_step_holds_previous_frame(shot):
+    """Step 2 builds frames 1 and 3; frames 2 and 4 hold them (camera of the held frame)."""
+    import bpy
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, frame_step=2)
+    assert (obj.depth_cloud_sequence.frame_start, obj.depth_cloud_sequence.frame_step) == (1, 2)
+    for frame, held in ((1, 1), (2, 1), (3, 3), (4, 3)):
+        scene.frame_set(frame)
+        points = displayed_points(obj)[0]
+        scene.frame_set(held)  # the check projects through the held frame's camera
+        assert_matches_frame(scene, cam, frame_path(pattern, held), points)
+        scene.frame_set(frame)
+    assert bpy.context.scene.frame_current == 4
