@@ -20,7 +20,7 @@ import traceback
 
 import numpy as np
 
-from ..core.errors import DepthCloudError
+from ..core.errors import CameraError, DepthCloudError
 from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build
@@ -155,6 +155,8 @@ def _stat(path):
 
 
 def _report_once(player: Player, obj, frame: int, message: str, detail: str = ""):
+    if (frame, message) in player.reports:
+        return
     player.reports.append((frame, message))
     print(f"Depth Cloud: sequence {obj.name!r}, frame {frame}: {message}; showing no points for this frame",
           file=sys.stdout, flush=True)
@@ -274,6 +276,9 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
             if err is not None:
                 raise err
         entry, point_set = build_frame(scene, obj, target, depsgraph, passes)
+    except CameraError as err:  # fixed in the scene, not in the file: tried again on every visit
+        _report_once(player, obj, target, str(err))
+        return None, None
     except DepthCloudError as err:
         player.failed[target] = (str(err), _stat(path))
         _report_once(player, obj, target, str(err))

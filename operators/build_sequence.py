@@ -103,7 +103,9 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
             self.report({'WARNING'}, "Build Sequence cancelled; nothing was changed")
             return {'CANCELLED'}
         if event.type != 'TIMER':
-            return {'PASS_THROUGH'}
+            # Other input waits: an undo or a deletion in the middle would pull the scene out
+            # from under the build. Esc cancels.
+            return {'RUNNING_MODAL'}
         try:
             frame = job.step()
         except BaseException:
