@@ -382,3 +382,24 @@ def test_step_holds_previous_frame(shot):
         assert_matches_frame(scene, cam, frame_path(pattern, held), points)
         scene.frame_set(frame)
     assert bpy.context.scene.frame_current == 4
+
+
+def test_undo_handler_forgets_removed_sequences(shot):
+    """Undo cannot run without a window; its handler's work is checked directly: after an
+    undo the meshes are rewritten on the next change, and sequences no object refers to
+    (an undone build) free their cached frames."""
+    import bpy
+    from depth_cloud import handlers
+    from depth_cloud.glue import playback
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    uid = obj.depth_cloud_sequence.uid
+    scene.frame_set(2)
+    obj.data.clear_geometry()  # what an undo step may restore: other contents than the handler wrote
+    handlers.depth_cloud_undo_post(scene)
+    scene.frame_set(2)  # same frame: written again because the shown state was forgotten
+    assert_matches_frame(scene, cam, frame_path(pattern, 2), displayed_points(obj)[0])
+    assert any(k[0] == uid for k in playback.cache().keys())
+    bpy.data.objects.remove(obj)
+    handlers.depth_cloud_undo_post(scene)
+    assert not any(k[0] == uid for k in playback.cache().keys()) and playback.player(uid) is None
