@@ -103,6 +103,15 @@ def play(scene, frames):
     return times
 
 
+def rss_bytes():
+    """Resident memory of this process (Linux), or None."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
 def fps(times):
     return 1.0 / statistics.mean(times)
 
@@ -130,19 +139,29 @@ def main():
           f"EXR threads {args.exr_threads}, load average {os.getloadavg()[0]:.2f} (other work slows these numbers)")
 
     results = {}
-    for prefetch in (True, False):
+    rss_line = ""
+    # The first pass runs in a fresh process: its memory is new to the OS (page faults are
+    # part of a real first playback). The later passes reuse memory the first one grew.
+    for run, prefetch in enumerate((True, False, True)):
         scene = setup_scene(frames)
         s = scene.depth_cloud_sequence
         s.mode, s.prefetch, s.cache_mb = 'LAZY', prefetch, 8192.0
         scene.depth_cloud.exr_path = pattern
+        rss0 = rss_bytes()
         t0 = time.perf_counter()
         assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
         first = time.perf_counter() - t0
         obj = next(o for o in scene.objects if o.depth_cloud_sequence.is_sequence)
         cold = play(scene, frames[1:])
         results[prefetch] = cold
+        rss1 = rss_bytes()
+        if run == 0 and rss0 and rss1:
+            pts = sum(len(playback.cache().peek(k)) for k in playback.cache().keys())
+            rss_line = (f"process memory growth over the cold pass: {(rss1 - rss0) / 2**20:.0f} MiB for "
+                        f"{len(playback.cache())} cached frames = {(rss1 - rss0) / max(1, pts):.1f} bytes per cached "
+                        f"point (includes the displayed Mesh, read-ahead buffers and allocator slack)")
         hits = playback.player(obj.depth_cloud_sequence.uid).read_ahead_hits
-        label = "with read-ahead" if prefetch else "no read-ahead  "
+        label = ("with read-ahead" if prefetch else "no read-ahead  ") + (", fresh process" if run == 0 else ", warm memory  ")
         print(f"cold lazy playback {label}: {fps(cold):6.1f} fps  (median {1000 * statistics.median(cold):.0f} ms, "
               f"max {1000 * max(cold):.0f} ms per frame; first frame via the operator {1000 * first:.0f} ms; "
               f"{hits} of {len(cold)} frames decoded ahead)")
@@ -158,6 +177,8 @@ def main():
     per_point = cache.nbytes / max(1, sum(points))
     print(f"memory per cached frame: {cache.nbytes / len(mine) / 2**20:.1f} MiB for {statistics.mean(points):,.0f} "
           f"points = {per_point:.1f} bytes per point ({len(mine)} frames, {cache.nbytes / 2**20:.0f} MiB cached)")
+    if rss_line:
+        print(rss_line)
     mesh = obj.data
     shown = len(mesh.vertices)
     display = shown * (12 + 16 + 4)
