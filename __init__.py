@@ -5,7 +5,8 @@ This module only registers and unregisters; bpy is imported lazily so that the p
 """
 import sys
 
-_MODULES = ("props", "props_output", "props_display", "operators", "ui", "cli")
+_MODULES = ("props", "props_output", "props_display", "props_sequence", "operators", "ui", "cli",
+            "handlers")
 _ALIAS = "depth_cloud"
 
 

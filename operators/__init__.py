@@ -3,7 +3,9 @@ import bpy
 
 from .bake_usd import DEPTH_CLOUD_OT_bake_usd
 from .build import DEPTH_CLOUD_OT_build
+from .build_sequence import DEPTH_CLOUD_OT_build_sequence
 from .render_passes import DEPTH_CLOUD_OT_render_passes
 
-classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_render_passes, DEPTH_CLOUD_OT_bake_usd)
+classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_build_sequence, DEPTH_CLOUD_OT_render_passes,
+           DEPTH_CLOUD_OT_bake_usd)
 register, unregister = bpy.utils.register_classes_factory(classes)
