@@ -1,11 +1,11 @@
-"""Sequence settings saved in the .blend: what to build (``scene.depth_cloud_sequence``) and
-what a sequence object plays back (``object.depth_cloud_sequence``)."""
+"""Sequence settings saved in the .blend: what to build (``scene.depth_cloud.sequence``) and
+what a sequence object plays back (``object.depth_cloud.sequence``)."""
 from __future__ import annotations
 
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from .props import CONVENTIONS, KINDS
+from .enums import CONVENTIONS, KINDS
 
 MODES = [
     ('LAZY', "Lazy", "One object plays the sequence; each frame is built from its files the first time it "
@@ -22,7 +22,7 @@ def _is_camera(_self, obj):
 
 
 class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
-    """How Build Sequence works in this scene (``scene.depth_cloud_sequence``)."""
+    """How Build Sequence works in this scene (``scene.depth_cloud.sequence``)."""
 
     use_scene_range: BoolProperty(name="Scene Range", default=True,
                                   description="Build the scene's frame range (else Start/End below)")
@@ -38,7 +38,7 @@ class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
 
 
 class DepthCloudSequenceObject(bpy.types.PropertyGroup):
-    """What a sequence object plays back (``object.depth_cloud_sequence``)."""
+    """What a sequence object plays back (``object.depth_cloud.sequence``)."""
 
     is_sequence: BoolProperty(name="Is Depth Cloud Sequence", default=False)
     uid: StringProperty(name="Sequence ID", description="Identifies this sequence's cached frames")
@@ -68,11 +68,7 @@ _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 def register():
     _register()
-    bpy.types.Scene.depth_cloud_sequence = PointerProperty(type=DepthCloudSequenceSettings)
-    bpy.types.Object.depth_cloud_sequence = PointerProperty(type=DepthCloudSequenceObject)
 
 
 def unregister():
-    del bpy.types.Object.depth_cloud_sequence
-    del bpy.types.Scene.depth_cloud_sequence
     _unregister()

@@ -144,14 +144,14 @@ def main():
     # part of a real first playback). The later passes reuse memory the first one grew.
     for run, prefetch in enumerate((True, False, True)):
         scene = setup_scene(frames)
-        s = scene.depth_cloud_sequence
+        s = scene.depth_cloud.sequence
         s.mode, s.prefetch, s.cache_mb = 'LAZY', prefetch, 8192.0
         scene.depth_cloud.exr_path = pattern
         rss0 = rss_bytes()
         t0 = time.perf_counter()
         assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
         first = time.perf_counter() - t0
-        obj = next(o for o in scene.objects if o.depth_cloud_sequence.is_sequence)
+        obj = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
         cold = play(scene, frames[1:])
         results[prefetch] = cold
         rss1 = rss_bytes()
@@ -160,13 +160,13 @@ def main():
             rss_line = (f"process memory growth over the cold pass: {(rss1 - rss0) / 2**20:.0f} MiB for "
                         f"{len(playback.cache())} cached frames = {(rss1 - rss0) / max(1, pts):.1f} bytes per cached "
                         f"point (includes the displayed Mesh, read-ahead buffers and allocator slack)")
-        hits = playback.player(obj.depth_cloud_sequence.uid).read_ahead_hits
+        hits = playback.player(obj.depth_cloud.sequence.uid).read_ahead_hits
         label = ("with read-ahead" if prefetch else "no read-ahead  ") + (", fresh process" if run == 0 else ", warm memory  ")
         print(f"cold lazy playback {label}: {fps(cold):6.1f} fps  (median {1000 * statistics.median(cold):.0f} ms, "
               f"max {1000 * max(cold):.0f} ms per frame; first frame via the operator {1000 * first:.0f} ms; "
               f"{hits} of {len(cold)} frames decoded ahead)")
     cache = playback.cache()
-    uid = obj.depth_cloud_sequence.uid
+    uid = obj.depth_cloud.sequence.uid
     mine = [k for k in cache.keys() if k[0] == uid]
     points = [len(cache.peek(k)) for k in mine]
     cached = play(scene, frames) + play(scene, frames[::-1])

@@ -101,7 +101,7 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
     frame = scene.frame_current if frame is None else int(frame)
     point_set, model = point_set_for_frame(scene, spec, frame, camera, clip)
-    display_settings = getattr(scene, "depth_cloud_display", None)
+    display_settings = scene.depth_cloud.display
     point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)

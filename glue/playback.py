@@ -64,14 +64,14 @@ class Player:
 
 
 def spec_of(obj) -> SourceSpec:
-    s = obj.depth_cloud_sequence
+    s = obj.depth_cloud.sequence
     return SourceSpec(path=s.source, color_path=s.color_source, kind=s.kind, convention=s.convention,
                       near=s.near, far=s.far, layer=s.layer, depth_channel=s.depth_channel,
                       color_channels=s.color_channels, position_channels=s.position_channels)
 
 
 def _signature(obj) -> tuple:
-    s = obj.depth_cloud_sequence
+    s = obj.depth_cloud.sequence
     cam = s.camera.session_uid if s.camera is not None else None
     return (s.source, s.color_source, s.kind, s.convention, s.near, s.far, s.layer, s.depth_channel,
             s.color_channels, s.position_channels, cam, s.clip)
@@ -79,7 +79,7 @@ def _signature(obj) -> tuple:
 
 def player_for(obj) -> Player:
     """The player of ``obj``'s sequence; a changed source forgets its frames."""
-    uid = obj.depth_cloud_sequence.uid
+    uid = obj.depth_cloud.sequence.uid
     sig = _signature(obj)
     player = _players.get(uid)
     if player is None or player.signature != sig:
@@ -129,7 +129,7 @@ def is_rendering() -> bool:
 
 
 def sequence_objects(scene):
-    return [ob for ob in scene.objects if ob.type == 'MESH' and ob.depth_cloud_sequence.is_sequence]
+    return [ob for ob in scene.objects if ob.type == 'MESH' and ob.depth_cloud.sequence.is_sequence]
 
 
 def source_frame(settings, frame: int):
@@ -143,7 +143,7 @@ def source_frame(settings, frame: int):
 
 
 def apply_budget(scene):
-    _cache.set_budget(int(scene.depth_cloud_sequence.cache_mb * MB))
+    _cache.set_budget(int(scene.depth_cloud.sequence.cache_mb * MB))
 
 
 def _stat(path):
@@ -167,7 +167,7 @@ def _report_once(player: Player, obj, frame: int, message: str, detail: str = ""
 def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
     """Build ``frame`` of ``obj``'s sequence from its files, with the camera evaluated at the
     scene's current frame (which must be ``frame``); returns ``(CachedFrame, PointSet)``."""
-    s = obj.depth_cloud_sequence
+    s = obj.depth_cloud.sequence
     point_set, model = build.point_set_for_frame(scene, spec_of(obj), frame, s.camera, s.clip,
                                                  depsgraph=depsgraph, passes=passes)
     return CachedFrame.from_point_set(frame, point_set, model), point_set
@@ -203,8 +203,8 @@ def _prefetch_ok(spec: SourceSpec) -> bool:
 
 
 def _read_ahead(player: Player, obj, scene, frame: int):
-    s = obj.depth_cloud_sequence
-    if not scene.depth_cloud_sequence.prefetch:
+    s = obj.depth_cloud.sequence
+    if not scene.depth_cloud.sequence.prefetch:
         if player.prefetcher is not None:
             player.prefetcher.want(())
         return
@@ -234,7 +234,7 @@ _UNKNOWN = object()
 def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     """Make ``obj`` show scene frame ``frame`` (default: current). Returns the source frame
     shown, or None when it shows no points."""
-    s = obj.depth_cloud_sequence
+    s = obj.depth_cloud.sequence
     player = player_for(obj)
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
@@ -302,7 +302,7 @@ def on_frame_change(scene, depsgraph=None):
         return
     apply_budget(scene)
     for obj in objects:
-        if obj.data is None or not obj.depth_cloud_sequence.uid:
+        if obj.data is None or not obj.depth_cloud.sequence.uid:
             continue
         show(obj, scene, depsgraph)
 
@@ -315,7 +315,7 @@ def forget_shown():
 
 def drop_unused(bpy_data):
     """Forget sequences no object refers to any more (e.g. undone builds)."""
-    alive = {ob.depth_cloud_sequence.uid for ob in bpy_data.objects if ob.depth_cloud_sequence.is_sequence}
+    alive = {ob.depth_cloud.sequence.uid for ob in bpy_data.objects if ob.depth_cloud.sequence.is_sequence}
     for uid in [u for u in _players if u not in alive]:
         reset(uid)
     _cache.discard_where(lambda key: key[0] not in alive)

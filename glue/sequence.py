@@ -27,12 +27,12 @@ KEYED_TAG = "depth_cloud_keyed_source"
 
 def frame_range(scene) -> list:
     """The frames Build Sequence builds: the scene range or the Start/End setting, with Step."""
-    s = scene.depth_cloud_sequence
+    s = scene.depth_cloud.sequence
     return frame_numbers(*range_end_points(scene), s.frame_step)
 
 
 def range_end_points(scene):
-    s = scene.depth_cloud_sequence
+    s = scene.depth_cloud.sequence
     return (scene.frame_start, scene.frame_end) if s.use_scene_range else (s.frame_start, s.frame_end)
 
 
@@ -44,7 +44,7 @@ def sequence_name(spec: SourceSpec) -> str:
 
 def find_sequence_object(scene, spec: SourceSpec):
     for ob in playback.sequence_objects(scene):
-        s = ob.depth_cloud_sequence
+        s = ob.depth_cloud.sequence
         if s.source == spec.path and s.color_source == spec.color_path:
             return ob
     return None
@@ -58,7 +58,7 @@ def find_keyed_collection(scene, spec: SourceSpec):
 
 
 def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, frame_end):
-    s = obj.depth_cloud_sequence
+    s = obj.depth_cloud.sequence
     s.is_sequence = True
     if not s.uid:
         s.uid = uuid.uuid4().hex
@@ -153,7 +153,7 @@ class SequenceBuild:
                 return frame
         if self.mode == PRELOAD:
             entry = CachedFrame.from_point_set(frame, point_set, model)
-            budget = int(scene.depth_cloud_sequence.cache_mb * playback.MB)
+            budget = int(scene.depth_cloud.sequence.cache_mb * playback.MB)
             if self._staged_bytes + entry.nbytes > budget:
                 self.budget_full = True
                 self.todo.clear()  # the rest is built on first visit
@@ -196,7 +196,7 @@ class SequenceBuild:
             build.cloud_collection(scene).objects.link(obj)
         datablock.points_modifier(obj)
         _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
-        uid = obj.depth_cloud_sequence.uid
+        uid = obj.depth_cloud.sequence.uid
         playback.reset(uid)
         playback.apply_budget(scene)
         for frame, entry, _n in self.staged:
@@ -244,7 +244,7 @@ class SequenceBuild:
         for frame, message in self.failed:
             lines.append(('WARNING', f"frame {frame} skipped: {message}"))
         if self.budget_full:
-            lines.append(('WARNING', f"the cache budget ({self.scene.depth_cloud_sequence.cache_mb:g} MB) holds "
+            lines.append(('WARNING', f"the cache budget ({self.scene.depth_cloud.sequence.cache_mb:g} MB) holds "
                                      f"{self.preloaded or len(self.staged)} preloaded frame(s); the others are built "
                                      f"when first shown"))
         return lines

@@ -44,7 +44,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         try:
             spec = build.source_spec_from_settings(settings)
             frames = sequence.frame_range(scene)
-            self._job = sequence.SequenceBuild(scene, spec, frames, scene.depth_cloud_sequence.mode,
+            self._job = sequence.SequenceBuild(scene, spec, frames, scene.depth_cloud.sequence.mode,
                                                settings.camera, settings.clip,
                                                frame_end=sequence.range_end_points(scene)[1])
         except DepthCloudError as err:
@@ -149,6 +149,6 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
                 obj.select_set(True)
                 context.view_layer.objects.active = obj
             built = f", {job.preloaded} frames preloaded in {seconds:.1f} s" if job.mode == 'PRELOAD' else ""
-            self.report({'INFO'}, f"Sequence {obj.name!r}: frames {obj.depth_cloud_sequence.frame_start}-"
-                                  f"{obj.depth_cloud_sequence.frame_end}{built}")
+            self.report({'INFO'}, f"Sequence {obj.name!r}: frames {obj.depth_cloud.sequence.frame_start}-"
+                                  f"{obj.depth_cloud.sequence.frame_end}{built}")
         return {'FINISHED'}

@@ -7,7 +7,7 @@ import bpy
 
 def draw_sequence(layout, context):
     scene = context.scene
-    s = scene.depth_cloud_sequence
+    s = scene.depth_cloud.sequence
     col = layout.column()
     col.use_property_split = True
     col.use_property_decorate = False
@@ -27,10 +27,10 @@ def draw_sequence(layout, context):
     layout.operator("depth_cloud.build_sequence", icon='SEQUENCE')
 
     obj = context.active_object
-    if obj is None or obj.type != 'MESH' or not obj.depth_cloud_sequence.is_sequence:
+    if obj is None or obj.type != 'MESH' or not obj.depth_cloud.sequence.is_sequence:
         return
     from ..glue import datablock, playback
-    seq = obj.depth_cloud_sequence
+    seq = obj.depth_cloud.sequence
     box = layout.box()
     box.label(text=f"{obj.name}: frames {seq.frame_start}-{seq.frame_end}"
                    + (f" step {seq.frame_step}" if seq.frame_step > 1 else ""), icon='POINTCLOUD_DATA')

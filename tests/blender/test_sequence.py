@@ -70,14 +70,14 @@ def frame_path(pattern, frame):
 def _build(scene, pattern, mode='LAZY', **settings):
     import bpy
     scene.depth_cloud.exr_path = pattern
-    seq = scene.depth_cloud_sequence
+    seq = scene.depth_cloud.sequence
     seq.mode = mode
     for key, value in settings.items():
         setattr(seq, key, value)
     assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
     if mode == 'KEYED':
         return None
-    obs = [o for o in scene.objects if o.depth_cloud_sequence.is_sequence]
+    obs = [o for o in scene.objects if o.depth_cloud.sequence.is_sequence]
     assert len(obs) == 1
     return obs[0]
 
@@ -147,7 +147,7 @@ def test_preload_builds_every_frame_up_front(shot, capfd):
     obj = _build(scene, pattern, mode='PRELOAD')
     out = capfd.readouterr().out
     assert sum("built frame" in line for line in out.splitlines()) == len(FRAMES)  # background progress lines
-    uid = obj.depth_cloud_sequence.uid
+    uid = obj.depth_cloud.sequence.uid
     assert sorted(f for u, f in playback.cache().keys() if u == uid) == list(FRAMES)
     for frame in FRAMES:
         scene.frame_set(frame)
@@ -208,7 +208,7 @@ def test_save_and_reload(shot, tmp_path):
     assert handlers.depth_cloud_frame_change in bpy.app.handlers.frame_change_post
     scene = bpy.context.scene
     obj, cam = scene.objects[names[0]], scene.objects[names[1]]
-    assert obj.depth_cloud_sequence.is_sequence and obj.depth_cloud_sequence.source == pattern
+    assert obj.depth_cloud.sequence.is_sequence and obj.depth_cloud.sequence.source == pattern
     for frame in (4, 1, 3, 2):
         scene.frame_set(frame)
         p, c, r = displayed_points(obj)
@@ -245,10 +245,10 @@ def test_memory_budget_evicts_least_recently_used(shot):
     from depth_cloud.glue import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
-    uid = obj.depth_cloud_sequence.uid
+    uid = obj.depth_cloud.sequence.uid
     frame_bytes = playback.cache().peek((uid, 1)).nbytes
     assert frame_bytes <= 16 * len(displayed_points(obj)[0])  # 16 bytes per point
-    scene.depth_cloud_sequence.cache_mb = 2.5 * frame_bytes / playback.MB  # room for two frames
+    scene.depth_cloud.sequence.cache_mb = 2.5 * frame_bytes / playback.MB  # room for two frames
     playback.apply_budget(scene)
     cache = playback.cache()
     cache.reset_stats()
@@ -353,7 +353,7 @@ def test_missing_frames_are_listed_and_skipped(shot):
     obj = job.commit()
     level, message = job.summary()[0]
     assert level == 'WARNING' and "5-7" in message
-    assert obj.depth_cloud_sequence.missing == "5-7"
+    assert obj.depth_cloud.sequence.missing == "5-7"
     scene.frame_set(6)
     assert len(displayed_points(obj)[0]) == 0
 
@@ -375,7 +375,7 @@ def test_step_holds_previous_frame(shot):
     import bpy
     scene, cam, pattern = shot
     obj = _build(scene, pattern, frame_step=2)
-    assert (obj.depth_cloud_sequence.frame_start, obj.depth_cloud_sequence.frame_step) == (1, 2)
+    assert (obj.depth_cloud.sequence.frame_start, obj.depth_cloud.sequence.frame_step) == (1, 2)
     for frame, held in ((1, 1), (2, 1), (3, 3), (4, 3)):
         scene.frame_set(frame)
         points = displayed_points(obj)[0]
@@ -394,7 +394,7 @@ def test_undo_handler_forgets_removed_sequences(shot):
     from depth_cloud.glue import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
-    uid = obj.depth_cloud_sequence.uid
+    uid = obj.depth_cloud.sequence.uid
     scene.frame_set(2)
     obj.data.clear_geometry()  # what an undo step may restore: other contents than the handler wrote
     handlers.depth_cloud_undo_post(scene)
