@@ -152,7 +152,7 @@ def render_passes(scene=None, frames=None, folder=None, view_layer=None, progres
     Cache Folder). Returns the paths. Every render setting is restored afterwards."""
     from .glue import render as _render
     scene = scene if scene is not None else bpy.context.scene
-    folder = folder if folder is not None else scene.depth_cloud_output.cache_dir
+    folder = folder if folder is not None else scene.depth_cloud.output.cache_dir
     return _render.render_frames(scene, _frame_list(scene, frames), str(folder), view_layer, progress)
 
 
@@ -166,7 +166,7 @@ def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color
     from .glue import render as _render
     from .glue import usd_bake
     scene = scene if scene is not None else bpy.context.scene
-    out = scene.depth_cloud_output
+    out = scene.depth_cloud.output
     if camera is None and source is None:
         camera = scene.depth_cloud.camera
     spec = source_spec(scene, source, color, **options)

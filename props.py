@@ -1,28 +1,17 @@
-"""Settings saved in the .blend: one PropertyGroup on the Scene, one on each cloud Object."""
+"""Settings saved in the .blend: one PropertyGroup on the Scene (``scene.depth_cloud``) and one
+on each Object (``object.depth_cloud``); the display, output and sequence settings are nested
+groups of those (``scene.depth_cloud.display`` …), registered first by their own modules."""
 from __future__ import annotations
 
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-SOURCE_MODES = [
-    ('MULTILAYER', "Multilayer EXR", "One EXR per frame holding depth (or position) and color"),
-    ('SEPARATE', "Separate Files", "Depth (or position) EXR and a color file (EXR, PNG or JPG)"),
-]
-KINDS = [
-    ('AUTO', "Auto", "Depth if the file has a depth channel, else a world position pass"),
-    ('DEPTH', "Depth", "A depth pass unprojected through the camera"),
-    ('POSITION', "World Position", "A world position pass (needs no camera)"),
-]
-CONVENTIONS = [
-    ('AUTO', "Auto", "From the file (self-describing renders), else planar Z"),
-    ('PLANAR', "Planar Z", "Distance from the camera plane: Blender's Z pass"),
-    ('RAY_DISTANCE', "Ray Distance", "Distance from the camera centre along the pixel's ray"),
-    ('NORMALIZED', "Normalized", "0..1 mapped linearly to Near..Far (a Map Range'd Z)"),
-    ('ZBUFFER', "Z-Buffer", "OpenGL non-linear window depth 0..1 with Near/Far"),
-    ('INVERSE', "Inverse Depth", "1 / Z"),
-]
-
+from .enums import CONVENTIONS, KINDS, SOURCE_MODES
+from .props_display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
+from .props_fusion import DepthCloudFusionSettings
+from .props_output import DepthCloudOutputSettings
+from .props_sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 def _is_camera(_self, obj):
     return obj.type == 'CAMERA'
@@ -51,6 +40,11 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     clip: BoolProperty(name="Clip to Camera Range", default=True,
                        description="Drop depths outside the camera's clip start/end")
     show_channels: BoolProperty(name="Channels", default=False)
+    # Settings of the other features, nested so a scene has one Depth Cloud settings group.
+    display: PointerProperty(type=DepthCloudDisplaySettings)
+    output: PointerProperty(type=DepthCloudOutputSettings)
+    sequence: PointerProperty(type=DepthCloudSequenceSettings)
+    fusion: PointerProperty(type=DepthCloudFusionSettings)
 
 
 class DepthCloudObjectSettings(bpy.types.PropertyGroup):
@@ -61,6 +55,8 @@ class DepthCloudObjectSettings(bpy.types.PropertyGroup):
     color_source: StringProperty(name="Color Source", subtype='FILE_PATH')
     frame: IntProperty(name="Frame")
     points: IntProperty(name="Points")
+    display: PointerProperty(type=DepthCloudObjectDisplay)
+    sequence: PointerProperty(type=DepthCloudSequenceObject)
 
 
 classes = (DepthCloudSettings, DepthCloudObjectSettings)

@@ -1,9 +1,9 @@
 """Display settings saved in the .blend: how clouds are drawn, and edge cleanup at build time.
 
-``scene.depth_cloud_display`` holds what the Display panel edits: changing mode, size,
+``scene.depth_cloud.display`` holds what the Display panel edits: changing mode, size,
 shading or the surface threshold updates every cloud of the scene live (their Geometry
 Nodes modifier inputs; no source file is read again). Edge cleanup applies to the next
-build. ``object.depth_cloud_display`` records, per cloud, the source camera and its
+build. ``object.depth_cloud.display`` records, per cloud, the source camera and its
 companion surface.
 """
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _is_mesh_object(_self, obj):
 
 
 class DepthCloudDisplaySettings(bpy.types.PropertyGroup):
-    """How clouds look (``scene.depth_cloud_display``)."""
+    """How clouds look (``scene.depth_cloud.display``)."""
 
     mode: EnumProperty(name="Display", items=DISPLAY_MODES, default='POINTS', update=_mode_changed)
     point_size: FloatProperty(name="Size", default=1.0, min=0.0, soft_max=4.0, update=_size_changed,
@@ -82,7 +82,7 @@ class DepthCloudDisplaySettings(bpy.types.PropertyGroup):
 
 
 class DepthCloudObjectDisplay(bpy.types.PropertyGroup):
-    """Display data of one cloud (``object.depth_cloud_display``)."""
+    """Display data of one cloud (``object.depth_cloud.display``)."""
 
     mode: EnumProperty(name="Display", items=DISPLAY_MODES, default='POINTS')
     camera: StringProperty(name="Source Camera", description="The camera model of the source render (JSON)")
@@ -99,11 +99,7 @@ _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 def register():
     _register()
-    bpy.types.Scene.depth_cloud_display = PointerProperty(type=DepthCloudDisplaySettings)
-    bpy.types.Object.depth_cloud_display = PointerProperty(type=DepthCloudObjectDisplay)
 
 
 def unregister():
-    del bpy.types.Object.depth_cloud_display
-    del bpy.types.Scene.depth_cloud_display
     _unregister()

@@ -1,4 +1,4 @@
-"""Settings of the outputs (``scene.depth_cloud_output``): Render Passes and Bake to USD."""
+"""Settings of the outputs (``scene.depth_cloud.output``): Render Passes and Bake to USD."""
 from __future__ import annotations
 
 import bpy
@@ -16,7 +16,7 @@ BAKE_FRAMES = [
 
 
 class DepthCloudOutputSettings(bpy.types.PropertyGroup):
-    """Where rendered passes and USD point caches go (``scene.depth_cloud_output``)."""
+    """Where rendered passes and USD point caches go (``scene.depth_cloud.output``)."""
 
     cache_dir: StringProperty(
         name="Cache Folder", subtype='DIR_PATH', default="//depth_cloud_cache/",
@@ -41,9 +41,7 @@ _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 def register():
     _register()
-    bpy.types.Scene.depth_cloud_output = PointerProperty(type=DepthCloudOutputSettings)
 
 
 def unregister():
-    del bpy.types.Scene.depth_cloud_output
     _unregister()

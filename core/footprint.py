@@ -34,11 +34,17 @@ def pixel_footprint(camera: CameraModel, depth) -> np.ndarray:
     return out
 
 
+def radius_scale(camera: CameraModel) -> float:
+    """The point radius per unit of planar depth (perspective) or in scene units
+    (orthographic): ``sqrt(1/2)`` x the shorter side of the pixel footprint."""
+    pw, ph = camera.pixel_size()
+    return float(np.sqrt(0.5) * min(pw, ph))
+
+
 def point_radius(camera: CameraModel, depth) -> np.ndarray:
     """``(N,)`` float32 sphere radius: ``sqrt(1/2)`` x the shorter side of the pixel
     footprint (the half diagonal of a square pixel; see the module docstring)."""
-    pw, ph = camera.pixel_size()
-    half = np.float32(np.sqrt(0.5) * min(pw, ph))
+    half = np.float32(radius_scale(camera))
     d = np.asarray(depth, dtype=np.float32).reshape(-1)
     if camera.projection == ORTHOGRAPHIC:
         return np.full(len(d), half, dtype=np.float32)

@@ -2,10 +2,13 @@
 
 Patterns: Blender's ``#`` runs (``shot_####.exr`` -> ``shot_0007.exr``), printf style
 (``shot_%04d.exr``), and plain paths (no placeholder: the same file for every frame).
-Ranges: ``"1-240"``, ``"1-240x3"`` (step 3), ``"5"``, and comma lists ``"1-10,20,30-40x5"``.
+Ranges: ``"1-240"``, ``"1-240x3"`` (step 3), ``"5"``, and comma lists ``"1-10,20,30-40x5"``;
+``frame_numbers(start, end, step)``; ``split_existing`` tells which frames have a file and
+``format_frames`` lists frame numbers compactly for reports (``"1-3, 7, 10-20x2"``).
 """
 from __future__ import annotations
 
+import os
 import re
 
 from .errors import FramePatternError
@@ -58,3 +61,50 @@ def parse_frame_range(text: str) -> list:
         frames.extend(range(start, end + 1, step))
     seen = set()
     return [f for f in frames if not (f in seen or seen.add(f))]
+
+
+def frame_numbers(start: int, end: int, step: int = 1) -> list:
+    """``start, start+step, …`` up to ``end`` inclusive; a clear error on a bad range."""
+    start, end, step = int(start), int(end), int(step)
+    if step < 1:
+        raise FramePatternError(f"frame step must be 1 or more, got {step}")
+    if end < start:
+        raise FramePatternError(f"frame range end {end} is before its start {start}")
+    return list(range(start, end + 1, step))
+
+
+def split_existing(pattern: str, frames, exists=os.path.isfile):
+    """``(present, missing)``: the frames of ``frames`` whose file (``pattern`` resolved)
+    exists, and those whose file does not, both in the given order."""
+    present, missing = [], []
+    for f in frames:
+        (present if exists(resolve_frame_path(pattern, f)) else missing).append(int(f))
+    return present, missing
+
+
+def format_frames(frames, limit: int = 12) -> str:
+    """A short human list of frame numbers: ``[1, 2, 3, 5, 7, 9, 20]`` -> ``"1-3, 5-9x2, 20"``.
+
+    Runs of three or more frames with a constant step become ``START-END`` (step 1) or
+    ``START-ENDxSTEP``; at most ``limit`` pieces are shown, then ``… (N frames)``.
+    """
+    frames = sorted(set(int(f) for f in frames))
+    pieces = []
+    i = 0
+    while i < len(frames):
+        j = i
+        if i + 2 < len(frames):
+            step = frames[i + 1] - frames[i]
+            while j + 1 < len(frames) and frames[j + 1] - frames[j] == step:
+                j += 1
+            if j - i < 2:
+                j = i
+        if j > i:
+            step = frames[i + 1] - frames[i]
+            pieces.append(f"{frames[i]}-{frames[j]}" + (f"x{step}" if step != 1 else ""))
+        else:
+            pieces.append(str(frames[i]))
+        i = j + 1
+    if len(pieces) > limit:
+        return ", ".join(pieces[:limit]) + f", … ({len(frames)} frames)"
+    return ", ".join(pieces)

@@ -62,7 +62,7 @@ def main():
     api.build_point_cloud(scene, source=src, camera=cam1)
     hide_sources(scene)
     for mode in ("POINTS", "SQUARES", "SURFACE"):
-        scene.depth_cloud_display.mode = mode
+        scene.depth_cloud.display.mode = mode
         scene.camera = cam1
         render(scene, os.path.join(tmp, f"{mode}_1.exr"))
         got, _ = read_combined(os.path.join(tmp, f"{mode}_1.exr"))

@@ -34,12 +34,14 @@ def read_passes(spec: SourceSpec, frame: int):
     return read_frame_passes(spec, frame, image_reader=read_display_image)
 
 
-def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None):
+def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None, depsgraph=None, passes=None):
     """``(FramePasses, CameraModel or None)`` of ``frame``: the passes placed in the render
     frame and the camera that rendered them. The camera is required for depth passes and
     optional for world position passes. Without an explicit ``camera``, the camera the file
-    describes or names is used before the scene camera (order: glue/file_camera.py)."""
-    passes = read_passes(spec, frame)
+    describes or names is used before the scene camera (order: glue/file_camera.py).
+    ``passes`` skips reading when already read (e.g. decoded ahead on a background thread);
+    ``depsgraph`` evaluates the camera in that depsgraph (frame-change handlers during renders)."""
+    passes = read_passes(spec, frame) if passes is None else passes
     if camera is None:  # cameras the file describes or names (glue/file_camera.py)
         from .file_camera import camera_from_file
         header_model, camera = camera_from_file(scene, passes)
@@ -54,7 +56,7 @@ def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None):
     fw, fh, x0, y0 = camera_glue.crop_placement(scene, passes.frame_size)
     if (fw, fh) != tuple(passes.frame_size):
         passes = passes.placed_in_frame(fw, fh, x0, y0)
-    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, size=passes.frame_size)
+    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, depsgraph=depsgraph, size=passes.frame_size)
 
 
 def _placed_for(scene, passes, model):
@@ -70,9 +72,10 @@ def _placed_for(scene, passes, model):
     return passes.placed_in_frame(fw, fh, x0, y0)
 
 
-def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: bool = True):
+def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: bool = True, depsgraph=None,
+                        passes=None):
     """``(PointSet, CameraModel or None)`` of ``frame``."""
-    passes, model = frame_inputs(scene, spec, frame, camera)
+    passes, model = frame_inputs(scene, spec, frame, camera, depsgraph, passes)
     return unproject(passes, model, clip=clip), model
 
 
@@ -98,7 +101,7 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
     frame = scene.frame_current if frame is None else int(frame)
     point_set, model = point_set_for_frame(scene, spec, frame, camera, clip)
-    display_settings = getattr(scene, "depth_cloud_display", None)
+    display_settings = scene.depth_cloud.display
     point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)

@@ -193,3 +193,85 @@ def point_set_from_data(data, image_size, meta=None):
                     pixels=pixels, depth=read(DEPTH_ATTRIBUTE, 'value', 1, np.float32),
                     radius=read('radius', 'value', 1, np.float32), image_size=tuple(image_size),
                     meta=dict(meta or {}))
+
+
+# ---------------------------------------------------------------- mesh shown as points
+# Sequence playback rewrites one Mesh per frame change: a Mesh can be resized from Python
+# without operators (render-safe, unlike new_pointcloud) and a Geometry Nodes "Mesh to Points"
+# modifier displays its vertices as points whose radius reads the ``radius`` attribute.
+POINTS_GROUP = "Depth Cloud Points"
+POINTS_MODIFIER = "Depth Cloud Points"
+_POINTS_GROUP_TAG = "depth_cloud_points"
+_POINTS_GROUP_VERSION = 1
+
+
+def write_mesh_points(mesh, positions, colors, radius):
+    """Make ``mesh`` hold exactly ``len(positions)`` loose vertices with ``position``,
+    ``Col`` (FLOAT_COLOR, linear RGBA) and ``radius`` point attributes. Arrays are (N, 3)
+    float32, (N, 4) float32 and (N,) float32; no operators are used (safe in handlers and
+    during renders). An empty ``positions`` leaves an empty mesh."""
+    n = len(positions)
+    if len(mesh.vertices) != n or len(mesh.edges) or len(mesh.polygons):
+        mesh.clear_geometry()
+        if n:
+            mesh.vertices.add(n)
+    if n:
+        attrs = mesh.attributes
+        attrs['position'].data.foreach_set('vector', _flat(positions, np.float32))
+        col = attrs.get(COLOR_ATTRIBUTE)
+        if col is None or col.data_type != 'FLOAT_COLOR' or col.domain != 'POINT':
+            if col is not None:
+                attrs.remove(col)
+            col = attrs.new(COLOR_ATTRIBUTE, 'FLOAT_COLOR', 'POINT')
+            mesh.color_attributes.active_color = col
+        col.data.foreach_set('color', _flat(colors, np.float32))
+        rad = attrs.get('radius') or attrs.new('radius', 'FLOAT', 'POINT')
+        rad.data.foreach_set('value', _flat(radius, np.float32))
+    mesh.update_tag()
+
+
+def points_node_group():
+    """The shared "Mesh to Points" node group: radius = ``radius`` attribute x Point Size."""
+    ng = bpy.data.node_groups.get(POINTS_GROUP)
+    if ng is not None and ng.bl_idname == 'GeometryNodeTree' and ng.get(_POINTS_GROUP_TAG) == _POINTS_GROUP_VERSION:
+        return ng
+    ng = bpy.data.node_groups.new(POINTS_GROUP, 'GeometryNodeTree')
+    ng[_POINTS_GROUP_TAG] = _POINTS_GROUP_VERSION
+    ng.interface.new_socket(name="Geometry", in_out='INPUT', socket_type='NodeSocketGeometry')
+    size = ng.interface.new_socket(name="Point Size", in_out='INPUT', socket_type='NodeSocketFloat')
+    size.default_value, size.min_value = 1.0, 0.0
+    ng.interface.new_socket(name="Geometry", in_out='OUTPUT', socket_type='NodeSocketGeometry')
+    nodes, links = ng.nodes, ng.links
+    group_in, group_out = nodes.new('NodeGroupInput'), nodes.new('NodeGroupOutput')
+    radius = nodes.new('GeometryNodeInputNamedAttribute')
+    radius.data_type = 'FLOAT'
+    radius.inputs['Name'].default_value = 'radius'
+    scale = nodes.new('ShaderNodeMath')
+    scale.operation = 'MULTIPLY'
+    to_points = nodes.new('GeometryNodeMeshToPoints')
+    links.new(radius.outputs['Attribute'], scale.inputs[0])
+    links.new(group_in.outputs['Point Size'], scale.inputs[1])
+    links.new(group_in.outputs['Geometry'], to_points.inputs['Mesh'])
+    links.new(scale.outputs[0], to_points.inputs['Radius'])
+    links.new(to_points.outputs['Points'], group_out.inputs['Geometry'])
+    group_in.location, radius.location, scale.location = (-400, 0), (-400, -160), (-200, -120)
+    group_out.location = (200, 0)
+    return ng
+
+
+def points_modifier(obj):
+    """The object's "Mesh to Points" display modifier (added if missing)."""
+    mod = obj.modifiers.get(POINTS_MODIFIER)
+    if mod is None or mod.type != 'NODES':
+        mod = obj.modifiers.new(POINTS_MODIFIER, 'NODES')
+    if mod.node_group is None or mod.node_group.get(_POINTS_GROUP_TAG) != _POINTS_GROUP_VERSION:
+        mod.node_group = points_node_group()
+    return mod
+
+
+def point_size_key(mod) -> str:
+    """The modifier's ID-property key of the "Point Size" input (``mod[key] = 0.5``)."""
+    for item in mod.node_group.interface.items_tree:
+        if getattr(item, 'in_out', None) == 'INPUT' and item.name == "Point Size":
+            return item.identifier
+    raise KeyError(f"node group {mod.node_group.name!r} has no Point Size input")

@@ -245,12 +245,12 @@ def set_inputs(mod, values: dict):
 
 def stored_camera(obj) -> CameraModel | None:
     """The source camera saved on a cloud object at build time (None without one)."""
-    text = obj.depth_cloud_display.camera
+    text = obj.depth_cloud.display.camera
     return CameraModel.from_dict(json.loads(text)) if text else None
 
 
 def image_size(obj):
-    s = obj.depth_cloud_display
+    s = obj.depth_cloud.display
     return int(s.image_width), int(s.image_height)
 
 
@@ -280,7 +280,7 @@ def prepare_point_set(point_set, model, settings):
 def setup_cloud(obj, point_set, model, settings=None):
     """Give a freshly built cloud object its display: camera inputs, modifier, materials,
     and the scene's display settings (mode, size, shading)."""
-    s = obj.depth_cloud_display
+    s = obj.depth_cloud.display
     s.camera = json.dumps(model.to_dict()) if model is not None else ""
     s.image_width, s.image_height = (int(v) for v in point_set.image_size)
     mod = display_modifier(obj)
@@ -308,7 +308,7 @@ def apply_settings(obj, mode=None, size=None, lit=None, max_jump=None, point_set
         raise problem
     check_values(size, max_jump)
     mod = display_modifier(obj)
-    s = obj.depth_cloud_display
+    s = obj.depth_cloud.display
     model = stored_camera(obj)
     stale = max_jump is not None and abs(max_jump - s.surface_max_jump) > 1e-6
     if mode == SURFACE or (mode is None and s.mode == SURFACE):
@@ -339,7 +339,7 @@ def display_problem(obj, mode):
     if mode == SQUARES and not has_image_plane(stored_camera(obj)):
         return CameraError(f"{obj.name}: pixel squares need the (non-panoramic) camera that rendered the passes; "
                            "rebuild with a camera set")
-    if mode == SURFACE and obj.depth_cloud_display.surface is None and \
+    if mode == SURFACE and obj.depth_cloud.display.surface is None and \
             datablock.DEPTH_ATTRIBUTE not in obj.data.attributes:
         return CameraError(f"{obj.name}: a surface needs the camera that rendered the passes (its points have "
                            "no camera depth); rebuild with a camera set")
@@ -363,7 +363,7 @@ def build_surface(obj, max_jump, model=None, point_set=None):
         raise CameraError(f"{obj.name}: a surface needs the camera that rendered the passes; rebuild with a camera set")
     surface = surface_from_point_set(point_set, model if has_image_plane(model) else None, max_jump)
     me = datablock.mesh_from_surface(surface, point_set, f"{obj.name} Surface")
-    s = obj.depth_cloud_display
+    s = obj.depth_cloud.display
     if s.surface is None:
         holder = bpy.data.objects.new(f"{obj.name} Surface", me)
         s.surface = holder
@@ -377,7 +377,7 @@ def build_surface(obj, max_jump, model=None, point_set=None):
 
 
 def remove_surface(obj):
-    s = obj.depth_cloud_display
+    s = obj.depth_cloud.display
     holder = s.surface
     s.surface = None
     mod = display_modifier(obj, create=False)

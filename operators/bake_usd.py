@@ -30,7 +30,7 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
 
         scene = context.scene
         settings = scene.depth_cloud
-        out = scene.depth_cloud_output
+        out = scene.depth_cloud.output
         wm = context.window_manager
         try:
             spec = build.source_spec_from_settings(settings)

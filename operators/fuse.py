@@ -6,7 +6,7 @@ import bpy
 
 def _source_problem(context):
     """Why the fusion source is incomplete, or None."""
-    fs = context.scene.depth_cloud_fusion
+    fs = context.scene.depth_cloud.fusion
     if fs.source == 'SEQUENCE' and not context.scene.depth_cloud.exr_path.strip():
         return "Set the EXR file pattern (with '#') in the Depth Cloud settings first"
     if fs.source == 'CAMERAS':
@@ -28,7 +28,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None or not hasattr(context.scene, "depth_cloud_fusion"):
+        if context.scene is None or not hasattr(context.scene.depth_cloud, "fusion"):
             return False
         if context.mode != 'OBJECT':
             cls.poll_message_set("Switch to Object Mode to fuse")
@@ -46,7 +46,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         from ..glue import fusion as glue_fusion
 
         scene = context.scene
-        fs = scene.depth_cloud_fusion
+        fs = scene.depth_cloud.fusion
         settings = scene.depth_cloud
         problem = _source_problem(context)
         if problem:

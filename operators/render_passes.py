@@ -44,7 +44,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
         from ..glue import render
 
         scene = context.scene
-        out = scene.depth_cloud_output
+        out = scene.depth_cloud.output
         wm = context.window_manager
         try:
             frames = render.frames_for(scene, out.render_frames, out.frames)
@@ -79,7 +79,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
 
         scene = context.scene
         settings = scene.depth_cloud
-        out = scene.depth_cloud_output
+        out = scene.depth_cloud.output
         fields = ("source_mode", "exr_path", "convention", "layer", "depth_channel", "color_channels",
                   "position_channels")
         before = {name: getattr(settings, name) for name in fields}

@@ -1,7 +1,7 @@
 """User interface: sidebar panels in the 3D Viewport and the Compositor."""
 import bpy
 
-from . import display, fusion, output, panels
+from . import display, fusion, output, panels, sequence
 
-classes = panels.classes + output.classes + display.classes + fusion.classes
+classes = panels.classes + sequence.classes + output.classes + display.classes + fusion.classes
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -5,7 +5,7 @@ import bpy
 
 
 def draw_display(layout, context):
-    settings = context.scene.depth_cloud_display
+    settings = context.scene.depth_cloud.display
     layout.row().prop(settings, "mode", expand=True)
     if settings.message:
         layout.label(text=settings.message, icon='ERROR')

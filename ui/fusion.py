@@ -5,7 +5,7 @@ import bpy
 
 
 def draw_fusion(layout, context):
-    fs = getattr(context.scene, "depth_cloud_fusion", None)
+    fs = getattr(context.scene.depth_cloud, "fusion", None)
     if fs is None:
         return
     col = layout.column()

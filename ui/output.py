@@ -5,7 +5,7 @@ import bpy
 
 
 def draw_render(layout, context):
-    out = context.scene.depth_cloud_output
+    out = context.scene.depth_cloud.output
     col = layout.column()
     col.use_property_split = True
     col.use_property_decorate = False
@@ -19,7 +19,7 @@ def draw_render(layout, context):
 
 
 def draw_bake(layout, context):
-    out = context.scene.depth_cloud_output
+    out = context.scene.depth_cloud.output
     col = layout.column()
     col.use_property_split = True
     col.use_property_decorate = False

@@ -26,7 +26,7 @@ def _source_scene(scene, tmp_path, width=64, height=48, samples=1, **camera):
 
 
 def _display(scene, **values):
-    d = scene.depth_cloud_display
+    d = scene.depth_cloud.display
     for key, value in values.items():
         setattr(d, key, value)
 
@@ -51,7 +51,7 @@ def test_rerender_reproduces_source(scene, tmp_path, camera):
     data = ob.data
     for mode in ("POINTS", "SQUARES", "SURFACE"):
         _display(scene, mode=mode)  # live: the same object and data, no rebuild
-        assert ob.data == data and ob.depth_cloud_display.mode == mode
+        assert ob.data == data and ob.depth_cloud.display.mode == mode
         got, got_z = rerender(scene, str(tmp_path / f"cloud_{mode}.exr"))
         value = psnr(rgba, got, surface)
         covered = float((got_z[surface] < 1e9).mean())
@@ -379,7 +379,7 @@ def test_non_square_pixels_tile_the_frame(scene, tmp_path, camera):
         value = psnr(color, got, surface)
         print(f"\nnon-square pixels, {mode}: PSNR {value:.1f} dB")
         assert value >= PSNR_MIN[mode]
-    assert ob.depth_cloud_display.mode == "POINTS"
+    assert ob.depth_cloud.display.mode == "POINTS"
 
 
 def _marked(collection):
@@ -418,8 +418,8 @@ def test_node_group_and_materials_are_shared_and_survive_reload(scene, tmp_path)
     scene = bpy.context.scene
     assert len(_marked(bpy.data.node_groups)) == 1 and len(_marked(bpy.data.materials)) == 2
     a = bpy.data.objects[name_a]
-    assert a.depth_cloud_display.mode == "SURFACE" and a.depth_cloud_display.surface is not None
-    faces = len(a.depth_cloud_display.surface.data.polygons)
+    assert a.depth_cloud.display.mode == "SURFACE" and a.depth_cloud.display.surface is not None
+    faces = len(a.depth_cloud.display.surface.data.polygons)
     assert faces == len(a.data.points) == int((z < 1e9).sum())
     hide_sources(scene)
     got, _ = rerender(scene, str(tmp_path / "reloaded.exr"))
@@ -449,7 +449,7 @@ def test_display_changes_live(scene, tmp_path):
     squares = sum(1 for inst in dg.object_instances if inst.is_instance and inst.parent and inst.parent.original == ob)
     assert squares == n
     assert api.set_display(mode="SURFACE", lit=True) == [ob]
-    me = ob.depth_cloud_display.surface.data
+    me = ob.depth_cloud.display.surface.data
     assert not me.validate(verbose=False)  # a valid mesh
     # UVs are image coordinates (pixel corners / frame size), colors per face corner
     uv = np.empty(len(me.loops) * 2, np.float32)
@@ -466,10 +466,10 @@ def test_display_changes_live(scene, tmp_path):
     ids = input_identifiers(mod.node_group)
     assert mod[ids["Lit"]] and mod[ids["Mode"]] == 2 and mod[ids["Size"]] == pytest.approx(2.5)
     # a new threshold re-makes the surface from the points (no file is read)
-    surface_mesh = ob.depth_cloud_display.surface.data
+    surface_mesh = ob.depth_cloud.display.surface.data
     welded = len(surface_mesh.vertices)
     _display(scene, surface_max_jump=0.0)
-    assert len(ob.depth_cloud_display.surface.data.vertices) > welded
+    assert len(ob.depth_cloud.display.surface.data.vertices) > welded
 
 
 def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
@@ -487,15 +487,15 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     scene.depth_cloud.exr_path = position_file
     assert bpy.ops.depth_cloud.build() == {'FINISHED'}
     ob = next(o for o in scene.objects if o.depth_cloud.is_cloud)
-    assert ob.depth_cloud_display.mode == "POINTS"
+    assert ob.depth_cloud.display.mode == "POINTS"
     radius = np.empty(len(ob.data.points), np.float32)
     ob.data.attributes['radius'].data.foreach_get('value', radius)
     assert (radius > 0).all()
     _display(scene, mode="SURFACE")
-    assert ob.depth_cloud_display.mode == "POINTS" and ob.depth_cloud_display.surface is None
-    assert ob.name in scene.depth_cloud_display.message and "camera" in scene.depth_cloud_display.message
+    assert ob.depth_cloud.display.mode == "POINTS" and ob.depth_cloud.display.surface is None
+    assert ob.name in scene.depth_cloud.display.message and "camera" in scene.depth_cloud.display.message
     _display(scene, mode="POINTS")
-    assert scene.depth_cloud_display.message == ""
+    assert scene.depth_cloud.display.message == ""
     # the API checks every object before changing any
     with pytest.raises(api.CameraError, match=ob.name):
         api.set_display(mode="SURFACE", size=3.0)
@@ -529,7 +529,7 @@ def test_display_panels_draw_known_settings(scene):
     assert DEPTH_CLOUD_PT_view3d_display.bl_parent_id in dir(bpy.types)
     assert DEPTH_CLOUD_PT_compositor_display.bl_parent_id in dir(bpy.types)
     for mode in ("POINTS", "SURFACE"):
-        scene.depth_cloud_display.mode = mode
+        scene.depth_cloud.display.mode = mode
         drawn = []
         draw_display(_Recorder(drawn), bpy.context)
         assert "mode" in drawn and "cleanup_flying" in drawn

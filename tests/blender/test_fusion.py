@@ -299,7 +299,7 @@ def test_fuse_operator_with_surface(scene, renders):
     ob, centroid, diag = build_scene(scene)
     add_animated_camera(scene, centroid)
     scene.depth_cloud.exr_path = renders["pattern"]
-    fs = scene.depth_cloud_fusion
+    fs = scene.depth_cloud.fusion
     fs.source, fs.frames, fs.make_surface = 'SEQUENCE', "1-20", True
     assert bpy.ops.depth_cloud.fuse() == {'FINISHED'}
     clouds = [o for o in scene.objects if o.type == 'POINTCLOUD']
@@ -341,7 +341,7 @@ def test_bad_inputs_are_reported_and_leave_the_scene(scene, renders, tmp_path):
     _ob, centroid, _diag = build_scene(scene)
     coll, _cams = add_camera_objects(scene, centroid)
     before = sorted(o.name for o in bpy.data.objects)
-    fs = scene.depth_cloud_fusion
+    fs = scene.depth_cloud.fusion
     fs.source, fs.camera_list = 'CAMERA_LIST', str(tmp_path / "missing.json")
     # an operator's ERROR report surfaces as RuntimeError when it is called from Python
     with pytest.raises(RuntimeError, match=r"missing\.json: camera list file not found"):
@@ -402,11 +402,11 @@ def test_fusion_panels_draw_known_settings(scene):
     assert DEPTH_CLOUD_PT_fusion_compositor.bl_parent_id in dir(bpy.types)
     expected = {'SEQUENCE': {"frames"}, 'CAMERAS': {"cameras", "files"}, 'CAMERA_LIST': {"camera_list", "files"}}
     for source, own in expected.items():
-        scene.depth_cloud_fusion.source = source
+        scene.depth_cloud.fusion.source = source
         drawn = []
         draw_fusion(_Recorder(drawn), bpy.context)
         assert own <= set(drawn) and "depth_cloud.fuse" in drawn
         assert {"voxel_size", "min_views", "depth_tolerance", "make_surface"} <= set(drawn)
     # the operator explains why it cannot run yet
-    scene.depth_cloud_fusion.source = 'CAMERAS'
+    scene.depth_cloud.fusion.source = 'CAMERAS'
     assert not bpy.ops.depth_cloud.fuse.poll()

@@ -29,8 +29,9 @@ print("DEPTH_CLOUD_BUILT", len(clouds[0].data.points))
 """
 
 AFTER_DISABLE = """
-assert not hasattr(bpy.types.Scene, "depth_cloud"), "Scene.depth_cloud still registered"
-assert not hasattr(bpy.types.Object, "depth_cloud"), "Object.depth_cloud still registered"
+for owner in (bpy.types.Scene, bpy.types.Object):
+    left = [a for a in dir(owner) if a.startswith("depth_cloud")]
+    assert not left, f"{owner.__name__} still has {left}"
 left = [n for n in dir(bpy.types) if n.startswith("DEPTH_CLOUD_")]
 assert not left, left
 for name in dir(bpy.app.handlers):

@@ -118,7 +118,7 @@ def make_scene(scene, tmp_path, aspect=1.0, width=48, height=36, engine='CYCLES'
     scene.render.pixel_aspect_x = aspect
     add_primitives(scene)
     add_camera(scene, **(cam or dict(lens=32.0, shift_x=0.08, shift_y=-0.05)))
-    scene.depth_cloud_output.cache_dir = str(tmp_path / "cache")
+    scene.depth_cloud.output.cache_dir = str(tmp_path / "cache")
     return scene
 
 
@@ -206,7 +206,7 @@ def test_range_with_animated_camera_and_camera_switch(scene, tmp_path):
     scene.timeline_markers.new("first", frame=1).camera = cam
     scene.timeline_markers.new("switch", frame=4).camera = other
     scene.frame_start, scene.frame_end = 1, 4
-    out = scene.depth_cloud_output
+    out = scene.depth_cloud.output
     out.render_frames = 'RANGE'
     scene.frame_set(2)
     assert bpy.ops.depth_cloud.render_passes() == {'FINISHED'}

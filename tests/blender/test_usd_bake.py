@@ -48,7 +48,7 @@ def render_sequence(scene, tmp_path):
     scene.frame_start, scene.frame_end = 1, 10  # the bake's own range is custom: 1-4
     paths = api.render_passes(scene, FRAMES, folder=str(tmp_path / "cache"))
     scene.depth_cloud.exr_path = str(tmp_path / "cache" / "Scene_####.exr")
-    out = scene.depth_cloud_output
+    out = scene.depth_cloud.output
     out.cache_dir = str(tmp_path / "cache")
     out.bake_frames, out.frames = 'CUSTOM', "1-4"
     out.usd_path = str(tmp_path / "usd" / "shot.usdc")
@@ -76,7 +76,7 @@ def test_bake_streams_back_through_blenders_importer(scene, tmp_path):
     from pxr import Usd, UsdGeom
     from depth_cloud import api
     paths = render_sequence(scene, tmp_path)
-    out = scene.depth_cloud_output
+    out = scene.depth_cloud.output
     out.usd_size = 1.5
     assert bpy.ops.depth_cloud.bake_usd() == {'FINISHED'}
     usd = out.usd_path

@@ -1,4 +1,5 @@
-"""Fusion settings saved in the .blend (``scene.depth_cloud_fusion``)."""
+"""Fusion settings saved in the .blend (``scene.depth_cloud.fusion``), registered before
+``props`` which nests them in the scene's settings group."""
 from __future__ import annotations
 
 import math
@@ -80,9 +81,7 @@ _register, _unregister = bpy.utils.register_classes_factory(classes)
 
 def register():
     _register()
-    bpy.types.Scene.depth_cloud_fusion = PointerProperty(type=DepthCloudFusionSettings)
 
 
 def unregister():
-    del bpy.types.Scene.depth_cloud_fusion
     _unregister()

@@ -1,0 +1,261 @@
+"""Compact per-frame point data for sequence playback, a memory-bounded LRU cache of it,
+and a background reader that decodes upcoming frames' EXRs ahead of the playhead.
+
+A cached frame costs **16 bytes per point**: float32 positions (12 B) and RGBA as 8-bit
+(4 B). Each channel is stored as ``round(255 * sqrt(value))`` (a gamma-2 code: finer than
+sRGB in the darks, decoded with a multiplication and a square over contiguous memory instead
+of a lookup); values are clipped to 0..1. The point radius is not stored: for perspective and orthographic
+cameras it is an affine function of the position (half the pixel footprint at the point's
+planar depth), kept as four numbers per frame. Other cameras store it as float16 (+2 B).
+
+Pure numpy + threading: no Blender types.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .camera import ORTHOGRAPHIC, PERSPECTIVE, CameraModel
+from .footprint import radius_scale
+
+#: Radius of points whose footprint is unknown (a position pass read without a camera).
+DEFAULT_RADIUS = 0.005
+
+
+def encode_colors(colors: np.ndarray) -> np.ndarray:
+    """Scene-linear RGBA float (N, 4) -> (N, 4) uint8 gamma-2 codes."""
+    c = np.asarray(colors, dtype=np.float32)
+    out = np.empty(c.shape, dtype=np.float32)
+    np.clip(c, 0.0, 1.0, out=out)
+    np.sqrt(out, out=out)
+    out *= 255.0
+    out += 0.5
+    return out.astype(np.uint8)
+
+
+def decode_colors(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(N, 4) uint8 codes -> (N, 4) float32 scene-linear RGBA (the inverse of encode)."""
+    if out is None:
+        out = np.empty(codes.shape, dtype=np.float32)
+    np.multiply(codes, np.float32(1.0 / 255.0), out=out, dtype=np.float32)
+    np.multiply(out, out, out=out)
+    return out
+
+
+#: Largest error of a decoded channel in 0..1 (half a code step at the top of the range).
+COLOR_TOLERANCE = 1.0 / 255.0 + 0.25 / 255.0 ** 2
+
+
+def radius_plane(camera: CameraModel | None):
+    """``(a, c)`` with ``radius = position @ a + c`` (footprint.point_radius), or None."""
+    if camera is None or camera.projection not in (PERSPECTIVE, ORTHOGRAPHIC):
+        return None
+    half = radius_scale(camera)
+    if camera.projection == ORTHOGRAPHIC:
+        return np.zeros(3, np.float32), float(half)
+    m = camera.cam_to_world
+    forward = -m[:3, 2] / np.linalg.norm(m[:3, 2])
+    return (forward * half).astype(np.float32), float(-half * forward @ m[:3, 3])
+
+
+@dataclass
+class CachedFrame:
+    """One frame's points as the player keeps them (see the module doc for the layout)."""
+
+    frame: int
+    positions: np.ndarray  # (N, 3) float32
+    colors: np.ndarray  # (N, 4) uint8 codes
+    plane: tuple | None = None  # (a (3,) float32, c) -> radius = positions @ a + c
+    radius16: np.ndarray | None = None  # (N,) float16 when no plane describes the radius
+    path: str = ""
+    warnings: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @property
+    def nbytes(self) -> int:
+        extra = self.radius16.nbytes if self.radius16 is not None else 0
+        return int(self.positions.nbytes + self.colors.nbytes + extra)
+
+    @classmethod
+    def from_point_set(cls, frame: int, point_set, camera: CameraModel | None = None) -> "CachedFrame":
+        plane = radius_plane(camera) if point_set.radius is not None else None
+        radius16 = None
+        if plane is None and point_set.radius is not None:
+            radius16 = point_set.radius.astype(np.float16)
+        return cls(frame=int(frame), positions=np.ascontiguousarray(point_set.positions, dtype=np.float32),
+                   colors=encode_colors(point_set.colors), plane=plane, radius16=radius16,
+                   path=str(point_set.meta.get("path", "")), warnings=list(point_set.meta.get("warnings", ())))
+
+    def radius(self) -> np.ndarray:
+        """(N,) float32 point radii."""
+        if self.plane is not None:
+            a, c = self.plane
+            if not a.any():
+                return np.full(len(self), c, dtype=np.float32)
+            r = self.positions @ a
+            r += np.float32(c)
+            return r
+        if self.radius16 is not None:
+            return self.radius16.astype(np.float32)
+        return np.full(len(self), DEFAULT_RADIUS, dtype=np.float32)
+
+    def rgba(self) -> np.ndarray:
+        return decode_colors(self.colors)
+
+
+class FrameCache:
+    """Least-recently-used cache of :class:`CachedFrame` bounded by a byte budget.
+
+    ``put`` evicts the least recently used frames until the new one fits; a frame larger
+    than the whole budget is not stored. ``nbytes`` never exceeds ``budget``.
+    """
+
+    def __init__(self, budget_bytes: int):
+        self._frames: OrderedDict = OrderedDict()
+        self.budget = max(0, int(budget_bytes))
+        self.nbytes = 0
+        self.peak_bytes = 0
+        self.evictions = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self):
+        return len(self._frames)
+
+    def __contains__(self, key):
+        return key in self._frames
+
+    def keys(self):
+        return list(self._frames)
+
+    def get(self, key):
+        entry = self._frames.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        self._frames.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def peek(self, key):
+        """The entry without counting a use."""
+        return self._frames.get(key)
+
+    def reset_stats(self):
+        self.peak_bytes = self.nbytes
+        self.evictions = self.hits = self.misses = 0
+
+    def set_budget(self, budget_bytes: int):
+        self.budget = max(0, int(budget_bytes))
+        self._evict_to(self.budget)
+
+    def put(self, key, entry: CachedFrame) -> bool:
+        """Store ``entry``; returns False when it is larger than the whole budget."""
+        self.discard(key)
+        size = entry.nbytes
+        if size > self.budget:
+            return False
+        self._evict_to(self.budget - size)
+        self._frames[key] = entry
+        self.nbytes += size
+        self.peak_bytes = max(self.peak_bytes, self.nbytes)
+        return True
+
+    def discard(self, key):
+        entry = self._frames.pop(key, None)
+        if entry is not None:
+            self.nbytes -= entry.nbytes
+
+    def discard_where(self, predicate):
+        for key in [k for k in self._frames if predicate(k)]:
+            self.discard(key)
+
+    def clear(self):
+        self._frames.clear()
+        self.nbytes = 0
+
+    def _evict_to(self, limit: int):
+        while self._frames and self.nbytes > limit:
+            _, old = self._frames.popitem(last=False)
+            self.nbytes -= old.nbytes
+            self.evictions += 1
+
+
+class Prefetcher:
+    """Reads upcoming frames on a background thread (EXR decoding releases the GIL).
+
+    ``read(frame)`` is a pure-core reader (no Blender calls). ``want(frames)`` replaces
+    the list of frames to read ahead; ``take(frame)`` returns ``(passes, error)`` for a
+    frame that was read (waiting if it is being read right now) or None. At most
+    ``len(frames)`` results are kept.
+    """
+
+    def __init__(self, read):
+        self._read = read
+        self._cond = threading.Condition()
+        self._pending: list = []
+        self._wanted: set = set()
+        self._results: dict = {}
+        self._busy = None
+        self._stop = False
+        self._thread = None
+
+    def want(self, frames):
+        frames = [int(f) for f in frames]
+        with self._cond:
+            self._wanted = set(frames)
+            for f in list(self._results):
+                if f not in self._wanted:
+                    del self._results[f]
+            self._pending = [f for f in frames if f not in self._results and f != self._busy]
+            if self._pending and self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="depth_cloud_prefetch", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def ready(self, frame: int) -> bool:
+        """True when ``frame`` has been read (or failed) and waits to be taken."""
+        with self._cond:
+            return int(frame) in self._results
+
+    def take(self, frame: int):
+        frame = int(frame)
+        with self._cond:
+            if frame in self._pending:
+                self._pending.remove(frame)
+            while self._busy == frame:
+                self._cond.wait()
+            return self._results.pop(frame, None)
+
+    def stop(self):
+        with self._cond:
+            self._stop = True
+            self._pending = []
+            self._results.clear()
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._stop and not self._pending:
+                    self._cond.wait()
+                if self._stop:
+                    return
+                frame = self._busy = self._pending.pop(0)
+            try:
+                result = (self._read(frame), None)
+            except Exception as err:  # handed to the main thread, which reports it once
+                result = (None, err)
+            with self._cond:
+                self._busy = None
+                if frame in self._wanted and not self._stop:
+                    self._results[frame] = result
+                self._cond.notify_all()

@@ -1,0 +1,19 @@
+"""Enum items shared by the settings PropertyGroups (plain data; no registration)."""
+
+SOURCE_MODES = [
+    ('MULTILAYER', "Multilayer EXR", "One EXR per frame holding depth (or position) and color"),
+    ('SEPARATE', "Separate Files", "Depth (or position) EXR and a color file (EXR, PNG or JPG)"),
+]
+KINDS = [
+    ('AUTO', "Auto", "Depth if the file has a depth channel, else a world position pass"),
+    ('DEPTH', "Depth", "A depth pass unprojected through the camera"),
+    ('POSITION', "World Position", "A world position pass (needs no camera)"),
+]
+CONVENTIONS = [
+    ('AUTO', "Auto", "From the file (self-describing renders), else planar Z"),
+    ('PLANAR', "Planar Z", "Distance from the camera plane: Blender's Z pass"),
+    ('RAY_DISTANCE', "Ray Distance", "Distance from the camera centre along the pixel's ray"),
+    ('NORMALIZED', "Normalized", "0..1 mapped linearly to Near..Far (a Map Range'd Z)"),
+    ('ZBUFFER', "Z-Buffer", "OpenGL non-linear window depth 0..1 with Near/Far"),
+    ('INVERSE', "Inverse Depth", "1 / Z"),
+]

@@ -1,0 +1,325 @@
+"""Sequence playback: one Mesh object shows the current frame's points.
+
+The frame-change handler (``handlers.py``) calls :func:`on_frame_change`, which for every
+sequence object of the scene writes the frame's points into the object's Mesh (displayed as
+points by the "Mesh to Points" modifier, see ``datablock.write_mesh_points``). Frames come
+from a memory-bounded LRU cache of compact frames (``core.framecache``); a frame not in the
+cache is built from its files on first visit, with its EXR usually decoded ahead on a
+background thread. No operator is called (safe during renders), nothing reads
+``context.window``, and a frame that cannot be built shows no points and is reported once.
+
+Players and the cache are keyed by the sequence's ``uid`` (saved on the object), never by
+object names.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+
+import numpy as np
+
+from ..core.errors import CameraError, DepthCloudError
+from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
+from ..core.passes import SourceSpec, read_frame_passes
+from . import build
+from . import datablock
+
+MB = 1024 * 1024
+DEFAULT_BUDGET_MB = 2048
+READ_AHEAD = 2
+
+_cache = FrameCache(DEFAULT_BUDGET_MB * MB)
+_players: dict = {}
+_suspended = 0
+_rendering = False
+_scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32)}
+_EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0, np.float32))
+
+
+def cache() -> FrameCache:
+    """The one cache shared by all sequences (its budget is the scene's Cache Budget)."""
+    return _cache
+
+
+class Player:
+    """Playback state of one sequence (by uid): shown frames, failures, read-ahead."""
+
+    def __init__(self, uid: str, signature: tuple):
+        self.uid = uid
+        self.signature = signature
+        self.shown: dict = {}  # Mesh session_uid -> frame it holds (None: no points)
+        self.failed: dict = {}  # frame -> (message, file stat when it failed)
+        self.reports: list = []  # (frame, message), each failure reported once
+        self.prefetcher: Prefetcher | None = None
+        self.last_frame = None
+        self.builds = 0
+        self.read_ahead_hits = 0
+
+    def stop(self):
+        if self.prefetcher is not None:
+            self.prefetcher.stop()
+            self.prefetcher = None
+
+
+def spec_of(obj) -> SourceSpec:
+    s = obj.depth_cloud.sequence
+    return SourceSpec(path=s.source, color_path=s.color_source, kind=s.kind, convention=s.convention,
+                      near=s.near, far=s.far, layer=s.layer, depth_channel=s.depth_channel,
+                      color_channels=s.color_channels, position_channels=s.position_channels)
+
+
+def _signature(obj) -> tuple:
+    s = obj.depth_cloud.sequence
+    cam = s.camera.session_uid if s.camera is not None else None
+    return (s.source, s.color_source, s.kind, s.convention, s.near, s.far, s.layer, s.depth_channel,
+            s.color_channels, s.position_channels, cam, s.clip)
+
+
+def player_for(obj) -> Player:
+    """The player of ``obj``'s sequence; a changed source forgets its frames."""
+    uid = obj.depth_cloud.sequence.uid
+    sig = _signature(obj)
+    player = _players.get(uid)
+    if player is None or player.signature != sig:
+        if player is not None:
+            reset(uid)
+        player = _players[uid] = Player(uid, sig)
+    return player
+
+
+def player(uid: str) -> Player | None:
+    return _players.get(uid)
+
+
+def reset(uid: str):
+    """Forget everything about sequence ``uid`` (cached frames, failures, read-ahead)."""
+    old = _players.pop(uid, None)
+    if old is not None:
+        old.stop()
+    _cache.discard_where(lambda key: key[0] == uid)
+
+
+def reset_all():
+    for uid in list(_players):
+        reset(uid)
+    _cache.clear()
+
+
+@contextlib.contextmanager
+def suspended():
+    """Frame changes inside the block do not update sequence objects (builders step the
+    scene through frames to evaluate cameras)."""
+    global _suspended
+    _suspended += 1
+    try:
+        yield
+    finally:
+        _suspended -= 1
+
+
+def set_rendering(value: bool):
+    global _rendering
+    _rendering = bool(value)
+
+
+def is_rendering() -> bool:
+    return _rendering
+
+
+def sequence_objects(scene):
+    return [ob for ob in scene.objects if ob.type == 'MESH' and ob.depth_cloud.sequence.is_sequence]
+
+
+def source_frame(settings, frame: int):
+    """``(source_frame, exact)``: the sequence frame shown at scene ``frame`` (frames between
+    steps hold the previous one), or ``(None, False)`` outside the range."""
+    start, end, step = settings.frame_start, settings.frame_end, max(1, settings.frame_step)
+    if frame < start or frame > end:
+        return None, False
+    held = frame - (frame - start) % step
+    return held, held == frame
+
+
+def apply_budget(scene):
+    _cache.set_budget(int(scene.depth_cloud.sequence.cache_mb * MB))
+
+
+def _stat(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def _report_once(player: Player, obj, frame: int, message: str, detail: str = ""):
+    if (frame, message) in player.reports:
+        return
+    player.reports.append((frame, message))
+    print(f"Depth Cloud: sequence {obj.name!r}, frame {frame}: {message}; showing no points for this frame",
+          file=sys.stdout, flush=True)
+    if detail:
+        print(detail, file=sys.stderr, flush=True)
+
+
+def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
+    """Build ``frame`` of ``obj``'s sequence from its files, with the camera evaluated at the
+    scene's current frame (which must be ``frame``); returns ``(CachedFrame, PointSet)``."""
+    s = obj.depth_cloud.sequence
+    point_set, model = build.point_set_for_frame(scene, spec_of(obj), frame, s.camera, s.clip,
+                                                 depsgraph=depsgraph, passes=passes)
+    return CachedFrame.from_point_set(frame, point_set, model), point_set
+
+
+def display(obj, entry: CachedFrame | None, point_set=None):
+    """Write ``entry`` (None: no points) into the object's Mesh. A frame just built passes its
+    PointSet too: its float colors and radii are written as they are (no decoding)."""
+    mesh = obj.data
+    if point_set is not None and point_set.radius is not None and len(point_set):
+        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius)
+        return
+    if entry is None or len(entry) == 0:
+        datablock.write_mesh_points(mesh, *_EMPTY)
+        return
+    n = len(entry)
+    if len(_scratch["radius"]) < n:  # reused buffers: no page faults per frame
+        _scratch["colors"] = np.empty((n, 4), np.float32)
+        _scratch["radius"] = np.empty(n, np.float32)
+    rgba = decode_colors(entry.colors, out=_scratch["colors"][:n])
+    if entry.plane is not None and entry.plane[0].any():
+        radius = _scratch["radius"][:n]
+        np.dot(entry.positions, entry.plane[0], out=radius)
+        radius += np.float32(entry.plane[1])
+    else:
+        radius = entry.radius()
+    datablock.write_mesh_points(mesh, entry.positions, rgba, radius)
+
+
+def _prefetch_ok(spec: SourceSpec) -> bool:
+    color = spec.color_path.strip()
+    return not color or color.lower().endswith(".exr")
+
+
+def _read_ahead(player: Player, obj, scene, frame: int):
+    s = obj.depth_cloud.sequence
+    if not scene.depth_cloud.sequence.prefetch:
+        if player.prefetcher is not None:
+            player.prefetcher.want(())
+        return
+    spec = spec_of(obj)
+    if not _prefetch_ok(spec):
+        return
+    step = max(1, s.frame_step)
+    direction = -1 if (player.last_frame is not None and frame < player.last_frame) else 1
+    ahead = []
+    f = frame
+    while len(ahead) < READ_AHEAD:
+        f += direction * step
+        if f < s.frame_start or f > s.frame_end:
+            break
+        if (player.uid, f) not in _cache and f not in player.failed:
+            ahead.append(f)
+    if player.prefetcher is None:
+        if not ahead:
+            return
+        player.prefetcher = Prefetcher(lambda f, spec=spec: read_frame_passes(spec, f))
+    player.prefetcher.want(ahead)
+
+
+_UNKNOWN = object()
+
+
+def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
+    """Make ``obj`` show scene frame ``frame`` (default: current). Returns the source frame
+    shown, or None when it shows no points."""
+    s = obj.depth_cloud.sequence
+    player = player_for(obj)
+    frame = scene.frame_current if frame is None else int(frame)
+    target, exact = source_frame(s, frame)
+    key = obj.data.session_uid  # linked duplicates share the Mesh: written once
+    current = player.shown.get(key, _UNKNOWN)
+    entry = _cache.get((player.uid, target)) if target is not None else None  # a use, for the LRU order
+    if target is not None and current == target:
+        result = target  # the mesh already holds it (frames between steps hold the previous one)
+    elif entry is not None:
+        display(obj, entry)
+        result = target
+    elif target is not None and exact and allow_build and scene.frame_subframe == 0.0:
+        # Built with the camera as evaluated now, at this very frame (never at subframes).
+        entry, point_set = _build_visit(player, obj, scene, target, depsgraph)
+        display(obj, entry, point_set)
+        result = target if entry is not None else None
+    else:
+        if current is not None:
+            display(obj, None)
+        result = None
+    player.shown[key] = result
+    if exact:
+        _read_ahead(player, obj, scene, target)
+    player.last_frame = frame
+    return result
+
+
+def _build_visit(player: Player, obj, scene, target: int, depsgraph):
+    path, _color = spec_of(obj).paths(target)
+    failed = player.failed.get(target)
+    if failed is not None and failed[1] == _stat(path):
+        return None, None  # same file as when it failed: already reported
+    passes = None
+    try:
+        got = player.prefetcher.take(target) if player.prefetcher is not None else None
+        if got is not None:
+            passes, err = got
+            player.read_ahead_hits += 1
+            if err is not None:
+                raise err
+        entry, point_set = build_frame(scene, obj, target, depsgraph, passes)
+    except CameraError as err:  # fixed in the scene, not in the file: tried again on every visit
+        _report_once(player, obj, target, str(err))
+        return None, None
+    except DepthCloudError as err:
+        player.failed[target] = (str(err), _stat(path))
+        _report_once(player, obj, target, str(err))
+        return None, None
+    except Exception as err:  # an unexpected failure: reported once with its traceback, not per frame
+        player.failed[target] = (repr(err), _stat(path))
+        _report_once(player, obj, target, f"unexpected error {err!r}", traceback.format_exc())
+        return None, None
+    player.failed.pop(target, None)
+    player.builds += 1
+    _cache.put((player.uid, target), entry)
+    return entry, point_set
+
+
+def on_frame_change(scene, depsgraph=None):
+    """The frame-change handler's work: every sequence object of ``scene`` shows its frame."""
+    if _suspended:
+        return
+    objects = sequence_objects(scene)
+    if not objects:
+        return
+    apply_budget(scene)
+    for obj in objects:
+        if obj.data is None or not obj.depth_cloud.sequence.uid:
+            continue
+        show(obj, scene, depsgraph)
+
+
+def forget_shown():
+    """After undo/redo the meshes hold what the undo step saved: show again on next change."""
+    for p in _players.values():
+        p.shown.clear()
+
+
+def drop_unused(bpy_data):
+    """Forget sequences no object refers to any more (e.g. undone builds)."""
+    alive = {ob.depth_cloud.sequence.uid for ob in bpy_data.objects if ob.depth_cloud.sequence.is_sequence}
+    for uid in [u for u in _players if u not in alive]:
+        reset(uid)
+    _cache.discard_where(lambda key: key[0] not in alive)
+
+
+def shutdown():
+    reset_all()

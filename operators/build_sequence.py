@@ -1,0 +1,154 @@
+"""Build Sequence: a frame range of passes -> one playback object (lazy or preloaded) or one
+keyed object per frame. Modal with a timer in the UI (progress bar, status text, Esc cancels
+and leaves the scene as it was); synchronous with progress lines on stdout otherwise."""
+from __future__ import annotations
+
+import time
+
+import bpy
+
+
+def _status(context, text):
+    workspace = getattr(context, "workspace", None)
+    if workspace is not None:
+        workspace.status_text_set(text)
+
+
+class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
+    """Build the frame range's point clouds for playback (one object swapping frames) or as one keyed object per frame. Esc cancels"""
+
+    bl_idname = "depth_cloud.build_sequence"
+    bl_label = "Build Sequence"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    _job = None
+    _timer = None
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None:
+            return False
+        if not context.scene.depth_cloud.exr_path.strip():
+            cls.poll_message_set("Set the EXR file (with a '#' frame pattern) of the depth or position pass first")
+            return False
+        if context.mode != 'OBJECT':
+            cls.poll_message_set("Switch to Object Mode to build")
+            return False
+        return True
+
+    def _start(self, context):
+        from ..core.errors import DepthCloudError
+        from ..glue import build, sequence
+        scene = context.scene
+        settings = scene.depth_cloud
+        try:
+            spec = build.source_spec_from_settings(settings)
+            frames = sequence.frame_range(scene)
+            self._job = sequence.SequenceBuild(scene, spec, frames, scene.depth_cloud.sequence.mode,
+                                               settings.camera, settings.clip,
+                                               frame_end=sequence.range_end_points(scene)[1])
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return False
+        return True
+
+    def _progress_line(self, frame):
+        job = self._job
+        return f"Depth Cloud: built frame {frame} ({job.done}/{job.total})"
+
+    def execute(self, context):
+        if not self._start(context):
+            return {'CANCELLED'}
+        job = self._job
+        wm = context.window_manager
+        show_bar = not bpy.app.background and job.total
+        if show_bar:
+            wm.progress_begin(0, job.total)
+        t0 = time.perf_counter()
+        try:
+            while not job.finished:
+                frame = job.step()
+                if bpy.app.background:
+                    print(self._progress_line(frame), flush=True)
+                elif show_bar:
+                    wm.progress_update(job.done)
+        except BaseException:
+            job.cancel()
+            raise
+        finally:
+            if show_bar:
+                wm.progress_end()
+        return self._finish(context, time.perf_counter() - t0)
+
+    def invoke(self, context, event):
+        if bpy.app.background or context.window is None:
+            return self.execute(context)
+        if not self._start(context):
+            return {'CANCELLED'}
+        if self._job.finished:  # lazy: nothing to build up front
+            return self._finish(context, 0.0)
+        wm = context.window_manager
+        wm.progress_begin(0, self._job.total)
+        self._timer = wm.event_timer_add(0.001, window=context.window)
+        wm.modal_handler_add(self)
+        self._t0 = time.perf_counter()
+        _status(context, f"Depth Cloud: building {self._job.total} frames… (Esc to cancel)")
+        return {'RUNNING_MODAL'}
+
+    def modal(self, context, event):
+        job = self._job
+        if event.type == 'ESC':
+            job.cancel()
+            self._end_modal(context)
+            self.report({'WARNING'}, "Build Sequence cancelled; nothing was changed")
+            return {'CANCELLED'}
+        if event.type != 'TIMER':
+            # Other input waits: an undo or a deletion in the middle would pull the scene out
+            # from under the build. Esc cancels.
+            return {'RUNNING_MODAL'}
+        try:
+            frame = job.step()
+        except BaseException:
+            job.cancel()
+            self._end_modal(context)
+            raise
+        context.window_manager.progress_update(job.done)
+        _status(context, f"Depth Cloud: built frame {frame} ({job.done}/{job.total}) (Esc to cancel)")
+        if job.finished:
+            self._end_modal(context)
+            return self._finish(context, time.perf_counter() - self._t0)
+        return {'RUNNING_MODAL'}
+
+    def _end_modal(self, context):
+        wm = context.window_manager
+        if self._timer is not None:
+            wm.event_timer_remove(self._timer)
+            self._timer = None
+        wm.progress_end()
+        _status(context, None)
+
+    def _finish(self, context, seconds):
+        from ..core.errors import DepthCloudError
+        job = self._job
+        try:
+            result = job.commit()
+        except DepthCloudError as err:
+            job.cancel()
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+        for level, message in job.summary():
+            self.report({level}, message)
+        if job.mode == 'KEYED':
+            self.report({'INFO'}, f"Built {len(result.objects)} keyed frame objects in {result.name!r} "
+                                  f"({seconds:.1f} s)")
+        else:
+            obj = result
+            for other in context.view_layer.objects.selected:
+                other.select_set(False)
+            if obj.name in context.view_layer.objects:
+                obj.select_set(True)
+                context.view_layer.objects.active = obj
+            built = f", {job.preloaded} frames preloaded in {seconds:.1f} s" if job.mode == 'PRELOAD' else ""
+            self.report({'INFO'}, f"Sequence {obj.name!r}: frames {obj.depth_cloud.sequence.frame_start}-"
+                                  f"{obj.depth_cloud.sequence.frame_end}{built}")
+        return {'FINISHED'}

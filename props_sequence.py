@@ -1,0 +1,74 @@
+"""Sequence settings saved in the .blend: what to build (``scene.depth_cloud.sequence``) and
+what a sequence object plays back (``object.depth_cloud.sequence``)."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+
+from .enums import CONVENTIONS, KINDS
+
+MODES = [
+    ('LAZY', "Lazy", "One object plays the sequence; each frame is built from its files the first time it "
+                     "is shown, then kept in the cache"),
+    ('PRELOAD', "Preload", "One object plays the sequence; every frame is built now (as far as the cache "
+                           "budget allows) so playback never waits for files"),
+    ('KEYED', "Keyed Objects", "One Point Cloud object per frame, its viewport and render visibility keyed, "
+                               "grouped in a collection"),
+]
+
+
+def _is_camera(_self, obj):
+    return obj.type == 'CAMERA'
+
+
+class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
+    """How Build Sequence works in this scene (``scene.depth_cloud.sequence``)."""
+
+    use_scene_range: BoolProperty(name="Scene Range", default=True,
+                                  description="Build the scene's frame range (else Start/End below)")
+    frame_start: IntProperty(name="Start", default=1, description="First frame to build")
+    frame_end: IntProperty(name="End", default=250, description="Last frame to build")
+    frame_step: IntProperty(name="Step", default=1, min=1, description="Build every Nth frame")
+    mode: EnumProperty(name="Mode", items=MODES, default='LAZY')
+    cache_mb: FloatProperty(name="Cache Budget", default=2048.0, min=0.0, soft_max=65536.0, precision=1, step=100,
+                          description="Memory (MB) for frames kept for playback; least recently shown frames "
+                                      "are dropped first (16 bytes per point)")
+    prefetch: BoolProperty(name="Read Ahead", default=True,
+                           description="Decode the next frames' EXRs on a background thread during playback")
+
+
+class DepthCloudSequenceObject(bpy.types.PropertyGroup):
+    """What a sequence object plays back (``object.depth_cloud.sequence``)."""
+
+    is_sequence: BoolProperty(name="Is Depth Cloud Sequence", default=False)
+    uid: StringProperty(name="Sequence ID", description="Identifies this sequence's cached frames")
+    source: StringProperty(name="Source", subtype='FILE_PATH')
+    color_source: StringProperty(name="Color Source", subtype='FILE_PATH')
+    kind: EnumProperty(name="Pass", items=KINDS, default='AUTO')
+    convention: EnumProperty(name="Depth Convention", items=CONVENTIONS, default='AUTO')
+    near: FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH')
+    far: FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH')
+    layer: StringProperty(name="View Layer")
+    depth_channel: StringProperty(name="Depth Channel")
+    color_channels: StringProperty(name="Color Channels")
+    position_channels: StringProperty(name="Position Channels")
+    camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
+                            description="Camera that rendered the passes (empty: the camera named in each "
+                                        "file, else the scene camera at that frame)")
+    clip: BoolProperty(name="Clip to Camera Range", default=True)
+    frame_start: IntProperty(name="Start", default=1)
+    frame_end: IntProperty(name="End", default=1)
+    frame_step: IntProperty(name="Step", default=1, min=1)
+    missing: StringProperty(name="Missing Frames", description="Frames whose files were missing at build time")
+
+
+classes = (DepthCloudSequenceSettings, DepthCloudSequenceObject)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register():
+    _register()
+
+
+def unregister():
+    _unregister()

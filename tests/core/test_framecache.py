@@ -1,0 +1,108 @@
+"""Compact cached frames, the LRU byte budget and the read-ahead thread (pure core)."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.errors import SourceFileError
+from depth_cloud.core.framecache import (COLOR_TOLERANCE, CachedFrame, FrameCache, Prefetcher, decode_colors,
+                                         encode_colors)
+from depth_cloud.core.passes import FramePasses
+from depth_cloud.core.unproject import unproject
+
+
+def _look(location, yaw):
+    c, s = np.cos(yaw), np.sin(yaw)
+    m = np.eye(4)
+    m[:3, :3] = [[c, 0, s], [0, 1, 0], [-s, 0, c]]  # turned about +Y
+    m[:3, 3] = location
+    return m
+
+
+def _point_set(projection="PERSP"):
+    h, w = 30, 40
+    cam = CameraModel(cam_to_world=_look((1.0, 2.0, 3.0), 0.3), width=w, height=h, projection=projection,
+                      lens=30.0, ortho_scale=5.0, shift_x=0.05)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    depth = 4.0 + 0.02 * xx + 0.05 * yy
+    depth[0, :5] = 1e10  # background
+    rng = np.random.default_rng(1)
+    color = rng.uniform(-0.2, 1.4, (h, w, 4)).astype(np.float32)
+    passes = FramePasses(path="mem.exr", frame_size=(w, h), depth=depth, depth_channel="Z", color=color)
+    return unproject(passes, cam), cam
+
+
+def test_colors_round_trip_within_tolerance():
+    rng = np.random.default_rng(0)
+    c = rng.uniform(-0.5, 1.5, (10000, 4)).astype(np.float32)
+    c[:4] = [[0, 0, 0, 0], [1, 1, 1, 1], [1e-4, 1e-3, 0.01, 0.5], [0.9999, 0.5, 0.25, 0.125]]
+    codes = encode_colors(c)
+    assert codes.dtype == np.uint8 and codes.shape == c.shape
+    back = decode_colors(codes)
+    want = np.clip(c, 0, 1)
+    assert np.abs(back - want).max() <= COLOR_TOLERANCE
+    # darks are finer than 8-bit linear
+    assert np.abs(back[2, :3] - want[2, :3]).max() < 0.5 / 255
+
+
+@pytest.mark.parametrize("projection", ["PERSP", "ORTHO"])
+def test_cached_frame_radius_and_size(projection):
+    ps, cam = _point_set(projection)
+    entry = CachedFrame.from_point_set(7, ps, cam)
+    assert entry.nbytes == 16 * len(ps)  # float32 positions + 4 bytes of color
+    np.testing.assert_allclose(entry.radius(), ps.radius, rtol=2e-5)
+    np.testing.assert_array_equal(entry.positions, ps.positions)
+
+
+def test_cache_respects_budget_and_lru_order():
+    ps, cam = _point_set()
+    entry = CachedFrame.from_point_set(1, ps, cam)
+    cache = FrameCache(int(2.5 * entry.nbytes))
+    for f in (1, 2, 3):
+        assert cache.put(("a", f), CachedFrame.from_point_set(f, ps, cam))
+        assert cache.nbytes <= cache.budget
+    assert cache.keys() == [("a", 2), ("a", 3)] and cache.evictions == 1
+    assert cache.get(("a", 2)) is not None  # 2 becomes the most recently used
+    cache.put(("a", 4), entry)
+    assert cache.keys() == [("a", 2), ("a", 4)]
+    assert cache.peak_bytes <= cache.budget
+    small = FrameCache(entry.nbytes - 1)
+    assert not small.put(("a", 1), entry) and len(small) == 0  # larger than the whole budget
+    cache.set_budget(entry.nbytes)
+    assert len(cache) == 1 and cache.nbytes <= entry.nbytes
+    cache.discard_where(lambda k: k[0] == "a")
+    assert len(cache) == 0 and cache.nbytes == 0
+
+
+def test_prefetcher_reads_ahead_on_a_thread_and_hands_errors_over():
+    seen = []
+
+    def read(frame):
+        seen.append((frame, threading.current_thread().name))
+        if frame == 3:
+            raise SourceFileError(f"f{frame}.exr", "file not found")
+        return f"passes {frame}"
+
+    pre = Prefetcher(read)
+    try:
+        pre.want([2, 3])
+        for _ in range(500):
+            if pre.ready(2) and pre.ready(3):
+                break
+            time.sleep(0.01)
+        assert pre.take(2) == ("passes 2", None)
+        passes, err = pre.take(3)
+        assert passes is None and isinstance(err, SourceFileError)
+        assert sorted(seen) == [(2, "depth_cloud_prefetch"), (3, "depth_cloud_prefetch")]
+        assert pre.take(2) is None and pre.take(9) is None  # taken once; never asked for
+        pre.want([5])
+        pre.want([6])  # 5 no longer wanted: its result is dropped
+        for _ in range(500):
+            if pre.ready(6):
+                break
+            time.sleep(0.01)
+        assert not pre.ready(5) and pre.take(6) == ("passes 6", None)
+    finally:
+        pre.stop()

@@ -1,0 +1,79 @@
+"""Sequence sub-panels (3D Viewport and Compositor): build settings, Build Sequence, and the
+active sequence object's playback state."""
+from __future__ import annotations
+
+import bpy
+
+
+def draw_sequence(layout, context):
+    scene = context.scene
+    s = scene.depth_cloud.sequence
+    col = layout.column()
+    col.use_property_split = True
+    col.use_property_decorate = False
+    col.prop(s, "mode")
+    col.prop(s, "use_scene_range")
+    sub = col.column(align=True)
+    if s.use_scene_range:
+        sub.prop(scene, "frame_start", text="Start")
+        sub.prop(scene, "frame_end", text="End")
+    else:
+        sub.prop(s, "frame_start")
+        sub.prop(s, "frame_end")
+    sub.prop(s, "frame_step")
+    if s.mode != 'KEYED':
+        col.prop(s, "cache_mb", text="Cache (MB)")
+        col.prop(s, "prefetch")
+    layout.operator("depth_cloud.build_sequence", icon='SEQUENCE')
+
+    obj = context.active_object
+    if obj is None or obj.type != 'MESH' or not obj.depth_cloud.sequence.is_sequence:
+        return
+    from ..glue import datablock, playback
+    seq = obj.depth_cloud.sequence
+    box = layout.box()
+    box.label(text=f"{obj.name}: frames {seq.frame_start}-{seq.frame_end}"
+                   + (f" step {seq.frame_step}" if seq.frame_step > 1 else ""), icon='POINTCLOUD_DATA')
+    cache = playback.cache()
+    player = playback.player(seq.uid)
+    mine = [k for k in cache.keys() if k[0] == seq.uid]
+    box.label(text=f"Cached: {len(mine)} frames, all sequences {cache.nbytes / playback.MB:.0f} of "
+                   f"{cache.budget / playback.MB:.0f} MB")
+    mod = obj.modifiers.get(datablock.POINTS_MODIFIER)
+    if mod is not None and mod.node_group is not None:
+        try:
+            box.prop(mod, f'["{datablock.point_size_key(mod)}"]', text="Point Size")
+        except KeyError:
+            pass
+    if seq.missing:
+        box.label(text=f"Missing at build: {seq.missing}", icon='ERROR')
+    if player is not None and player.reports:
+        for frame, message in player.reports[-3:]:
+            box.label(text=f"Frame {frame}: {message}", icon='ERROR')
+
+
+class DEPTH_CLOUD_PT_view3d_sequence(bpy.types.Panel):
+    bl_label = "Sequence"
+    bl_idname = "DEPTH_CLOUD_PT_view3d_sequence"
+    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+
+    def draw(self, context):
+        draw_sequence(self.layout, context)
+
+
+class DEPTH_CLOUD_PT_compositor_sequence(bpy.types.Panel):
+    bl_label = "Sequence"
+    bl_idname = "DEPTH_CLOUD_PT_compositor_sequence"
+    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
+    bl_space_type = 'NODE_EDITOR'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+
+    def draw(self, context):
+        draw_sequence(self.layout, context)
+
+
+classes = (DEPTH_CLOUD_PT_view3d_sequence, DEPTH_CLOUD_PT_compositor_sequence)
