@@ -25,8 +25,9 @@ class DepthCloudFusionSettings(bpy.types.PropertyGroup):
     cameras: PointerProperty(name="Cameras", type=bpy.types.Collection,
                              description="Collection holding the camera objects (sorted by name)")
     files: StringProperty(name="Depth Files", subtype='FILE_PATH',
-                          description="Depth (or multilayer) EXR of each camera: '{camera}' is replaced by the camera's "
-                                      "name, '#' by its number (1, 2, …). For a camera list, empty: the files it names")
+                          description="Depth (or multilayer) EXR of each camera: '{camera}' is replaced by the "
+                                      "camera's name, '#' by its number (1, 2, …). For a camera list, empty: the "
+                                      "files it names")
     color_files: StringProperty(name="Color Files", subtype='FILE_PATH',
                                 description="Optional separate color files, with the same '{camera}' and '#' rules")
     camera_list: StringProperty(name="Camera List", subtype='FILE_PATH',
@@ -63,7 +64,8 @@ class DepthCloudFusionSettings(bpy.types.PropertyGroup):
     surface_voxel_size: FloatProperty(name="Surface Voxel", default=0.0, min=0.0, soft_max=1.0, precision=4,
                                       unit='LENGTH', description="Volume voxel size of the surface (0: the cloud's)")
     surface_radius: FloatProperty(name="Surface Radius", default=0.0, min=0.0, soft_max=1.0, precision=4,
-                                  unit='LENGTH', description="Radius of each point in the volume (0: 1.5 x the cloud's voxel size)")
+                                  unit='LENGTH',
+                                  description="Radius of each point in the volume (0: 1.5 x the cloud's voxel size)")
     output_name: StringProperty(name="Name", default="Fused Cloud", description="Name of the fused cloud object")
 
     def fusion_options(self) -> dict:

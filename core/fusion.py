@@ -456,7 +456,8 @@ def voxel_downsample(positions, voxel_size: float, colors=None, normals=None, sp
     out = {"group": group, "order": order, "starts": starts, "counts": counts.astype(np.int32),
            "first": order[starts] if len(order) else order}
     if len(group) == 0:
-        out.update(positions=np.zeros((0, 3), np.float32), colors=None if colors is None else np.zeros((0, 4), np.float32),
+        out.update(positions=np.zeros((0, 3), np.float32),
+                   colors=None if colors is None else np.zeros((0, 4), np.float32),
                    normals=None if normals is None else np.zeros((0, 3), np.float32))
         return out
     out["positions"] = group_mean(positions, order, starts, counts)

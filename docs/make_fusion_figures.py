@@ -162,7 +162,8 @@ def main():
         noisy, _ = inject_outliers(np.where(z >= 1e9, np.inf, z), 0.01, seed=i, reference=RADIUS)
         depths.append(noisy)
         noisy = np.where(np.isfinite(noisy), noisy, 1e10).astype(np.float32)
-        write_exr(os.path.join(tmp, f"noisy_{i + 1:02d}.exr"), {"Z": noisy, **{c: rgba[..., k] for k, c in enumerate("RGBA")}})
+        channels = {"Z": noisy, **{c: rgba[..., k] for k, c in enumerate("RGBA")}}
+        write_exr(os.path.join(tmp, f"noisy_{i + 1:02d}.exr"), channels)
     print("depth maps:", save_image(contact_sheet(depths), "fusion_depth_maps"))
 
     pattern = os.path.join(tmp, "noisy_##.exr")

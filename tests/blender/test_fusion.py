@@ -275,7 +275,8 @@ def test_outliers_are_removed(scene, renders, tmp_path):
         noisy, mask = inject_outliers(z, 0.01, seed=i, reference=RADIUS)
         injected += int(mask.sum())
         noisy[~np.isfinite(noisy)] = 1e10
-        write_exr(str(tmp_path / f"noisy_{i + 1:02d}.exr"), {"Z": noisy, **{c: rgba[..., k] for k, c in enumerate("RGBA")}})
+        channels = {"Z": noisy, **{c: rgba[..., k] for k, c in enumerate("RGBA")}}
+        write_exr(str(tmp_path / f"noisy_{i + 1:02d}.exr"), channels)
     pattern = str(tmp_path / "noisy_##.exr")
     raw = api.fuse_point_set(scene, cameras=coll, files=pattern, min_views=0, neighbor_support=0,
                              outlier_neighbors=0)
