@@ -68,13 +68,17 @@ class DepthCloudFusionSettings(bpy.types.PropertyGroup):
                                   description="Radius of each point in the volume (0: 1.5 x the cloud's voxel size)")
     output_name: StringProperty(name="Name", default="Fused Cloud", description="Name of the fused cloud object")
 
-    def fusion_options(self) -> dict:
-        """The settings as keyword arguments of ``core.fusion.FusionSettings``."""
-        return dict(voxel_size=self.voxel_size, min_views=self.min_views,
-                    depth_tolerance=self.depth_tolerance / 100.0, neighbor_support=self.neighbor_support,
-                    outlier_neighbors=self.outlier_neighbors if self.remove_outliers else 0,
-                    outlier_std_ratio=self.outlier_std_ratio,
-                    max_incidence=min(90.0, math.degrees(self.max_incidence)), check_views=self.check_views)
+
+def fusion_options(fs) -> dict:
+    """A scene's fusion settings as keyword arguments of ``core.fusion.FusionSettings``.
+
+    (A module function, not a method: a method on this PropertyGroup made Blender 4.2 crash
+    at exit after unregistering.)"""
+    return dict(voxel_size=fs.voxel_size, min_views=fs.min_views,
+                depth_tolerance=fs.depth_tolerance / 100.0, neighbor_support=fs.neighbor_support,
+                outlier_neighbors=fs.outlier_neighbors if fs.remove_outliers else 0,
+                outlier_std_ratio=fs.outlier_std_ratio,
+                max_incidence=min(90.0, math.degrees(fs.max_incidence)), check_views=fs.check_views)
 
 
 classes = (DepthCloudFusionSettings,)

@@ -44,6 +44,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         from ..core.fusion import FusionSettings
         from ..glue import build
         from ..glue import fusion as glue_fusion
+        from ..props_fusion import fusion_options
 
         scene = context.scene
         fs = scene.depth_cloud.fusion
@@ -63,7 +64,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
                 kwargs.update(cameras=fs.cameras, files=fs.files, color=fs.color_files or None, base=base)
             else:
                 kwargs.update(frames=fs.frames)
-            fusion_settings = FusionSettings(**fs.fusion_options())
+            fusion_settings = FusionSettings(**fusion_options(fs))
             fusion_settings.validate()
             views = glue_fusion.collect_views(scene, **kwargs)
             key = glue_fusion.describe_source(

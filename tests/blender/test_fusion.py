@@ -411,3 +411,15 @@ def test_fusion_panels_draw_known_settings(scene):
     # the operator explains why it cannot run yet
     scene.depth_cloud.fusion.source = 'CAMERAS'
     assert not bpy.ops.depth_cloud.fuse.poll()
+
+
+def test_register_unregister_exits_cleanly(dc):
+    """Blender 4.2 crashed at exit after unregistering when the fusion PropertyGroup had a
+    method; a fresh interpreter must register, unregister and exit with status 0."""
+    import subprocess
+    import sys
+    import conftest
+    code = ("import sys; sys.path.insert(0, %r); import depth_cloud; depth_cloud.register(); "
+            "depth_cloud.unregister(); print('ok')" % conftest._LINK_DIR)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-2000:]
