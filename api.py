@@ -12,6 +12,19 @@ Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
 ``depth_channel``, ``color_channels``, ``position_channels``, ``clip``.
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
+
+Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::
+
+    obj = api.fuse(scene, source="//renders/view_####.exr", frames="1-20")      # animated camera
+    obj = api.fuse(scene, cameras=bpy.data.collections["Views"], files="//renders/{camera}.exr")
+    obj = api.fuse(scene, camera_list="//cameras.json", voxel_size=0.005, surface=True)
+    result = api.fuse_point_set(scene, camera_list="//cameras.csv", files="//depth/view_##.exr")
+    result.point_set.normals, result.point_set.attributes["views"], result.stats
+
+Fusion options: ``voxel_size`` (0 = automatic), ``min_views``, ``depth_tolerance``
+(fraction of the depth), ``neighbor_support``, ``outlier_neighbors`` (0 = off),
+``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence`` (degrees),
+``check_views`` (0 = all), ``split_normals``, ``workers``; plus the reading options above.
 """
 from __future__ import annotations
 
@@ -20,8 +33,10 @@ from dataclasses import replace
 import bpy
 
 from .core.camera import CameraModel
+from .core.cameras_io import read_camera_list
 from .core.errors import (CameraError, ChannelError, DepthCloudError, FramePatternError, InvalidDepthError,
                           SettingsError, SizeMismatchError, SourceFileError)
+from .core.fusion import FusionResult, FusionSettings
 from .core.passes import SourceSpec
 from .core.pointset import PointSet
 from .core.unproject import point_at_pixel
@@ -184,3 +199,51 @@ def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_ju
     if objects is None:
         objects = display.cloud_objects(scene if scene is not None else bpy.context.scene)
     return display.apply_to_objects(objects, mode=mode, size=size, lit=lit, max_jump=max_jump)
+
+
+# ----------------------------------------------------------------------------- fusion
+# Multi-view fusion (appended; see docs/fusion.md).
+__all__ += ["fuse", "fuse_point_set", "fusion_settings", "read_camera_list", "FusionSettings", "FusionResult"]
+
+def fusion_settings(settings: FusionSettings | None = None, **options) -> FusionSettings:
+    """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
+    from .glue.fusion import fusion_settings as _settings
+    return _settings(settings, **options)
+
+
+def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
+                   camera=None, clip=True, progress=None, **options) -> FusionResult:
+    """Fuse many depth maps without touching the scene; returns a FusionResult
+    (``.point_set`` with ``normals`` and ``attributes['views'/'confidence']``, ``.stats``).
+
+    Views come from ONE of: ``camera_list`` (JSON/CSV path; depth files from the list or
+    ``files``), ``cameras`` (a Collection, its name, or a list of camera objects) with
+    ``files`` (a list, or a pattern with ``{camera}`` = object name and ``#`` = 1-based
+    number), ``files`` alone (a list of EXRs that carry their camera in their header), or a
+    sequence: ``source`` (pattern with ``#``; default: the scene's Depth Cloud settings) over
+    ``frames`` ("1-20", a list, default: the scene's range) seen by ``camera`` (default: the
+    scene camera). ``color`` is the color file pattern. ``progress(fraction, message)`` is
+    called as the work goes (default: lines on stdout in background mode).
+    """
+    from .glue.fusion import run_fusion
+    scene = scene if scene is not None else bpy.context.scene
+    return run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip, make_object=False,
+                      progress=progress, **options)[1]
+
+
+def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
+         camera=None, clip=True, name="Fused Cloud", surface=False, surface_voxel_size=0.0, surface_radius=0.0,
+         progress=None, **options):
+    """Fuse many depth maps (sources as in :func:`fuse_point_set`) into ONE Point Cloud object
+    with ``normal``, ``views`` and ``confidence`` point attributes; fusing the same source
+    again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
+    Surface" Geometry Nodes modifier (Points to Volume -> Volume to Mesh) is made too; it is
+    stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
+    from .glue.fusion import run_fusion
+    scene = scene if scene is not None else bpy.context.scene
+    ob, _result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
+                                   name=name, surface=surface, surface_voxel_size=surface_voxel_size,
+                                   surface_radius=surface_radius, progress=progress, **options)
+    if surf is not None:
+        ob["depth_cloud_surface"] = surf
+    return ob

@@ -9,6 +9,7 @@ from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, P
 
 from .enums import CONVENTIONS, KINDS, SOURCE_MODES
 from .props_display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
+from .props_fusion import DepthCloudFusionSettings
 from .props_output import DepthCloudOutputSettings
 from .props_sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
@@ -43,6 +44,7 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     display: PointerProperty(type=DepthCloudDisplaySettings)
     output: PointerProperty(type=DepthCloudOutputSettings)
     sequence: PointerProperty(type=DepthCloudSequenceSettings)
+    fusion: PointerProperty(type=DepthCloudFusionSettings)
 
 
 class DepthCloudObjectSettings(bpy.types.PropertyGroup):

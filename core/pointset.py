@@ -16,6 +16,9 @@ class PointSet:
     depth      (N,) float32 planar camera depth, or None when no camera was involved
     radius     (N,) float32 radius of a sphere covering the pixel footprint at the point
                (``core.footprint.point_radius``; None without a camera)
+    normals    (N, 3) float32 unit normals, or None (e.g. fused clouds carry them)
+    attributes extra per-point arrays by name, e.g. ``views`` (int32) and ``confidence``
+               (float32) of a fused cloud; written as point attributes of the same name
     """
 
     positions: np.ndarray
@@ -25,13 +28,18 @@ class PointSet:
     radius: np.ndarray | None = None
     image_size: tuple = (0, 0)
     meta: dict = field(default_factory=dict)
+    normals: np.ndarray | None = None
+    attributes: dict = field(default_factory=dict)
 
     def __post_init__(self):
         n = len(self.positions)
-        for f in ("colors", "pixels", "depth", "radius"):
+        for f in ("colors", "pixels", "depth", "radius", "normals"):
             arr = getattr(self, f)
             if arr is not None and len(arr) != n:
                 raise ValueError(f"PointSet.{f} has {len(arr)} rows, positions has {n}")
+        for name, arr in self.attributes.items():
+            if len(arr) != n:
+                raise ValueError(f"PointSet attribute {name!r} has {len(arr)} rows, positions has {n}")
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -42,6 +50,7 @@ class PointSet:
         for f in fields(self):
             v = getattr(self, f.name)
             kw[f.name] = v[index] if isinstance(v, np.ndarray) else v
+        kw["attributes"] = {name: arr[index] for name, arr in self.attributes.items()}
         return replace(self, **kw)
 
     @property

@@ -13,6 +13,7 @@ import numpy as np
 COLOR_ATTRIBUTE = "Col"
 PIXEL_ATTRIBUTE = "pixel"
 DEPTH_ATTRIBUTE = "depth"
+NORMAL_ATTRIBUTE = "normal"
 _SCRATCH = ".depth_cloud_scratch"
 
 
@@ -76,12 +77,38 @@ def write_attributes(data, point_set, domain='POINT'):
     if point_set.depth is not None:
         dep = attrs.get(DEPTH_ATTRIBUTE) or attrs.new(DEPTH_ATTRIBUTE, 'FLOAT', domain)
         dep.data.foreach_set('value', _flat(point_set.depth, np.float32))
+    normals = getattr(point_set, "normals", None)
+    if normals is not None:
+        nor = attrs.get(NORMAL_ATTRIBUTE) or attrs.new(NORMAL_ATTRIBUTE, 'FLOAT_VECTOR', domain)
+        nor.data.foreach_set('vector', _flat(normals, np.float32))
+    for name, values in getattr(point_set, "attributes", {}).items():
+        _write_extra(attrs, name, values, domain)
     data.update_tag()
+
+
+def _write_extra(attrs, name, values, domain):
+    """An extra per-point array as an attribute: integers as INT, floats as FLOAT, (N, 3)
+    floats as FLOAT_VECTOR."""
+    values = np.asarray(values)
+    if values.ndim == 2 and values.shape[1] == 3:
+        kind, prop, dtype = 'FLOAT_VECTOR', 'vector', np.float32
+    elif np.issubdtype(values.dtype, np.integer) or values.dtype == bool:
+        kind, prop, dtype = 'INT', 'value', np.int32
+    else:
+        kind, prop, dtype = 'FLOAT', 'value', np.float32
+    attr = attrs.get(name)
+    if attr is not None and (attr.data_type != kind or attr.domain != domain):
+        attrs.remove(attr)
+        attr = None
+    attr = attr or attrs.new(name, kind, domain)
+    attr.data.foreach_set(prop, _flat(values, dtype))
 
 
 def pointcloud_from_point_set(point_set, name: str, scene=None):
     """A new PointCloud datablock with the PointSet's positions, ``Col`` (FLOAT_COLOR),
-    ``radius``, ``pixel`` (INT32_2D source pixel) and ``depth`` point attributes."""
+    ``radius``, ``pixel`` (INT32_2D source pixel) and ``depth`` point attributes, plus
+    ``normal`` (FLOAT_VECTOR) and the extra attributes (e.g. ``views``, ``confidence``) when
+    the PointSet has them."""
     pc = new_pointcloud(name, len(point_set), scene)
     write_attributes(pc, point_set)
     return pc

@@ -1,0 +1,93 @@
+"""Fuse Views: many depth maps and their cameras -> one cleaned Point Cloud object."""
+from __future__ import annotations
+
+import bpy
+
+
+def _source_problem(context):
+    """Why the fusion source is incomplete, or None."""
+    fs = context.scene.depth_cloud.fusion
+    if fs.source == 'SEQUENCE' and not context.scene.depth_cloud.exr_path.strip():
+        return "Set the EXR file pattern (with '#') in the Depth Cloud settings first"
+    if fs.source == 'CAMERAS':
+        if fs.cameras is None:
+            return "Choose the collection of camera objects to fuse"
+        if not fs.files.strip():
+            return "Set the depth files of the cameras (path with {camera} or #)"
+    if fs.source == 'CAMERA_LIST' and not fs.camera_list.strip():
+        return "Choose the camera list file (JSON or CSV)"
+    return None
+
+
+class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
+    """Fuse many depth maps seen by known cameras into one cleaned, oriented point cloud"""
+
+    bl_idname = "depth_cloud.fuse"
+    bl_label = "Fuse Views"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    @classmethod
+    def poll(cls, context):
+        if context.scene is None or not hasattr(context.scene.depth_cloud, "fusion"):
+            return False
+        if context.mode != 'OBJECT':
+            cls.poll_message_set("Switch to Object Mode to fuse")
+            return False
+        problem = _source_problem(context)
+        if problem:
+            cls.poll_message_set(problem)
+            return False
+        return True
+
+    def execute(self, context):
+        from ..core.errors import DepthCloudError
+        from ..core.fusion import FusionSettings
+        from ..glue import build
+        from ..glue import fusion as glue_fusion
+        from ..props_fusion import fusion_options
+
+        scene = context.scene
+        fs = scene.depth_cloud.fusion
+        settings = scene.depth_cloud
+        problem = _source_problem(context)
+        if problem:
+            self.report({'ERROR'}, problem)
+            return {'CANCELLED'}
+        progress = glue_fusion.Progress(context, "Fusing")
+        try:
+            base = build.source_spec_from_settings(settings) if settings.exr_path.strip() else None
+            kwargs = dict(clip=settings.clip, progress=progress.part(0.0, 0.3))
+            if fs.source == 'CAMERA_LIST':
+                kwargs.update(camera_list=fs.camera_list, files=fs.files or None, color=fs.color_files or None,
+                              base=base)
+            elif fs.source == 'CAMERAS':
+                kwargs.update(cameras=fs.cameras, files=fs.files, color=fs.color_files or None, base=base)
+            else:
+                kwargs.update(frames=fs.frames)
+            fusion_settings = FusionSettings(**fusion_options(fs))
+            fusion_settings.validate()
+            views = glue_fusion.collect_views(scene, **kwargs)
+            key = glue_fusion.describe_source(
+                frames=fs.frames, scene=scene,
+                **({"camera_list": fs.camera_list, "files": fs.files} if fs.source == 'CAMERA_LIST' else
+                   {"cameras": fs.cameras, "files": fs.files} if fs.source == 'CAMERAS' else {}))
+            ob, result, surface = glue_fusion.fuse_to_object(
+                scene, views, fusion_settings, name=fs.output_name or "Fused Cloud", key=key,
+                surface=fs.make_surface, surface_voxel_size=fs.surface_voxel_size,
+                surface_radius=fs.surface_radius, progress=progress.part(0.3, 1.0))
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+        finally:
+            progress.end()
+        for other in context.view_layer.objects.selected:
+            other.select_set(False)
+        if ob.name in context.view_layer.objects:
+            ob.select_set(True)
+            context.view_layer.objects.active = ob
+        st = result.stats
+        self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "
+                              f"(voxel {result.voxel_size:.4g}; removed {st['spikes_removed']:,} spikes, "
+                              f"{st['inconsistent_removed']:,} inconsistent, {st['outliers_removed']:,} outliers) "
+                              f"in {st['time_total']:.1f} s")
+        return {'FINISHED'}

@@ -1,0 +1,78 @@
+"""Fusion sub-panels (3D Viewport and Compositor sidebars): they only draw."""
+from __future__ import annotations
+
+import bpy
+
+
+def draw_fusion(layout, context):
+    fs = getattr(context.scene.depth_cloud, "fusion", None)
+    if fs is None:
+        return
+    col = layout.column()
+    col.use_property_split = True
+    col.use_property_decorate = False
+    col.prop(fs, "source")
+    if fs.source == 'SEQUENCE':
+        col.prop(fs, "frames")
+        sub = col.column()
+        sub.active = False
+        sub.label(text="Files and camera: the Depth Cloud settings above", icon='INFO')
+    elif fs.source == 'CAMERAS':
+        col.prop(fs, "cameras")
+        col.prop(fs, "files")
+        col.prop(fs, "color_files")
+    else:
+        col.prop(fs, "camera_list")
+        col.prop(fs, "files", text="Depth Files (optional)")
+        col.prop(fs, "color_files")
+
+    col.separator()
+    col.prop(fs, "voxel_size")
+    col.prop(fs, "min_views")
+    col.prop(fs, "depth_tolerance")
+    col.prop(fs, "check_views")
+    col.prop(fs, "neighbor_support")
+    col.prop(fs, "max_incidence")
+    col.prop(fs, "remove_outliers")
+    sub = col.column(align=True)
+    sub.active = fs.remove_outliers
+    sub.prop(fs, "outlier_neighbors")
+    sub.prop(fs, "outlier_std_ratio")
+
+    col.separator()
+    col.prop(fs, "make_surface")
+    sub = col.column(align=True)
+    sub.active = fs.make_surface
+    sub.prop(fs, "surface_voxel_size")
+    sub.prop(fs, "surface_radius")
+    col.prop(fs, "output_name")
+    layout.operator("depth_cloud.fuse", icon='OUTLINER_OB_POINTCLOUD')
+
+
+class DEPTH_CLOUD_PT_fusion_view3d(bpy.types.Panel):
+    bl_label = "Multi-View Fusion"
+    bl_idname = "DEPTH_CLOUD_PT_fusion_view3d"
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
+    bl_options = {'DEFAULT_CLOSED'}
+
+    def draw(self, context):
+        draw_fusion(self.layout, context)
+
+
+class DEPTH_CLOUD_PT_fusion_compositor(bpy.types.Panel):
+    bl_label = "Multi-View Fusion"
+    bl_idname = "DEPTH_CLOUD_PT_fusion_compositor"
+    bl_space_type = 'NODE_EDITOR'
+    bl_region_type = 'UI'
+    bl_category = "Depth Cloud"
+    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
+    bl_options = {'DEFAULT_CLOSED'}
+
+    def draw(self, context):
+        draw_fusion(self.layout, context)
+
+
+classes = (DEPTH_CLOUD_PT_fusion_view3d, DEPTH_CLOUD_PT_fusion_compositor)
