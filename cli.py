@@ -11,16 +11,9 @@ Exit status: 0 success; 1 failure (one ``depth_cloud <command>: error: ...`` lin
 2 usage error (bad option or value, same one-line form); 3 ``build`` finished but input frames
 were missing (they are listed; ``--allow-missing`` makes that 0).
 
-Adding a subcommand (e.g. ``fuse`` once multi-view fusion exists) is one function that
-adds its parser and its runner, appended to :data:`SUBCOMMANDS`::
-
-    def add_fuse(subparsers):
-        p = _subparser(subparsers, "fuse", "fuse many views into one cloud", "...")
-        add_source_options(p); add_frame_options(p); add_output_options(p)
-        p.add_argument("--voxel", type=float, help="...")
-        p.set_defaults(run=blender_runner("cli_fuse", "run_fuse"))
-
-    SUBCOMMANDS.append(add_fuse)
+Adding a subcommand is one function that adds its parser and its runner (a
+``blender_runner("module", "function")`` in ``glue/``), listed in :data:`SUBCOMMANDS`.
+The Blender side of ``build`` is ``glue/cli_build.py``, of ``fuse`` ``glue/cli_fuse.py``.
 """
 from __future__ import annotations
 
@@ -258,7 +251,58 @@ def add_info(subparsers):
 
 
 #: One function per subcommand; each adds its parser (with ``run=``) to the subparsers.
-SUBCOMMANDS = [add_build, add_info]
+def add_fuse(subparsers):
+    p = _subparser(subparsers, "fuse", "many depth maps from many cameras -> one clean cloud",
+                   """
+                   Fuse the views of one static object or set into ONE cloud: the union of every view's
+                   points, checked against the other views (multi-view consistency), merged on a voxel
+                   grid, with statistical outliers removed, normals estimated from each view's depth
+                   gradients (oriented to its camera) and a per-point view count. Views come from the
+                   frames of a sequence (--source/--frames, the animated camera), from camera objects
+                   paired with files (--cameras + --files), from a camera list (--camera-list, JSON or
+                   CSV; see docs/fusion.md), or from self-describing files alone (--files).
+                   """, """
+                   examples:
+                     blender -b shot.blend -c depth_cloud fuse --source "renders/shot_####.exr" --frames 1-48 -o set.ply
+                     blender -b rig.blend -c depth_cloud fuse --cameras Rig --files "maps/{camera}.exr" -o obj.blend --surface
+                     blender -b -c depth_cloud fuse --camera-list cams.json --files "maps/view_##.exr" -o obj.ply
+                     blender -b -c depth_cloud fuse --files maps/a.exr maps/b.exr maps/c.exr -o obj.ply
+                   """)
+    add_source_options(p)
+    g = p.add_argument_group("views (default: the frames of the source sequence)")
+    g.add_argument("--frames", type=_frames_arg, metavar="RANGE", help="frames of the sequence (default: scene range)")
+    g.add_argument("--cameras", metavar="NAMES",
+                   help="camera objects (comma-separated names) or the name of a collection of cameras")
+    g.add_argument("--camera-list", metavar="FILE", help="JSON or CSV list of cameras (see docs/fusion.md)")
+    g.add_argument("--files", nargs="+", metavar="FILE",
+                   help="with --cameras/--camera-list: one pattern ('{camera}' or '#' = the view); alone: "
+                        "self-describing EXRs (header camera, or Blender's Camera + Frame)")
+    f = p.add_argument_group("fusion")
+    f.add_argument("--voxel-size", type=_float_arg, metavar="M", help="merge grid size (default: automatic)")
+    f.add_argument("--min-views", type=int, metavar="N", help="other views that must agree (default 2; 0 = off)")
+    f.add_argument("--depth-tolerance", type=_float_arg, metavar="R", help="relative depth agreement (default 0.01)")
+    f.add_argument("--neighbor-support", type=int, metavar="N", help="spike filter support in 3x3 (default 2)")
+    f.add_argument("--outlier-neighbors", type=int, metavar="K", help="k of the outlier removal (default 16; 0 = off)")
+    f.add_argument("--outlier-std-ratio", type=_float_arg, metavar="R", help="outlier threshold (default 2.0)")
+    f.add_argument("--all-outliers", action="store_true",
+                   help="outlier removal also judges points other views confirmed (default: only unconfirmed)")
+    f.add_argument("--max-incidence", type=_float_arg, metavar="DEG", help="drop grazing samples (default 90 = off)")
+    f.add_argument("--check-views", type=int, metavar="N", help="compare each view with its N most similar (0 = all)")
+    f.add_argument("--workers", type=int, metavar="N", help="threads for per-view work (default 1)")
+    f.add_argument("--surface", action="store_true", help=".blend: also make the surface mesh (Points to Volume)")
+    f.add_argument("--surface-voxel-size", type=_float_arg, metavar="M", help="surface voxel size (default: automatic)")
+    o = p.add_argument_group("output")
+    o.add_argument("--output", "-o", required=True, metavar="PATH", help="fused.ply, or fused.blend (the fused object)")
+    o.add_argument("--format", choices=("ply", "blend"), help="output format (default: from the extension)")
+    o.add_argument("--overwrite", action="store_true", help="replace an existing output (default: skip)")
+    o.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
+    o.add_argument("--no-radius", dest="radius", action="store_false", help="PLY: leave out 'radius'")
+    o.add_argument("--verbose", action="store_true", help="let Blender's own messages through")
+    p.set_defaults(run=blender_runner("cli_fuse", "run_fuse"))
+    return p
+
+
+SUBCOMMANDS = [add_build, add_info, add_fuse]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -423,3 +423,34 @@ def test_register_unregister_exits_cleanly(dc):
             "depth_cloud.unregister(); print('ok')" % conftest._LINK_DIR)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-2000:]
+
+
+def test_cli_fuse_writes_the_fused_cloud(scene, renders, tmp_path, capsys):
+    """`depth_cloud fuse` (the CLI entry point) writes the same fused cloud as the API, as PLY
+    with normals, on the true surface; a .blend holds the fused object; bad output is a usage error."""
+    from depth_cloud import api
+    from depth_cloud.core.ply import read_ply
+    ob, centroid, diag = build_scene(scene)
+    add_animated_camera(scene, centroid)
+    out = tmp_path / "fused.ply"
+    status = api.run_cli(["fuse", "--source", renders["pattern"], "--frames", "1-20", "-o", str(out)])
+    stdout, err = capsys.readouterr()
+    assert status == 0, err
+    assert "fused" in stdout and "%]" in stdout  # progress lines, then the summary
+    v = read_ply(str(out))["vertex"]
+    expected = api.fuse_point_set(scene, source=renders["pattern"], frames="1-20").point_set
+    assert len(v) == len(expected)
+    got = np.stack([v["x"], v["y"], v["z"]], axis=1)
+    np.testing.assert_allclose(got, expected.positions, atol=1e-6)
+    np.testing.assert_allclose(np.stack([v["nx"], v["ny"], v["nz"]], axis=1), expected.normals, atol=1e-6)
+    assert mesh_distances(ob, got).mean() / diag <= DIAG_ACCURACY
+    # a second run skips the existing output; --overwrite rebuilds
+    assert api.run_cli(["fuse", "--files", *renders["files"], "-o", str(out)]) == 0
+    assert "skipped" in capsys.readouterr()[0]
+    blend = tmp_path / "fused.blend"
+    assert api.run_cli(["fuse", "--files", *renders["files"], "-o", str(blend)]) == 0
+    assert blend.is_file() and any(o.type == 'POINTCLOUD' for o in scene.objects)
+    capsys.readouterr()
+    assert api.run_cli(["fuse", "--files", renders["files"][0], "-o", str(tmp_path / "x.usdc")]) == 2
+    (line,) = [ln for ln in capsys.readouterr()[1].splitlines() if ln.strip()]
+    assert "fuse writes one .ply or one .blend" in line
