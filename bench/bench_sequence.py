@@ -16,7 +16,6 @@ Goals (issue 3): cached >= 60 fps, cold >= 10 fps on two cores, <= 20 bytes per 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import statistics
 import sys
@@ -26,23 +25,9 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from checkout import import_extension  # noqa: E402
 W, H = 1920, 1080
-
-
-def import_extension():
-    """Import this checkout as the ``depth_cloud`` package (same link as the tests use)."""
-    link_dir = os.path.join(tempfile.gettempdir(),
-                            f"depth_cloud_import_{os.getuid()}_{hashlib.sha1(REPO.encode()).hexdigest()[:10]}")
-    os.makedirs(link_dir, exist_ok=True)
-    link = os.path.join(link_dir, "depth_cloud")
-    if os.path.realpath(link) != REPO:
-        tmp = link + f".{os.getpid()}"
-        os.symlink(REPO, tmp)
-        os.replace(tmp, link)
-    sys.path.insert(0, link_dir)
-    import depth_cloud
-    depth_cloud.register()
-    return depth_cloud
 
 
 def camera_matrix(frame):

@@ -10,8 +10,6 @@ the cost of the header rewrite Render Passes does after each render.
 """
 from __future__ import annotations
 
-import glob
-import hashlib
 import os
 import resource
 import statistics
@@ -22,26 +20,9 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tools"))
+from checkout import import_extension  # noqa: E402
 W, H = 1920, 1080
-
-
-def import_package():
-    """The repository as the ``depth_cloud`` package (as the tests do), registered in bpy."""
-    link_dir = os.path.join(tempfile.gettempdir(),
-                            f"depth_cloud_bench_{os.getuid()}_{hashlib.sha1(REPO.encode()).hexdigest()[:10]}")
-    os.makedirs(link_dir, exist_ok=True)
-    link = os.path.join(link_dir, "depth_cloud")
-    if os.path.realpath(link) != REPO:
-        tmp = f"{link}.{os.getpid()}"
-        os.symlink(REPO, tmp)
-        os.replace(tmp, link)
-    sys.path.insert(0, link_dir)
-    import bpy
-    for site in glob.glob(os.path.join(bpy.utils.resource_path('LOCAL'), "python", "lib", "python3*", "site-packages")):
-        sys.path.append(site)  # Blender's bundled pxr
-    import depth_cloud
-    depth_cloud.register()
-    return depth_cloud
 
 
 def make_frames(folder, count):
@@ -70,7 +51,7 @@ def make_frames(folder, count):
 def main(count=6):
     import bpy
     import OpenEXR
-    import_package()
+    import_extension()
     from depth_cloud import api
     from depth_cloud.core.exr_write import add_header_attributes
     from depth_cloud.glue import build

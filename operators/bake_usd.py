@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bpy
 
+from ._poll import source_ready
+
 
 class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
     """Bake the frame range's point clouds to one USD point cache (.usdc) that Blender streams from disk and other applications can open"""
@@ -14,15 +16,7 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None:
-            return False
-        if not context.scene.depth_cloud.exr_path.strip():
-            cls.poll_message_set("Set the EXR file of the depth or position pass first")
-            return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to bake")
-            return False
-        return True
+        return source_ready(cls, context, "bake")
 
     def execute(self, context):
         from ..core.errors import DepthCloudError

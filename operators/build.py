@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from ._poll import source_ready
+
 
 class DEPTH_CLOUD_OT_build(bpy.types.Operator):
     """Build a colored point cloud from the current frame's depth (or position) and color passes"""
@@ -13,15 +15,7 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None:
-            return False
-        if not context.scene.depth_cloud.exr_path.strip():
-            cls.poll_message_set("Set the EXR file of the depth or position pass first")
-            return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to build")
-            return False
-        return True
+        return source_ready(cls, context, "build")
 
     def execute(self, context):
         from ..core.errors import DepthCloudError

@@ -7,6 +7,8 @@ import time
 
 import bpy
 
+from ._poll import source_ready
+
 
 def _status(context, text):
     workspace = getattr(context, "workspace", None)
@@ -26,15 +28,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None:
-            return False
-        if not context.scene.depth_cloud.exr_path.strip():
-            cls.poll_message_set("Set the EXR file (with a '#' frame pattern) of the depth or position pass first")
-            return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to build")
-            return False
-        return True
+        return source_ready(cls, context, "build", "the EXR file (with a '#' frame pattern)")
 
     def _start(self, context):
         from ..core.errors import DepthCloudError

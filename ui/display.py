@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from .panels import sidebar_subpanels
+
 
 def draw_display(layout, context):
     settings = context.scene.depth_cloud.display
@@ -32,28 +34,4 @@ def draw_display(layout, context):
     box.label(text="Edge cleanup applies to the next build", icon='INFO')
 
 
-class DEPTH_CLOUD_PT_view3d_display(bpy.types.Panel):
-    bl_label = "Display"
-    bl_idname = "DEPTH_CLOUD_PT_view3d_display"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
-
-    def draw(self, context):
-        draw_display(self.layout, context)
-
-
-class DEPTH_CLOUD_PT_compositor_display(bpy.types.Panel):
-    bl_label = "Display"
-    bl_idname = "DEPTH_CLOUD_PT_compositor_display"
-    bl_space_type = 'NODE_EDITOR'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
-
-    def draw(self, context):
-        draw_display(self.layout, context)
-
-
-classes = (DEPTH_CLOUD_PT_view3d_display, DEPTH_CLOUD_PT_compositor_display)
+classes = sidebar_subpanels("display", "Display", draw_display)

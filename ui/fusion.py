@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from .panels import sidebar_subpanels
+
 
 def draw_fusion(layout, context):
     fs = getattr(context.scene.depth_cloud, "fusion", None)
@@ -49,30 +51,4 @@ def draw_fusion(layout, context):
     layout.operator("depth_cloud.fuse", icon='OUTLINER_OB_POINTCLOUD')
 
 
-class DEPTH_CLOUD_PT_fusion_view3d(bpy.types.Panel):
-    bl_label = "Multi-View Fusion"
-    bl_idname = "DEPTH_CLOUD_PT_fusion_view3d"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
-    bl_options = {'DEFAULT_CLOSED'}
-
-    def draw(self, context):
-        draw_fusion(self.layout, context)
-
-
-class DEPTH_CLOUD_PT_fusion_compositor(bpy.types.Panel):
-    bl_label = "Multi-View Fusion"
-    bl_idname = "DEPTH_CLOUD_PT_fusion_compositor"
-    bl_space_type = 'NODE_EDITOR'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
-    bl_options = {'DEFAULT_CLOSED'}
-
-    def draw(self, context):
-        draw_fusion(self.layout, context)
-
-
-classes = (DEPTH_CLOUD_PT_fusion_view3d, DEPTH_CLOUD_PT_fusion_compositor)
+classes = sidebar_subpanels("fusion", "Multi-View Fusion", draw_fusion, closed=True)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from .panels import sidebar_subpanels
+
 
 def draw_render(layout, context):
     out = context.scene.depth_cloud.output
@@ -32,45 +34,5 @@ def draw_bake(layout, context):
     layout.operator("depth_cloud.bake_usd", icon='EXPORT')
 
 
-class _RenderPanel:
-    bl_label = "Render Passes"
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-    bl_options = {'DEFAULT_CLOSED'}
-
-    def draw(self, context):
-        draw_render(self.layout, context)
-
-
-class _BakePanel:
-    bl_label = "Bake to USD"
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-    bl_options = {'DEFAULT_CLOSED'}
-
-    def draw(self, context):
-        draw_bake(self.layout, context)
-
-
-class DEPTH_CLOUD_PT_view3d_render(_RenderPanel, bpy.types.Panel):
-    bl_space_type = 'VIEW_3D'
-    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
-
-
-class DEPTH_CLOUD_PT_view3d_bake(_BakePanel, bpy.types.Panel):
-    bl_space_type = 'VIEW_3D'
-    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
-
-
-class DEPTH_CLOUD_PT_compositor_render(_RenderPanel, bpy.types.Panel):
-    bl_space_type = 'NODE_EDITOR'
-    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
-
-
-class DEPTH_CLOUD_PT_compositor_bake(_BakePanel, bpy.types.Panel):
-    bl_space_type = 'NODE_EDITOR'
-    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
-
-
-classes = (DEPTH_CLOUD_PT_view3d_render, DEPTH_CLOUD_PT_view3d_bake, DEPTH_CLOUD_PT_compositor_render,
-           DEPTH_CLOUD_PT_compositor_bake)
+classes = (sidebar_subpanels("render", "Render Passes", draw_render, closed=True)
+           + sidebar_subpanels("bake", "Bake to USD", draw_bake, closed=True))

@@ -58,3 +58,18 @@ class DEPTH_CLOUD_PT_compositor(_SidebarPanel, bpy.types.Panel):
 
 
 classes = (DEPTH_CLOUD_PT_view3d, DEPTH_CLOUD_PT_compositor)
+
+
+def sidebar_subpanels(key: str, label: str, draw, closed: bool = False) -> tuple:
+    """The pair of sub-panels, under the Depth Cloud panel of the 3D Viewport sidebar and of
+    the Compositor sidebar, that show ``draw(layout, context)``."""
+    made = []
+    for parent in classes:
+        idname = f"{parent.bl_idname}_{key}"
+        attrs = {"bl_label": label, "bl_idname": idname, "bl_space_type": parent.bl_space_type,
+                 "bl_region_type": 'UI', "bl_category": parent.bl_category, "bl_parent_id": parent.bl_idname,
+                 "draw": lambda self, context: draw(self.layout, context)}
+        if closed:
+            attrs["bl_options"] = {'DEFAULT_CLOSED'}
+        made.append(type(idname, (bpy.types.Panel,), attrs))
+    return tuple(made)

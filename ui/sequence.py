@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bpy
 
+from .panels import sidebar_subpanels
+
 
 def draw_sequence(layout, context):
     scene = context.scene
@@ -52,28 +54,4 @@ def draw_sequence(layout, context):
             box.label(text=f"Frame {frame}: {message}", icon='ERROR')
 
 
-class DEPTH_CLOUD_PT_view3d_sequence(bpy.types.Panel):
-    bl_label = "Sequence"
-    bl_idname = "DEPTH_CLOUD_PT_view3d_sequence"
-    bl_parent_id = "DEPTH_CLOUD_PT_view3d"
-    bl_space_type = 'VIEW_3D'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-
-    def draw(self, context):
-        draw_sequence(self.layout, context)
-
-
-class DEPTH_CLOUD_PT_compositor_sequence(bpy.types.Panel):
-    bl_label = "Sequence"
-    bl_idname = "DEPTH_CLOUD_PT_compositor_sequence"
-    bl_parent_id = "DEPTH_CLOUD_PT_compositor"
-    bl_space_type = 'NODE_EDITOR'
-    bl_region_type = 'UI'
-    bl_category = "Depth Cloud"
-
-    def draw(self, context):
-        draw_sequence(self.layout, context)
-
-
-classes = (DEPTH_CLOUD_PT_view3d_sequence, DEPTH_CLOUD_PT_compositor_sequence)
+classes = sidebar_subpanels("sequence", "Sequence", draw_sequence)

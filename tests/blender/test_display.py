@@ -525,9 +525,9 @@ class _Recorder:
 
 def test_display_panels_draw_known_settings(scene):
     import bpy
-    from depth_cloud.ui.display import DEPTH_CLOUD_PT_compositor_display, DEPTH_CLOUD_PT_view3d_display, draw_display
-    assert DEPTH_CLOUD_PT_view3d_display.bl_parent_id in dir(bpy.types)
-    assert DEPTH_CLOUD_PT_compositor_display.bl_parent_id in dir(bpy.types)
+    from depth_cloud.ui.display import classes, draw_display
+    assert sorted(c.bl_space_type for c in classes) == ['NODE_EDITOR', 'VIEW_3D']
+    assert all(c.bl_parent_id in dir(bpy.types) and c.__name__ in dir(bpy.types) for c in classes)
     for mode in ("POINTS", "SURFACE"):
         scene.depth_cloud.display.mode = mode
         drawn = []

@@ -398,9 +398,9 @@ class _Recorder:
 
 def test_fusion_panels_draw_known_settings(scene):
     import bpy
-    from depth_cloud.ui.fusion import DEPTH_CLOUD_PT_fusion_compositor, DEPTH_CLOUD_PT_fusion_view3d, draw_fusion
-    assert DEPTH_CLOUD_PT_fusion_view3d.bl_parent_id in dir(bpy.types)
-    assert DEPTH_CLOUD_PT_fusion_compositor.bl_parent_id in dir(bpy.types)
+    from depth_cloud.ui.fusion import classes, draw_fusion
+    assert sorted(c.bl_space_type for c in classes) == ['NODE_EDITOR', 'VIEW_3D']
+    assert all(c.bl_parent_id in dir(bpy.types) and c.__name__ in dir(bpy.types) for c in classes)
     expected = {'SEQUENCE': {"frames"}, 'CAMERAS': {"cameras", "files"}, 'CAMERA_LIST': {"camera_list", "files"}}
     for source, own in expected.items():
         scene.depth_cloud.fusion.source = source
