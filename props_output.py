@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 
 RENDER_FRAMES = [
     ('CURRENT', "Current Frame", "Render the current frame"),

@@ -33,7 +33,6 @@ READ_AHEAD = 2
 _cache = FrameCache(DEFAULT_BUDGET_MB * MB)
 _players: dict = {}
 _suspended = 0
-_rendering = False
 _scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32)}
 _EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0, np.float32))
 
@@ -117,15 +116,6 @@ def suspended():
         yield
     finally:
         _suspended -= 1
-
-
-def set_rendering(value: bool):
-    global _rendering
-    _rendering = bool(value)
-
-
-def is_rendering() -> bool:
-    return _rendering
 
 
 def sequence_objects(scene):

@@ -28,7 +28,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None or not hasattr(context.scene.depth_cloud, "fusion"):
+        if context.scene is None:
             return False
         if context.mode != 'OBJECT':
             cls.poll_message_set("Switch to Object Mode to fuse")
