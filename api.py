@@ -48,14 +48,11 @@ __all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "
            "CameraModel", "SourceSpec", "DepthCloudError", "SourceFileError", "ChannelError",
            "SizeMismatchError", "InvalidDepthError", "CameraError", "SettingsError", "FramePatternError"]
 
-_SPEC_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels", "position_channels")
-
-
 def source_spec(scene=None, source=None, color=None, **options) -> SourceSpec:
     """A SourceSpec from a path/SourceSpec and options, or from the scene's settings."""
-    unknown = set(options) - set(_SPEC_OPTIONS)
+    unknown = set(options) - set(_build.READING_OPTIONS)
     if unknown:
-        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected {', '.join(_SPEC_OPTIONS)}")
+        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected {', '.join(_build.READING_OPTIONS)}")
     if isinstance(source, SourceSpec):
         spec = source
     elif source is None:

@@ -18,16 +18,22 @@ from . import datablock, display
 from .images import abspath, read_display_image
 
 COLLECTION_NAME = "Depth Clouds"
+#: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
+#: settings (scene and sequence object), the API's keyword options and the command line.
+READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
+                   "position_channels")
+
+
+def reading_options(props) -> dict:
+    """The reading options of a settings group (``scene.depth_cloud``, ``object.depth_cloud.sequence``)."""
+    return {name: getattr(props, name) for name in READING_OPTIONS}
 
 
 def source_spec_from_settings(settings) -> SourceSpec:
     """The scene's Depth Cloud settings as a core SourceSpec."""
     separate = settings.source_mode == 'SEPARATE'
-    return SourceSpec(
-        path=abspath(settings.exr_path), color_path=abspath(settings.color_path) if separate else "",
-        kind=settings.kind, convention=settings.convention, near=settings.near, far=settings.far,
-        layer=settings.layer, depth_channel=settings.depth_channel, color_channels=settings.color_channels,
-        position_channels=settings.position_channels)
+    return SourceSpec(path=abspath(settings.exr_path), color_path=abspath(settings.color_path) if separate else "",
+                      **reading_options(settings))
 
 
 def read_passes(spec: SourceSpec, frame: int):

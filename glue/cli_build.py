@@ -32,10 +32,6 @@ from ..core.pointset import PointSet
 from . import build as build_glue
 from .images import abspath
 
-_SPEC_FIELDS = {"kind": "kind", "convention": "convention", "near": "near", "far": "far", "layer": "layer",
-                "depth_channel": "depth_channel", "color_channels": "color_channels",
-                "position_channels": "position_channels"}
-
 
 # ------------------------------------------------------------------ quiet Blender
 def _c_flush():
@@ -125,8 +121,8 @@ def source_spec_from_args(args, scene):
             from_settings = True
         if args.color:
             spec = replace(spec, color_path=abspath(args.color))
-        overrides = {field: getattr(args, option) for option, field in _SPEC_FIELDS.items()
-                     if getattr(args, option) is not None}
+        overrides = {name: getattr(args, name) for name in build_glue.READING_OPTIONS
+                     if getattr(args, name) is not None}
         if overrides:
             spec = replace(spec, **overrides)
     except SettingsError as err:

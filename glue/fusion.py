@@ -320,7 +320,6 @@ def describe_source(source=None, frames=None, cameras=None, camera_list=None, fi
     return f"sequence:{src}|{frames if isinstance(frames, str) else ''}"
 
 
-SPEC_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels", "position_channels")
 FUSION_OPTIONS = tuple(core_fusion.FusionSettings.__dataclass_fields__)
 
 
@@ -337,10 +336,10 @@ def split_options(options: dict):
     fusion = {k: v for k, v in options.items() if k in FUSION_OPTIONS and v is not None}
     spec = {k: v for k, v in options.items() if k not in FUSION_OPTIONS and v is not None}
     base = spec.pop("settings", None)
-    unknown = set(spec) - set(SPEC_OPTIONS)
+    unknown = set(spec) - set(build.READING_OPTIONS)
     if unknown:
         raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected fusion options "
-                            f"{', '.join(FUSION_OPTIONS)} or reading options {', '.join(SPEC_OPTIONS)}")
+                            f"{', '.join(FUSION_OPTIONS)} or reading options {', '.join(build.READING_OPTIONS)}")
     return fusion_settings(base, **fusion), spec
 
 

@@ -62,9 +62,9 @@ def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, 
     s.is_sequence = True
     if not s.uid:
         s.uid = uuid.uuid4().hex
-    s.source, s.color_source, s.kind, s.convention = spec.path, spec.color_path, spec.kind, spec.convention
-    s.near, s.far, s.layer, s.depth_channel = spec.near, spec.far, spec.layer, spec.depth_channel
-    s.color_channels, s.position_channels = spec.color_channels, spec.position_channels
+    s.source, s.color_source = spec.path, spec.color_path
+    for name in build.READING_OPTIONS:
+        setattr(s, name, getattr(spec, name))
     s.camera, s.clip = camera, clip
     s.frame_start, s.frame_end = frames[0], max(frames[-1], frame_end)
     s.frame_step = (frames[1] - frames[0]) if len(frames) > 1 else 1
