@@ -30,6 +30,7 @@ from ..core.passes import SourceSpec
 from ..core.ply import write_ply
 from ..core.pointset import PointSet
 from . import build as build_glue
+from .frames import scene_frames
 from .images import abspath
 
 
@@ -128,10 +129,6 @@ def source_spec_from_args(args, scene):
     except SettingsError as err:
         raise cli.UsageError(str(err)) from err
     return spec, from_settings
-
-
-def scene_frames(scene) -> list:
-    return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
 
 
 def _missing_input(spec: SourceSpec, frame: int):

@@ -23,11 +23,12 @@ import bpy
 from ..core import fusion as core_fusion
 from ..core.cameras_io import read_camera_list
 from ..core.errors import CameraError, SettingsError
-from ..core.frames import has_frame_placeholder, parse_frame_range, resolve_frame_path
+from ..core.frames import has_frame_placeholder, resolve_frame_path
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build
 from . import camera as camera_glue
 from . import datablock
+from .frames import frame_list, scene_frames
 from .images import abspath, read_display_image
 
 #: Object custom property holding the description of what a fused cloud was made from.
@@ -215,16 +216,6 @@ def views_from_self_describing(scene, files, base: SourceSpec | None = None, cli
     return views
 
 
-def frames_of(scene, frames):
-    """A list of frame numbers from a range string ("1-20x2"), an iterable, or None (the
-    scene's frame range)."""
-    if frames is None or (isinstance(frames, str) and not frames.strip()):
-        return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
-    if isinstance(frames, str):
-        return parse_frame_range(frames)
-    return [int(f) for f in frames]
-
-
 def collect_views(scene, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
                   camera=None, clip=True, progress=None, base: SourceSpec | None = None, **options):
     """The views of whichever source is given (plain arguments; see the module docstring):
@@ -259,7 +250,9 @@ def collect_views(scene, source=None, frames=None, cameras=None, camera_list=Non
         spec = replace(source, **options)
     else:
         spec = _spec(source, color or "", base, **options)
-    return views_from_sequence(scene, spec, frames_of(scene, frames), camera, clip, progress)
+    if isinstance(frames, str) and not frames.strip():
+        frames = None  # the panel's empty Frames: the scene's range
+    return views_from_sequence(scene, spec, frame_list(frames, scene_frames(scene)), camera, clip, progress)
 
 
 # --------------------------------------------------------------------------- output
