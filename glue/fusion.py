@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from dataclasses import replace
 
 import bpy
@@ -30,47 +29,10 @@ from . import camera as camera_glue
 from . import datablock
 from .frames import frame_list, scene_frames
 from .images import abspath, read_display_image
+from .progress import Progress
 
 #: Object custom property holding the description of what a fused cloud was made from.
 FUSION_KEY = "depth_cloud_fusion"
-
-
-class Progress:
-    """Progress for long work: Blender's progress bar and status text in the UI, one line per
-    step on stdout in background mode. ``callback(fraction, message)`` is also called."""
-
-    def __init__(self, context=None, label="Fusing", callback=None):
-        self.label = label
-        self.callback = callback
-        self.wm = getattr(context, "window_manager", None) if context is not None else None
-        self.workspace = getattr(context, "workspace", None) if context is not None else None
-        self.background = bpy.app.background
-        self.t0 = time.perf_counter()
-        if self.wm is not None and not self.background:
-            self.wm.progress_begin(0, 1000)
-
-    def __call__(self, fraction, message):
-        fraction = min(max(float(fraction), 0.0), 1.0)
-        if self.callback is not None:
-            self.callback(fraction, message)
-        if self.background:
-            print(f"Depth Cloud: {self.label}: {100 * fraction:5.1f}% {message} "
-                  f"({time.perf_counter() - self.t0:.1f} s)", flush=True)
-            return
-        if self.wm is not None:
-            self.wm.progress_update(int(1000 * fraction))
-        if self.workspace is not None:
-            self.workspace.status_text_set(f"{self.label}: {message}")
-
-    def end(self):
-        if self.wm is not None and not self.background:
-            self.wm.progress_end()
-        if self.workspace is not None and not self.background:
-            self.workspace.status_text_set(None)
-
-    def part(self, start, end):
-        """A callback mapping 0..1 onto ``start..end`` of this progress."""
-        return lambda f, m: self(start + (end - start) * f, m)
 
 
 def _spec(path, color="", base: SourceSpec | None = None, **options) -> SourceSpec:

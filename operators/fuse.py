@@ -44,6 +44,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         from ..core.fusion import FusionSettings
         from ..glue import build
         from ..glue import fusion as glue_fusion
+        from ..glue.progress import Progress
         from ..props_fusion import fusion_options
 
         scene = context.scene
@@ -53,7 +54,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         if problem:
             self.report({'ERROR'}, problem)
             return {'CANCELLED'}
-        progress = glue_fusion.Progress(context, "Fusing")
+        progress = Progress(context, "Fusing")
         try:
             base = build.source_spec_from_settings(settings) if settings.exr_path.strip() else None
             kwargs = dict(clip=settings.clip, progress=progress.part(0.0, 0.3))

@@ -42,10 +42,10 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     def execute(self, context):
         from ..core.errors import DepthCloudError
         from ..glue import render
+        from ..glue.progress import Progress
 
         scene = context.scene
         out = scene.depth_cloud.output
-        wm = context.window_manager
         try:
             frames = render.frames_for(scene, out.render_frames, out.frames)
             render.check_can_render(scene)
@@ -54,19 +54,14 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
 
-        def progress(done, total, frame, path, seconds):
-            wm.progress_update(done)
-            if bpy.app.background:
-                print(f"Depth Cloud: rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}", flush=True)
-
-        wm.progress_begin(0, len(frames))
-        try:
-            paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, progress)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
-        finally:
-            wm.progress_end()
+        with Progress(context, "Depth Cloud", total=len(frames)) as progress:
+            def rendered(done, total, frame, path, seconds):
+                progress.step(done, f"rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}")
+            try:
+                paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, rendered)
+            except DepthCloudError as err:
+                self.report({'ERROR'}, str(err))
+                return {'CANCELLED'}
         self.report({'INFO'}, f"Rendered {len(paths)} frame(s) to {pattern}")
         if self.build:
             return self._build(context, pattern, frames)
