@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
+from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
@@ -45,11 +46,7 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
                 return {'CANCELLED'}
         for warning in result.warnings:
             self.report({'WARNING'}, warning)
-        if ob is not None and ob.name in context.view_layer.objects:
-            for other in context.view_layer.objects.selected:
-                other.select_set(False)
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         self.report({'INFO'}, f"Baked {len(result.frames)} frame(s), {result.points:,} points, to {path} "
                               f"in {result.seconds:.1f} s")
         return {'FINISHED'}

@@ -8,6 +8,7 @@ import time
 import bpy
 
 from ._poll import source_ready
+from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
@@ -124,11 +125,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
                                   f"({seconds:.1f} s)")
         else:
             obj = result
-            for other in context.view_layer.objects.selected:
-                other.select_set(False)
-            if obj.name in context.view_layer.objects:
-                obj.select_set(True)
-                context.view_layer.objects.active = obj
+            select_only(context, obj)
             built = f", {job.preloaded} frames preloaded in {seconds:.1f} s" if job.mode == 'PRELOAD' else ""
             self.report({'INFO'}, f"Sequence {obj.name!r}: frames {obj.depth_cloud.sequence.frame_start}-"
                                   f"{obj.depth_cloud.sequence.frame_end}{built}")

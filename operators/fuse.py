@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from ._select import select_only
+
 
 def _source_problem(context):
     """Why the fusion source is incomplete, or None."""
@@ -81,11 +83,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             return {'CANCELLED'}
         finally:
             progress.end()
-        for other in context.view_layer.objects.selected:
-            other.select_set(False)
-        if ob.name in context.view_layer.objects:
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         st = result.stats
         self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "
                               f"(voxel {result.voxel_size:.4g}; removed {st['spikes_removed']:,} spikes, "

@@ -5,6 +5,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty
 
+from ._select import select_only
+
 
 class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""
@@ -91,10 +93,6 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
                 setattr(settings, name, value)
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
-        for other in context.view_layer.objects.selected:
-            other.select_set(False)
-        if ob.name in context.view_layer.objects:
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
         return {'FINISHED'}
