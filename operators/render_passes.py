@@ -26,15 +26,14 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from ..glue.render import SUPPORTED_ENGINES
-        scene = context.scene
-        if scene is None:
+        from ..core.errors import DepthCloudError
+        from ..glue.render import check_can_render
+        if context.scene is None:
             return False
-        if scene.render.engine not in SUPPORTED_ENGINES:
-            cls.poll_message_set("Switch the render engine to Cycles or EEVEE")
-            return False
-        if scene.camera is None:
-            cls.poll_message_set("The scene has no camera to render with")
+        try:
+            check_can_render(context.scene)  # the same checks as execute, with the same message
+        except DepthCloudError as err:
+            cls.poll_message_set(str(err))
             return False
         if context.mode != 'OBJECT':
             cls.poll_message_set("Switch to Object Mode to render")
