@@ -7,6 +7,7 @@ touched, so a failed build leaves the scene as it was.
 from __future__ import annotations
 
 import os
+import re
 
 import bpy
 
@@ -22,6 +23,13 @@ COLLECTION_NAME = "Depth Clouds"
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
                    "position_channels")
+
+
+def source_stem(path_pattern: str) -> str:
+    """The name of what is built from a path pattern: its file name without the extension and
+    the frame placeholders ('#' runs, ``%04d``); "DepthCloud" when nothing is left."""
+    stem = os.path.splitext(os.path.basename(path_pattern))[0]
+    return re.sub(r"%0?\d*d|#+", "", stem).strip("._- ") or "DepthCloud"
 
 
 def reading_options(props) -> dict:

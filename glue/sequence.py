@@ -8,7 +8,6 @@ scene exactly as it was.
 """
 from __future__ import annotations
 
-import os
 import uuid
 
 import bpy
@@ -37,9 +36,7 @@ def range_end_points(scene):
 
 
 def sequence_name(spec: SourceSpec) -> str:
-    stem = os.path.splitext(os.path.basename(spec.path))[0]
-    stem = stem.replace("#", "").replace("%", "").rstrip("._- ") or "DepthCloud"
-    return stem
+    return build.source_stem(spec.path)
 
 
 def find_sequence_object(scene, spec: SourceSpec):

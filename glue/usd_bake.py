@@ -16,7 +16,6 @@ Mesh Sequence Cache modifier that streams the points from disk frame by frame.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -74,9 +73,7 @@ def usd_path(scene, path: str, folder: str) -> str:
 
 def prim_name(spec: SourceSpec, Tf) -> str:
     """The points prim's name, from the source file name (frame placeholders removed)."""
-    stem = os.path.splitext(os.path.basename(spec.path))[0]
-    stem = re.sub(r"%0?\d*d|#+", "", stem).strip("._- ")
-    return Tf.MakeValidIdentifier(stem) if stem else "DepthCloud"
+    return Tf.MakeValidIdentifier(build.source_stem(spec.path))
 
 
 def _widths(point_set, size: float) -> np.ndarray:
