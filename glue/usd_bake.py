@@ -253,9 +253,13 @@ def load(context, path: str):
     try:
         result = bpy.ops.wm.usd_import(filepath=path, **options)
     except RuntimeError as err:
-        raise ExportError(f"{path}: Blender's USD importer failed ({err})") from err
+        result, problem = (), f"Blender's USD importer failed ({err})"
+    else:
+        problem = "Blender's USD importer made no point cloud object"
     new = [ob for ob in bpy.data.objects if ob not in before]
     clouds = [ob for ob in new if ob.type == 'POINTCLOUD']
     if 'FINISHED' not in result or not clouds:
-        raise ExportError(f"{path}: Blender's USD importer made no point cloud object")
+        for ob in new:  # whatever a failed import made: the scene stays as it was
+            bpy.data.objects.remove(ob)
+        raise ExportError(f"{path}: {problem}")
     return clouds[0]
