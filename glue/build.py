@@ -102,6 +102,17 @@ def cloud_collection(scene):
     return coll
 
 
+def put_cloud_data(scene, ob, name: str, data):
+    """``(object, new)``: ``ob`` showing ``data`` instead of its old datablock (freed), or, when
+    ``ob`` is None, a new object ``name`` holding ``data`` in the "Depth Clouds" collection."""
+    if ob is not None:
+        datablock.replace_data(ob, data)
+        return ob, False
+    ob = bpy.data.objects.new(name, data)
+    cloud_collection(scene).objects.link(ob)
+    return ob, True
+
+
 def find_cloud_object(scene, spec: SourceSpec, frame: int):
     """The cloud object already built from the same source and frame in this scene."""
     for ob in scene.objects:
@@ -121,14 +132,10 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     path, _ = spec.paths(frame)
     name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
-    ob = find_cloud_object(scene, spec, frame)
-    if ob is None:
-        ob = bpy.data.objects.new(name, pc)
-        cloud_collection(scene).objects.link(ob)
+    ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame), name, pc)
+    if new:
         s = ob.depth_cloud
         s.is_cloud, s.source, s.color_source, s.frame = True, spec.path, spec.color_path, frame
-    else:
-        datablock.replace_data(ob, pc)
     ob.depth_cloud.points = len(point_set)
     display.setup_cloud(ob, point_set, model, display_settings)
     return ob, point_set

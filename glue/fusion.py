@@ -232,13 +232,9 @@ def fused_object(scene, result, name="Fused Cloud", key=None):
     point_set = result.point_set
     key = f"{name}|{key or ''}"
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
-    ob = _find_fused(scene, key)
-    if ob is None:
-        ob = bpy.data.objects.new(name, pc)
-        build.cloud_collection(scene).objects.link(ob)
+    ob, new = build.put_cloud_data(scene, _find_fused(scene, key), name, pc)
+    if new:
         ob[FUSION_KEY] = key
-    else:
-        datablock.replace_data(ob, pc)
     ob["depth_cloud_voxel_size"] = float(result.voxel_size)
     ob["depth_cloud_views"] = int(point_set.meta.get("views", 0))
     return ob

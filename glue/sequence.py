@@ -189,8 +189,7 @@ class SequenceBuild:
         obj = find_sequence_object(scene, spec)
         if obj is None:
             name = sequence_name(spec)
-            obj = bpy.data.objects.new(name, bpy.data.meshes.new(name))
-            build.cloud_collection(scene).objects.link(obj)
+            obj, _new = build.put_cloud_data(scene, None, name, bpy.data.meshes.new(name))
         datablock.points_modifier(obj)
         _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
         uid = obj.depth_cloud.sequence.uid
