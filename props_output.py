@@ -36,12 +36,4 @@ class DepthCloudOutputSettings(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudOutputSettings,)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
-
-
-def register():
-    _register()
-
-
-def unregister():
-    _unregister()
+register, unregister = bpy.utils.register_classes_factory(classes)
