@@ -48,14 +48,11 @@ __all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "
            "CameraModel", "SourceSpec", "DepthCloudError", "SourceFileError", "ChannelError",
            "SizeMismatchError", "InvalidDepthError", "CameraError", "SettingsError", "FramePatternError"]
 
-_SPEC_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels", "position_channels")
-
-
 def source_spec(scene=None, source=None, color=None, **options) -> SourceSpec:
     """A SourceSpec from a path/SourceSpec and options, or from the scene's settings."""
-    unknown = set(options) - set(_SPEC_OPTIONS)
+    unknown = set(options) - set(_build.READING_OPTIONS)
     if unknown:
-        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected {', '.join(_SPEC_OPTIONS)}")
+        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected {', '.join(_build.READING_OPTIONS)}")
     if isinstance(source, SourceSpec):
         spec = source
     elif source is None:
@@ -134,26 +131,16 @@ from .core.errors import ExportError  # noqa: E402
 __all__ += ["render_passes", "bake_usd", "load_usd", "ExportError"]
 
 
-def _frame_list(scene, frames):
-    from .core.frames import parse_frame_range
-    if frames is None:
-        return [scene.frame_current]
-    if isinstance(frames, str):
-        return parse_frame_range(frames)
-    if isinstance(frames, int):
-        return [frames]
-    return [int(f) for f in frames]
-
-
 def render_passes(scene=None, frames=None, folder=None, view_layer=None, progress=None) -> list:
     """Render Combined, Z and Position of ``frames`` (default: the current frame; a list,
     a range such as ``range(1, 49)`` or text ``"1-48x2"``) into one self-describing
     multilayer EXR per frame, ``<folder>/<scene>_####.exr`` (default folder: the scene's
     Cache Folder). Returns the paths. Every render setting is restored afterwards."""
     from .glue import render as _render
+    from .glue.frames import frame_list
     scene = scene if scene is not None else bpy.context.scene
     folder = folder if folder is not None else scene.depth_cloud.output.cache_dir
-    return _render.render_frames(scene, _frame_list(scene, frames), str(folder), view_layer, progress)
+    return _render.render_frames(scene, frame_list(frames, [scene.frame_current]), str(folder), view_layer, progress)
 
 
 def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color=None, clip=True, size=1.0,
@@ -163,17 +150,16 @@ def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color
     the scene's USD File setting, else ``<cache folder>/<scene>.usdc``). ``size`` multiplies
     the point widths. Returns the BakeResult (``path``, ``frames``, ``empty``, ``points``,
     ``warnings``); with ``load=True`` also loads it (see :func:`load_usd`)."""
-    from .glue import render as _render
     from .glue import usd_bake
+    from .glue.frames import frame_list, scene_frames
     scene = scene if scene is not None else bpy.context.scene
     out = scene.depth_cloud.output
     if camera is None and source is None:
         camera = scene.depth_cloud.camera
     spec = source_spec(scene, source, color, **options)
-    if frames is None:
-        frames = _render.frames_for(scene, 'RANGE')
     target = usd_bake.usd_path(scene, str(path) if path is not None else out.usd_path, out.cache_dir)
-    result = usd_bake.bake(scene, spec, _frame_list(scene, frames), target, camera, clip, float(size), progress)
+    result = usd_bake.bake(scene, spec, frame_list(frames, scene_frames(scene)), target, camera, clip, float(size),
+                           progress)
     if load:
         load_usd(target)
     return result

@@ -26,12 +26,15 @@ import textwrap
 from .core.batch import chunk_frames, frame_output_path, frame_ranges_text, parse_chunk, range_output_path
 from .core.errors import DepthCloudError, FramePatternError
 from .core.frames import has_frame_placeholder, parse_frame_range
+from .enums import CONVENTIONS as _CONVENTION_ITEMS
+from .enums import KINDS as _KIND_ITEMS
 
 PROG = "depth_cloud"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
 
-KINDS = ("AUTO", "DEPTH", "POSITION")
-CONVENTIONS = ("AUTO", "PLANAR", "RAY_DISTANCE", "NORMALIZED", "ZBUFFER", "INVERSE")
+#: The panel's choices (``enums.py``), by identifier.
+KINDS = tuple(item[0] for item in _KIND_ITEMS)
+CONVENTIONS = tuple(item[0] for item in _CONVENTION_ITEMS)
 #: Output format by file extension.
 FORMATS = {".ply": "ply", ".blend": "blend", ".usd": "usd", ".usda": "usd", ".usdc": "usd"}
 PER_FRAME_FORMATS = ("ply",)

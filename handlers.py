@@ -3,8 +3,7 @@
 ``frame_change_post`` makes every sequence object show its frame (``glue.playback``); it
 runs in viewport playback, scrubbing and F12 animation renders (it calls no operator and
 reads no window). ``load_post`` forgets the previous file's frames and makes sure the frame
-handler is attached; ``undo_post``/``redo_post`` forget what the meshes showed; the render
-handlers tell playback when a render is running.
+handler is attached; ``undo_post``/``redo_post`` forget what the meshes showed.
 """
 import bpy
 from bpy.app.handlers import persistent
@@ -30,27 +29,12 @@ def depth_cloud_undo_post(*_args):
     playback.drop_unused(bpy.data)
 
 
-@persistent
-def depth_cloud_render_init(*_args):
-    from .glue import playback
-    playback.set_rendering(True)
-
-
-@persistent
-def depth_cloud_render_done(*_args):
-    from .glue import playback
-    playback.set_rendering(False)
-
-
 HANDLERS = (
     ("frame_change_post", depth_cloud_frame_change),
     ("load_post", depth_cloud_load_post),
     ("load_factory_startup_post", depth_cloud_load_post),
     ("undo_post", depth_cloud_undo_post),
     ("redo_post", depth_cloud_undo_post),
-    ("render_init", depth_cloud_render_init),
-    ("render_complete", depth_cloud_render_done),
-    ("render_cancel", depth_cloud_render_done),
 )
 
 

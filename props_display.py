@@ -94,12 +94,4 @@ class DepthCloudObjectDisplay(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudDisplaySettings, DepthCloudObjectDisplay)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
-
-
-def register():
-    _register()
-
-
-def unregister():
-    _unregister()
+register, unregister = bpy.utils.register_classes_factory(classes)

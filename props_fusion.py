@@ -82,12 +82,4 @@ def fusion_options(fs) -> dict:
 
 
 classes = (DepthCloudFusionSettings,)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
-
-
-def register():
-    _register()
-
-
-def unregister():
-    _unregister()
+register, unregister = bpy.utils.register_classes_factory(classes)

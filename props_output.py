@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 
 RENDER_FRAMES = [
     ('CURRENT', "Current Frame", "Render the current frame"),
@@ -36,12 +36,4 @@ class DepthCloudOutputSettings(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudOutputSettings,)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
-
-
-def register():
-    _register()
-
-
-def unregister():
-    _unregister()
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -63,12 +63,4 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudSequenceSettings, DepthCloudSequenceObject)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
-
-
-def register():
-    _register()
-
-
-def unregister():
-    _unregister()
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -7,6 +7,7 @@ touched, so a failed build leaves the scene as it was.
 from __future__ import annotations
 
 import os
+import re
 
 import bpy
 
@@ -18,16 +19,29 @@ from . import datablock, display
 from .images import abspath, read_display_image
 
 COLLECTION_NAME = "Depth Clouds"
+#: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
+#: settings (scene and sequence object), the API's keyword options and the command line.
+READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
+                   "position_channels")
+
+
+def source_stem(path_pattern: str) -> str:
+    """The name of what is built from a path pattern: its file name without the extension and
+    the frame placeholders ('#' runs, ``%04d``); "DepthCloud" when nothing is left."""
+    stem = os.path.splitext(os.path.basename(path_pattern))[0]
+    return re.sub(r"%0?\d*d|#+", "", stem).strip("._- ") or "DepthCloud"
+
+
+def reading_options(props) -> dict:
+    """The reading options of a settings group (``scene.depth_cloud``, ``object.depth_cloud.sequence``)."""
+    return {name: getattr(props, name) for name in READING_OPTIONS}
 
 
 def source_spec_from_settings(settings) -> SourceSpec:
     """The scene's Depth Cloud settings as a core SourceSpec."""
     separate = settings.source_mode == 'SEPARATE'
-    return SourceSpec(
-        path=abspath(settings.exr_path), color_path=abspath(settings.color_path) if separate else "",
-        kind=settings.kind, convention=settings.convention, near=settings.near, far=settings.far,
-        layer=settings.layer, depth_channel=settings.depth_channel, color_channels=settings.color_channels,
-        position_channels=settings.position_channels)
+    return SourceSpec(path=abspath(settings.exr_path), color_path=abspath(settings.color_path) if separate else "",
+                      **reading_options(settings))
 
 
 def read_passes(spec: SourceSpec, frame: int):
@@ -88,6 +102,17 @@ def cloud_collection(scene):
     return coll
 
 
+def put_cloud_data(scene, ob, name: str, data):
+    """``(object, new)``: ``ob`` showing ``data`` instead of its old datablock (freed), or, when
+    ``ob`` is None, a new object ``name`` holding ``data`` in the "Depth Clouds" collection."""
+    if ob is not None:
+        datablock.replace_data(ob, data)
+        return ob, False
+    ob = bpy.data.objects.new(name, data)
+    cloud_collection(scene).objects.link(ob)
+    return ob, True
+
+
 def find_cloud_object(scene, spec: SourceSpec, frame: int):
     """The cloud object already built from the same source and frame in this scene."""
     for ob in scene.objects:
@@ -107,14 +132,10 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     path, _ = spec.paths(frame)
     name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
-    ob = find_cloud_object(scene, spec, frame)
-    if ob is None:
-        ob = bpy.data.objects.new(name, pc)
-        cloud_collection(scene).objects.link(ob)
+    ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame), name, pc)
+    if new:
         s = ob.depth_cloud
         s.is_cloud, s.source, s.color_source, s.frame = True, spec.path, spec.color_path, frame
-    else:
-        datablock.replace_data(ob, pc)
     ob.depth_cloud.points = len(point_set)
     display.setup_cloud(ob, point_set, model, display_settings)
     return ob, point_set

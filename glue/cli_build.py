@@ -30,11 +30,8 @@ from ..core.passes import SourceSpec
 from ..core.ply import write_ply
 from ..core.pointset import PointSet
 from . import build as build_glue
+from .frames import scene_frames
 from .images import abspath
-
-_SPEC_FIELDS = {"kind": "kind", "convention": "convention", "near": "near", "far": "far", "layer": "layer",
-                "depth_channel": "depth_channel", "color_channels": "color_channels",
-                "position_channels": "position_channels"}
 
 
 # ------------------------------------------------------------------ quiet Blender
@@ -125,17 +122,13 @@ def source_spec_from_args(args, scene):
             from_settings = True
         if args.color:
             spec = replace(spec, color_path=abspath(args.color))
-        overrides = {field: getattr(args, option) for option, field in _SPEC_FIELDS.items()
-                     if getattr(args, option) is not None}
+        overrides = {name: getattr(args, name) for name in build_glue.READING_OPTIONS
+                     if getattr(args, name) is not None}
         if overrides:
             spec = replace(spec, **overrides)
     except SettingsError as err:
         raise cli.UsageError(str(err)) from err
     return spec, from_settings
-
-
-def scene_frames(scene) -> list:
-    return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
 
 
 def _missing_input(spec: SourceSpec, frame: int):

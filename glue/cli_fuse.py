@@ -15,11 +15,10 @@ from .. import cli
 from ..core.fileio import atomic_output
 from ..core.ply import write_ply
 from . import fusion as fusion_glue
+from .build import READING_OPTIONS
 from .cli_build import _rel, _size, blender_quiet, resolve_scene
 from .images import abspath
 
-READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels")
 FUSION_OPTIONS = ("voxel_size", "min_views", "depth_tolerance", "neighbor_support", "outlier_neighbors",
                   "outlier_std_ratio", "max_incidence", "check_views", "workers")
 

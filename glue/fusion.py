@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from dataclasses import replace
 
 import bpy
@@ -23,53 +22,17 @@ import bpy
 from ..core import fusion as core_fusion
 from ..core.cameras_io import read_camera_list
 from ..core.errors import CameraError, SettingsError
-from ..core.frames import has_frame_placeholder, parse_frame_range, resolve_frame_path
+from ..core.frames import has_frame_placeholder, resolve_frame_path
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build
 from . import camera as camera_glue
 from . import datablock
+from .frames import frame_list, scene_frames
 from .images import abspath, read_display_image
+from .progress import Progress
 
 #: Object custom property holding the description of what a fused cloud was made from.
 FUSION_KEY = "depth_cloud_fusion"
-
-
-class Progress:
-    """Progress for long work: Blender's progress bar and status text in the UI, one line per
-    step on stdout in background mode. ``callback(fraction, message)`` is also called."""
-
-    def __init__(self, context=None, label="Fusing", callback=None):
-        self.label = label
-        self.callback = callback
-        self.wm = getattr(context, "window_manager", None) if context is not None else None
-        self.workspace = getattr(context, "workspace", None) if context is not None else None
-        self.background = bpy.app.background
-        self.t0 = time.perf_counter()
-        if self.wm is not None and not self.background:
-            self.wm.progress_begin(0, 1000)
-
-    def __call__(self, fraction, message):
-        fraction = min(max(float(fraction), 0.0), 1.0)
-        if self.callback is not None:
-            self.callback(fraction, message)
-        if self.background:
-            print(f"Depth Cloud: {self.label}: {100 * fraction:5.1f}% {message} "
-                  f"({time.perf_counter() - self.t0:.1f} s)", flush=True)
-            return
-        if self.wm is not None:
-            self.wm.progress_update(int(1000 * fraction))
-        if self.workspace is not None:
-            self.workspace.status_text_set(f"{self.label}: {message}")
-
-    def end(self):
-        if self.wm is not None and not self.background:
-            self.wm.progress_end()
-        if self.workspace is not None and not self.background:
-            self.workspace.status_text_set(None)
-
-    def part(self, start, end):
-        """A callback mapping 0..1 onto ``start..end`` of this progress."""
-        return lambda f, m: self(start + (end - start) * f, m)
 
 
 def _spec(path, color="", base: SourceSpec | None = None, **options) -> SourceSpec:
@@ -215,16 +178,6 @@ def views_from_self_describing(scene, files, base: SourceSpec | None = None, cli
     return views
 
 
-def frames_of(scene, frames):
-    """A list of frame numbers from a range string ("1-20x2"), an iterable, or None (the
-    scene's frame range)."""
-    if frames is None or (isinstance(frames, str) and not frames.strip()):
-        return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
-    if isinstance(frames, str):
-        return parse_frame_range(frames)
-    return [int(f) for f in frames]
-
-
 def collect_views(scene, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
                   camera=None, clip=True, progress=None, base: SourceSpec | None = None, **options):
     """The views of whichever source is given (plain arguments; see the module docstring):
@@ -259,7 +212,9 @@ def collect_views(scene, source=None, frames=None, cameras=None, camera_list=Non
         spec = replace(source, **options)
     else:
         spec = _spec(source, color or "", base, **options)
-    return views_from_sequence(scene, spec, frames_of(scene, frames), camera, clip, progress)
+    if isinstance(frames, str) and not frames.strip():
+        frames = None  # the panel's empty Frames: the scene's range
+    return views_from_sequence(scene, spec, frame_list(frames, scene_frames(scene)), camera, clip, progress)
 
 
 # --------------------------------------------------------------------------- output
@@ -277,13 +232,9 @@ def fused_object(scene, result, name="Fused Cloud", key=None):
     point_set = result.point_set
     key = f"{name}|{key or ''}"
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
-    ob = _find_fused(scene, key)
-    if ob is None:
-        ob = bpy.data.objects.new(name, pc)
-        build.cloud_collection(scene).objects.link(ob)
+    ob, new = build.put_cloud_data(scene, _find_fused(scene, key), name, pc)
+    if new:
         ob[FUSION_KEY] = key
-    else:
-        datablock.replace_data(ob, pc)
     ob["depth_cloud_voxel_size"] = float(result.voxel_size)
     ob["depth_cloud_views"] = int(point_set.meta.get("views", 0))
     return ob
@@ -320,7 +271,6 @@ def describe_source(source=None, frames=None, cameras=None, camera_list=None, fi
     return f"sequence:{src}|{frames if isinstance(frames, str) else ''}"
 
 
-SPEC_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels", "position_channels")
 FUSION_OPTIONS = tuple(core_fusion.FusionSettings.__dataclass_fields__)
 
 
@@ -337,10 +287,10 @@ def split_options(options: dict):
     fusion = {k: v for k, v in options.items() if k in FUSION_OPTIONS and v is not None}
     spec = {k: v for k, v in options.items() if k not in FUSION_OPTIONS and v is not None}
     base = spec.pop("settings", None)
-    unknown = set(spec) - set(SPEC_OPTIONS)
+    unknown = set(spec) - set(build.READING_OPTIONS)
     if unknown:
         raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected fusion options "
-                            f"{', '.join(FUSION_OPTIONS)} or reading options {', '.join(SPEC_OPTIONS)}")
+                            f"{', '.join(FUSION_OPTIONS)} or reading options {', '.join(build.READING_OPTIONS)}")
     return fusion_settings(base, **fusion), spec
 
 

@@ -33,7 +33,6 @@ READ_AHEAD = 2
 _cache = FrameCache(DEFAULT_BUDGET_MB * MB)
 _players: dict = {}
 _suspended = 0
-_rendering = False
 _scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32)}
 _EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0, np.float32))
 
@@ -65,16 +64,13 @@ class Player:
 
 def spec_of(obj) -> SourceSpec:
     s = obj.depth_cloud.sequence
-    return SourceSpec(path=s.source, color_path=s.color_source, kind=s.kind, convention=s.convention,
-                      near=s.near, far=s.far, layer=s.layer, depth_channel=s.depth_channel,
-                      color_channels=s.color_channels, position_channels=s.position_channels)
+    return SourceSpec(path=s.source, color_path=s.color_source, **build.reading_options(s))
 
 
 def _signature(obj) -> tuple:
     s = obj.depth_cloud.sequence
     cam = s.camera.session_uid if s.camera is not None else None
-    return (s.source, s.color_source, s.kind, s.convention, s.near, s.far, s.layer, s.depth_channel,
-            s.color_channels, s.position_channels, cam, s.clip)
+    return (s.source, s.color_source, *build.reading_options(s).values(), cam, s.clip)
 
 
 def player_for(obj) -> Player:
@@ -117,15 +113,6 @@ def suspended():
         yield
     finally:
         _suspended -= 1
-
-
-def set_rendering(value: bool):
-    global _rendering
-    _rendering = bool(value)
-
-
-def is_rendering() -> bool:
-    return _rendering
 
 
 def sequence_objects(scene):

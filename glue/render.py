@@ -32,6 +32,7 @@ from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.exr_write import add_header_attributes
 from ..core.metadata import HEADER_CONVENTION, camera_to_header
 from . import camera as camera_glue
+from .frames import scene_frames
 
 CYCLES = 'CYCLES'
 #: EEVEE's engine id: 'BLENDER_EEVEE_NEXT' in 4.2-4.x, 'BLENDER_EEVEE' again from 5.0.
@@ -169,7 +170,7 @@ def frames_for(scene, mode: str, text: str = "") -> list:
     if mode == 'CURRENT':
         return [scene.frame_current]
     if mode == 'RANGE':
-        return list(range(scene.frame_start, scene.frame_end + 1, max(1, scene.frame_step)))
+        return scene_frames(scene)
     if mode == 'CUSTOM':
         return parse_frame_range(text)
     raise SettingsError(f"frames {mode!r} unknown; expected one of {FRAME_MODES}")

@@ -8,7 +8,6 @@ scene exactly as it was.
 """
 from __future__ import annotations
 
-import os
 import uuid
 
 import bpy
@@ -37,9 +36,7 @@ def range_end_points(scene):
 
 
 def sequence_name(spec: SourceSpec) -> str:
-    stem = os.path.splitext(os.path.basename(spec.path))[0]
-    stem = stem.replace("#", "").replace("%", "").rstrip("._- ") or "DepthCloud"
-    return stem
+    return build.source_stem(spec.path)
 
 
 def find_sequence_object(scene, spec: SourceSpec):
@@ -62,9 +59,9 @@ def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, 
     s.is_sequence = True
     if not s.uid:
         s.uid = uuid.uuid4().hex
-    s.source, s.color_source, s.kind, s.convention = spec.path, spec.color_path, spec.kind, spec.convention
-    s.near, s.far, s.layer, s.depth_channel = spec.near, spec.far, spec.layer, spec.depth_channel
-    s.color_channels, s.position_channels = spec.color_channels, spec.position_channels
+    s.source, s.color_source = spec.path, spec.color_path
+    for name in build.READING_OPTIONS:
+        setattr(s, name, getattr(spec, name))
     s.camera, s.clip = camera, clip
     s.frame_start, s.frame_end = frames[0], max(frames[-1], frame_end)
     s.frame_step = (frames[1] - frames[0]) if len(frames) > 1 else 1
@@ -192,8 +189,7 @@ class SequenceBuild:
         obj = find_sequence_object(scene, spec)
         if obj is None:
             name = sequence_name(spec)
-            obj = bpy.data.objects.new(name, bpy.data.meshes.new(name))
-            build.cloud_collection(scene).objects.link(obj)
+            obj, _new = build.put_cloud_data(scene, None, name, bpy.data.meshes.new(name))
         datablock.points_modifier(obj)
         _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
         uid = obj.depth_cloud.sequence.uid

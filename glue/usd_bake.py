@@ -16,7 +16,6 @@ Mesh Sequence Cache modifier that streams the points from disk frame by frame.
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 
@@ -74,9 +73,7 @@ def usd_path(scene, path: str, folder: str) -> str:
 
 def prim_name(spec: SourceSpec, Tf) -> str:
     """The points prim's name, from the source file name (frame placeholders removed)."""
-    stem = os.path.splitext(os.path.basename(spec.path))[0]
-    stem = re.sub(r"%0?\d*d|#+", "", stem).strip("._- ")
-    return Tf.MakeValidIdentifier(stem) if stem else "DepthCloud"
+    return Tf.MakeValidIdentifier(build.source_stem(spec.path))
 
 
 def _widths(point_set, size: float) -> np.ndarray:
@@ -256,9 +253,13 @@ def load(context, path: str):
     try:
         result = bpy.ops.wm.usd_import(filepath=path, **options)
     except RuntimeError as err:
-        raise ExportError(f"{path}: Blender's USD importer failed ({err})") from err
+        result, problem = (), f"Blender's USD importer failed ({err})"
+    else:
+        problem = "Blender's USD importer made no point cloud object"
     new = [ob for ob in bpy.data.objects if ob not in before]
     clouds = [ob for ob in new if ob.type == 'POINTCLOUD']
     if 'FINISHED' not in result or not clouds:
-        raise ExportError(f"{path}: Blender's USD importer made no point cloud object")
+        for ob in new:  # whatever a failed import made: the scene stays as it was
+            bpy.data.objects.remove(ob)
+        raise ExportError(f"{path}: {problem}")
     return clouds[0]

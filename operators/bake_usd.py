@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
+from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
@@ -21,11 +22,11 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
     def execute(self, context):
         from ..core.errors import DepthCloudError
         from ..glue import build, render, usd_bake
+        from ..glue.progress import Progress
 
         scene = context.scene
         settings = scene.depth_cloud
         out = scene.depth_cloud.output
-        wm = context.window_manager
         try:
             spec = build.source_spec_from_settings(settings)
             frames = render.frames_for(scene, out.bake_frames, out.frames)
@@ -34,28 +35,18 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
 
-        def progress(done, total, frame, points, seconds):
-            wm.progress_update(done)
-            if bpy.app.background:
-                print(f"Depth Cloud: baked frame {frame} ({done}/{total}), {points:,} points in {seconds:.2f} s",
-                      flush=True)
-
-        wm.progress_begin(0, len(frames))
-        try:
-            result = usd_bake.bake(scene, spec, frames, path, settings.camera, settings.clip, out.usd_size, progress)
-            ob = usd_bake.load(context, path) if out.usd_load else None
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
-        finally:
-            wm.progress_end()
+        with Progress(context, "Depth Cloud", total=len(frames)) as progress:
+            def baked(done, total, frame, points, seconds):
+                progress.step(done, f"baked frame {frame} ({done}/{total}), {points:,} points in {seconds:.2f} s")
+            try:
+                result = usd_bake.bake(scene, spec, frames, path, settings.camera, settings.clip, out.usd_size, baked)
+                ob = usd_bake.load(context, path) if out.usd_load else None
+            except DepthCloudError as err:
+                self.report({'ERROR'}, str(err))
+                return {'CANCELLED'}
         for warning in result.warnings:
             self.report({'WARNING'}, warning)
-        if ob is not None and ob.name in context.view_layer.objects:
-            for other in context.view_layer.objects.selected:
-                other.select_set(False)
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         self.report({'INFO'}, f"Baked {len(result.frames)} frame(s), {result.points:,} points, to {path} "
                               f"in {result.seconds:.1f} s")
         return {'FINISHED'}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
+from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_build(bpy.types.Operator):
@@ -32,10 +33,6 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
             return {'CANCELLED'}
         for warning in point_set.meta.get("warnings", ()):
             self.report({'WARNING'}, warning)
-        for other in context.view_layer.objects.selected:
-            other.select_set(False)
-        if ob.name in context.view_layer.objects:
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
         return {'FINISHED'}

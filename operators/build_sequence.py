@@ -8,12 +8,7 @@ import time
 import bpy
 
 from ._poll import source_ready
-
-
-def _status(context, text):
-    workspace = getattr(context, "workspace", None)
-    if workspace is not None:
-        workspace.status_text_set(text)
+from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
@@ -25,6 +20,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
 
     _job = None
     _timer = None
+    _progress = None
 
     @classmethod
     def poll(cls, context):
@@ -48,30 +44,22 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
 
     def _progress_line(self, frame):
         job = self._job
-        return f"Depth Cloud: built frame {frame} ({job.done}/{job.total})"
+        return f"built frame {frame} ({job.done}/{job.total})"
 
     def execute(self, context):
+        from ..glue.progress import Progress
         if not self._start(context):
             return {'CANCELLED'}
         job = self._job
-        wm = context.window_manager
-        show_bar = not bpy.app.background and job.total
-        if show_bar:
-            wm.progress_begin(0, job.total)
         t0 = time.perf_counter()
-        try:
-            while not job.finished:
-                frame = job.step()
-                if bpy.app.background:
-                    print(self._progress_line(frame), flush=True)
-                elif show_bar:
-                    wm.progress_update(job.done)
-        except BaseException:
-            job.cancel()
-            raise
-        finally:
-            if show_bar:
-                wm.progress_end()
+        with Progress(context, "Depth Cloud", total=job.total) as progress:
+            try:
+                while not job.finished:
+                    frame = job.step()
+                    progress.step(job.done, self._progress_line(frame))
+            except BaseException:
+                job.cancel()
+                raise
         return self._finish(context, time.perf_counter() - t0)
 
     def invoke(self, context, event):
@@ -81,12 +69,13 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
             return {'CANCELLED'}
         if self._job.finished:  # lazy: nothing to build up front
             return self._finish(context, 0.0)
+        from ..glue.progress import Progress
         wm = context.window_manager
-        wm.progress_begin(0, self._job.total)
+        self._progress = Progress(context, "Depth Cloud", total=self._job.total)
         self._timer = wm.event_timer_add(0.001, window=context.window)
         wm.modal_handler_add(self)
         self._t0 = time.perf_counter()
-        _status(context, f"Depth Cloud: building {self._job.total} frames… (Esc to cancel)")
+        self._progress.step(0, f"building {self._job.total} frames… (Esc to cancel)")
         return {'RUNNING_MODAL'}
 
     def modal(self, context, event):
@@ -106,20 +95,19 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
             job.cancel()
             self._end_modal(context)
             raise
-        context.window_manager.progress_update(job.done)
-        _status(context, f"Depth Cloud: built frame {frame} ({job.done}/{job.total}) (Esc to cancel)")
+        self._progress.step(job.done, f"{self._progress_line(frame)} (Esc to cancel)")
         if job.finished:
             self._end_modal(context)
             return self._finish(context, time.perf_counter() - self._t0)
         return {'RUNNING_MODAL'}
 
     def _end_modal(self, context):
-        wm = context.window_manager
         if self._timer is not None:
-            wm.event_timer_remove(self._timer)
+            context.window_manager.event_timer_remove(self._timer)
             self._timer = None
-        wm.progress_end()
-        _status(context, None)
+        if self._progress is not None:
+            self._progress.end()
+            self._progress = None
 
     def _finish(self, context, seconds):
         from ..core.errors import DepthCloudError
@@ -137,11 +125,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
                                   f"({seconds:.1f} s)")
         else:
             obj = result
-            for other in context.view_layer.objects.selected:
-                other.select_set(False)
-            if obj.name in context.view_layer.objects:
-                obj.select_set(True)
-                context.view_layer.objects.active = obj
+            select_only(context, obj)
             built = f", {job.preloaded} frames preloaded in {seconds:.1f} s" if job.mode == 'PRELOAD' else ""
             self.report({'INFO'}, f"Sequence {obj.name!r}: frames {obj.depth_cloud.sequence.frame_start}-"
                                   f"{obj.depth_cloud.sequence.frame_end}{built}")

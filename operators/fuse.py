@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from ._select import select_only
+
 
 def _source_problem(context):
     """Why the fusion source is incomplete, or None."""
@@ -28,7 +30,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None or not hasattr(context.scene.depth_cloud, "fusion"):
+        if context.scene is None:
             return False
         if context.mode != 'OBJECT':
             cls.poll_message_set("Switch to Object Mode to fuse")
@@ -44,6 +46,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         from ..core.fusion import FusionSettings
         from ..glue import build
         from ..glue import fusion as glue_fusion
+        from ..glue.progress import Progress
         from ..props_fusion import fusion_options
 
         scene = context.scene
@@ -53,7 +56,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         if problem:
             self.report({'ERROR'}, problem)
             return {'CANCELLED'}
-        progress = glue_fusion.Progress(context, "Fusing")
+        progress = Progress(context, "Fusing")
         try:
             base = build.source_spec_from_settings(settings) if settings.exr_path.strip() else None
             kwargs = dict(clip=settings.clip, progress=progress.part(0.0, 0.3))
@@ -80,11 +83,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             return {'CANCELLED'}
         finally:
             progress.end()
-        for other in context.view_layer.objects.selected:
-            other.select_set(False)
-        if ob.name in context.view_layer.objects:
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         st = result.stats
         self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "
                               f"(voxel {result.voxel_size:.4g}; removed {st['spikes_removed']:,} spikes, "

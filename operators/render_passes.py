@@ -5,6 +5,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty
 
+from ._select import select_only
+
 
 class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""
@@ -24,15 +26,14 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        from ..glue.render import SUPPORTED_ENGINES
-        scene = context.scene
-        if scene is None:
+        from ..core.errors import DepthCloudError
+        from ..glue.render import check_can_render
+        if context.scene is None:
             return False
-        if scene.render.engine not in SUPPORTED_ENGINES:
-            cls.poll_message_set("Switch the render engine to Cycles or EEVEE")
-            return False
-        if scene.camera is None:
-            cls.poll_message_set("The scene has no camera to render with")
+        try:
+            check_can_render(context.scene)  # the same checks as execute, with the same message
+        except DepthCloudError as err:
+            cls.poll_message_set(str(err))
             return False
         if context.mode != 'OBJECT':
             cls.poll_message_set("Switch to Object Mode to render")
@@ -42,10 +43,10 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     def execute(self, context):
         from ..core.errors import DepthCloudError
         from ..glue import render
+        from ..glue.progress import Progress
 
         scene = context.scene
         out = scene.depth_cloud.output
-        wm = context.window_manager
         try:
             frames = render.frames_for(scene, out.render_frames, out.frames)
             render.check_can_render(scene)
@@ -54,19 +55,14 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
 
-        def progress(done, total, frame, path, seconds):
-            wm.progress_update(done)
-            if bpy.app.background:
-                print(f"Depth Cloud: rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}", flush=True)
-
-        wm.progress_begin(0, len(frames))
-        try:
-            paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, progress)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
-        finally:
-            wm.progress_end()
+        with Progress(context, "Depth Cloud", total=len(frames)) as progress:
+            def rendered(done, total, frame, path, seconds):
+                progress.step(done, f"rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}")
+            try:
+                paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, rendered)
+            except DepthCloudError as err:
+                self.report({'ERROR'}, str(err))
+                return {'CANCELLED'}
         self.report({'INFO'}, f"Rendered {len(paths)} frame(s) to {pattern}")
         if self.build:
             return self._build(context, pattern, frames)
@@ -96,10 +92,6 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
                 setattr(settings, name, value)
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
-        for other in context.view_layer.objects.selected:
-            other.select_set(False)
-        if ob.name in context.view_layer.objects:
-            ob.select_set(True)
-            context.view_layer.objects.active = ob
+        select_only(context, ob)
         self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
         return {'FINISHED'}

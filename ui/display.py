@@ -1,8 +1,6 @@
 """Display sub-panels: how clouds are drawn (live) and edge cleanup (at build)."""
 from __future__ import annotations
 
-import bpy
-
 from .panels import sidebar_subpanels
 
 

@@ -1,15 +1,11 @@
 """Fusion sub-panels (3D Viewport and Compositor sidebars): they only draw."""
 from __future__ import annotations
 
-import bpy
-
 from .panels import sidebar_subpanels
 
 
 def draw_fusion(layout, context):
-    fs = getattr(context.scene.depth_cloud, "fusion", None)
-    if fs is None:
-        return
+    fs = context.scene.depth_cloud.fusion
     col = layout.column()
     col.use_property_split = True
     col.use_property_decorate = False

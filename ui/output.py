@@ -1,8 +1,6 @@
 """Sub-panels of the Depth Cloud sidebar: Render Passes and Bake to USD."""
 from __future__ import annotations
 
-import bpy
-
 from .panels import sidebar_subpanels
 
 

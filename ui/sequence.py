@@ -2,8 +2,6 @@
 active sequence object's playback state."""
 from __future__ import annotations
 
-import bpy
-
 from .panels import sidebar_subpanels
 
 
