@@ -161,15 +161,19 @@ def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color
     result = usd_bake.bake(scene, spec, frame_list(frames, scene_frames(scene)), target, camera, clip, float(size),
                            progress)
     if load:
-        load_usd(target)
+        load_usd(target, scene)
     return result
 
 
-def load_usd(path):
-    """The object streaming the USD point cache ``path`` in the current scene (made by
-    Blender's USD importer, or the existing one, reloaded)."""
+def load_usd(path, scene=None):
+    """The object streaming the USD point cache ``path`` in ``scene`` (default: the current
+    one), made by Blender's USD importer, or the existing one, reloaded."""
     from .glue import usd_bake
-    return usd_bake.load(bpy.context, abspath(str(path)))
+    scene = scene if scene is not None else bpy.context.scene
+    if scene == bpy.context.scene:
+        return usd_bake.load(bpy.context, abspath(str(path)))
+    with bpy.context.temp_override(scene=scene, view_layer=scene.view_layers[0]):
+        return usd_bake.load(bpy.context, abspath(str(path)))
 
 
 def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_jump=None):

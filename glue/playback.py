@@ -291,7 +291,23 @@ def on_frame_change(scene, depsgraph=None):
     for obj in objects:
         if obj.data is None or not obj.depth_cloud.sequence.uid:
             continue
-        show(obj, scene, depsgraph)
+        try:
+            show(obj, scene, depsgraph)
+        except Exception as err:  # never a traceback per frame: report once per sequence and error
+            _report_unexpected(obj, scene.frame_current, err)
+
+
+_unexpected_reported = set()
+
+
+def _report_unexpected(obj, frame: int, err: Exception):
+    key = (obj.depth_cloud.sequence.uid, type(err).__name__, str(err))
+    if key in _unexpected_reported:
+        return
+    _unexpected_reported.add(key)
+    print(f"Depth Cloud: sequence {obj.name!r}, frame {frame}: unexpected error {err!r} while showing the frame "
+          "(reported once)", file=sys.stdout, flush=True)
+    print(traceback.format_exc(), file=sys.stderr, flush=True)
 
 
 def forget_shown():

@@ -293,6 +293,23 @@ def test_vanished_file_shows_nothing_and_reports_once(shot, tmp_path, capfd, pre
     assert "Traceback" not in err and "Traceback" not in out
 
 
+def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
+    """A failure anywhere in the frame-change work never raises per frame: one report."""
+    from depth_cloud.glue import playback
+    scene, cam, pattern = shot
+    _build(scene, pattern, prefetch=False)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("simulated failure")
+    monkeypatch.setattr(playback, "display", broken)
+    capfd.readouterr()
+    for frame in (2, 3, 4, 1, 2):
+        scene.frame_set(frame)
+    out, err = capfd.readouterr()
+    assert len([ln for ln in out.splitlines() if "simulated failure" in ln]) == 1
+    assert err.count("Traceback") == 1
+
+
 def test_file_names_the_rendering_camera(scene, tmp_path):
     """Cameras switched by timeline markers: each EXR names its camera in the header; a
     build after the markers are gone still uses the camera that rendered each frame."""

@@ -164,3 +164,16 @@ def test_bad_input_names_the_problem(scene, tmp_path):
             api.bake_usd(scene, frames="1-2", path=str(tmp_path / "points.usdc"))
     assert len(bpy.data.objects) == objects
     assert not os.path.exists(tmp_path / "points.usdc")
+
+
+def test_load_usd_into_the_given_scene(scene, tmp_path):
+    """api.load_usd(path, scene) puts the streaming object in that scene, not the current one."""
+    need_pxr()
+    import bpy
+    from depth_cloud import api
+    render_sequence(scene, tmp_path)
+    result = api.bake_usd(scene, frames="1-2")
+    other = bpy.data.scenes.new("Other")
+    ob = api.load_usd(result.path, other)
+    assert ob.name in other.objects and ob.name not in scene.objects
+    assert bpy.context.scene == scene
