@@ -334,8 +334,11 @@ def display_problem(obj, mode):
         return None
     if mode not in MODES:
         return SettingsError(f"display mode {mode!r} is unknown; expected one of {', '.join(MODES)}")
-    if not obj.depth_cloud.is_cloud:
+    if not (obj.depth_cloud.is_cloud or _is_sequence(obj)):
         return SettingsError(f"{obj.name!r} is not a Depth Cloud object")
+    if _is_sequence(obj) and mode != POINTS:
+        return SettingsError(f"{obj.name}: a sequence plays back as points; pixel squares and surfaces are "
+                             "for single-frame clouds")
     if mode == SQUARES and not has_image_plane(stored_camera(obj)):
         return CameraError(f"{obj.name}: pixel squares need the (non-panoramic) camera that rendered the passes; "
                            "rebuild with a camera set")
@@ -391,8 +394,25 @@ def remove_surface(obj):
                 bpy.data.meshes.remove(me)
 
 
+def _is_sequence(obj) -> bool:
+    return obj.depth_cloud.sequence.is_sequence
+
+
+def setup_points_display(obj, settings=None):
+    """The display of a cloud whose frames change under it (a sequence's playback object, or a
+    keyed frame): the shared modifier and materials in Points mode, with the scene's size and
+    shading. The display modifier comes last in the stack (after "Mesh to Points")."""
+    mod = display_modifier(obj)
+    set_inputs(mod, camera_inputs(None))
+    size = settings.point_size if settings is not None else 1.0
+    lit = settings is not None and settings.shading == 'LIT'
+    set_inputs(mod, {"Mode": MODES.index(POINTS), "Size": float(size), "Lit": bool(lit), "Surface": None})
+    obj.depth_cloud.display.mode = POINTS
+
+
 def cloud_objects(scene):
-    return [ob for ob in scene.objects if ob.depth_cloud.is_cloud and display_modifier(ob, create=False) is not None]
+    return [ob for ob in scene.objects if (ob.depth_cloud.is_cloud or _is_sequence(ob))
+            and display_modifier(ob, create=False) is not None]
 
 
 def apply_to_scene(scene, **values):

@@ -17,7 +17,7 @@ from ..core.framecache import CachedFrame
 from ..core.frames import format_frames, frame_numbers, split_existing
 from ..core.passes import SourceSpec
 from . import build
-from . import datablock
+from . import datablock, display
 from . import playback
 
 LAZY, PRELOAD, KEYED = 'LAZY', 'PRELOAD', 'KEYED'
@@ -192,6 +192,7 @@ class SequenceBuild:
             obj, _new = build.put_cloud_data(scene, None, name, bpy.data.meshes.new(name))
         datablock.points_modifier(obj)
         _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
+        display.setup_points_display(obj, scene.depth_cloud.display)
         uid = obj.depth_cloud.sequence.uid
         playback.reset(uid)
         playback.apply_budget(scene)
@@ -228,6 +229,7 @@ class SequenceBuild:
             if i + 1 < len(built):
                 until = min(until, built[i + 1])
             _key_visibility(ob, frame, until, scene.frame_current)
+            display.setup_points_display(ob, scene.depth_cloud.display)
         self.staged.clear()
         return coll
 

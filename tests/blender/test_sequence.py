@@ -293,6 +293,35 @@ def test_vanished_file_shows_nothing_and_reports_once(shot, tmp_path, capfd, pre
     assert "Traceback" not in err and "Traceback" not in out
 
 
+def test_sequence_renders_show_the_source_colors(shot, tmp_path):
+    """A render of a sequence frame reproduces that frame's Combined pixels (the shared unlit
+    material on the playback object), and keyed frames get the same display."""
+    import bpy
+    from depth_cloud.glue import display
+    from render_compare import faithful_film, psnr, read_combined, rerender
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern)
+    assert display.display_modifier(obj, create=False) is not None
+    for ob in scene.objects:
+        if ob is not obj and ob.type != 'CAMERA':
+            ob.hide_render = True
+    faithful_film(scene)
+    scene.frame_set(3)
+    got, _ = rerender(scene, str(tmp_path / "rerender.exr"))
+    ref, z = read_combined(frame_path(pattern, 3))
+    value = psnr(ref, got, z < 1e9)
+    print(f"sequence frame 3 re-rendered: PSNR {value:.1f} dB")
+    assert value >= 30.0
+    with pytest.raises(Exception, match="sequence plays back as points"):
+        bpy.ops.object.select_all(action='DESELECT')
+        from depth_cloud import api
+        api.set_display([obj], mode='SQUARES')
+    _build(scene, pattern, mode='KEYED')
+    keyed = [o for o in scene.objects if o.depth_cloud.is_cloud and o.type == 'POINTCLOUD']
+    assert len(keyed) == len(FRAMES)
+    assert all(display.display_modifier(o, create=False) is not None for o in keyed)
+
+
 def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
     """A failure anywhere in the frame-change work never raises per frame: one report."""
     from depth_cloud.glue import playback
