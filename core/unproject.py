@@ -194,7 +194,7 @@ def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = de
     pixel centres, fractions sub-pixel positions) at the given depth value(s)."""
     if camera.projection == PANORAMIC:
         from . import panorama
-        return panorama.pixel_to_world(camera, column, row, depth, convention)
+        return panorama.pixel_to_world(camera, column, row, depth, convention, near, far)
     col = np.atleast_1d(np.asarray(column, dtype=np.float64))
     row = np.atleast_1d(np.asarray(row, dtype=np.float64))
     d = np.atleast_1d(np.asarray(depth, dtype=np.float64))
