@@ -16,6 +16,7 @@ from . import depth as depth_mod
 from . import exr
 from .errors import CameraError, SourceFileError
 from .exr_header import read_exr_header
+from .fileio import require_file
 from .metadata import blender_camera_name, camera_from_header, convention_from_header, describe_cameras
 
 #: Blender stamp fields worth showing.
@@ -178,11 +179,12 @@ def ply_info(path) -> dict:
 
 def file_info(path, stats: bool = False) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise SourceFileError(path, "file not found")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
+    path = require_file(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as err:
+        raise SourceFileError(path, f"cannot open ({err.strerror or err})") from err
     if magic == b"\x76\x2f\x31\x01":
         return exr_info(path, stats)
     if magic[:3] == b"ply":
