@@ -153,7 +153,6 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
 
-    h, w = out.shape
     if color_path is None:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None:
@@ -169,8 +168,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
 
 
 def _stack_rgba(f: exr.ExrFile, rgba, win) -> np.ndarray:
-    h = win[3] - win[1] + 1
-    w = win[2] - win[0] + 1
+    w, h = exr.window_size(win)
     out = np.empty((h, w, 4), dtype=np.float32)
     for i, name in enumerate(rgba):
         out[..., i] = f.get(name, win, fill=0.0) if name else 1.0

@@ -204,7 +204,7 @@ def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = de
     d = np.atleast_1d(np.asarray(depth, dtype=np.float64))
     x = camera.plane_x(col)
     y = camera.plane_y(row)
-    z = d.astype(np.float64)
+    z = d
     if convention == depth_mod.RAY_DISTANCE:
         if camera.projection != ORTHOGRAPHIC:
             z = z / np.sqrt(1 + x * x + y * y)
