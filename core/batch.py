@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from .errors import FramePatternError
-from .frames import has_frame_placeholder, resolve_frame_path
+from .frames import last_placeholder, resolve_frame_path
 
 _CHUNK = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -60,23 +60,13 @@ def frame_output_path(pattern: str, frame: int) -> str:
 def range_output_path(pattern: str, first: int, last: int) -> str:
     """Per-range output path: the last ``#`` run (or ``%0Nd``) becomes ``FIRST-LAST``, each
     padded to its width (``clouds_####.usdc`` -> ``clouds_0001-0080.usdc``)."""
-    if not has_frame_placeholder(pattern):
+    match = last_placeholder(pattern)
+    if match is None:
         return pattern
-    start, stop = _last_placeholder_span(pattern)
-    token = pattern[start:stop]
+    start, stop = match.span()
+    token = match.group(0)
     return (pattern[:start] + resolve_frame_path(token, first) + "-" + resolve_frame_path(token, last)
             + pattern[stop:])
-
-
-_PLACEHOLDER = re.compile(r"#+|%0?\d*d")
-
-
-def _last_placeholder_span(pattern: str):
-    matches = list(_PLACEHOLDER.finditer(pattern))
-    if not matches:
-        raise FramePatternError(f"{pattern!r} has no frame placeholder ('#' run or %04d)")
-    last = matches[-1]
-    return last.start(), last.end()
 
 
 def frame_ranges_text(frames) -> str:

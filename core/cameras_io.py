@@ -227,8 +227,8 @@ def _pose(d: dict, where: str) -> np.ndarray:
         if d.get("distance") is None:
             raise CameraError(f"{where}: a view direction needs the distance to the centroid")
         centroid = _vector(d.get("centroid", (0, 0, 0)), 3, "centroid", where)
-        return camera_from_direction(_vector(d["direction"], 3, "direction", where), float(d["distance"]),
-                                     centroid, up)
+        return camera_from_direction(_vector(d["direction"], 3, "direction", where),
+                                     _float(d["distance"], "distance", where), centroid, up)
     if d.get("location") is not None and d.get("look_at") is not None:
         return look_at(_vector(d["location"], 3, "location", where), _vector(d["look_at"], 3, "look_at", where), up)
     raise CameraError(f"{where}: no camera pose; give cam_to_world (or world_to_cam), direction + distance, "
@@ -351,7 +351,7 @@ def parse_camera_csv(text: str, source: str = "<camera list>", base_dir: str = "
 def _float(text, what, where):
     try:
         return float(text)
-    except ValueError as err:
+    except (TypeError, ValueError) as err:
         raise CameraError(f"{where}: {what} must be a number, got {text!r}") from err
 
 

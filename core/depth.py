@@ -98,8 +98,13 @@ def from_planar(z: np.ndarray, convention: str, camera: CameraModel | None = Non
     if convention == PLANAR:
         out = z
     elif convention == RAY_DISTANCE:
-        h, w = z.shape
-        out = z * ray_length_factor(camera, np.arange(w), np.arange(h))
+        if camera is None:
+            raise SettingsError("depth convention RAY_DISTANCE needs a camera to convert depth to distance")
+        if camera.projection == PANORAMIC:
+            out = z  # panoramic depth already is the distance (see to_planar)
+        else:
+            h, w = z.shape
+            out = z * ray_length_factor(camera, np.arange(w), np.arange(h))
     elif convention == NORMALIZED or (convention == ZBUFFER and camera is not None
                                        and camera.projection == ORTHOGRAPHIC):
         out = (z - near) / (far - near)

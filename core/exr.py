@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ChannelError, SourceFileError
+from .fileio import require_file
 
 Window = tuple  # (xmin, ymin, xmax, ymax), inclusive, EXR convention (y down)
 
@@ -106,9 +107,7 @@ def _plain(value):
 
 def read_exr(path, header_only: bool = False) -> ExrFile:
     """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise SourceFileError(path, "file not found" if not os.path.exists(path) else "not a file")
+    path = require_file(path)
     OpenEXR = _import_openexr()
     try:
         if not OpenEXR.isOpenExrFile(path):

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass, field
 
 from .errors import SourceFileError
+from .fileio import require_file
 
 MAGIC = 20000630
 _TILED = 0x200
@@ -163,9 +164,7 @@ def _value(type_name: str, data: bytes, path: str):
 
 def read_exr_header(path) -> ExrHeader:
     """Every part's header of ``path`` (attributes and channels with pixel types)."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise SourceFileError(path, "file not found" if not os.path.exists(path) else "not a file")
+    path = require_file(path)
     size = os.path.getsize(path)
     try:
         fh = open(path, "rb")

@@ -10,6 +10,16 @@ import contextlib
 import os
 import secrets
 
+from .errors import SourceFileError
+
+
+def require_file(path) -> str:
+    """``path`` as a string; :class:`SourceFileError` when it is missing or not a file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise SourceFileError(path, "file not found" if not os.path.exists(path) else "not a file")
+    return path
+
 
 def temp_path_for(path) -> str:
     """A fresh temporary path next to ``path``; it keeps the extension (Blender needs ``.blend``)."""

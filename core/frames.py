@@ -13,12 +13,21 @@ import re
 
 from .errors import FramePatternError
 
-_HASHES = re.compile(r"#+")
-_PRINTF = re.compile(r"%(0?)(\d*)d")
+#: A frame placeholder: a ``#`` run or a printf ``%d`` / ``%04d``.
+_PLACEHOLDER = re.compile(r"#+|%0?\d*d")
 
 
 def has_frame_placeholder(pattern: str) -> bool:
-    return bool(_HASHES.search(pattern) or _PRINTF.search(pattern))
+    return bool(_PLACEHOLDER.search(pattern))
+
+
+def last_placeholder(pattern: str):
+    """The ``re.Match`` of the last frame placeholder in ``pattern`` (the one Blender fills
+    in), or None."""
+    last = None
+    for last in _PLACEHOLDER.finditer(pattern):
+        pass
+    return last
 
 
 def resolve_frame_path(pattern: str, frame: int) -> str:
@@ -27,10 +36,9 @@ def resolve_frame_path(pattern: str, frame: int) -> str:
     placeholder in the file name is left alone."""
     pattern = str(pattern)
     frame = int(frame)
-    matches = list(_HASHES.finditer(pattern)) + list(_PRINTF.finditer(pattern))
-    if not matches:
+    last = last_placeholder(pattern)
+    if last is None:
         return pattern
-    last = max(matches, key=lambda m: m.start())
     if last.group(0).startswith("#"):
         width = len(last.group(0))
         text = f"-{abs(frame):0{max(width - 1, 1)}d}" if frame < 0 else f"{frame:0{width}d}"

@@ -16,7 +16,9 @@ from . import depth as depth_mod
 from . import exr
 from .errors import CameraError, SourceFileError
 from .exr_header import read_exr_header
-from .metadata import blender_camera_name, camera_from_header, convention_from_header, describe_cameras
+from .fileio import require_file
+from .metadata import blender_camera_name, camera_from_header, describe_cameras
+from .passes import file_convention
 
 #: Blender stamp fields worth showing.
 STAMP_FIELDS = ("Scene", "Frame", "Software", "Date", "RenderTime", "File")
@@ -68,14 +70,12 @@ def guess_convention(header: dict, depth_channel: str | None, blender_file: bool
     """``(convention, reason)`` as a build with convention AUTO would decide it from the header."""
     if not depth_channel:
         return None, "no depth channel"
-    stored = convention_from_header(header)
-    if stored is not None and stored[0] in depth_mod.CONVENTIONS:
-        conv, near, far = stored
+    conv, near, far, source = file_convention(header, depth_channel)
+    if source == "header":
         extra = f" (near {near:g}, far {far:g})" if conv in depth_mod.NEEDS_NEAR_FAR else ""
         return conv, f"from the file's Depth Cloud header{extra}"
-    leaf = exr.split_name(depth_channel)[2].lower()
-    if leaf == "distance" or depth_channel.lower().endswith("distance"):
-        return depth_mod.RAY_DISTANCE, f"channel name {depth_channel!r}"
+    if source == "channel":
+        return conv, f"channel name {depth_channel!r}"
     if blender_file:
         return depth_mod.PLANAR, "Blender Z pass (planar camera depth)"
     return depth_mod.PLANAR, "assumed: the file does not say (use --convention if it is not planar Z)"
@@ -121,7 +121,7 @@ def exr_info(path, stats: bool = False) -> dict:
     main_part = next((c["part"] for c in channels if c["name"] == main), 0)
     info = {
         "path": path, "format": "OpenEXR", "version": hdr.version, "multipart": hdr.multipart,
-        "file_size": os.path.getsize(path), "parts": parts, "channels": channels, "layers": layers_list(channels),
+        "file_size": os.path.getsize(path), "parts": parts, "channels": channels, "layers": _layers(channels),
         "display_window": parts[0]["display_window"], "data_window": parts[main_part]["data_window"],
         "kind": "DEPTH" if depth_name else ("POSITION" if position else None),
         "depth_channel": depth_name, "convention": convention, "convention_reason": why,
@@ -132,10 +132,6 @@ def exr_info(path, stats: bool = False) -> dict:
         info["stats"] = channel_stats(path)
         refine_guess_with_stats(info)
     return info
-
-
-def layers_list(channels) -> list:
-    return _layers(channels)
 
 
 def channel_stats(path) -> dict:
@@ -178,11 +174,12 @@ def ply_info(path) -> dict:
 
 def file_info(path, stats: bool = False) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise SourceFileError(path, "file not found")
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
+    path = require_file(path)
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as err:
+        raise SourceFileError(path, f"cannot open ({err.strerror or err})") from err
     if magic == b"\x76\x2f\x31\x01":
         return exr_info(path, stats)
     if magic[:3] == b"ply":

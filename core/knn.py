@@ -165,36 +165,49 @@ def _select(grid, queries, start, count, k, self_index):
             end = pos + max(1, _CHUNK // int(sorted_total[end - 1]))
         width = int(sorted_total[end - 1])
         sel = by_count[pos:end]
-        s, c = start[sel], count[sel]
-        lens = c.ravel()
-        flat_total = int(lens.sum())
-        # candidate indices (in the grid's sorted order), query-major
-        cand = np.repeat(s.ravel() - (np.cumsum(lens) - lens), lens) + np.arange(flat_total)
-        row_tot = c.sum(axis=1)
-        row_of = np.repeat(np.arange(len(sel)), row_tot)
-        within = np.arange(flat_total) - np.repeat(np.cumsum(row_tot) - row_tot, row_tot)
-        mat = np.full((len(sel), width), -1, dtype=np.int64)
-        mat[row_of, within] = cand
+        mat = _candidate_matrix(start[sel], count[sel], width)
         valid = mat >= 0
         diff = grid.sorted_points[np.where(valid, mat, 0)] - queries[sel][:, None, :]
         d2 = np.einsum("ijk,ijk->ij", diff, diff)
         d2[~valid] = np.inf
         if self_index is not None:
             d2[mat == self_index[sel][:, None]] = np.inf
-        kk = min(k, width)
-        if kk < width:
-            part = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
-        else:
-            part = np.broadcast_to(np.arange(width), (len(sel), width))
-        pd = np.take_along_axis(d2, part, axis=1)
-        o = np.argsort(pd, axis=1, kind="stable")
-        pd = np.take_along_axis(pd, o, axis=1)
-        pi = np.take_along_axis(np.take_along_axis(mat, part, axis=1), o, axis=1)
-        pi[~np.isfinite(pd)] = -1
-        dist[sel, :kk] = np.sqrt(pd)
-        idx[sel, :kk] = pi
+        kd, ki = _k_smallest(d2, mat, k)
+        dist[sel, :kd.shape[1]] = kd
+        idx[sel, :kd.shape[1]] = ki
         pos = end
     return dist, idx
+
+
+def _candidate_matrix(start, count, width: int) -> np.ndarray:
+    """``(Q, width)`` int64 candidate indices (in the grid's sorted order) of each query, the
+    runs ``start[q, j] .. start[q, j] + count[q, j]`` one after the other, padded with -1."""
+    lens = count.ravel()
+    flat_total = int(lens.sum())
+    cand = np.repeat(start.ravel() - (np.cumsum(lens) - lens), lens) + np.arange(flat_total)
+    row_tot = count.sum(axis=1)
+    row_of = np.repeat(np.arange(len(row_tot)), row_tot)
+    within = np.arange(flat_total) - np.repeat(np.cumsum(row_tot) - row_tot, row_tot)
+    mat = np.full((len(row_tot), width), -1, dtype=np.int64)
+    mat[row_of, within] = cand
+    return mat
+
+
+def _k_smallest(d2, cand, k: int):
+    """The ``min(k, width)`` smallest squared distances of each row of ``d2`` as sorted
+    distances, and their ``cand`` entries (-1 where the distance is infinite)."""
+    width = d2.shape[1]
+    kk = min(k, width)
+    if kk < width:
+        part = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
+    else:
+        part = np.broadcast_to(np.arange(width), d2.shape)
+    pd = np.take_along_axis(d2, part, axis=1)
+    o = np.argsort(pd, axis=1, kind="stable")
+    pd = np.take_along_axis(pd, o, axis=1)
+    pi = np.take_along_axis(np.take_along_axis(cand, part, axis=1), o, axis=1)
+    pi[~np.isfinite(pd)] = -1
+    return np.sqrt(pd), pi
 
 
 def _gather(grid: _Grid, queries, qcells, k, ring, self_index):
@@ -282,15 +295,7 @@ def _cell_pass(grid: _Grid, k: int, exclude_self: bool, with_index: bool = True)
                 end = pos + max(1, _CHUNK // (qv * int(m[order[end - 1]])))
             sel = order[pos:end]
             width = int(m[sel].max())
-            s, c = start[sel], count[sel]
-            lens = c.ravel()
-            flat_total = int(lens.sum())
-            cand = np.repeat(s.ravel() - (np.cumsum(lens) - lens), lens) + np.arange(flat_total)
-            row_tot = m[sel]
-            row_of = np.repeat(np.arange(len(sel)), row_tot)
-            within = np.arange(flat_total) - np.repeat(np.cumsum(row_tot) - row_tot, row_tot)
-            mat = np.full((len(sel), width), -1, dtype=np.int64)
-            mat[row_of, within] = cand
+            mat = _candidate_matrix(start[sel], count[sel], width)
             valid = mat >= 0
             qidx = grid.starts[sel][:, None] + np.arange(qv)  # (nc, qv), sorted order
             a = sp[qidx]
@@ -316,19 +321,9 @@ def _cell_pass(grid: _Grid, k: int, exclude_self: bool, with_index: bool = True)
                 continue
             if exclude_self:
                 d2[(qidx[:, :, None] == mat[:, None, :]).reshape(d2.shape)] = np.inf
-            kk = min(k, width)
-            mrows = np.repeat(mat, qv, axis=0)
-            if kk < width:
-                part = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
-            else:
-                part = np.broadcast_to(np.arange(width), d2.shape)
-            pd = np.take_along_axis(d2, part, axis=1)
-            srt = np.argsort(pd, axis=1, kind="stable")
-            pd = np.take_along_axis(pd, srt, axis=1)
-            pi = np.take_along_axis(np.take_along_axis(mrows, part, axis=1), srt, axis=1)
-            pi[~np.isfinite(pd)] = -1
-            dist[rows, :kk] = np.sqrt(pd)
-            idx[rows, :kk] = pi
+            kd, ki = _k_smallest(d2, np.repeat(mat, qv, axis=0), k)
+            dist[rows, :kd.shape[1]] = kd
+            idx[rows, :kd.shape[1]] = ki
             pos = end
     return dist, idx
 

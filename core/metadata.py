@@ -33,6 +33,11 @@ def _text(value):
     return value if isinstance(value, str) else None
 
 
+def _where(path) -> str:
+    """``"path: "`` to start a message, or nothing when the path is not known."""
+    return f"{path}: " if path else ""
+
+
 def camera_to_header(model: CameraModel) -> dict:
     """Header attributes describing ``model`` (string values)."""
     return {HEADER_CAMERA: json.dumps(model.to_dict(), separators=(",", ":"))}
@@ -126,9 +131,10 @@ def _note_payload(header: dict) -> dict:
     if not note or not note.startswith(NOTE_PREFIX):
         return {}
     try:
-        return json.loads(note[len(NOTE_PREFIX):])
+        payload = json.loads(note[len(NOTE_PREFIX):])
     except ValueError:
         return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def _expand(data):
@@ -152,7 +158,7 @@ def camera_from_header(header: dict, path: str = "") -> CameraModel | None:
         try:
             data = json.loads(raw)
         except ValueError as err:
-            raise CameraError(f"{path}: header {HEADER_CAMERA!r} is not valid JSON ({err})") from err
+            raise CameraError(f"{_where(path)}header {HEADER_CAMERA!r} is not valid JSON ({err})") from err
     else:
         data = _note_payload(header).get("camera")
     if data is None:
@@ -160,17 +166,17 @@ def camera_from_header(header: dict, path: str = "") -> CameraModel | None:
     try:
         return CameraModel.from_dict(_expand(data))
     except (TypeError, KeyError, ValueError) as err:
-        raise CameraError(f"{path}: header camera is incomplete ({err})") from err
+        raise CameraError(f"{_where(path)}header camera is incomplete ({err})") from err
 
 
 def convention_from_header(header: dict):
     """``(convention, near, far)`` from the header (or the note), or None."""
     conv = _text(header.get(HEADER_CONVENTION))
     if conv:
-        return conv, float(header.get(HEADER_NEAR, 0.0) or 0.0), float(header.get(HEADER_FAR, 0.0) or 0.0)
+        return conv, _float(header.get(HEADER_NEAR)) or 0.0, _float(header.get(HEADER_FAR)) or 0.0
     payload = _note_payload(header)
     if "convention" in payload:
-        return payload["convention"], float(payload.get("near", 0.0)), float(payload.get("far", 0.0))
+        return payload["convention"], _float(payload.get("near")) or 0.0, _float(payload.get("far")) or 0.0
     return None
 
 
@@ -254,7 +260,7 @@ def camera_from_standard(header: dict, size, path: str = "") -> CameraModel | No
     if w2c is None or w2n is None:
         return None
     width, height = int(size[0]), int(size[1])
-    where = f"{path}: " if path else ""
+    where = _where(path)
     try:
         cam_to_rman = np.linalg.inv(w2c.T)  # column-vector camera -> world
         q = (np.linalg.inv(w2c) @ w2n).T  # column-vector camera -> NDC (homogeneous)
@@ -336,7 +342,7 @@ def camera_from_nuke(header: dict, size, path: str = "") -> CameraModel | None:
     if m is None or focal is None or hap is None:
         return None
     if not (focal > 0 and hap > 0):
-        raise CameraError(f"{path + ': ' if path else ''}Nuke camera focal ({focal}) and haperture ({hap}) "
+        raise CameraError(f"{_where(path)}Nuke camera focal ({focal}) and haperture ({hap}) "
                           "must be positive")
     vap = _float(_nuke_value(header, "vaperture")) or hap * size[1] / size[0]
     return CameraModel(cam_to_world=m, width=int(size[0]), height=int(size[1]), lens=focal, sensor_width=hap,

@@ -461,24 +461,38 @@ def _steps(camera, kind, xs, ys, ci, ri, centre):
     return out
 
 
+def pixel_centres(passes):
+    """``(xs, ys)`` float64: continuous frame positions of the centres of the stored columns
+    and rows (the data window starts at ``passes.window``)."""
+    x0, y0 = passes.window
+    h, w = passes.shape
+    return np.arange(w, dtype=np.float64) + (x0 + 0.5), np.arange(h, dtype=np.float64) + (y0 + 0.5)
+
+
+def point_radius(camera: CameraModel, xs, ys, cols, rows, distance, centre=None) -> np.ndarray:
+    """``(N,)`` float32 sphere radius of the points seen at grid pixels ``(xs[cols], ys[rows])``
+    at ``distance``: half the pixel's angular size x sqrt(2), the half diagonal, as
+    :func:`core.footprint.point_radius` for flat image planes. ``centre``: the points' unit
+    directions when already known (see :func:`grid_footprint`)."""
+    radius = (grid_footprint(camera, xs, ys, cols, rows, centre) * np.sqrt(2.0)).astype(np.float32)
+    radius *= np.asarray(distance, dtype=np.float32)
+    return radius
+
+
 def unproject(passes, camera: CameraModel, clip: bool = True):
     """One frame's depth pass through a panoramic camera -> PointSet. ``PointSet.depth``
     holds the distance from the camera."""
     from .pointset import PointSet
-    from .unproject import _check_any, _colors, _meta, _pixels, camera_to_world
+    from .unproject import _check_any, _colors, _meta, _pixels, camera_to_world, valid_depth_mask, within_clip
 
     if passes.depth is None:
         raise InvalidDepthError(f"{passes.path}: no depth pass was read")
     dist = distance_from_depth(passes.depth, passes.convention, passes.near, passes.far)
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(dist) & (dist > 0) & (dist < depth_mod.BACKGROUND_DEPTH)
-        if clip:
-            tol = 1e-4
-            valid &= (dist >= camera.clip_start * (1 - tol)) & (dist <= camera.clip_end * (1 + tol))
-    x0, y0 = passes.window
-    h, w = valid.shape
-    xs = np.arange(w, dtype=np.float64) + (x0 + 0.5)  # pixel centres of the stored columns/rows
-    ys = np.arange(h, dtype=np.float64) + (y0 + 0.5)
+    valid = valid_depth_mask(dist, None)
+    if clip:
+        valid &= within_clip(dist, camera)
+    w = valid.shape[1]
+    xs, ys = pixel_centres(passes)
     rows, cols = np.nonzero(valid)
     d = grid_directions(camera, xs, ys, cols, rows)
     seen = (d[:, 0] != 0) | (d[:, 1] != 0) | (d[:, 2] != 0)  # outside the lens there is no ray
@@ -489,12 +503,10 @@ def unproject(passes, camera: CameraModel, clip: bool = True):
     dv = dist[rows, cols]
     df = d.astype(np.float32)
     positions = camera_to_world(camera, df[:, 0] * dv, df[:, 1] * dv, df[:, 2] * dv)
-    # half the pixel's angular size x sqrt(2): the half diagonal, as footprint.point_radius
-    radius = (grid_footprint(camera, xs, ys, cols, rows, d) * np.sqrt(2.0)).astype(np.float32)
-    radius *= dv
+    radius = point_radius(camera, xs, ys, cols, rows, dv, d)
     return PointSet(positions=positions, colors=_colors(passes, rows * w + cols), pixels=_pixels(cols, rows, passes),
                     depth=np.ascontiguousarray(dv, dtype=np.float32), radius=radius,
-                    image_size=tuple(passes.frame_size), meta=_meta(passes, valid, dist))
+                    image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 
 
 def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = depth_mod.PLANAR,

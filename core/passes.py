@@ -88,16 +88,24 @@ class FramePasses:
         return replace(self, frame_size=(int(width), int(height)), window=(int(x0), int(y0)))
 
 
+def file_convention(header: dict, channel: str):
+    """``(convention, near, far, source)`` the file itself implies for depth ``channel``:
+    ``source`` is ``'header'`` (Depth Cloud header or stamp note; near/far 0 when not
+    stored), ``'channel'`` (a ``…distance`` channel: ray distance) or None (the file says
+    nothing: planar Z)."""
+    stored = convention_from_header(header)
+    if stored is not None and stored[0] in depth_mod.CONVENTIONS:
+        return (*stored, "header")
+    if channel.lower().endswith("distance"):
+        return depth_mod.RAY_DISTANCE, 0.0, 0.0, "channel"
+    return depth_mod.PLANAR, 0.0, 0.0, None
+
+
 def _guess_convention(spec: SourceSpec, header: dict, channel: str):
     if spec.convention != AUTO:
         return spec.convention, spec.near, spec.far
-    stored = convention_from_header(header)
-    if stored is not None and stored[0] in depth_mod.CONVENTIONS:
-        conv, near, far = stored
-        return conv, near or spec.near, far or spec.far
-    if exr.split_name(channel)[2].lower() in ("distance",) or channel.lower().endswith("distance"):
-        return depth_mod.RAY_DISTANCE, spec.near, spec.far
-    return depth_mod.PLANAR, spec.near, spec.far
+    conv, near, far, _ = file_convention(header, channel)
+    return conv, near or spec.near, far or spec.far
 
 
 def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FramePasses:
@@ -145,7 +153,6 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
 
-    h, w = out.shape
     if color_path is None:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None:
@@ -161,8 +168,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
 
 
 def _stack_rgba(f: exr.ExrFile, rgba, win) -> np.ndarray:
-    h = win[3] - win[1] + 1
-    w = win[2] - win[0] + 1
+    w, h = exr.window_size(win)
     out = np.empty((h, w, 4), dtype=np.float32)
     for i, name in enumerate(rgba):
         out[..., i] = f.get(name, win, fill=0.0) if name else 1.0

@@ -136,16 +136,19 @@ def read_ply_header(path):
             words = raw.decode("ascii", "replace").split()
             if not words:
                 continue
-            if words[0] == "format":
-                fmt = words[1]
-            elif words[0] in ("comment", "obj_info"):
-                comments.append(raw.decode("utf-8", "replace").strip()[len(words[0]) + 1:])
-            elif words[0] == "element":
-                elements.append((words[1], int(words[2]), []))
-            elif words[0] == "property" and elements:
-                elements[-1][2].append(tuple(words[1:]) if words[1] == "list" else (words[2], words[1]))
-            elif words[0] == "end_header":
-                return fmt, elements, size, comments
+            try:
+                if words[0] == "format":
+                    fmt = words[1]
+                elif words[0] in ("comment", "obj_info"):
+                    comments.append(raw.decode("utf-8", "replace").strip()[len(words[0]) + 1:])
+                elif words[0] == "element":
+                    elements.append((words[1], int(words[2]), []))
+                elif words[0] == "property" and elements:
+                    elements[-1][2].append(tuple(words[1:]) if words[1] == "list" else (words[2], words[1]))
+                elif words[0] == "end_header":
+                    return fmt, elements, size, comments
+            except (IndexError, ValueError) as err:
+                raise SourceFileError(path, f"damaged PLY header line {raw.strip()[:80]!r}") from err
     raise SourceFileError(path, "damaged PLY header")
 
 
@@ -161,6 +164,9 @@ def read_ply(path) -> dict:
     _, count, props = elements[0]
     if any(p[0] == "list" for p in props):
         raise SourceFileError(path, "list properties in the vertex element are not supported")
+    unknown = sorted({t for _, t in props} - set(PLY_TYPES))
+    if unknown:
+        raise SourceFileError(path, f"unknown PLY property type(s) {', '.join(unknown)}")
     dtype = np.dtype([(name, PLY_TYPES[t]) for name, t in props])
     data = np.fromfile(path, dtype=dtype, count=count, offset=offset)
     if len(data) != count:

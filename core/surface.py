@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .camera import ORTHOGRAPHIC, CameraModel
-from .errors import CameraError
+from .errors import CameraError, SettingsError
 from .filters import DEFAULT_MAX_JUMP, depth_jump
 from .footprint import has_image_plane
 from .pointset import PointSet
@@ -71,7 +71,7 @@ def surface_from_point_set(point_set: PointSet, camera: CameraModel | None,
                            max_jump: float = DEFAULT_MAX_JUMP) -> SurfaceMesh:
     """Triangulate (as quads) the PointSet's pixel grid; see the module docstring."""
     if not max_jump >= 0:
-        raise ValueError(f"max_jump must be >= 0, got {max_jump}")
+        raise SettingsError(f"surface depth jump (max_jump) must be >= 0, got {max_jump}")
     n = len(point_set)
     if n == 0:
         return SurfaceMesh(np.zeros((0, 3), np.float32), np.zeros((0, 4), np.int32), np.zeros((0, 2), np.float32))

@@ -36,10 +36,16 @@ def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = Tru
     """Pixels holding a surface: finite, positive, not background, inside the clip range."""
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(z) & (z > 0) & (z < depth_mod.BACKGROUND_DEPTH)
-        if clip and camera is not None and camera.projection != PANORAMIC:
-            valid &= z >= camera.clip_start * (1 - CLIP_TOLERANCE)
-            valid &= z <= camera.clip_end * (1 + CLIP_TOLERANCE)
+    if clip and camera is not None and camera.projection != PANORAMIC:
+        valid &= within_clip(z, camera)
     return valid
+
+
+def within_clip(z: np.ndarray, camera: CameraModel) -> np.ndarray:
+    """Depths (panoramic cameras: distances) inside the camera's clip range, with
+    :data:`CLIP_TOLERANCE`."""
+    with np.errstate(invalid="ignore"):
+        return (z >= camera.clip_start * (1 - CLIP_TOLERANCE)) & (z <= camera.clip_end * (1 + CLIP_TOLERANCE))
 
 
 def _check_any(valid: np.ndarray, passes: FramePasses, what: str, z=None):
@@ -82,7 +88,7 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     radius = point_radius(camera, zv)
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=zv, radius=radius, image_size=tuple(passes.frame_size),
-                    meta=_meta(passes, valid, z))
+                    meta=_meta(passes, valid))
 
 
 def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
@@ -153,10 +159,8 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
         else:  # panoramic: distance from the camera and the pixel's angular footprint
             from . import panorama
             depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
-            x0, y0 = passes.window
-            h, w = valid.shape
-            foot = panorama.grid_footprint(camera, np.arange(w) + (x0 + 0.5), np.arange(h) + (y0 + 0.5), cols, rows)
-            radius = (foot * np.sqrt(2.0) * depth).astype(np.float32)  # half diagonal, as point_radius
+            xs, ys = panorama.pixel_centres(passes)
+            radius = panorama.point_radius(camera, xs, ys, cols, rows, depth)
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 
@@ -176,7 +180,7 @@ def _pixels(cols, rows, passes: FramePasses) -> np.ndarray:
     return out
 
 
-def _meta(passes: FramePasses, valid, z=None) -> dict:
+def _meta(passes: FramePasses, valid) -> dict:
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
             "warnings": list(passes.warnings)}
@@ -194,13 +198,13 @@ def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = de
     pixel centres, fractions sub-pixel positions) at the given depth value(s)."""
     if camera.projection == PANORAMIC:
         from . import panorama
-        return panorama.pixel_to_world(camera, column, row, depth, convention)
+        return panorama.pixel_to_world(camera, column, row, depth, convention, near, far)
     col = np.atleast_1d(np.asarray(column, dtype=np.float64))
     row = np.atleast_1d(np.asarray(row, dtype=np.float64))
     d = np.atleast_1d(np.asarray(depth, dtype=np.float64))
     x = camera.plane_x(col)
     y = camera.plane_y(row)
-    z = d.astype(np.float64)
+    z = d
     if convention == depth_mod.RAY_DISTANCE:
         if camera.projection != ORTHOGRAPHIC:
             z = z / np.sqrt(1 + x * x + y * y)

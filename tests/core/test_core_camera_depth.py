@@ -150,3 +150,17 @@ def test_header_camera_round_trip():
     assert len(camera_to_note(cam, {"convention": "PLANAR"})) <= 511
     assert camera_from_header({"Note": "just a note"}) is None
     assert json.loads(camera_to_header(cam)["depthCloud/camera"])["width"] == 97
+
+
+def test_from_planar_ray_distance_mirrors_to_planar_for_every_camera():
+    """from_planar is the inverse of to_planar for RAY_DISTANCE on panoramic cameras too, and
+    without a camera both refuse with a SettingsError."""
+    from depth_cloud.core.depth import from_planar, to_planar
+    from depth_cloud.core.errors import SettingsError
+    pano = CameraModel(cam_to_world=np.eye(4), width=8, height=4, projection="PANO",
+                       panorama={"type": "EQUIRECTANGULAR"})
+    z = np.linspace(1.0, 9.0, 32, dtype=np.float32).reshape(4, 8)
+    np.testing.assert_allclose(to_planar(from_planar(z, "RAY_DISTANCE", pano), "RAY_DISTANCE", pano), z, rtol=1e-6)
+    for fn in (from_planar, to_planar):
+        with pytest.raises(SettingsError, match="RAY_DISTANCE needs a camera"):
+            fn(z, "RAY_DISTANCE", None)

@@ -106,3 +106,14 @@ def test_depth_conventions_decode_to_distance():
     np.testing.assert_allclose(np.linalg.norm(p), 4.0)
     p = panorama.pixel_to_world(cam, 2, 1, 0.5, convention="NORMALIZED", near=1.0, far=3.0)
     np.testing.assert_allclose(np.linalg.norm(p), 2.0)
+
+
+def test_pixel_to_world_passes_near_far_to_panoramic_cameras():
+    """A NORMALIZED value through the public pixel_to_world lands where its decoded distance does."""
+    from depth_cloud.core.unproject import pixel_to_world
+    cam = pano_camera("EQUIRECTANGULAR", 96, 48)
+    near, far, distance = 0.5, 20.0, 7.25
+    planar = pixel_to_world(cam, 30, 12, distance)
+    normalized = pixel_to_world(cam, 30, 12, (distance - near) / (far - near), "NORMALIZED", near, far)
+    np.testing.assert_allclose(normalized, planar, rtol=1e-6)
+    assert abs(np.linalg.norm(planar) - distance) < 1e-5
