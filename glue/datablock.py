@@ -64,11 +64,8 @@ def write_attributes(data, point_set, domain='POINT'):
     attrs['position'].data.foreach_set('vector', _flat(point_set.positions, np.float32))
     col = attrs.get(COLOR_ATTRIBUTE) or attrs.new(COLOR_ATTRIBUTE, 'FLOAT_COLOR', domain)
     col.data.foreach_set('color', _flat(point_set.colors, np.float32))
-    if hasattr(data, 'color_attributes'):
-        try:
-            data.color_attributes.active_color = col
-        except (AttributeError, TypeError):
-            pass
+    if isinstance(data, bpy.types.Mesh):  # point clouds have no active color to set
+        data.color_attributes.active_color = col
     if point_set.radius is not None:
         rad = attrs.get('radius') or attrs.new('radius', 'FLOAT', domain)
         rad.data.foreach_set('value', _flat(point_set.radius, np.float32))
