@@ -117,9 +117,9 @@ def view_from_passes(passes, camera: CameraModel, name: str = "", clip: bool = T
     full = np.full((fh, fw), np.nan, dtype=np.float32)
     full[y0:y0 + h, x0:x0 + w] = z
     colors = None
-    if passes.color is not None:
+    if passes.has_color:
         colors = np.ones((fh, fw, 4), dtype=np.float32)
-        colors[y0:y0 + h, x0:x0 + w] = passes.color
+        colors[y0:y0 + h, x0:x0 + w] = passes.rgba()
     return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path))
 
 

@@ -69,11 +69,25 @@ class FramePasses:
     near: float = 0.1
     far: float = 100.0
     position: np.ndarray | None = None  # (h, w, 3)
-    color: np.ndarray | None = None  # (h, w, 4) scene linear
+    color: np.ndarray | None = None  # (h, w, 4) scene linear (see rgba(): EXR colors stay planes)
     color_path: str | None = None
+    #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
+    #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
+    color_planes: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+
+    @property
+    def has_color(self) -> bool:
+        return self.color is not None or self.color_planes is not None
+
+    def rgba(self):
+        """The colors as one (h, w, 4) array (stacked once from EXR planes), or None."""
+        if self.color is None and self.color_planes is not None:
+            r = self.color_planes[0]
+            self.color = np.stack([p if p is not None else np.ones_like(r) for p in self.color_planes], axis=-1)
+        return self.color
 
     @property
     def shape(self):
@@ -160,19 +174,16 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
                 raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
-            out.color = _stack_rgba(f, rgba, win)
+            out.color_planes = _rgba_planes(f, rgba, win)
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
     return out
 
 
-def _stack_rgba(f: exr.ExrFile, rgba, win) -> np.ndarray:
-    w, h = exr.window_size(win)
-    out = np.empty((h, w, 4), dtype=np.float32)
-    for i, name in enumerate(rgba):
-        out[..., i] = f.get(name, win, fill=0.0) if name else 1.0
-    return out
+def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
+    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window)."""
+    return tuple(f.get(name, win, fill=0.0) if name else None for name in rgba)
 
 
 def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: FramePasses, image_reader):
@@ -191,7 +202,8 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
         disp = cf.display_window
         x0, y0 = passes.window
         win = (disp[0] + x0, disp[1] + y0, disp[0] + x0 + w - 1, disp[1] + y0 + h - 1)
-        return _stack_rgba(cf, rgba, win)
+        return np.stack([p if p is not None else np.ones((h, w), np.float32)
+                         for p in _rgba_planes(cf, rgba, win)], axis=-1)
     if not os.path.isfile(color_path):
         raise SourceFileError(color_path, "color file not found")
     if not color_path.lower().endswith(DISPLAY_REFERRED):

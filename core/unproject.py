@@ -167,6 +167,14 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
 
 def _colors(passes: FramePasses, index) -> np.ndarray:
     """Colors of the pixels at flat ``index`` (row-major over the data window)."""
+    if passes.color is None and passes.color_planes is not None:
+        out = np.empty((len(index), 4), dtype=np.float32)
+        for i, plane in enumerate(passes.color_planes):
+            if plane is None:
+                out[:, i] = 1.0
+            else:
+                out[:, i] = plane.reshape(-1).take(index)
+        return out
     if passes.color is None:
         return np.ones((len(index), 4), dtype=np.float32)
     return passes.color.reshape(-1, 4).take(index, axis=0)
