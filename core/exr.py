@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ChannelError, SourceFileError
+from .exr_header import merge_part_headers
 from .fileio import require_file
 
 Window = tuple  # (xmin, ymin, xmax, ymax), inclusive, EXR convention (y down)
@@ -48,10 +49,7 @@ class ExrFile:
     @property
     def header(self) -> dict:
         """Header attributes of all parts merged (part 0 wins)."""
-        merged = {}
-        for h in reversed(self.headers):
-            merged.update(h)
-        return merged
+        return merge_part_headers(self.headers)
 
     @property
     def size(self):

@@ -29,6 +29,14 @@ LINE_ORDERS = {0: "INCREASING_Y", 1: "DECREASING_Y", 2: "RANDOM_Y"}
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 
 
+def merge_part_headers(headers) -> dict:
+    """The attributes of a file's parts as one dict; part 0 wins where parts differ."""
+    merged = {}
+    for header in reversed(list(headers)):
+        merged.update(header)
+    return merged
+
+
 @dataclass
 class ChannelInfo:
     name: str
@@ -75,10 +83,7 @@ class ExrHeader:
     @property
     def header(self) -> dict:
         """All parts' attributes merged (part 0 wins), like :attr:`core.exr.ExrFile.header`."""
-        merged = {}
-        for part in reversed(self.parts):
-            merged.update(part.attributes)
-        return merged
+        return merge_part_headers(part.attributes for part in self.parts)
 
 
 class _Reader:

@@ -37,12 +37,7 @@ def depth_jump(za, zb, max_jump: float) -> np.ndarray:
 def depth_grid(point_set: PointSet):
     """``(z, (c0, r0))``: the PointSet's planar depth scattered into the bounding box of its
     pixels (float32, NaN where there is no point) and the frame pixel of ``z[0, 0]``."""
-    pix = point_set.pixels
-    c0, r0 = (int(v) for v in pix.min(axis=0))
-    w, h = (int(v) for v in pix.max(axis=0) - (c0, r0) + 1)
-    z = np.full((h, w), np.nan, dtype=np.float32)
-    z[pix[:, 1] - r0, pix[:, 0] - c0] = point_set.depth
-    return z, (c0, r0)
+    return point_set.pixel_grid(np.asarray(point_set.depth, dtype=np.float32), np.nan)
 
 
 def flying_pixel_mask(z: np.ndarray, max_jump: float = DEFAULT_MAX_JUMP, mode: str = FLYING) -> np.ndarray:

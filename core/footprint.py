@@ -58,12 +58,8 @@ def radius_from_neighbours(point_set) -> np.ndarray:
     n = len(point_set)
     if n == 0:
         return np.zeros(0, dtype=np.float32)
-    pix = point_set.pixels
-    c0, r0 = pix.min(axis=0)
-    w, h = (pix.max(axis=0) - (c0, r0) + 1).tolist()
-    index = np.full((h + 2, w + 2), -1, dtype=np.int64)
-    cols, rows = pix[:, 0] - c0 + 1, pix[:, 1] - r0 + 1
-    index[rows, cols] = np.arange(n)
+    index, (c0, r0) = point_set.pixel_grid(np.arange(n, dtype=np.int64), -1, pad=1)
+    cols, rows = point_set.pixels[:, 0] - c0, point_set.pixels[:, 1] - r0
     pos = point_set.positions
     best = np.full(n, np.inf, dtype=np.float32)
     for dr, dc in ((0, 1), (0, -1), (1, 0), (-1, 0)):

@@ -46,6 +46,7 @@ from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchE
 from .footprint import point_radius
 from .knn import knn, knn_distances
 from .pointset import PointSet
+from .unproject import camera_to_world
 
 VIEWS_ATTRIBUTE = "views"
 CONFIDENCE_ATTRIBUTE = "confidence"
@@ -282,10 +283,8 @@ def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> Prepa
         with np.errstate(invalid="ignore"):
             keep &= cosine >= np.float32(math.cos(math.radians(settings.max_incidence)))
     rows, cols = np.nonzero(keep)
-    m = cam.cam_to_world.astype(np.float32)
-    pc = np.stack([x[keep], y[keep], zc[keep]], axis=-1)
-    positions = pc @ m[:3, :3].T + m[:3, 3]
-    normals = normals_cam[keep] @ m[:3, :3].T
+    positions = camera_to_world(cam, x[keep], y[keep], zc[keep])
+    normals = normals_cam[keep] @ cam.cam_to_world[:3, :3].astype(np.float32).T
     zv = z[keep]
     radius = point_radius(cam, zv)
     colors = view.colors[keep] if view.colors is not None else np.ones((len(zv), 4), np.float32)

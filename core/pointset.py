@@ -53,6 +53,18 @@ class PointSet:
         kw["attributes"] = {name: arr[index] for name, arr in self.attributes.items()}
         return replace(self, **kw)
 
+    def pixel_grid(self, values, fill, pad: int = 0):
+        """``(grid, (c0, r0))``: per-point ``values`` scattered over the bounding box of the
+        points' pixels, widened by ``pad`` pixels all round (``fill`` where there is no point);
+        ``grid[row - r0, col - c0]`` is the value of the point at frame pixel ``(col, row)``."""
+        values = np.asarray(values)
+        pix = self.pixels
+        c0, r0 = (int(v) - pad for v in pix.min(axis=0))
+        w, h = (int(v) + pad + 1 for v in pix.max(axis=0) - (c0, r0))
+        grid = np.full((h, w), fill, dtype=values.dtype)
+        grid[pix[:, 1] - r0, pix[:, 0] - c0] = values
+        return grid, (c0, r0)
+
     @property
     def pixel_index(self) -> np.ndarray:
         """Flat index ``row * width + column`` of each point's source pixel."""

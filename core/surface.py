@@ -79,13 +79,11 @@ def surface_from_point_set(point_set: PointSet, camera: CameraModel | None,
     if point_set.depth is None:
         raise CameraError("a surface needs the depth of each point: set the camera that rendered the passes")
     pix = point_set.pixels
-    c0, r0 = (int(v) for v in pix.min(axis=0))
-    w, h = (int(v) for v in pix.max(axis=0) - (c0, r0) + 1)
-    rows, cols = pix[:, 1] - r0, pix[:, 0] - c0
-
     # Depth padded by one NaN pixel all round: pixel (r, c) is zp[r + 1, c + 1].
-    zp = np.full((h + 2, w + 2), np.nan, dtype=np.float32)
-    zp[rows + 1, cols + 1] = point_set.depth
+    zp, (c0, r0) = point_set.pixel_grid(np.asarray(point_set.depth, dtype=np.float32), np.nan, pad=1)
+    c0, r0 = c0 + 1, r0 + 1
+    h, w = zp.shape[0] - 2, zp.shape[1] - 2
+    rows, cols = pix[:, 1] - r0, pix[:, 0] - c0
     slots_z = [zp[dr:dr + h + 1, dc:dc + w + 1] for dr, dc in _SLOT_OFFSETS]  # each (h+1, w+1)
     valid = [np.isfinite(z) for z in slots_z]
 
