@@ -45,6 +45,8 @@ class ExrFile:
     channels: dict = field(default_factory=dict)  # name -> ExrChannel
     headers: list = field(default_factory=list)
     display_window: Window = (0, 0, 0, 0)
+    #: every channel name in the file when only some were read (``read_exr(channels=...)``)
+    listed: list = field(default_factory=list)
 
     @property
     def header(self) -> dict:
@@ -57,14 +59,14 @@ class ExrFile:
         return window_size(self.display_window)
 
     def names(self):
-        return list(self.channels)
+        return list(self.listed) if self.listed else list(self.channels)
 
     def get(self, name: str, window: Window | None = None, fill=np.nan) -> np.ndarray:
         """Pixels of channel ``name`` placed in ``window`` (default: its own data window);
         pixels outside the channel's data window are ``fill``."""
         ch = self.channels.get(name)
         if ch is None:
-            raise ChannelError(self.path, repr(name), self.channels)
+            raise ChannelError(self.path, repr(name) + (" (not read)" if name in self.listed else ""), self.names())
         if window is None or tuple(window) == ch.data_window:
             return ch.pixels
         w, h = window_size(window)
@@ -103,9 +105,54 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
-def read_exr(path, header_only: bool = False) -> ExrFile:
-    """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
+def read_exr(path, header_only: bool = False, channels=None) -> ExrFile:
+    """Read the channels of ``path`` as float32 (H, W) arrays, checked for damage.
+
+    ``channels``: None reads every channel; else the names to read, or ``choose(names) ->
+    names`` (or ``{part index: names}``) called with every channel name of the file. Only
+    those are decoded (``names()`` still lists them all); scanline NONE/ZIPS/ZIP files are
+    read part by part by ``core.exr_parts``, everything else by OpenEXR's full read.
+    """
     path = require_file(path)
+    if channels is not None and not header_only:
+        return _read_selected(path, channels)
+    return _read_all(path, header_only)
+
+
+def _chooser(channels):
+    return channels if callable(channels) else (lambda names, wanted=tuple(channels): wanted)
+
+
+def _read_selected(path, channels) -> ExrFile:
+    from . import exr_parts
+    choose = _chooser(channels)
+    try:
+        layout, decoded = exr_parts.read_channels(path, choose)
+    except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
+        out = _read_all(path, False)  # OpenEXR decides: it repairs some damage, raises on the rest
+        head = _read_all(path, True)  # a damaged file may come back with fewer parts than it has
+        listed = list(dict.fromkeys(getattr(c, "name", c) for hdr in head.headers for c in hdr.get("channels") or ()))
+        names = listed or list(out.channels)
+        chosen = choose(names)
+        keep = set().union(*chosen.values()) if isinstance(chosen, dict) else set(chosen)
+        lost = sorted(n for n in keep if n in names and n not in out.channels)
+        if lost:  # the bindings sometimes return a part without its pixels after a warning
+            raise SourceFileError(path, f"damaged EXR: channel {lost[0]!r} is in the header but its "
+                                        "pixels could not be read")
+        out.listed = names
+        out.channels = {n: ch for n, ch in out.channels.items() if n in keep}
+        return out
+    head = _read_all(path, True)  # headers exactly as OpenEXR gives them
+    out = ExrFile(path=path, headers=head.headers, display_window=head.display_window,
+                  listed=list(dict.fromkeys(n for p in layout.parts for n, _ in p.channels)))
+    for index in sorted(decoded):
+        dw = layout.parts[index].data_window
+        for name, pixels in decoded[index].items():
+            out.channels[name] = ExrChannel(name, pixels, dw, index)
+    return out
+
+
+def _read_all(path, header_only: bool) -> ExrFile:
     OpenEXR = _import_openexr()
     try:
         if not OpenEXR.isOpenExrFile(path):

@@ -132,28 +132,15 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     path, color_path = spec.paths(frame)
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
-    f = exr.read_exr(path)
+    picked = {}
+
+    def choose(names):  # decide from the channel list which channels to decode
+        picked.update(_pick_channels(spec, path, names, color_path is None))
+        return picked["read"]
+
+    f = exr.read_exr(path, channels=choose)
     names = f.names()
-    layer = spec.layer or next(iter(exr.view_layers(names)), "")
-    if spec.layer and spec.layer not in exr.view_layers(names):
-        raise ChannelError(path, f"view layer {spec.layer!r}", exr.view_layers(names) or names)
-
-    depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
-    if spec.depth_channel and spec.depth_channel not in f.channels:
-        raise ChannelError(path, f"depth channel {spec.depth_channel!r}", names)
-    pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
-    if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z", names)
-
-    kind = spec.kind
-    if kind == AUTO:
-        if not depth_name and not pos_names:
-            raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
-        kind = DEPTH if depth_name else POSITION
-    if kind == DEPTH and not depth_name:
-        raise ChannelError(path, "depth (Z) channel", names)
-    if kind == POSITION and not pos_names:
-        raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
+    layer, depth_name, pos_names, kind, rgba = (picked[k] for k in ("layer", "depth", "position", "kind", "rgba"))
 
     main = depth_name if kind == DEPTH else pos_names[0]
     win = f.channels[main].data_window
@@ -168,10 +155,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
 
     if color_path is None:
-        rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None:
-            if spec.color_channels:
-                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
             out.color_planes = _rgba_planes(f, rgba, win)
@@ -179,6 +163,41 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
     return out
+
+
+def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool) -> dict:
+    """Which channels of ``names`` a build of ``spec`` uses: ``layer``, ``depth``, ``position``,
+    ``kind``, ``rgba`` and ``read`` (the names to decode). Raises ChannelError for channels
+    the settings ask for that are not there."""
+    names = list(names)
+    layer = spec.layer or next(iter(exr.view_layers(names)), "")
+    if spec.layer and spec.layer not in exr.view_layers(names):
+        raise ChannelError(path, f"view layer {spec.layer!r}", exr.view_layers(names) or names)
+
+    depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
+    if spec.depth_channel and spec.depth_channel not in names:
+        raise ChannelError(path, f"depth channel {spec.depth_channel!r}", names)
+    pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
+    if spec.position_channels and pos_names is None:
+        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z", names)
+
+    kind = spec.kind
+    if kind == AUTO:
+        if not depth_name and not pos_names:
+            raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
+        kind = DEPTH if depth_name else POSITION
+    if kind == DEPTH and not depth_name:
+        raise ChannelError(path, "depth (Z) channel", names)
+    if kind == POSITION and not pos_names:
+        raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
+    rgba = None
+    if color_in_file:
+        rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
+        if rgba is None and spec.color_channels:
+            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+    read = ([depth_name] if depth_name else []) + (list(pos_names) if kind == POSITION else [])
+    read += [n for n in (rgba or ()) if n]
+    return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
@@ -190,9 +209,15 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
     width, height = passes.frame_size
     h, w = passes.shape
     if color_path.lower().endswith(".exr"):
-        cf = exr.read_exr(color_path)
-        rgba = exr.find_color_channels(cf.names(), spec.layer or next(iter(exr.view_layers(cf.names())), ""),
-                                       spec.color_channels or None)
+        found = {}
+
+        def choose(names):
+            found["rgba"] = exr.find_color_channels(names, spec.layer or next(iter(exr.view_layers(names)), ""),
+                                                    spec.color_channels or None)
+            return [n for n in found["rgba"] or () if n]
+
+        cf = exr.read_exr(color_path, channels=choose)
+        rgba = found["rgba"]
         if rgba is None:
             raise ChannelError(color_path, "color (R/G/B) channels", cf.names())
         if cf.size != (width, height):
