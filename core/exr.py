@@ -105,17 +105,16 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
-def read_exr(path, header_only: bool = False, channels=None) -> ExrFile:
+def read_exr(path, header_only: bool = False, channels=None, reader: str = "auto") -> ExrFile:
     """Read the channels of ``path`` as float32 (H, W) arrays, checked for damage.
 
     ``channels``: None reads every channel; else the names to read, or ``choose(names) ->
     names`` (or ``{part index: names}``) called with every channel name of the file. Only
-    those are decoded (``names()`` still lists them all); scanline NONE/ZIPS/ZIP files are
-    read part by part by ``core.exr_parts``, everything else by OpenEXR's full read.
+    those are decoded (``names()`` still lists them all); ``reader``: see :data:`READERS`.
     """
     path = require_file(path)
     if channels is not None and not header_only:
-        return _read_selected(path, channels)
+        return _read_selected(path, channels, reader)
     return _read_all(path, header_only)
 
 
@@ -123,11 +122,29 @@ def _chooser(channels):
     return channels if callable(channels) else (lambda names, wanted=tuple(channels): wanted)
 
 
-def _read_selected(path, channels) -> ExrFile:
+#: How ``read_exr(channels=...)`` decodes: ``"parts"`` (the chosen parts of a multipart file
+#: copied into a smaller file that OpenEXR decodes: any codec), ``"numpy"`` (core.exr_parts'
+#: own numpy + zlib decoder: scanline NONE/ZIPS/ZIP), ``"full"`` (OpenEXR reads every part), or
+#: ``"auto"`` (what measured fastest, see docs/production.md). Any file the chosen reader cannot
+#: take, and every damaged file, goes to the full read.
+READERS = ("auto", "parts", "numpy", "full")
+
+
+def _open_openexr(path):
+    OpenEXR = _import_openexr()
+    _set_decode_threads(OpenEXR, path)
+    return OpenEXR.File(path, separate_channels=True)
+
+
+def _read_selected(path, channels, reader="auto") -> ExrFile:
     from . import exr_parts
     choose = _chooser(channels)
+    if reader not in READERS:
+        raise ValueError(f"EXR reader {reader!r} is unknown; expected one of {READERS}")
     try:
-        layout, decoded = exr_parts.read_channels(path, choose)
+        if reader == "full":
+            raise exr_parts.Unsupported("full read asked for")
+        layout, decoded = exr_parts.read_selected(path, choose, _open_openexr, reader)
     except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
         out = _read_all(path, False)  # OpenEXR decides: it repairs some damage, raises on the rest
         head = _read_all(path, True)  # a damaged file may come back with fewer parts than it has

@@ -19,6 +19,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import threading
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class PartLayout:
     sampled: bool = False  # some channel has x/y sampling != 1
     chunk_count: int | None = None
     offsets: np.ndarray | None = None
+    header_span: tuple = (0, 0)  # byte range of this part's header (with its closing null)
 
     @property
     def size(self):
@@ -62,6 +64,7 @@ class FileLayout:
     multipart: bool
     parts: list = field(default_factory=list)
     problem: str = ""  # why the file cannot be read here ("" = supported)
+    version: int = 2
 
 
 def _cstr(buf, pos, limit):
@@ -122,14 +125,16 @@ def read_layout(path: str, buf) -> FileLayout:
     if magic != MAGIC:
         raise Damaged("not an OpenEXR file")
     multipart = bool(version & _MULTIPART)
-    layout = FileLayout(path, multipart)
+    layout = FileLayout(path, multipart, version=version)
     if version & _DEEP:
         layout.problem = "deep data"
     elif version & _TILED:
         layout.problem = "tiled"
     pos = 8
     while True:
+        start = pos
         part, pos = _parse_header(buf, pos, len(layout.parts))
+        part.header_span = (start, pos)
         layout.parts.append(part)
         if not multipart:
             break
@@ -163,24 +168,96 @@ def _unsupported_reason(part: PartLayout) -> str:
     return ""
 
 
-def _undo_zip(raw: bytes) -> np.ndarray:
-    """OpenEXR's ZIP predictor and byte interleave undone (vectorised: a uint8 cumsum wraps)."""
-    t = np.frombuffer(raw, dtype=np.uint8).copy()
-    t[1:] -= np.uint8(128)
-    np.cumsum(t, dtype=np.uint8, out=t)
-    out = np.empty_like(t)
-    half = (len(t) + 1) // 2
-    out[0::2] = t[:half]
-    out[1::2] = t[half:]
+_EVEN = np.uint64(0x00FF00FF00FF00FF)
+_LANES = np.uint64(0x0001000100010001)
+_ODD_TOP = np.uint64(0x8000800080008000)
+_S8, _S16, _S48 = np.uint64(8), np.uint64(16), np.uint64(48)
+
+
+class _Scratch(threading.local):
+    """Work buffers reused per thread: fresh large arrays cost page faults on every chunk
+    (about as much as the arithmetic itself)."""
+
+    words = 0
+
+    def get(self, nwords):
+        if nwords > self.words:
+            self.words = nwords
+            self.bytes_in = np.zeros(nwords * 8, np.uint8)
+            self.result = np.empty(nwords * 8, np.uint8)
+            self.w = [np.empty(nwords, np.uint64) for _ in range(5)]
+            self.b = [np.empty(nwords, np.uint8) for _ in range(2)]
+        return self
+
+
+_SCRATCH = _Scratch()
+
+
+def _byte_prefix_sums(s, nwords):
+    """Running sums mod 256 of ``s.bytes_in[:8 nwords]``, with the top bit of odd bytes
+    flipped, eight bytes at a time: even and odd bytes go to 16-bit lanes of a uint64, where a
+    multiplication by 0x0001000100010001 sums the lanes below each lane without overflow; the
+    words are then chained by the running sum of their last bytes (8x shorter). Returns a
+    uint64 view of the scratch buffers."""
+    x = s.bytes_in[:nwords * 8].view("<u8")
+    even, odd, low, high, tmp = (w[:nwords] for w in s.w)
+    total, carry = (b[:nwords] for b in s.b)
+    np.bitwise_and(x, _EVEN, out=even)
+    np.right_shift(x, _S8, out=odd)
+    np.bitwise_and(odd, _EVEN, out=odd)
+    np.multiply(even, _LANES, out=even)
+    np.multiply(odd, _LANES, out=odd)
+    np.left_shift(odd, _S16, out=low)
+    np.add(low, even, out=low)
+    np.bitwise_and(low, _EVEN, out=low)  # bytes 0, 2, 4, 6: their sums within the word
+    np.add(even, odd, out=high)
+    np.bitwise_and(high, _EVEN, out=high)  # bytes 1, 3, 5, 7
+    np.right_shift(high, _S48, out=tmp)
+    np.copyto(total, tmp, casting="unsafe")  # each word's byte sum
+    carry[0] = 0
+    np.cumsum(total[:-1], dtype=np.uint8, out=carry[1:])
+    np.multiply(carry, _LANES, out=tmp)
+    np.add(low, tmp, out=low)
+    np.bitwise_and(low, _EVEN, out=low)
+    np.add(high, tmp, out=high)
+    np.bitwise_and(high, _EVEN, out=high)
+    np.left_shift(high, _S8, out=high)
+    np.bitwise_or(low, high, out=low)
+    np.bitwise_xor(low, _ODD_TOP, out=low)
+    return low
+
+
+def _undo_zip(raw) -> np.ndarray:
+    """OpenEXR's ZIP predictor and byte interleave undone, vectorised. The predictor stores
+    ``d[i] = p[i] - p[i-1] + 128``, so ``p[i] = sum(d[:i+1]) - 128 i``: the running byte sum
+    with the top bit flipped at odd ``i``. Returns a view of this thread's scratch buffer,
+    valid until its next call."""
+    n = len(raw)
+    nwords = -(-n // 8)
+    s = _SCRATCH.get(nwords)
+    s.bytes_in[:n] = np.frombuffer(raw, dtype=np.uint8)
+    s.bytes_in[n:nwords * 8] = 0
+    p = _byte_prefix_sums(s, nwords).view(np.uint8)[:n]
+    out = s.result[:n]
+    half = (n + 1) // 2
+    out[0::2] = p[:half]
+    out[1::2] = p[half:]
     return out
 
 
-def _decode_part(buf, layout: FileLayout, part: PartLayout, pool):
-    """The whole data window of ``part`` as one (h, line bytes) uint8 array."""
+def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dict:
+    """``name -> (h, w) float32`` of the ``wanted`` channels of ``part``, each chunk decoded
+    and its channels written straight into the planes."""
     w, h = part.size
-    line_bytes = w * sum(_DTYPES[t].itemsize for _, t in part.channels)
+    cols, col = [], 0
+    for name, ptype in part.channels:
+        dt = _DTYPES[ptype]
+        if name in wanted:
+            cols.append((name, dt, col, w * dt.itemsize))
+        col += w * dt.itemsize
+    line_bytes = col
+    planes = {name: np.empty((h, w), np.float32) for name, _, _, _ in cols}
     lines = SUPPORTED[part.compression]
-    out = np.empty((h, line_bytes), dtype=np.uint8)
     head = 12 if layout.multipart else 8
     ymin = part.data_window[1]
     n = len(buf)
@@ -191,7 +268,6 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, pool):
     if np.any(offsets < 8) or np.any(offsets + head > n):
         raise Damaged(f"part {part.index}: a chunk offset lies outside the file")
     mv = memoryview(buf)
-    seen = np.zeros(expected, dtype=bool)
 
     def one(offset):
         offset = int(offset)
@@ -222,28 +298,109 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, pool):
             block = np.frombuffer(data, dtype=np.uint8)
         else:
             raise Damaged(f"part {part.index}: chunk of line {y} holds {size} bytes, needs {want}")
-        out[k * lines:k * lines + nlines] = block.reshape(nlines, line_bytes)
+        block = block.reshape(nlines, line_bytes)
+        r0 = k * lines
+        for name, dt, c0, nbytes in cols:
+            planes[name][r0:r0 + nlines] = block[:, c0:c0 + nbytes].view(dt)
         return k
 
+    if not cols:
+        return planes
     ks = list(pool.map(one, offsets)) if pool is not None else [one(o) for o in offsets]
+    seen = np.zeros(expected, dtype=bool)
     seen[ks] = True
     if not seen.all():
-        raise Damaged(f"part {part.index}: {int((~seen).sum())} chunks are missing")
-    return out
+        raise Damaged(f"part {part.index}: {expected - int(seen.sum())} chunks are missing")
+    return planes
 
 
-def _split_channels(part: PartLayout, block: np.ndarray, wanted) -> dict:
-    """``name -> (h, w) float32`` of the wanted channels in a decoded part."""
-    w, h = part.size
-    out, col = {}, 0
-    for name, ptype in part.channels:
-        dt = _DTYPES[ptype]
-        nbytes = w * dt.itemsize
-        if name in wanted:
-            plane = np.ascontiguousarray(block[:, col:col + nbytes]).view(dt).reshape(h, w)
-            out[name] = plane.astype(np.float32)
-        col += nbytes
-    return out
+def _per_part(layout: FileLayout, choose) -> dict:
+    """``{part index: set of names}`` that ``choose(names)`` picks (see :func:`read_selected`)."""
+    names = list(dict.fromkeys(n for p in layout.parts for n, _ in p.channels))
+    chosen = choose(names)
+    if isinstance(chosen, dict):
+        return {int(k): set(v) for k, v in chosen.items() if 0 <= int(k) < len(layout.parts) and v}
+    # a name repeated across parts is read from the last part that has it, as OpenEXR's
+    # full read keyed by name gives it
+    left, per_part = set(chosen), {}
+    for p in reversed(layout.parts):
+        hit = {n for n, _ in p.channels if n in left}
+        if hit:
+            per_part[p.index] = hit
+            left -= hit
+    return per_part
+
+
+def remux(buf, layout: FileLayout, indices) -> bytes:
+    """A multipart EXR holding only the parts ``indices`` of ``buf``, byte for byte (headers
+    and compressed chunks copied, chunk part numbers and offsets renumbered): OpenEXR then
+    decodes just those, with its own codecs (PIZ, DWAA… included) and threads."""
+    if not layout.multipart:
+        raise Unsupported("single-part file")
+    parts = [layout.parts[i] for i in indices]
+    pieces = [struct.pack("<ii", MAGIC, layout.version)]
+    pieces += [bytes(buf[p.header_span[0]:p.header_span[1]]) for p in parts]
+    pieces.append(b"\0")
+    table_at = sum(len(x) for x in pieces)
+    pos = table_at + 8 * sum(len(p.offsets) for p in parts)
+    n = len(buf)
+    tables, chunks = [], []
+    for new_index, p in enumerate(parts):
+        if p.storage not in ("scanlineimage", "tiledimage"):
+            raise Unsupported(p.storage)
+        lead = 12 if p.storage == "scanlineimage" else 24  # part, y (tile x, y, level x, y), size
+        offsets = p.offsets
+        if len(offsets) and (offsets.min() < 8 or offsets.max() + lead > n):
+            raise Damaged(f"part {p.index}: a chunk offset lies outside the file")
+        new = np.empty(len(offsets), np.uint64)
+        for k, off in enumerate(offsets.tolist()):
+            pnum = struct.unpack_from("<i", buf, off)[0]
+            size = struct.unpack_from("<i", buf, off + lead - 4)[0]
+            if pnum != p.index or size < 0 or off + lead + size > n:
+                raise Damaged(f"part {p.index}: chunk at byte {off} is damaged")
+            new[k] = pos
+            chunks.append(struct.pack("<i", new_index))
+            chunks.append(buf[off + 4:off + lead + size])
+            pos += lead + size
+        tables.append(new.astype("<u8").tobytes())
+    return b"".join(pieces + tables + chunks)
+
+
+def _temp_dir():
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict:
+    """The chosen parts decoded by OpenEXR (``open_exr(path) -> OpenEXR.File``) from a
+    remuxed copy of just those parts (written to a temporary file: the bindings read paths)."""
+    import tempfile
+    indices = sorted(per_part)
+    data = remux(buf, layout, indices)
+    fd, tmp = tempfile.mkstemp(suffix=".exr", prefix="depth_cloud_", dir=_temp_dir())
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        del data
+        got = list(open_exr(tmp).parts)
+    except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
+        raise Damaged(f"OpenEXR could not decode the chosen parts ({err})") from err
+    finally:
+        os.unlink(tmp)
+    if len(got) != len(indices):
+        raise Damaged(f"{len(got)} of {len(indices)} parts came back")
+    result = {}
+    for new_index, original in enumerate(indices):
+        w, h = layout.parts[original].size
+        planes = {}
+        channels = got[new_index].channels
+        for name in per_part[original]:
+            px = getattr(channels.get(name), "pixels", None)
+            if px is None or getattr(px, "shape", None) != (h, w):
+                raise Damaged(f"channel {name!r} came back with {getattr(px, 'shape', None)} pixels")
+            planes[name] = px if px.dtype == np.float32 else px.astype(np.float32)
+        result[original] = planes
+    return result
 
 
 def _threads(parts) -> int:
@@ -251,12 +408,44 @@ def _threads(parts) -> int:
     return min(os.cpu_count() or 1, 8) if compressed else 1
 
 
-def read_channels(path: str, choose):
+def _parts_by_numpy(buf, layout: FileLayout, per_part: dict) -> dict:
+    parts = [layout.parts[i] for i in sorted(per_part)]
+    if layout.problem:
+        raise Unsupported(layout.problem)
+    for p in parts:
+        reason = _unsupported_reason(p)
+        if reason:
+            raise Unsupported(reason)
+    threads = _threads(parts)
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    try:
+        return {p.index: _decode_part(buf, layout, p, per_part[p.index], pool) for p in parts}
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def pick_reader(layout: FileLayout, per_part: dict) -> str:
+    """The reader that measured fastest for these parts (docs/production.md): ``"numpy"``
+    when every chosen part is uncompressed scanlines (no copy, no temporary file),
+    ``"parts"`` when a multipart file has parts the build does not use, else ``"full"``."""
+    parts = [layout.parts[i] for i in per_part]
+    if not layout.problem and parts and all(p.compression == NONE and not _unsupported_reason(p) for p in parts):
+        return "numpy"
+    if layout.multipart and len(per_part) < len(layout.parts) and not layout.version & _DEEP:
+        return "parts"
+    return "full"
+
+
+def read_selected(path: str, choose, open_exr, reader: str = "auto"):
     """``(layout, {part index: {name: (h, w) float32}})`` of the channels ``choose`` picks.
 
-    ``choose(names)`` gets every channel name of the file (parts in order) and returns the
-    names to decode (an iterable) or a dict ``{part index: names}`` (for files that repeat
-    names across parts, e.g. multi-view). Raises :class:`Unsupported` or :class:`Damaged`.
+    ``choose(names)`` gets every channel name of the file (parts in order, each name once)
+    and returns the names to decode (an iterable) or a dict ``{part index: names}`` (for
+    files that repeat names across parts, e.g. multi-view). ``reader``: ``"numpy"`` (this
+    module's decoder), ``"parts"`` (OpenEXR on a remuxed copy of the chosen parts) or
+    ``"auto"`` (:func:`pick_reader`). Raises :class:`Unsupported` (the caller reads the whole
+    file with OpenEXR) or :class:`Damaged` (likewise: OpenEXR's full read decides).
     """
     with open(path, "rb") as fh:
         try:
@@ -265,36 +454,16 @@ def read_channels(path: str, choose):
             raise Damaged(str(err)) from err
     try:
         layout = read_layout(path, buf)
-        if layout.problem:
-            raise Unsupported(layout.problem)
-        names = list(dict.fromkeys(n for p in layout.parts for n, _ in p.channels))
-        chosen = choose(names)
-        if isinstance(chosen, dict):
-            per_part = {int(k): set(v) for k, v in chosen.items()}
-        else:
-            # a name repeated across parts is read from the last part that has it, as
-            # OpenEXR's full read keyed by name gives it
-            left, per_part = set(chosen), {}
-            for p in reversed(layout.parts):
-                hit = {n for n, _ in p.channels if n in left}
-                if hit:
-                    per_part[p.index] = hit
-                    left -= hit
-        parts = [layout.parts[i] for i in sorted(per_part) if 0 <= i < len(layout.parts)]
-        for p in parts:
-            reason = _unsupported_reason(p)
-            if reason:
-                raise Unsupported(reason)
-        threads = _threads(parts)
-        result = {}
-        pool = ThreadPoolExecutor(threads) if threads > 1 else None
-        try:
-            for p in parts:
-                result[p.index] = _split_channels(p, _decode_part(buf, layout, p, pool), per_part[p.index])
-        finally:
-            if pool is not None:
-                pool.shutdown()
-        return layout, result
+        per_part = _per_part(layout, choose)
+        if reader == "auto":
+            reader = pick_reader(layout, per_part)
+        if reader == "numpy":
+            return layout, _parts_by_numpy(buf, layout, per_part)
+        if reader == "parts":
+            if not layout.multipart or layout.version & _DEEP:
+                raise Unsupported("not a multipart scanline/tiled file")
+            return layout, _parts_by_openexr(buf, layout, per_part, open_exr)
+        raise Unsupported(f"reader {reader!r}")
     finally:
         try:
             buf.close()

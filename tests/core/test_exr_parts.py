@@ -73,13 +73,17 @@ def assert_same(selected, full, names):
         np.testing.assert_array_equal(a.pixels, b.pixels, err_msg=n)
 
 
+READERS = ("auto", "parts", "numpy")
+
+
+@pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("codec", sorted(CODECS))
-def test_selected_channels_equal_openexr(tmp_path, codec):
+def test_selected_channels_equal_openexr(tmp_path, codec, reader):
     path = many_pass_file(tmp_path, codec)
     full = _read_all(path, False)
     wanted = ["ViewLayer.Combined.R", "ViewLayer.Combined.A", "ViewLayer.Depth.Z", "ViewLayer.IndexOB.X",
               "ViewLayer.Mist.X"]
-    sel = read_exr(path, channels=wanted)
+    sel = read_exr(path, channels=wanted, reader=reader)
     assert_same(sel, full, wanted)
     if codec == "PXR24":  # lossy for float and uint, but both readers agree on what it gives
         return
@@ -87,21 +91,37 @@ def test_selected_channels_equal_openexr(tmp_path, codec):
     np.testing.assert_array_equal(sel.get("ViewLayer.IndexOB.X"), full.get("ViewLayer.IndexOB.X"))
 
 
-@pytest.mark.parametrize("codec", sorted(FAST))
-def test_fast_path_decodes_only_chosen_parts(tmp_path, codec, monkeypatch):
-    """NONE/ZIPS/ZIP are decoded here (not by OpenEXR), and only the parts asked for."""
+@pytest.mark.parametrize("codec,reader", [(c, "numpy") for c in sorted(FAST)] +
+                         [(c, "parts") for c in sorted(CODECS)])
+def test_only_chosen_parts_are_decoded(tmp_path, codec, reader, monkeypatch):
+    """Both part readers decode only the parts asked for, never falling back to a full read."""
     path = many_pass_file(tmp_path, codec)
     decoded = []
-    real = exr_parts._decode_part
-    monkeypatch.setattr(exr_parts, "_decode_part", lambda buf, lay, part, pool: decoded.append(part.index)
-                        or real(buf, lay, part, pool))
+    if reader == "numpy":
+        real = exr_parts._decode_part
+        monkeypatch.setattr(exr_parts, "_decode_part", lambda buf, lay, part, wanted, pool:
+                            decoded.append(part.index) or real(buf, lay, part, wanted, pool))
+    else:
+        real = exr_parts._parts_by_openexr
+        monkeypatch.setattr(exr_parts, "_parts_by_openexr", lambda buf, lay, per_part, open_exr:
+                            decoded.extend(per_part) or real(buf, lay, per_part, open_exr))
     monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
-    f = read_exr(path, channels=lambda names: [n for n in names if n in ("ViewLayer.Depth.Z", "ViewLayer.Combined.G")])
+    f = read_exr(path, channels=lambda names: [n for n in names if n in ("ViewLayer.Depth.Z", "ViewLayer.Combined.G")],
+                 reader=reader)
     assert sorted(decoded) == [0, 2]
     assert set(f.channels) == {"ViewLayer.Combined.G", "ViewLayer.Depth.Z"}
     assert "ViewLayer.Normal.X" in f.names()
     with pytest.raises(ChannelError, match="not read"):
         f.get("ViewLayer.Normal.X")
+
+
+def test_auto_picks_a_part_reader(tmp_path):
+    import mmap
+    for codec, want in (("NONE", "numpy"), ("ZIP", "parts"), ("DWAA", "parts")):
+        path = many_pass_file(tmp_path, codec)
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            layout = exr_parts.read_layout(path, buf)
+        assert exr_parts.pick_reader(layout, {0: {"ViewLayer.Combined.R"}, 2: {"ViewLayer.Depth.Z"}}) == want
 
 
 def _no_full_read(real):
@@ -111,8 +131,9 @@ def _no_full_read(real):
     return guarded
 
 
+@pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("codec", ["NONE", "ZIP", "ZIPS"])
-def test_single_part_blender4_layout_and_big_chunks(tmp_path, codec):
+def test_single_part_blender4_layout_and_big_chunks(tmp_path, codec, reader):
     """Blender 4.x: one part, every pass in it; heights not a multiple of 16 lines."""
     rng = np.random.default_rng(2)
     h, w = 45, 70
@@ -122,7 +143,7 @@ def test_single_part_blender4_layout_and_big_chunks(tmp_path, codec):
     path = write(tmp_path / "one.exr", [({"dataWindow": ((3, 2), (72, 46)), "displayWindow": ((0, 0), (99, 59))},
                                          chans)], CODECS[codec])
     wanted = ["ViewLayer.Depth.Z", "ViewLayer.Combined.B"]
-    assert_same(read_exr(path, channels=wanted), _read_all(path, False), wanted)
+    assert_same(read_exr(path, channels=wanted, reader=reader), _read_all(path, False), wanted)
 
 
 def test_constant_image_stored_raw_and_compressed(tmp_path):
@@ -132,7 +153,8 @@ def test_constant_image_stored_raw_and_compressed(tmp_path):
     noise = np.where(np.isfinite(noise), noise, 0).astype(np.float32)
     path = write(tmp_path / "mixed.exr", [({}, {"A": noise, "B": np.ones((40, 64), np.float32)})],
                  OpenEXR.ZIP_COMPRESSION)
-    assert_same(read_exr(path, channels=["A", "B"]), _read_all(path, False), ["A", "B"])
+    for reader in READERS:
+        assert_same(read_exr(path, channels=["A", "B"], reader=reader), _read_all(path, False), ["A", "B"])
 
 
 def test_frame_passes_same_through_both_readers(tmp_path):
@@ -166,8 +188,9 @@ def _damaged_copies(tmp_path, path):
     return out
 
 
-@pytest.mark.parametrize("codec", ["ZIP", "NONE", "ZIPS"])
-def test_damaged_files_same_error_or_same_pixels(tmp_path, codec):
+@pytest.mark.parametrize("reader", READERS)
+@pytest.mark.parametrize("codec", ["ZIP", "NONE", "ZIPS", "PIZ"])
+def test_damaged_files_same_error_or_same_pixels(tmp_path, codec, reader):
     """On damaged and cut files both readers raise SourceFileError or give the same pixels."""
     src = many_pass_file(tmp_path, codec)
     wanted = ["ViewLayer.Depth.Z", "ViewLayer.Combined.R"]
@@ -177,37 +200,39 @@ def test_damaged_files_same_error_or_same_pixels(tmp_path, codec):
             full = _read_all(p, False)
         except SourceFileError as err:
             with pytest.raises(SourceFileError, match=os.path.basename(p)):
-                read_exr(p, channels=wanted)
+                read_exr(p, channels=wanted, reader=reader)
             outcomes.append("error")
             continue
         if not all(n in full.channels for n in wanted):  # OpenEXR gave up on a part after a warning
             with pytest.raises(SourceFileError, match="damaged EXR: channel"):
-                read_exr(p, channels=wanted)
+                read_exr(p, channels=wanted, reader=reader)
             outcomes.append("part lost")
             continue
-        sel = read_exr(p, channels=wanted)
+        sel = read_exr(p, channels=wanted, reader=reader)
         for n in wanted:
             np.testing.assert_array_equal(sel.channels[n].pixels, full.channels[n].pixels, err_msg=p)
         outcomes.append("read")
     assert "error" in outcomes  # the cut files at least
 
 
-def test_missing_and_not_exr(tmp_path):
+@pytest.mark.parametrize("reader", READERS)
+def test_missing_and_not_exr(tmp_path, reader):
     with pytest.raises(SourceFileError, match="nothere"):
-        read_exr(tmp_path / "nothere.exr", channels=["Z"])
+        read_exr(tmp_path / "nothere.exr", channels=["Z"], reader=reader)
     p = tmp_path / "text.exr"
     p.write_text("not an exr")
     with pytest.raises(SourceFileError, match="text.exr"):
-        read_exr(p, channels=["Z"])
+        read_exr(p, channels=["Z"], reader=reader)
     p = tmp_path / "empty.exr"
     p.write_bytes(b"")
     with pytest.raises(SourceFileError, match="empty.exr"):
-        read_exr(p, channels=["Z"])
+        read_exr(p, channels=["Z"], reader=reader)
 
 
-def test_undo_zip_matches_reference():
+@pytest.mark.parametrize("n", [1, 2, 7, 8, 9, 1001, 4096])
+def test_undo_zip_matches_reference(n):
     """The vectorised predictor + interleave against a plain loop of OpenEXR's algorithm."""
-    raw = bytes(np.random.default_rng(5).integers(0, 256, 1001, dtype=np.uint8))
+    raw = bytes(np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8))
     t = list(raw)
     for i in range(1, len(t)):
         t[i] = (t[i - 1] + t[i] - 128) & 0xFF
@@ -224,4 +249,5 @@ def test_real_files_equal_openexr(path):
     full = _read_all(path, False)
     names = full.names()
     wanted = [n for n in names if n.endswith(("Z", "R", "A"))]
-    assert_same(read_exr(path, channels=wanted), full, wanted)
+    for reader in READERS:
+        assert_same(read_exr(path, channels=wanted, reader=reader), full, wanted)
