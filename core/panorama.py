@@ -464,9 +464,7 @@ def _steps(camera, kind, xs, ys, ci, ri, centre):
 def pixel_centres(passes):
     """``(xs, ys)`` float64: continuous frame positions of the centres of the stored columns
     and rows (the data window starts at ``passes.window``)."""
-    x0, y0 = passes.window
-    h, w = passes.shape
-    return np.arange(w, dtype=np.float64) + (x0 + 0.5), np.arange(h, dtype=np.float64) + (y0 + 0.5)
+    return passes.frame_columns() + 0.5, passes.frame_rows() + 0.5
 
 
 def point_radius(camera: CameraModel, xs, ys, cols, rows, distance, centre=None) -> np.ndarray:
@@ -503,7 +501,7 @@ def unproject(passes, camera: CameraModel, clip: bool = True):
     dv = dist[rows, cols]
     df = d.astype(np.float32)
     positions = camera_to_world(camera, df[:, 0] * dv, df[:, 1] * dv, df[:, 2] * dv)
-    radius = point_radius(camera, xs, ys, cols, rows, dv, d)
+    radius = point_radius(camera, xs, ys, cols, rows, dv, d) * np.float32(passes.step)
     return PointSet(positions=positions, colors=_colors(passes, rows * w + cols), pixels=_pixels(cols, rows, passes),
                     depth=np.ascontiguousarray(dv, dtype=np.float32), radius=radius,
                     image_size=tuple(passes.frame_size), meta=_meta(passes, valid))

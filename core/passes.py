@@ -77,6 +77,18 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: every ``step``-th pixel kept (``core.detail.at_detail``): array column ``i`` is frame
+    #: column ``window[0] + offset + step * i`` (rows likewise)
+    step: int = 1
+    offset: int = 0
+
+    def frame_columns(self) -> np.ndarray:
+        """Frame column of each array column (int64)."""
+        return self.window[0] + self.offset + self.step * np.arange(self.shape[1])
+
+    def frame_rows(self) -> np.ndarray:
+        """Frame row (from the top) of each array row (int64)."""
+        return self.window[1] + self.offset + self.step * np.arange(self.shape[0])
 
     @property
     def has_color(self) -> bool:

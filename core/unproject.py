@@ -26,10 +26,8 @@ def planar_depth(passes: FramePasses, camera: CameraModel | None) -> np.ndarray:
     """The frame's depth as planar camera depth (float32, data window)."""
     if passes.depth is None:
         raise InvalidDepthError(f"{passes.path}: no depth pass was read")
-    h, w = passes.shape
-    x0, y0 = passes.window
     return depth_mod.to_planar(passes.depth, passes.convention, camera, passes.near, passes.far,
-                               cols=np.arange(x0, x0 + w), rows=np.arange(y0, y0 + h))
+                               cols=passes.frame_columns(), rows=passes.frame_rows())
 
 
 def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> np.ndarray:
@@ -60,12 +58,17 @@ def _check_any(valid: np.ndarray, passes: FramePasses, what: str, z=None):
                             f"background, NaN/inf or outside the camera clip range{extra}")
 
 
-def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool = True) -> PointSet:
+def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool = True,
+              detail: int = 1) -> PointSet:
     """Turn one frame's passes into a PointSet.
 
     With a depth pass a camera is required. With a world position pass no camera is needed;
-    a camera, when given, adds per-point planar depth and footprint radius.
+    a camera, when given, adds per-point planar depth and footprint radius. ``detail`` N
+    keeps every Nth pixel with N times the footprint (``core.detail``).
     """
+    if detail != 1:
+        from .detail import at_detail
+        passes = at_detail(passes, detail)
     if passes.position is not None:
         return _from_position(passes, camera, clip)
     if camera is None:
@@ -83,16 +86,19 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     index = np.flatnonzero(valid)
     rows, cols = np.divmod(index.astype(np.int32), np.int32(w))
     zv = z.reshape(-1).take(index)
-    positions = _world_at(camera, z, passes.window, index)
+    positions = _world_at(camera, z, (passes.frame_columns(), passes.frame_rows()), index)
 
     radius = point_radius(camera, zv)
+    if passes.step != 1:  # every Nth pixel: each point covers N x N source pixels
+        radius *= np.float32(passes.step)
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=zv, radius=radius, image_size=tuple(passes.frame_size),
                     meta=_meta(passes, valid))
 
 
-def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
-    """World positions (N, 3) float32 of the pixels at flat ``index`` of the planar depth ``z``.
+def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.ndarray:
+    """World positions (N, 3) float32 of the pixels at flat ``index`` of the planar depth ``z``
+    (``frame_cols_rows``: the frame column and row of each array column and row).
 
     Separable: with R, t the camera rotation and location, a pixel's point is
     ``z * (px[col] R0 + py[row] R1 - R2) + t`` (perspective) or
@@ -101,10 +107,9 @@ def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
     valid pixels are taken once.
     """
     h, w = z.shape
-    x0, y0 = window
     m = camera.cam_to_world
-    px = camera.plane_x(np.arange(x0, x0 + w))
-    py = camera.plane_y(np.arange(y0, y0 + h))
+    px = camera.plane_x(frame_cols_rows[0])
+    py = camera.plane_y(frame_cols_rows[1])
     ortho = camera.projection == ORTHOGRAPHIC
     out = np.empty((len(index), 3), dtype=np.float32)
     plane = np.empty((h, w), dtype=np.float32)
@@ -155,12 +160,12 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
         if camera.projection != PANORAMIC:
             _, _, d = camera.project(positions)
             depth = d.astype(np.float32)
-            radius = point_radius(camera, depth)
+            radius = point_radius(camera, depth) * np.float32(passes.step)
         else:  # panoramic: distance from the camera and the pixel's angular footprint
             from . import panorama
             depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
             xs, ys = panorama.pixel_centres(passes)
-            radius = panorama.point_radius(camera, xs, ys, cols, rows, depth)
+            radius = panorama.point_radius(camera, xs, ys, cols, rows, depth) * np.float32(passes.step)
     return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
 
@@ -183,8 +188,12 @@ def _colors(passes: FramePasses, index) -> np.ndarray:
 def _pixels(cols, rows, passes: FramePasses) -> np.ndarray:
     x0, y0 = passes.window
     out = np.empty((len(cols), 2), dtype=np.int32)
-    out[:, 0] = cols + x0
-    out[:, 1] = rows + y0
+    if passes.step == 1:
+        out[:, 0] = cols + x0
+        out[:, 1] = rows + y0
+    else:
+        out[:, 0] = cols * passes.step + (x0 + passes.offset)
+        out[:, 1] = rows * passes.step + (y0 + passes.offset)
     return out
 
 
