@@ -10,7 +10,7 @@
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
-``depth_channel``, ``color_channels``, ``position_channels``, ``clip``.
+``depth_channel``, ``color_channels``, ``position_channels``, ``detail`` (every Nth pixel), ``clip``.
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
 
 Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::
@@ -69,13 +69,16 @@ def _scene_frame(scene, frame):
     return scene, scene.frame_current if frame is None else int(frame)
 
 
-def build_point_cloud(scene=None, frame=None, source=None, camera=None, color=None, clip=True, **options):
-    """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object."""
+def build_point_cloud(scene=None, frame=None, source=None, camera=None, color=None, clip=True, pixel_ids=None,
+                      **options):
+    """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object.
+    ``detail=N`` builds every Nth pixel; ``pixel_ids=True`` also stores the ``pixel`` and
+    ``depth`` attributes (None: the scene's setting)."""
     scene, frame = _scene_frame(scene, frame)
     if camera is None and source is None:
         camera = scene.depth_cloud.camera
     spec = source_spec(scene, source, color, **options)
-    ob, _ = _build.build_cloud_object(scene, spec, frame, camera, clip)
+    ob, _ = _build.build_cloud_object(scene, spec, frame, camera, clip, pixel_ids=pixel_ids)
     return ob
 
 

@@ -119,6 +119,16 @@ def _chunk_arg(text):
         raise argparse.ArgumentTypeError(str(err)) from err
 
 
+def _detail_arg(text):
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--detail {text!r} is not a whole number (build every Nth pixel)") from err
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"--detail {text!r} must be from 1 to 64 (build every Nth pixel)")
+    return value
+
+
 def _float_arg(text):
     try:
         value = float(text)
@@ -162,6 +172,7 @@ def add_source_options(p):
     g.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. ViewLayer.Depth.Z")
     g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
     g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
+    g.add_argument("--detail", type=_detail_arg, metavar="N", help="build every Nth pixel (default 1: all)")
     g.add_argument("--camera", metavar="NAME",
                    help="camera object that rendered the passes (default: the settings' camera, else the "
                         "scene camera)")
@@ -195,6 +206,8 @@ def add_output_options(p):
     g.add_argument("--overwrite", action="store_true",
                    help="rebuild outputs that exist (default: skip them, so a re-run resumes)")
     g.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
+    g.add_argument("--pixel-ids", action=argparse.BooleanOptionalAction, default=None,
+                   help=".blend: also store the 'pixel' and 'depth' point attributes (default: the scene's setting)")
     g.add_argument("--no-radius", dest="radius", action="store_false",
                    help="PLY: leave out the 'radius' float property (the pixel footprint)")
     g.add_argument("--verbose", action="store_true",

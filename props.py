@@ -39,6 +39,13 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     position_channels: StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
     clip: BoolProperty(name="Clip to Camera Range", default=True,
                        description="Drop depths outside the camera's clip start/end")
+    detail: IntProperty(name="Detail", default=1, min=1, max=64,
+                        description="Build every Nth pixel (each point then covers N x N pixels): "
+                                    "cost and memory fall with N squared")
+    pixel_ids: BoolProperty(name="Pixel IDs and Depth", default=False,
+                            description="Also store each point's source pixel ('pixel') and camera depth "
+                                        "('depth') as attributes (12 more bytes per point); without them "
+                                        "they are recovered from the positions through the camera")
     show_channels: BoolProperty(name="Channels", default=False)
     # Settings of the other features, nested so a scene has one Depth Cloud settings group.
     display: PointerProperty(type=DepthCloudDisplaySettings)

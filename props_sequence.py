@@ -52,6 +52,7 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     depth_channel: StringProperty(name="Depth Channel")
     color_channels: StringProperty(name="Color Channels")
     position_channels: StringProperty(name="Position Channels")
+    detail: IntProperty(name="Detail", default=1, min=1, max=64, description="Every Nth pixel is built")
     camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
                             description="Camera that rendered the passes (empty: the camera named in each "
                                         "file, else the scene camera at that frame)")

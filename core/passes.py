@@ -36,6 +36,8 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    #: build every Nth pixel (``core.detail``); 1 = every pixel
+    detail: int = 1
 
     def __post_init__(self):
         if not str(self.path).strip():
@@ -44,6 +46,8 @@ class SourceSpec:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
         if self.convention != AUTO:
             depth_mod.check_convention(self.convention, self.near, self.far)
+        from .detail import check_detail
+        check_detail(self.detail)
 
     def paths(self, frame: int):
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""

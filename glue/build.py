@@ -22,7 +22,7 @@ COLLECTION_NAME = "Depth Clouds"
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels")
+                   "position_channels", "detail")
 
 
 def source_stem(path_pattern: str) -> str:
@@ -90,7 +90,7 @@ def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: 
                         passes=None):
     """``(PointSet, CameraModel or None)`` of ``frame``."""
     passes, model = frame_inputs(scene, spec, frame, camera, depsgraph, passes)
-    return unproject(passes, model, clip=clip), model
+    return unproject(passes, model, clip=clip, detail=spec.detail), model
 
 
 def cloud_collection(scene):
@@ -122,16 +122,21 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int):
     return None
 
 
-def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True):
-    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
+def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True,
+                       pixel_ids: bool | None = None):
+    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``.
+    ``pixel_ids``: also store the ``pixel`` and ``depth`` attributes (None: the scene's
+    setting); without them a point takes 32 bytes (position, color, radius)."""
     frame = scene.frame_current if frame is None else int(frame)
+    if pixel_ids is None:
+        pixel_ids = scene.depth_cloud.pixel_ids
     point_set, model = point_set_for_frame(scene, spec, frame, camera, clip)
     display_settings = scene.depth_cloud.display
     point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)
     name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
-    pc = datablock.pointcloud_from_point_set(point_set, name, scene)
+    pc = datablock.pointcloud_from_point_set(point_set, name, scene, pixel_ids=bool(pixel_ids))
     ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame), name, pc)
     if new:
         s = ob.depth_cloud

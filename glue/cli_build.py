@@ -314,7 +314,8 @@ class _RangeRun(_Run):
                 continue
             try:
                 with blender_quiet(not self.args.verbose):
-                    ob, point_set = build_glue.build_cloud_object(self.scene, self.spec, frame, self.camera, self.clip)
+                    ob, point_set = build_glue.build_cloud_object(self.scene, self.spec, frame, self.camera, self.clip,
+                                                                  pixel_ids=getattr(self.args, "pixel_ids", None))
             except InvalidDepthError as err:
                 self.empty.append((frame, str(err)))
                 self.console.line(f"{self.prefix(frame)} WARNING no cloud: {err}")

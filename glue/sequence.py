@@ -93,6 +93,32 @@ def _fcurves(obj):
     return list(bag.fcurves) if bag is not None else []
 
 
+def keyed_memory(scene, spec: SourceSpec, frames) -> str:
+    """What Keyed Objects of ``frames`` will take at most (every kept pixel of the first
+    file's largest data window a point, at the spec's detail and the scene's attribute
+    setting); raises SettingsError, suggesting the cache or a coarser detail, when that
+    exceeds the machine's memory. Reads only the first file's header."""
+    from ..core import memory
+    from ..core.exr import read_exr, window_size
+    path, _ = spec.paths(frames[0])
+    head = read_exr(path, header_only=True)
+    pixels = 0
+    for header in head.headers:
+        (x0, y0), (x1, y1) = header["dataWindow"]
+        w, h = window_size((int(x0), int(y0), int(x1), int(y1)))
+        pixels = max(pixels, w * h)
+    ids = scene.depth_cloud.pixel_ids
+
+    def total(detail, count=len(frames)):
+        return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids)
+
+    return memory.check_fits(
+        total(spec.detail), f"Keyed Objects of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "
+                            f"per frame at detail {spec.detail})",
+        f"play the sequence from the cache (mode Lazy or Preload) or build at a coarser detail "
+        f"(detail {spec.detail + 1}: {memory.describe(total(spec.detail + 1))})")
+
+
 class SequenceBuild:
     """Build ``frames`` of ``spec`` in ``mode`` (LAZY, PRELOAD or KEYED) step by step."""
 
@@ -115,6 +141,8 @@ class SequenceBuild:
             raise SourceFileError(first, f"no file found for any of frames {format_frames(self.frames)} "
                                          f"(pattern {spec.path})")
         self.present, self.missing = present, missing
+        #: the memory statement of a build that keeps a datablock per frame (KEYED), or ""
+        self.memory = keyed_memory(scene, spec, present) if mode == KEYED else ""
         self.failed: list = []  # (frame, message)
         self.staged: list = []  # (frame, CachedFrame or PointCloud datablock, points)
         self.todo = list(present) if mode != LAZY else []
@@ -159,7 +187,8 @@ class SequenceBuild:
             self.staged.append((frame, entry, len(entry)))
         else:
             name = f"{sequence_name(self.spec)}_{frame:04d}"
-            self.staged.append((frame, datablock.pointcloud_from_point_set(point_set, name, scene), len(point_set)))
+            pc = datablock.pointcloud_from_point_set(point_set, name, scene, pixel_ids=scene.depth_cloud.pixel_ids)
+            self.staged.append((frame, pc, len(point_set)))
         return frame
 
     def _restore_frame(self):

@@ -40,6 +40,8 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         except DepthCloudError as err:
             self.report({'ERROR'}, str(err))
             return False
+        if self._job.memory:
+            self.report({'INFO'}, self._job.memory)
         return True
 
     def _progress_line(self, frame):

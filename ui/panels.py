@@ -22,6 +22,8 @@ def draw_settings(layout, context):
             sub.prop(settings, "far")
     col.prop(settings, "camera")
     col.prop(settings, "clip")
+    col.prop(settings, "detail")
+    col.prop(settings, "pixel_ids")
     box = layout.box()
     box.prop(settings, "show_channels", icon='TRIA_DOWN' if settings.show_channels else 'TRIA_RIGHT', emboss=False)
     if settings.show_channels:
