@@ -297,15 +297,9 @@ def play_sequence(scene, folder, count):
     scene.frame_set(frames[0])
     assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
 
-    def play(order):
-        times = []
-        for f in order:
-            t0 = time.perf_counter()
-            scene.frame_set(f)
-            times.append(time.perf_counter() - t0)
-        return times
-    first = play(frames[1:])
-    cached = play(frames) + play(frames[::-1])
+    from bench_sequence import play
+    first = play(scene, frames[1:])
+    cached = play(scene, frames) + play(scene, frames[::-1])
     say(f"first visit (lazy, read-ahead on): {1 / statistics.mean(first):.1f} fps "
         f"(median {1e3 * statistics.median(first):.0f} ms per frame)")
     say(f"cached: {1 / statistics.mean(cached):.1f} fps (median {1e3 * statistics.median(cached):.1f} ms per frame)")

@@ -59,6 +59,7 @@ def test_build_operator_makes_point_cloud_object(scene, tmp_path):
     path = _render_case(scene, tmp_path, "persp_shift")
     pos, z, rgba = read_ground_truth(path)
     scene.depth_cloud.exr_path = path
+    scene.depth_cloud.pixel_ids = True  # the source pixel of each point, to compare with the Position pass
     assert bpy.ops.depth_cloud.build() == {'FINISHED'}
     obs = [o for o in scene.objects if o.depth_cloud.is_cloud]
     assert len(obs) == 1 and obs[0].type == 'POINTCLOUD'

@@ -328,7 +328,7 @@ def test_edge_cleanup_removes_flying_pixels(scene, tmp_path):
     assert flying.sum() >= 10
     for mode, found_min, kept_min in (("FLYING", 0.7, 0.99), ("EDGES", 0.95, 0.9)):
         _display(scene, cleanup_flying=True, cleanup_mode=mode, cleanup_max_jump=0.05)
-        ob = api.build_point_cloud(scene, source=path)
+        ob = api.build_point_cloud(scene, source=path, pixel_ids=True)
         kept = np.zeros(depth.shape, bool)
         pix = _cloud_pixels(ob)
         kept[pix[:, 1], pix[:, 0]] = True

@@ -250,6 +250,7 @@ def test_eevee(scene, tmp_path):
 def test_render_and_build(scene, tmp_path):
     import bpy
     make_scene(scene, tmp_path)
+    scene.depth_cloud.pixel_ids = True  # the source pixel of each point, to compare with the Position pass
     scene.depth_cloud.depth_channel = "Other.Z"  # overrides for another file are cleared
     assert bpy.ops.depth_cloud.render_passes(build=True) == {'FINISHED'}
     path = str(tmp_path / "cache" / "Scene_0001.exr")

@@ -12,6 +12,7 @@ import pytest
 from depth_cloud.core import SourceSpec, exr_parts, read_frame_passes
 from depth_cloud.core.errors import ChannelError, SourceFileError
 from depth_cloud.core.exr import _read_all, read_exr
+from test_core_exr import write as write_parts
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
 CODECS = {"NONE": OpenEXR.NO_COMPRESSION, "RLE": OpenEXR.RLE_COMPRESSION, "ZIPS": OpenEXR.ZIPS_COMPRESSION,
@@ -21,15 +22,8 @@ FAST = {"NONE", "ZIPS", "ZIP"}
 
 
 def write(path, parts, compression):
-    objs = []
-    for i, (hdr, chans) in enumerate(parts):
-        h = {"compression": compression, "type": OpenEXR.scanlineimage}
-        h.update(hdr)
-        if len(parts) > 1:
-            h.setdefault("name", f"part{i}")
-        objs.append(OpenEXR.Part(h, {k: np.ascontiguousarray(v) for k, v in chans.items()}))
-    OpenEXR.File(objs).write(str(path))
-    return str(path)
+    """test_core_exr's writer with every part in ``compression``."""
+    return write_parts(path, [({"compression": compression, **hdr}, chans) for hdr, chans in parts])
 
 
 def many_pass_file(tmp_path, codec, w=53, h=37):
