@@ -31,6 +31,7 @@ from ..core.errors import CameraError, DepthCloudError, ExportError, SettingsErr
 from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.exr_write import add_header_attributes
 from ..core.metadata import HEADER_CONVENTION, camera_to_header
+from ..enums import DEFAULT_CACHE_DIR
 from . import camera as camera_glue
 from .frames import scene_frames
 
@@ -43,7 +44,6 @@ NEEDED_PASSES = ("use_pass_combined", "use_pass_z", "use_pass_position")
 #: Flags on the view layer (and its engine settings) that add passes other than ours.
 _EXTRA_PASS_FLAGS = ("denoising_store_passes", "pass_debug_sample_count", "pass_render_time")
 _NOT_A_PASS = ("use_pass_cryptomatte_accurate",)
-DEFAULT_CACHE_DIR = "//depth_cloud_cache/"
 RENDER_RESULT = "Render Result"
 FRAME_MODES = ('CURRENT', 'RANGE', 'CUSTOM')
 

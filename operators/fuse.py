@@ -47,7 +47,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         from ..glue import build
         from ..glue import fusion as glue_fusion
         from ..glue.progress import Progress
-        from ..props_fusion import fusion_options
+        from ..props.fusion import fusion_options
 
         scene = context.scene
         fs = scene.depth_cloud.fusion
