@@ -3,7 +3,7 @@
 One multilayer EXR per frame, ``<cache folder>/<scene>_####.exr``, holding exactly the
 Combined, Z and Position passes of one view layer, with the camera model of that frame in
 the header (``depthCloud/camera`` JSON and ``depthCloud/depthConvention`` = PLANAR, see
-``core.metadata``). Blender's only way to add header text, the stamp note, is cut at 511
+``core.header_camera``). Blender's only way to add header text, the stamp note, is cut at 511
 bytes (measured in 4.2 and 5.0.1), shorter than a camera model; so the saved file is
 rewritten once with OpenEXR (``core.exr_write``), pixels and ZIP compression unchanged.
 
@@ -30,7 +30,7 @@ import numpy as np
 from ..core.errors import CameraError, DepthCloudError, ExportError, SettingsError
 from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.exr_write import add_header_attributes
-from ..core.metadata import HEADER_CONVENTION, camera_to_header
+from ..core.header_camera import HEADER_CONVENTION, camera_to_header
 from ..enums import DEFAULT_CACHE_DIR
 from . import camera as camera_glue
 from .frames import scene_frames
