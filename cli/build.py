@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import replace
 
 import bpy
 import numpy as np
@@ -27,6 +26,7 @@ from ..core.passes import SourceSpec
 from ..core.ply import write_ply
 from ..core.pointset import PointSet
 from ..glue import build as build_glue
+from ..glue import source as source_glue
 from ..glue.frames import scene_frames
 from ..glue.images import abspath
 from .common import blender_quiet, rel_path, resolve_scene, size_text
@@ -35,8 +35,9 @@ from .plan import output_format, plan_outputs, select_frames
 
 
 # ------------------------------------------------------------------ inputs
-def resolve_camera_option(args, scene, from_settings: bool):
-    """The camera object to use, or None for the scene camera (checked when a frame needs it)."""
+def camera_option(args):
+    """The camera object ``--camera`` names, or None (then: the settings' camera when the
+    source comes from them, else the file's or the scene camera; ``glue.source``)."""
     if args.camera:
         ob = bpy.data.objects.get(args.camera)
         cams = ", ".join(o.name for o in bpy.data.objects if o.type == 'CAMERA') or "none"
@@ -45,34 +46,18 @@ def resolve_camera_option(args, scene, from_settings: bool):
         if ob.type != 'CAMERA':
             raise UsageError(f"--camera {args.camera!r} is a {ob.type.lower()}, not a camera (cameras: {cams})")
         return ob
-    if from_settings and scene.depth_cloud.camera is not None:
-        return scene.depth_cloud.camera
     return None
 
 
-def source_spec_from_args(args, scene):
-    """``(SourceSpec, from_settings)``: the scene's settings overridden by the given options,
-    or, with ``--source``, the options alone."""
+def source_from_args(args, scene):
+    """What to read (``glue.source.Source``): the scene's settings overridden by the given
+    options, or, with ``--source``, the options alone."""
     try:
-        if args.source:
-            spec = SourceSpec(path=abspath(args.source))
-            from_settings = False
-        else:
-            settings = scene.depth_cloud
-            if not settings.exr_path.strip():
-                raise UsageError(f"no source: give --source (e.g. renders/shot_####.exr) or set the EXR in "
-                                     f"scene {scene.name!r}'s Depth Cloud settings")
-            spec = build_glue.source_spec_from_settings(settings)
-            from_settings = True
-        if args.color:
-            spec = replace(spec, color_path=abspath(args.color))
-        overrides = {name: getattr(args, name) for name in build_glue.READING_OPTIONS
-                     if getattr(args, name) is not None}
-        if overrides:
-            spec = replace(spec, **overrides)
+        return source_glue.resolve(scene, args.source or None, args.color, camera_option(args), args.clip,
+                                   source_name="--source",
+                                   **{name: getattr(args, name) for name in source_glue.READING_OPTIONS})
     except SettingsError as err:
         raise UsageError(str(err)) from err
-    return spec, from_settings
 
 
 def _missing_input(spec: SourceSpec, frame: int):
@@ -109,9 +94,8 @@ def usd_available() -> bool:
 def run_build(args, console) -> int:
     t_start = time.perf_counter()
     scene = resolve_scene(args)
-    spec, from_settings = source_spec_from_args(args, scene)
-    camera = resolve_camera_option(args, scene, from_settings)
-    clip = args.clip if args.clip is not None else (scene.depth_cloud.clip if from_settings else True)
+    src = source_from_args(args, scene)
+    spec, camera, clip = src.spec, src.camera, src.clip
     fmt = output_format(args.output, args.format)
     if fmt == "usd" and not usd_available():
         raise UsageError(f"--output {args.output!r}: USD output needs Blender's bundled USD module (pxr), "

@@ -14,18 +14,19 @@ import bpy
 from ..core.fileio import atomic_output
 from ..core.ply import write_ply
 from ..glue import fusion as fusion_glue
-from ..glue.build import READING_OPTIONS
+from ..glue.source import READING_OPTIONS
 from ..glue.images import abspath
 from .common import blender_quiet, rel_path, resolve_scene, size_text
 from .parser import EXIT_OK, UsageError
 from .plan import output_format
 
-FUSION_OPTIONS = ("voxel_size", "min_views", "depth_tolerance", "neighbor_support", "outlier_neighbors",
+#: The fusion options the command line offers (flags named after them).
+FUSION_FLAGS = ("voxel_size", "min_views", "depth_tolerance", "neighbor_support", "outlier_neighbors",
                   "outlier_std_ratio", "max_incidence", "check_views", "workers")
 
 
 def _options(args) -> dict:
-    opts = {k: getattr(args, k) for k in READING_OPTIONS + FUSION_OPTIONS if getattr(args, k, None) is not None}
+    opts = {k: getattr(args, k) for k in READING_OPTIONS + FUSION_FLAGS if getattr(args, k, None) is not None}
     if args.all_outliers:
         opts["outliers_unconfirmed_only"] = False
     return opts

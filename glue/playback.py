@@ -25,6 +25,7 @@ from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build
 from . import datablock
+from .source import reading_options, settings_spec
 
 MB = 1024 * 1024
 DEFAULT_BUDGET_MB = 2048
@@ -63,14 +64,13 @@ class Player:
 
 
 def spec_of(obj) -> SourceSpec:
-    s = obj.depth_cloud.sequence
-    return SourceSpec(path=s.source, color_path=s.color_source, **build.reading_options(s))
+    return settings_spec(obj.depth_cloud.sequence)
 
 
 def _signature(obj) -> tuple:
     s = obj.depth_cloud.sequence
     cam = s.camera.session_uid if s.camera is not None else None
-    return (s.source, s.color_source, *build.reading_options(s).values(), cam, s.clip)
+    return (s.source, s.color_source, *reading_options(s).values(), cam, s.clip)
 
 
 def player_for(obj) -> Player:
