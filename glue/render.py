@@ -302,3 +302,32 @@ def _eevee_background(model):
             empty &= ~(z < 0.9 * model.clip_end)  # far plane (or inf/NaN), never a surface
         z[empty] = np.float32(BACKGROUND_DEPTH * 10)
     return edit
+
+
+# ----------------------------------------------------------------------------- Render & Build
+#: The scene's source settings Render & Build points at the rendered files.
+RENDERED_SOURCE_FIELDS = ("source_mode", "exr_path", "convention", "layer", "depth_channel", "color_channels",
+                          "position_channels")
+
+
+def build_rendered(scene, pattern: str, frames):
+    """Point the scene's Depth Cloud source at the files just rendered (``pattern``) and build
+    the current frame (else the first of ``frames``); returns ``(object, PointSet)``. If the
+    build fails the source settings are put back as they were and the error is raised."""
+    from . import build, source
+
+    settings = scene.depth_cloud
+    before = {name: getattr(settings, name) for name in RENDERED_SOURCE_FIELDS}
+    settings.source_mode = 'MULTILAYER'
+    relative = settings.output.cache_dir.strip().startswith("//")
+    settings.exr_path = bpy.path.relpath(pattern) if relative else pattern
+    settings.convention = 'AUTO'  # the files say PLANAR
+    settings.layer = settings.depth_channel = settings.color_channels = settings.position_channels = ""
+    frame = scene.frame_current if scene.frame_current in frames else frames[0]
+    try:
+        src = source.resolve(scene)
+        return build.build_cloud_object(scene, src.spec, frame, src.camera, clip=src.clip)
+    except DepthCloudError:
+        for name, value in before.items():  # the settings stay as they were
+            setattr(settings, name, value)
+        raise
