@@ -243,8 +243,8 @@ def fuse_to_object(scene, views, settings=None, name="Fused Cloud", key=None, su
     ob = fused_object(scene, result, name, key)
     surf = None
     if surface:
-        from . import surface as surface_glue
-        surf = surface_glue.surface_object(scene, ob, surface_voxel_size or 0.0, result.voxel_size,
+        from . import fusion_surface
+        surf = fusion_surface.surface_object(scene, ob, surface_voxel_size or 0.0, result.voxel_size,
                                            surface_radius or 0.0)
     return ob, result, surf
 

@@ -330,7 +330,7 @@ def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("simulated failure")
-    monkeypatch.setattr(playback, "display", broken)
+    monkeypatch.setattr(playback, "write_frame", broken)
     capfd.readouterr()
     for frame in (2, 3, 4, 1, 2):
         scene.frame_set(frame)
