@@ -21,11 +21,6 @@ def add_bundled_modules():
             sys.path.append(site)
 
 
-def blender_version():
-    import bpy
-    return bpy.app.version
-
-
 def set_exr_output(scene, multilayer=True, half=False):
     s = scene.render.image_settings
     from depth_cloud.glue import compat
