@@ -80,7 +80,7 @@ class ExrFile:
         return out
 
 
-def _import_openexr():
+def import_openexr():
     try:
         import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -131,7 +131,7 @@ READERS = ("auto", "parts", "numpy", "full")
 
 
 def _open_openexr(path):
-    OpenEXR = _import_openexr()
+    OpenEXR = import_openexr()
     _set_decode_threads(OpenEXR, path)
     return OpenEXR.File(path, separate_channels=True)
 
@@ -170,7 +170,7 @@ def _read_selected(path, channels, reader="auto") -> ExrFile:
 
 
 def _read_all(path, header_only: bool) -> ExrFile:
-    OpenEXR = _import_openexr()
+    OpenEXR = import_openexr()
     try:
         if not OpenEXR.isOpenExrFile(path):
             raise SourceFileError(path, "not an OpenEXR file")

@@ -176,7 +176,8 @@ def test_keyed_objects_state_their_memory_and_refuse_beyond_the_machine(scene, t
     from depth_cloud.glue import sequence
     _shot(scene, tmp_path)
     assert memory.total_memory() > 0
-    spec = sequence.build.source_spec_from_settings(scene.depth_cloud)
+    from depth_cloud.glue.source import settings_spec
+    spec = settings_spec(scene.depth_cloud)
     line = sequence.keyed_memory(scene, spec, [1, 2, 3])
     # 48 x 36 pixels, 3 frames, 32 bytes a point
     assert "3 frames" in line and "will take up to" in line

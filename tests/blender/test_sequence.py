@@ -160,11 +160,12 @@ def test_animation_render_shows_each_frame(shot, tmp_path):
     """F12-style animation render with the handler active: the cloud rendered by Cycles is the
     frame's cloud, and the data the handler wrote at each frame matches that frame."""
     import bpy
+    from depth_cloud.glue import compat
     from depth_cloud.glue import datablock
     scene, cam, pattern = shot
     obj = _build(scene, pattern)
     mod = obj.modifiers[datablock.POINTS_MODIFIER]
-    mod[datablock.point_size_key(mod)] = 0.1  # small spheres: a hit lies within 0.1 footprint of the point
+    compat.set_modifier_input(mod, datablock.point_size_key(mod), 0.1)  # small spheres: a hit lies within 0.1 footprint of the point
     for other in scene.objects:
         if other not in (obj, cam) and other.type == 'MESH':
             other.hide_render = True
@@ -217,7 +218,7 @@ def test_save_and_reload(shot, tmp_path):
 
 def test_keyed_objects(shot):
     import bpy
-    from depth_cloud.glue.sequence import _fcurves
+    from depth_cloud.glue.compat import object_fcurves as _fcurves
     scene, cam, pattern = shot
     _build(scene, pattern, mode='KEYED')
     clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
@@ -330,7 +331,7 @@ def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("simulated failure")
-    monkeypatch.setattr(playback, "display", broken)
+    monkeypatch.setattr(playback, "write_frame", broken)
     capfd.readouterr()
     for frame in (2, 3, 4, 1, 2):
         scene.frame_set(frame)
@@ -376,22 +377,22 @@ def _scene_state(scene):
 @pytest.mark.parametrize("mode", ['PRELOAD', 'KEYED'])
 def test_cancel_leaves_scene_as_before(shot, mode):
     """The modal operator's Esc path (job.cancel) after two of four frames."""
-    from depth_cloud.glue import build, sequence
+    from depth_cloud.glue import sequence, source
     scene, cam, pattern = shot
     scene.depth_cloud.exr_path = pattern
     scene.frame_set(2)
     before = _scene_state(scene)
-    job = sequence.SequenceBuild(scene, build.source_spec_from_settings(scene.depth_cloud), list(FRAMES), mode)
+    job = sequence.SequenceBuild(scene, source.settings_spec(scene.depth_cloud), list(FRAMES), mode)
     assert job.step() == 1 and job.step() == 2 and job.done == 2 and not job.finished
     job.cancel()
     assert _scene_state(scene) == before
 
 
 def test_missing_frames_are_listed_and_skipped(shot):
-    from depth_cloud.glue import build, sequence
+    from depth_cloud.glue import sequence, source
     scene, cam, pattern = shot
     scene.depth_cloud.exr_path = pattern
-    job = sequence.SequenceBuild(scene, build.source_spec_from_settings(scene.depth_cloud), [1, 2, 3, 4, 5, 6, 7],
+    job = sequence.SequenceBuild(scene, source.settings_spec(scene.depth_cloud), [1, 2, 3, 4, 5, 6, 7],
                                  'PRELOAD')
     assert job.present == [1, 2, 3, 4] and job.missing == [5, 6, 7]
     while not job.finished:

@@ -12,7 +12,7 @@ from depth_cloud.core import CameraModel, pixel_to_world
 from depth_cloud.core import depth as dm
 from depth_cloud.core.errors import CameraError, FramePatternError, SettingsError
 from depth_cloud.core.frames import parse_frame_range, resolve_frame_path
-from depth_cloud.core.metadata import camera_from_header, camera_to_header, camera_to_note
+from depth_cloud.core.header_camera import camera_from_header, camera_to_header, camera_to_note
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -164,3 +164,20 @@ def test_from_planar_ray_distance_mirrors_to_planar_for_every_camera():
     for fn in (from_planar, to_planar):
         with pytest.raises(SettingsError, match="RAY_DISTANCE needs a camera"):
             fn(z, "RAY_DISTANCE", None)
+
+
+def test_far_clip_plane_is_background_not_a_wall():
+    """EEVEE writes about the far clip distance (1000.07 for a far clip of 1000, measured on
+    4.2-5.0) where it saw nothing: those pixels make no points; nearer ones all do."""
+    from depth_cloud.core.passes import FramePasses
+    from depth_cloud.core.unproject import unproject
+    cam = CameraModel(pose(), 8, 6, lens=35.0, clip_end=1000.0)
+    z = np.full((6, 8), 5.0, np.float32)
+    z[0, :] = 1000.0725  # EEVEE's background
+    z[1, 0] = 985.0      # a surface 1.5 % in front of the far clip is still a surface
+    ps = unproject(FramePasses(path="eevee.exr", frame_size=(8, 6), depth=z, depth_channel="Z"), cam)
+    assert len(ps) == 6 * 8 - 8 and (ps.pixels[:, 1] > 0).all()
+    assert ps.depth.max() == pytest.approx(985.0)
+    # with clipping off every finite depth is a point, the far plane included
+    ps = unproject(FramePasses(path="eevee.exr", frame_size=(8, 6), depth=z, depth_channel="Z"), cam, clip=False)
+    assert len(ps) == 6 * 8

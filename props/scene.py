@@ -1,20 +1,17 @@
-"""Settings saved in the .blend: one PropertyGroup on the Scene (``scene.depth_cloud``) and one
-on each Object (``object.depth_cloud``); the display, output and sequence settings are nested
-groups of those (``scene.depth_cloud.display`` …), registered first by their own modules."""
+"""The top-level settings groups: ``scene.depth_cloud`` (what to build and how) and
+``object.depth_cloud`` (what a cloud was built from); the other groups nest in them."""
 from __future__ import annotations
 
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-from .enums import CONVENTIONS, KINDS, SOURCE_MODES
-from .props_display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
-from .props_fusion import DepthCloudFusionSettings
-from .props_output import DepthCloudOutputSettings
-from .props_sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
-
-def _is_camera(_self, obj):
-    return obj.type == 'CAMERA'
+from ..enums import SOURCE_MODES
+from . import fields
+from .display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
+from .fusion import DepthCloudFusionSettings
+from .output import DepthCloudOutputSettings
+from .sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 
 class DepthCloudSettings(bpy.types.PropertyGroup):
@@ -25,23 +22,18 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
                              description="Multilayer EXR, or the depth/position EXR; '#' runs are the frame number")
     color_path: StringProperty(name="Color", subtype='FILE_PATH',
                                description="Color pass for Separate Files (EXR, PNG or JPG); '#' runs are the frame number")
-    kind: EnumProperty(name="Pass", items=KINDS, default='AUTO')
-    convention: EnumProperty(name="Depth Convention", items=CONVENTIONS, default='AUTO')
-    near: FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH',
-                        description="Depth mapped to 0 (Normalized, Z-Buffer)")
-    far: FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH',
-                       description="Depth mapped to 1 (Normalized, Z-Buffer)")
-    camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
-                            description="Camera that rendered the passes (empty: the camera the file describes or names, else the scene camera)")
-    layer: StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
-    depth_channel: StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
-    color_channels: StringProperty(name="Color Channels", description="Override prefix, e.g. 'ViewLayer.Combined'")
-    position_channels: StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
-    clip: BoolProperty(name="Clip to Camera Range", default=True,
-                       description="Drop depths outside the camera's clip start/end")
-    detail: IntProperty(name="Detail", default=1, min=1, max=64,
-                        description="Build every Nth pixel (each point then covers N x N pixels): "
-                                    "cost and memory fall with N squared")
+    kind: fields.kind()
+    convention: fields.convention()
+    near: fields.near()
+    far: fields.far()
+    camera: fields.camera("Camera that rendered the passes (empty: the camera the file describes or names, "
+                          "else the scene camera)")
+    layer: fields.layer()
+    depth_channel: fields.depth_channel()
+    color_channels: fields.color_channels()
+    position_channels: fields.position_channels()
+    clip: fields.clip()
+    detail: fields.detail()
     pixel_ids: BoolProperty(name="Pixel IDs and Depth", default=False,
                             description="Also store each point's source pixel ('pixel') and camera depth "
                                         "('depth') as attributes (12 more bytes per point); without them "
@@ -58,8 +50,8 @@ class DepthCloudObjectSettings(bpy.types.PropertyGroup):
     """What a cloud object was built from (``object.depth_cloud``)."""
 
     is_cloud: BoolProperty(name="Is Depth Cloud", default=False)
-    source: StringProperty(name="Source", subtype='FILE_PATH')
-    color_source: StringProperty(name="Color Source", subtype='FILE_PATH')
+    source: fields.source_path()
+    color_source: fields.source_path("Color Source")
     frame: IntProperty(name="Frame")
     points: IntProperty(name="Points")
     display: PointerProperty(type=DepthCloudObjectDisplay)
