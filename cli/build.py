@@ -220,6 +220,15 @@ class _RangeRun(_Run):
             self._usd(frames, path)
 
     def _blend(self, frames, path):
+        from ..glue.sequence import keyed_memory  # one datablock per frame: state it, refuse beyond the machine
+        present = [f for f in frames if _missing_input(self.spec, f) is None]
+        if present:
+            try:
+                self.console.line(keyed_memory(self.scene, self.spec, present, "the .blend's clouds",
+                                               "write PLY or USD (one frame at a time)",
+                                               getattr(self.args, "pixel_ids", None)))
+            except SettingsError as err:
+                raise UsageError(str(err)) from err
         built = []
         for frame in frames:
             t0 = time.perf_counter()

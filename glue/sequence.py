@@ -83,11 +83,15 @@ def _key_visibility(obj, frame: int, until: int, current: int):
     obj.hide_viewport = obj.hide_render = not (frame <= current < until)
 
 
-def keyed_memory(scene, spec: SourceSpec, frames) -> str:
-    """What Keyed Objects of ``frames`` will take at most (every kept pixel of the first
-    file's largest data window a point, at the spec's detail and the scene's attribute
-    setting); raises SettingsError, suggesting the cache or a coarser detail, when that
-    exceeds the machine's memory. Reads only the first file's header."""
+KEYED_ADVICE = "play the sequence from the cache (mode Lazy or Preload)"
+
+
+def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", advice: str = KEYED_ADVICE,
+                 pixel_ids: bool | None = None) -> str:
+    """What ``what`` (one datablock per frame of ``frames``) will take at most: every kept
+    pixel of the first file's largest data window a point, at the spec's detail and the
+    attribute setting (None: the scene's). Raises SettingsError, suggesting ``advice`` or a
+    coarser detail, when that exceeds the machine's memory. Reads only the first file's header."""
     from ..core import memory
     from ..core.exr import read_exr, window_size
     path, _ = spec.paths(frames[0])
@@ -97,16 +101,16 @@ def keyed_memory(scene, spec: SourceSpec, frames) -> str:
         (x0, y0), (x1, y1) = header["dataWindow"]
         w, h = window_size((int(x0), int(y0), int(x1), int(y1)))
         pixels = max(pixels, w * h)
-    ids = scene.depth_cloud.pixel_ids
+    ids = scene.depth_cloud.pixel_ids if pixel_ids is None else bool(pixel_ids)
 
     def total(detail, count=len(frames)):
         return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids)
 
     return memory.check_fits(
-        total(spec.detail), f"Keyed Objects of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "
+        total(spec.detail), f"{what} of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "
                             f"per frame at detail {spec.detail})",
-        f"play the sequence from the cache (mode Lazy or Preload) or build at a coarser detail "
-        f"(detail {spec.detail + 1}: {memory.describe(total(spec.detail + 1))})")
+        f"{advice} or build at a coarser detail (detail {spec.detail + 1}: "
+        f"{memory.describe(total(spec.detail + 1))})")
 
 
 class SequenceBuild:

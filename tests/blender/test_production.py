@@ -193,3 +193,20 @@ def test_keyed_objects_state_their_memory_and_refuse_beyond_the_machine(scene, t
     assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
     clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
     assert len(clouds) == 3 and all(_user_attributes(o.data) == ["Col", "position", "radius"] for o in clouds)
+
+
+def test_blend_output_states_its_memory_and_refuses_beyond_the_machine(scene, tmp_path, monkeypatch, capsys):
+    """The command line's .blend output keeps one datablock per frame too."""
+    from depth_cloud import api
+    from depth_cloud.core import memory
+    _shot(scene, tmp_path, frames=2)
+    argv = ["build", "--source", str(tmp_path / "shot_####.exr"), "--frames", "1-2", "-o", str(tmp_path / "c_####.blend")]
+    monkeypatch.setattr(memory, "total_memory", lambda: 100_000)
+    assert api.run_cli(argv) != 0
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "more than this machine" in lines[0] and "PLY" in lines[0] and "detail 2" in lines[0]
+    assert not any(p.suffix == ".blend" for p in tmp_path.iterdir())
+    monkeypatch.undo()
+    assert api.run_cli(argv + ["--detail", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "the .blend's clouds of 2 frames" in out and "will take up to" in out
