@@ -31,6 +31,9 @@ class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
                                       "are dropped first (16 bytes per point)")
     prefetch: BoolProperty(name="Read Ahead", default=True,
                            description="Decode the next frames' EXRs on a background thread during playback")
+    viewport_detail: IntProperty(name="Viewport Detail", default=1, min=1, max=64,
+                                 description="Play back every Nth pixel in the viewport (when coarser than the "
+                                             "build's detail); renders use the build's detail")
 
 
 class DepthCloudSequenceObject(bpy.types.PropertyGroup):

@@ -210,3 +210,38 @@ def test_blend_output_states_its_memory_and_refuses_beyond_the_machine(scene, tm
     assert api.run_cli(argv + ["--detail", "2"]) == 0
     out = capsys.readouterr().out
     assert "the .blend's clouds of 2 frames" in out and "will take up to" in out
+
+
+def test_viewport_detail_plays_coarse_while_renders_use_the_build_detail(scene, tmp_path):
+    import bpy
+    from depth_cloud import api
+    _shot(scene, tmp_path)
+    pattern = str(tmp_path / "shot_####.exr")
+    files = {f: pattern.replace("####", f"{f:04d}") for f in (1, 2, 3)}
+    full = {f: len(api.unproject(scene, frame=f, source=p)) for f, p in files.items()}
+    coarse = {f: len(api.unproject(scene, frame=f, source=p, detail=2)) for f, p in files.items()}
+    assert all(coarse[f] < full[f] / 3 for f in files)
+    seq = scene.depth_cloud.sequence
+    seq.mode, seq.viewport_detail = 'LAZY', 2
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    obj = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+    for f in (2, 3, 1):
+        scene.frame_set(f)
+        assert len(obj.data.vertices) == coarse[f]
+    recorded = {}
+
+    def record(scn, _depsgraph=None):  # just before each frame renders, after the extension's handlers
+        recorded[scn.frame_current] = len(obj.data.vertices)
+
+    bpy.app.handlers.render_pre.append(record)
+    try:
+        scene.render.filepath = str(tmp_path / "render_####.exr")
+        bpy.ops.render.render(animation=True)
+    finally:
+        bpy.app.handlers.render_pre.remove(record)
+    assert recorded == full  # the render saw every pixel
+    scene.frame_set(2)
+    assert len(obj.data.vertices) == coarse[2]  # and the viewport is coarse again
+    seq.viewport_detail = 1
+    scene.frame_set(3)
+    assert len(obj.data.vertices) == full[3]
