@@ -45,6 +45,8 @@ class ExrFile:
     channels: dict = field(default_factory=dict)  # name -> ExrChannel
     headers: list = field(default_factory=list)
     display_window: Window = (0, 0, 0, 0)
+    #: deep parts by part index (``core.deep.DeepPart``: sample counts and flattened samples)
+    deep: dict = field(default_factory=dict)
 
     @property
     def header(self) -> dict:
@@ -103,6 +105,10 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
+def _is_deep(header: dict) -> bool:
+    return str(header.get("type", "")).startswith("deep")
+
+
 def read_exr(path, header_only: bool = False) -> ExrFile:
     """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
     path = require_file(path)
@@ -134,6 +140,10 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
         if header_only:
             for name in part.channels if hasattr(part, "channels") else ():
                 out.channels[name] = ExrChannel(name, np.empty((0, 0), np.float32), dw, index)
+            continue
+        if _is_deep(header):  # deep samples: flattened by core/deep.py
+            from . import deep
+            out.deep[index] = deep.flatten_part(path, index, part, header)
             continue
         w, h = window_size(dw)
         for name, channel in part.channels.items():

@@ -36,6 +36,9 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
+    deep_samples: str = "ALL"
+    deep_min_alpha: float = 0.0
 
     def __post_init__(self):
         if not str(self.path).strip():
@@ -44,6 +47,8 @@ class SourceSpec:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
         if self.convention != AUTO:
             depth_mod.check_convention(self.convention, self.near, self.far)
+        from .deep import check_options
+        check_options(self.deep_samples, self.deep_min_alpha)
 
     def paths(self, frame: int):
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
@@ -77,6 +82,8 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
+    deep: object = None
 
     @property
     def has_color(self) -> bool:
@@ -133,6 +140,9 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     f = exr.read_exr(path)
+    if f.deep:  # deep samples (core/deep.py)
+        from .deep import frame_passes
+        return frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):

@@ -71,6 +71,9 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     if camera is None:
         raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it; "
                           "set a camera (or use a world Position pass, which needs none)")
+    if passes.deep is not None:  # deep files: one point per sample
+        from . import deep
+        return deep.unproject(passes, camera, clip)
     camera = _camera_for(passes, camera)
     if camera.projection == PANORAMIC:
         from . import panorama  # provided with panoramic camera support

@@ -1,0 +1,420 @@
+"""Deep OpenEXR files (deep scanline and deep tiled): every sample becomes a point.
+
+A deep pixel holds any number of samples, each with its own depth (``Z``, optionally
+``ZBack``), premultiplied color and alpha. The OpenEXR bindings return each deep channel as
+an ``(h, w)`` object array of per-pixel sample arrays (None where a pixel has no sample);
+:func:`flatten_channel` turns one into a per-pixel sample count and one flat value array
+with two C-level passes (``map(len)``, ``np.concatenate``), no per-pixel Python code.
+
+What a deep frame gives (see docs/deep.md):
+
+- every sample with a finite depth inside the clip range is one point at its ``Z`` along its
+  pixel's ray (the same unprojection as flat depth: ``CameraModel.plane_x/plane_y`` and
+  ``core.unproject.camera_to_world``);
+- colors are straight (``RGB / A`` where ``A > 0``; samples with ``A == 0`` keep their RGB,
+  additive light), alpha is the color's fourth component and the ``alpha`` attribute;
+- attributes ``sample`` (index of the sample inside its pixel, file order), ``sample_count``
+  (samples of that pixel) and, with ``ZBack``, ``thickness`` (planar ``ZBack - Z``);
+- choices: all samples, the front (nearest) sample of each pixel, a minimum alpha.
+
+For the consumers that need one depth per pixel (fusion, ``pixel_to_world``), the frame's
+``FramePasses.depth`` is the front sample's depth (``+inf`` where a pixel has no sample) and
+its color planes the front sample's straight color.
+"""
+from __future__ import annotations
+
+import itertools
+import operator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import depth as depth_mod
+from . import exr
+from .errors import ChannelError, InvalidDepthError, SettingsError, SourceFileError
+
+ALL = "ALL"
+FRONT = "FRONT"
+SAMPLE_CHOICES = (ALL, FRONT)
+DEEP_STORAGE = ("deepscanline", "deeptile")
+
+SAMPLE_ATTRIBUTE = "sample"
+SAMPLE_COUNT_ATTRIBUTE = "sample_count"
+ALPHA_ATTRIBUTE = "alpha"
+THICKNESS_ATTRIBUTE = "thickness"
+
+
+class DeepSampleError(SourceFileError):
+    """A deep part or channel is damaged or inconsistent (the message names file, part, channel)."""
+
+
+def check_options(samples: str, min_alpha: float) -> None:
+    if samples not in SAMPLE_CHOICES:
+        raise SettingsError(f"deep samples {samples!r} is unknown; expected one of {', '.join(SAMPLE_CHOICES)}")
+    if not 0.0 <= float(min_alpha) <= 1.0:
+        raise SettingsError(f"deep minimum alpha must be within 0..1, got {min_alpha}")
+
+
+def storage_name(value) -> str:
+    """``'deepscanline'`` etc. from an ``OpenEXR.Storage`` value or a header string."""
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else str(value or "")
+
+
+def is_deep_storage(value) -> bool:
+    return storage_name(value) in DEEP_STORAGE
+
+
+# --------------------------------------------------------------------------- flattening
+def flatten_channel(pixels, shape, path="", part="", channel=""):
+    """``(counts, values)`` of one deep channel: ``counts`` (h*w,) int32 samples per pixel
+    (row-major), ``values`` (S,) the samples of every pixel in pixel order (stored dtype)."""
+    where = f"deep part {part}, channel {channel!r}"
+    if not isinstance(pixels, np.ndarray) or pixels.shape != tuple(shape):
+        raise DeepSampleError(path, f"damaged deep EXR: {where} has {getattr(pixels, 'shape', None)} "
+                                    f"pixels, the data window needs {tuple(shape)}")
+    flat = pixels.reshape(-1)
+    if flat.dtype != object:  # a deep channel of a file whose pixels all hold one sample
+        return np.ones(flat.size, np.int32), flat.copy()
+    has = np.fromiter(map(operator.is_not, flat, itertools.repeat(None)), bool, count=flat.size)
+    filled = flat[has]
+    counts = np.zeros(flat.size, np.int32)
+    try:
+        counts[has] = np.fromiter(map(len, filled), np.int64, count=filled.size)
+        values = np.concatenate(filled.tolist()) if filled.size else np.empty(0, np.float32)
+    except (TypeError, ValueError) as err:
+        raise DeepSampleError(path, f"damaged deep EXR: {where} holds unreadable samples ({err})") from err
+    if values.ndim != 1 or len(values) != int(counts.sum()):
+        raise DeepSampleError(path, f"damaged deep EXR: {where}: {len(values)} values for {int(counts.sum())} samples")
+    return counts, values
+
+
+@dataclass
+class DeepPart:
+    """One deep part of a file: its sample counts and each channel's samples, flattened."""
+
+    index: int
+    name: str
+    view: str
+    data_window: tuple
+    counts: np.ndarray  # (h, w) int32
+    channels: dict = field(default_factory=dict)  # name -> (S,) values (stored dtype)
+
+    @property
+    def samples(self) -> int:
+        return int(self.counts.sum())
+
+
+def flatten_part(path, index: int, part, header: dict) -> DeepPart:
+    """A :class:`DeepPart` from an ``OpenEXR.Part`` read with ``separate_channels=True``.
+    Every channel must have the same sample count in every pixel."""
+    dw = exr._window(header["dataWindow"])
+    w, h = exr.window_size(dw)
+    name = str(header.get("name", "") or "")
+    label = f"{index}" + (f" ({name!r})" if name else "")
+    counts, channels, first = None, {}, None
+    for ch_name, channel in part.channels.items():
+        c, values = flatten_channel(getattr(channel, "pixels", None), (h, w), path, label, ch_name)
+        if counts is None:
+            counts, first = c, ch_name
+        elif not np.array_equal(c, counts):
+            bad = int(np.count_nonzero(c != counts))
+            raise DeepSampleError(path, f"damaged deep EXR: deep part {label}, channel {ch_name!r} has other "
+                                        f"sample counts than channel {first!r} in {bad} pixel(s)")
+        channels[ch_name] = values
+    if counts is None:
+        counts = np.zeros(h * w, np.int32)
+    return DeepPart(index=index, name=name, view=str(header.get("view", "") or ""), data_window=dw,
+                    counts=counts.reshape(h, w), channels=channels)
+
+
+# --------------------------------------------------------------------------- one frame
+@dataclass
+class DeepSamples:
+    """A frame's deep samples in pixel order (row-major over the data window)."""
+
+    counts: np.ndarray  # (h, w) int32 samples per pixel
+    pixel: np.ndarray  # (S,) int64 flat pixel index in the data window
+    sample: np.ndarray  # (S,) int32 index of the sample inside its pixel
+    depth: np.ndarray  # (S,) float32 raw Z as stored
+    depth_back: np.ndarray | None  # (S,) float32 raw ZBack, or None
+    colors: np.ndarray | None  # (S, 4) float32 straight RGBA, or None (white)
+    depth_channel: str = "Z"
+    parts: tuple = ()  # names (or indices) of the deep parts used
+    samples_mode: str = ALL
+    min_alpha: float = 0.0
+
+    def __len__(self) -> int:
+        return len(self.depth)
+
+
+def _view_parts(parts, view: str, header: dict, path):
+    """The deep parts of one view: ``view`` if given, else the file's default view (the first
+    of ``multiView``, else the view of the first part); parts without a view belong to all."""
+    views = [p.view for p in parts if p.view]
+    if not views:
+        return parts
+    if view:
+        if view not in views:
+            raise ChannelError(path, f"view {view!r} among the deep parts", sorted(set(views)))
+        chosen = view
+    else:
+        multi = header.get("multiView")
+        chosen = multi[0] if isinstance(multi, (list, tuple)) and multi and multi[0] in views else views[0]
+    return [p for p in parts if p.view in ("", chosen)]
+
+
+def straight_colors(r, g, b, a) -> np.ndarray:
+    """(S, 4) float32 straight RGBA from premultiplied deep samples: RGB / A where A > 0."""
+    n = len(r)
+    out = np.empty((n, 4), np.float32)
+    for i, v in enumerate((r, g, b)):
+        out[:, i] = v
+    out[:, 3] = 1.0 if a is None else a
+    if a is not None:
+        alpha = out[:, 3]
+        pos = alpha > 0
+        out[pos, :3] /= alpha[pos, None]
+    return out
+
+
+def frame_passes(spec, f, color_path=None, image_reader=None):
+    """A ``FramePasses`` holding the deep samples of ``f`` (an ``ExrFile`` with deep parts);
+    ``color_path``: a separate flat color file (each sample takes its pixel's color)."""
+    from .passes import POSITION, FramePasses, _guess_convention, _read_color_file
+    path = f.path
+    check_options(spec.deep_samples, spec.deep_min_alpha)
+    if spec.kind == POSITION:
+        raise SettingsError(f"{path}: a deep file gives points from its depth samples; set the pass to Auto or "
+                            "Depth (world position passes are not read from deep files)")
+    parts = _view_parts(list(f.deep.values()), getattr(spec, "view", "") or "", f.header, path)
+    owner = {}
+    for p in parts:
+        for name in p.channels:
+            owner.setdefault(name, p)
+    names = list(owner)
+    label = ", ".join(repr(p.name) if p.name else str(p.index) for p in parts)
+    layer = spec.layer or next(iter(exr.view_layers(names)), "")
+    z_name = spec.depth_channel or exr.find_depth_channel(names, layer)
+    if not z_name or z_name not in owner:
+        raise ChannelError(path, f"depth ({spec.depth_channel or 'Z'}) channel in deep part(s) {label}", names)
+    zpart = owner[z_name]
+
+    def values(name):
+        p = owner[name]
+        if p is not zpart and not np.array_equal(p.counts, zpart.counts):
+            raise DeepSampleError(path, f"deep part {p.index} ({p.name!r}), channel {name!r} has other sample "
+                                        f"counts than the depth channel {z_name!r} of part {zpart.index} "
+                                        f"({zpart.name!r})")
+        return np.asarray(p.channels[name], dtype=np.float32)
+
+    counts = zpart.counts
+    h, w = counts.shape
+    flat_counts = counts.reshape(-1)
+    total = int(flat_counts.sum())
+    pixel = np.repeat(np.arange(h * w, dtype=np.int64), flat_counts)
+    starts = np.cumsum(flat_counts, dtype=np.int64) - flat_counts
+    sample = (np.arange(total, dtype=np.int64) - np.repeat(starts, flat_counts)).astype(np.int32)
+    z = values(z_name)
+    prefix = z_name[:len(z_name) - len(exr.split_name(z_name)[2])]
+    back_name = next((n for n in (f"{prefix}ZBack", f"{prefix}zback", f"{prefix}Zback") if n in owner), None)
+    zback = values(back_name) if back_name else None
+
+    disp = f.display_window
+    win = zpart.data_window
+    out = FramePasses(path=path, frame_size=exr.window_size(disp), window=(win[0] - disp[0], win[1] - disp[1]),
+                      header=f.header, channels=names)
+    out.depth_channel = z_name
+    out.convention, out.near, out.far = _guess_convention(spec, f.header, z_name)
+    colors = None
+    rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
+    if color_path is None and rgba is not None:
+        colors = straight_colors(*(values(n) if n else None for n in rgba))
+    elif color_path is None and spec.color_channels:
+        raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+    elif color_path is None:
+        out.warnings.append(f"{path}: no color channel found in the deep part(s) {label}; points are white")
+    out.deep = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=z, depth_back=zback, colors=colors,
+                           depth_channel=z_name, parts=tuple(p.name or str(p.index) for p in parts),
+                           samples_mode=spec.deep_samples, min_alpha=float(spec.deep_min_alpha))
+    if color_path is not None:
+        out.color_path = color_path
+        flat = _read_color_file(color_path, spec, layer, out, image_reader).reshape(-1, 4)
+        out.deep.colors = flat[pixel]
+    _front_planes(out)
+    return out
+
+
+def nearest_per_pixel(pixel: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Indices of the nearest sample (smallest ``z``, first on ties) of each pixel; ``pixel``
+    must be sorted (samples grouped by pixel). Pixels whose depths are all NaN give none."""
+    if len(z) == 0:
+        return np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, pixel[1:] != pixel[:-1]])
+    front = np.fmin.reduceat(z, starts)
+    cand = np.flatnonzero(z == np.repeat(front, np.diff(np.r_[starts, len(z)])))
+    pc = pixel[cand]
+    return cand[np.r_[True, pc[1:] != pc[:-1]]]
+
+
+def _front_planes(passes) -> None:
+    """``passes.depth``/``color_planes``: the front (nearest) sample of each pixel as a flat
+    frame (depth ``+inf`` and color 0 where a pixel has no sample)."""
+    d = passes.deep
+    h, w = d.counts.shape
+    front = nearest_per_pixel(d.pixel, d.depth)
+    z = np.full(h * w, np.inf, np.float32)
+    z[d.pixel[front]] = d.depth[front]
+    passes.depth = z.reshape(h, w)
+    if d.colors is not None:
+        planes = []
+        for k in range(4):
+            plane = np.zeros(h * w, np.float32)
+            plane[d.pixel[front]] = d.colors[front, k]
+            planes.append(plane.reshape(h, w))
+        passes.color_planes = tuple(planes)
+        passes.color = None
+
+
+def one_per_pixel(point_set):
+    """``point_set`` itself when no two points share a pixel, else its front points (the
+    nearest of each pixel): what needs one point per pixel (surfaces) takes these."""
+    if len(point_set) == 0 or point_set.depth is None:
+        return point_set
+    counts = point_set.attributes.get(SAMPLE_COUNT_ATTRIBUTE)
+    if counts is None or int(np.max(counts)) <= 1:
+        return point_set
+    index = point_set.pixel_index
+    order = np.lexsort((point_set.depth, index))
+    first = order[np.r_[True, index[order][1:] != index[order][:-1]]]
+    return point_set.subset(np.sort(first))
+
+
+# --------------------------------------------------------------------------- points
+def unproject(passes, camera, clip: bool = True):
+    """The PointSet of a deep frame: one point per kept sample (see the module doc)."""
+    from .camera import ORTHOGRAPHIC, PANORAMIC
+    from .footprint import point_radius
+    from .pointset import PointSet
+    from .unproject import _camera_for, camera_to_world, valid_depth_mask
+    d = passes.deep
+    camera = _camera_for(passes, camera)
+    if camera.projection == PANORAMIC:
+        raise SettingsError(f"{passes.path}: deep files rendered by panoramic cameras are not supported yet")
+    h, w = d.counts.shape
+    x0, y0 = passes.window
+    rows, cols = np.divmod(d.pixel, w)
+    z = _planar(d.depth, passes, camera, rows, cols)
+    valid = valid_depth_mask(z, camera, clip)
+    colors = d.colors
+    if d.min_alpha > 0 and colors is not None:
+        valid &= colors[:, 3] >= np.float32(d.min_alpha)
+    index = np.flatnonzero(valid)
+    if d.samples_mode == FRONT:
+        index = index[nearest_per_pixel(d.pixel[index], z[index])]
+    if len(index) == 0:
+        nonfinite = int((~np.isfinite(d.depth)).sum())
+        raise InvalidDepthError(
+            f"{passes.path}: deep channel {d.depth_channel} holds no usable sample: all {len(d)} samples are "
+            f"background, NaN/inf ({nonfinite}), outside the camera clip range"
+            + (f" or below the minimum alpha {d.min_alpha:g}" if d.min_alpha > 0 else ""))
+    zv = z[index]
+    c, r = cols[index], rows[index]
+    px = camera.plane_x(c + x0).astype(np.float32)
+    py = camera.plane_y(r + y0).astype(np.float32)
+    if camera.projection != ORTHOGRAPHIC:
+        px *= zv
+        py *= zv
+    positions = camera_to_world(camera, px, py, -zv)
+    pixels = np.empty((len(index), 2), np.int32)
+    pixels[:, 0] = c + x0
+    pixels[:, 1] = r + y0
+    attributes = {SAMPLE_ATTRIBUTE: d.sample[index],
+                  SAMPLE_COUNT_ATTRIBUTE: d.counts.reshape(-1)[d.pixel[index]].astype(np.int32)}
+    if colors is not None:
+        out_colors = colors[index]
+        attributes[ALPHA_ATTRIBUTE] = np.ascontiguousarray(out_colors[:, 3])
+    else:
+        out_colors = np.ones((len(index), 4), np.float32)
+    if d.depth_back is not None:
+        zb = _planar(d.depth_back[index], passes, camera, r, c)
+        attributes[THICKNESS_ATTRIBUTE] = np.where(np.isfinite(zb), np.maximum(zb - zv, 0), 0).astype(np.float32)
+    warnings = list(passes.warnings)
+    nonfinite = int((~np.isfinite(d.depth)).sum())
+    if nonfinite:
+        warnings.append(f"{passes.path}: {nonfinite} NaN/inf samples in {d.depth_channel} were skipped")
+    meta = {"path": passes.path, "color_path": passes.color_path, "channel": d.depth_channel,
+            "convention": passes.convention, "pixels": int(h * w), "points": int(len(index)), "deep": True,
+            "samples": int(len(d)), "deep_samples": d.samples_mode, "deep_min_alpha": d.min_alpha,
+            "deep_parts": list(d.parts), "warnings": warnings, "nonfinite": nonfinite}
+    return PointSet(positions=positions, colors=out_colors, pixels=pixels, depth=zv,
+                    radius=point_radius(camera, zv), image_size=tuple(passes.frame_size), meta=meta,
+                    attributes=attributes)
+
+
+def _planar(values, passes, camera, rows, cols) -> np.ndarray:
+    """Per-sample planar depth of raw deep depths in the frame's convention."""
+    conv = passes.convention
+    if conv == depth_mod.RAY_DISTANCE:
+        h, w = passes.deep.counts.shape
+        x0, y0 = passes.window
+        factor = depth_mod.ray_length_factor(camera, np.arange(x0, x0 + w), np.arange(y0, y0 + h))
+        return (np.asarray(values, np.float32) / factor[rows, cols]).astype(np.float32)
+    return depth_mod.to_planar(np.asarray(values, np.float32).reshape(1, -1), conv, camera, passes.near,
+                               passes.far).reshape(-1)
+
+
+# --------------------------------------------------------------------------- info
+def sample_summary(path) -> list:
+    """Per deep part: ``{'index', 'name', 'view', 'samples', 'pixels', 'min', 'max', 'empty'}``
+    (samples per pixel over the data window). Reads the samples."""
+    f = exr.read_exr(path)
+    out = []
+    for p in f.deep.values():
+        c = p.counts
+        out.append({"index": p.index, "name": p.name, "view": p.view, "samples": p.samples, "pixels": int(c.size),
+                    "min": int(c.min()) if c.size else 0, "max": int(c.max()) if c.size else 0,
+                    "empty": int(np.count_nonzero(c == 0))})
+    return out
+
+
+# --------------------------------------------------------------------------- writing
+def sample_arrays(counts, values) -> np.ndarray:
+    """The bindings' layout of one deep channel: an (h, w) object array of per-pixel arrays
+    (None where a pixel has no sample), from ``counts`` (h, w) and flat ``values`` (S,)."""
+    counts = np.asarray(counts)
+    h, w = counts.shape
+    flat = counts.reshape(-1)
+    pieces = np.split(np.asarray(values), np.cumsum(flat)[:-1])
+    # one more, empty, piece keeps numpy from stacking equal-length pieces into a 2D array
+    out = np.empty(len(pieces) + 1, object)
+    out[:] = pieces + [np.empty(0, np.float32)]
+    out = out[:-1]
+    out[flat == 0] = None
+    return out.reshape(h, w)
+
+
+def write_deep_exr(path, counts, channels: dict, tiled: bool = False, compression=None, header=None,
+                   parts=None) -> str:
+    """Write a deep EXR with the OpenEXR bindings (tests, benches, tools).
+
+    ``counts`` (h, w) samples per pixel; ``channels`` name -> flat (S,) values (float32 or
+    float16) in pixel order. ``parts``: a list of ``(name, counts, channels, header)`` for a
+    multi-part file instead (``counts``/``channels`` are then ignored)."""
+    OpenEXR = exr._import_openexr()
+    compression = OpenEXR.ZIPS_COMPRESSION if compression is None else compression
+
+    def part_header(extra):
+        hdr = {"type": OpenEXR.deeptile if tiled else OpenEXR.deepscanline, "compression": compression}
+        if tiled:
+            hdr["tiles"] = OpenEXR.TileDescription(32, 32, OpenEXR.ONE_LEVEL)
+        hdr.update(extra or {})
+        return hdr
+
+    if parts is None:
+        f = OpenEXR.File(part_header(header), {n: sample_arrays(counts, v) for n, v in channels.items()})
+    else:
+        f = OpenEXR.File([OpenEXR.Part(part_header(hdr), {n: sample_arrays(c, v) for n, v in chans.items()}, name)
+                          for name, c, chans, hdr in parts])
+    f.write(str(path))
+    return str(path)
