@@ -7,7 +7,7 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-from .enums import CONVENTIONS, KINDS, SOURCE_MODES
+from .enums import CONVENTIONS, DEEP_SAMPLES, KINDS, SOURCE_MODES
 from .props_display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .props_fusion import DepthCloudFusionSettings
 from .props_output import DepthCloudOutputSettings
@@ -39,6 +39,10 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     position_channels: StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
     clip: BoolProperty(name="Clip to Camera Range", default=True,
                        description="Drop depths outside the camera's clip start/end")
+    deep_samples: EnumProperty(name="Deep Samples", items=DEEP_SAMPLES, default='ALL',
+                               description="Deep EXRs: which samples of a pixel become points")
+    deep_min_alpha: FloatProperty(name="Deep Min Alpha", default=0.0, min=0.0, max=1.0, subtype='FACTOR',
+                                  description="Deep EXRs: samples with a lower alpha make no point")
     show_channels: BoolProperty(name="Channels", default=False)
     # Settings of the other features, nested so a scene has one Depth Cloud settings group.
     display: PointerProperty(type=DepthCloudDisplaySettings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from .enums import CONVENTIONS, KINDS
+from .enums import CONVENTIONS, DEEP_SAMPLES, KINDS
 
 MODES = [
     ('LAZY', "Lazy", "One object plays the sequence; each frame is built from its files the first time it "
@@ -52,6 +52,8 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     depth_channel: StringProperty(name="Depth Channel")
     color_channels: StringProperty(name="Color Channels")
     position_channels: StringProperty(name="Position Channels")
+    deep_samples: EnumProperty(name="Deep Samples", items=DEEP_SAMPLES, default='ALL')
+    deep_min_alpha: FloatProperty(name="Deep Min Alpha", default=0.0, min=0.0, max=1.0, subtype='FACTOR')
     camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
                             description="Camera that rendered the passes (empty: the camera named in each "
                                         "file, else the scene camera at that frame)")

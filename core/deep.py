@@ -281,10 +281,9 @@ def one_per_pixel(point_set):
     nearest of each pixel): what needs one point per pixel (surfaces) takes these."""
     if len(point_set) == 0 or point_set.depth is None:
         return point_set
-    counts = point_set.attributes.get(SAMPLE_COUNT_ATTRIBUTE)
-    if counts is None or int(np.max(counts)) <= 1:
-        return point_set
     index = point_set.pixel_index
+    if int(np.bincount(index).max()) <= 1:
+        return point_set
     order = np.lexsort((point_set.depth, index))
     first = order[np.r_[True, index[order][1:] != index[order][:-1]]]
     return point_set.subset(np.sort(first))
@@ -407,7 +406,10 @@ def write_deep_exr(path, counts, channels: dict, tiled: bool = False, compressio
     def part_header(extra):
         hdr = {"type": OpenEXR.deeptile if tiled else OpenEXR.deepscanline, "compression": compression}
         if tiled:
-            hdr["tiles"] = OpenEXR.TileDescription(32, 32, OpenEXR.ONE_LEVEL)
+            tiles = OpenEXR.TileDescription()
+            tiles.xSize = tiles.ySize = 16
+            tiles.mode = OpenEXR.ONE_LEVEL
+            hdr["tiles"] = tiles
         hdr.update(extra or {})
         return hdr
 
