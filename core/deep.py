@@ -384,7 +384,7 @@ def sample_arrays(counts, values) -> np.ndarray:
     counts = np.asarray(counts)
     h, w = counts.shape
     flat = counts.reshape(-1)
-    pieces = np.split(np.asarray(values), np.cumsum(flat)[:-1])
+    pieces = np.split(np.ascontiguousarray(values), np.cumsum(flat)[:-1])  # the bindings ignore strides
     # one more, empty, piece keeps numpy from stacking equal-length pieces into a 2D array
     out = np.empty(len(pieces) + 1, object)
     out[:] = pieces + [np.empty(0, np.float32)]
