@@ -118,7 +118,10 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
             raise SourceFileError(path, "not an OpenEXR file")
         if not header_only:
             _set_decode_threads(OpenEXR, path)
-        f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
+        from .deep import open_deep_file
+        f = None if header_only else open_deep_file(OpenEXR, path)  # deep: RGBA interleaved, faster
+        if f is None:
+            f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
     except SourceFileError:
         raise

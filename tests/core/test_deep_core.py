@@ -202,3 +202,22 @@ def test_real_deep_files(name):
     assert ps.pixels[:, 0].min() >= lo[0] and ps.pixels[:, 1].max() <= hi[1]
     counts = np.array([len(x) if x is not None else 0 for x in chans["Z"].pixels.reshape(-1)])
     assert ps.attributes["sample_count"].max() == counts.max() and counts.size == w * h
+
+
+@pytest.mark.parametrize("layout", ["prefixed", "mixed_types"])
+def test_interleaved_and_channel_by_channel_reads_agree(tmp_path, layout):
+    """All-deep files are read with R, G, B, A interleaved; layouts the bindings cannot
+    interleave (half color, float alpha) are read channel by channel: same points."""
+    counts, z, straight, a = _samples(seed=8)
+    ch = _channels(z, straight, a, half=True)
+    if layout == "prefixed":
+        ch = {("Z" if k == "Z" else f"beauty.{k}"): v for k, v in ch.items()}
+    else:
+        ch["A"] = a  # float alpha next to half RGB
+    path = deep.write_deep_exr(str(tmp_path / "d.exr"), counts, ch)
+    ps = unproject(read_frame_passes(SourceSpec(path), 1), _camera(*counts.shape[::-1]))
+    want_a = np.asarray(ch["A" if layout != "prefixed" else "beauty.A"], np.float32)
+    np.testing.assert_array_equal(ps.colors[:, 3], want_a)
+    r = np.asarray(ch["R" if layout != "prefixed" else "beauty.R"], np.float32)
+    pos = want_a > 0
+    np.testing.assert_allclose(ps.colors[pos, 0], r[pos] / want_a[pos], rtol=1e-6)
