@@ -221,3 +221,16 @@ def test_interleaved_and_channel_by_channel_reads_agree(tmp_path, layout):
     r = np.asarray(ch["R" if layout != "prefixed" else "beauty.R"], np.float32)
     pos = want_a > 0
     np.testing.assert_allclose(ps.colors[pos, 0], r[pos] / want_a[pos], rtol=1e-6)
+
+
+def test_edge_cleanup_judges_deep_pixels_by_their_front_sample(tmp_path):
+    from depth_cloud.core.filters import depth_grid
+    counts, z, straight, a = _samples(seed=11)
+    path = deep.write_deep_exr(str(tmp_path / "d.exr"), counts, _channels(z, straight, a))
+    ps = unproject(read_frame_passes(SourceSpec(path), 1), _camera(*counts.shape[::-1]))
+    grid, (c0, r0) = depth_grid(ps)
+    front = read_frame_passes(SourceSpec(path), 1).depth  # the front sample's depth, +inf where empty
+    has = counts > 0
+    np.testing.assert_array_equal(grid[ps.pixels[:, 1] - r0, ps.pixels[:, 0] - c0],
+                                  front[ps.pixels[:, 1], ps.pixels[:, 0]])
+    assert has.sum() == np.isfinite(grid).sum()
