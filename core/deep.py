@@ -98,11 +98,19 @@ def open_deep_file(OpenEXR, path):
     if not all(is_deep_storage(p.header.get("type")) for p in head.parts):
         return None
     try:
-        return OpenEXR.File(path, separate_channels=False)
+        f = OpenEXR.File(path, separate_channels=False)
     except ValueError as err:
         if "coalesce" not in str(err):
             raise
-        return OpenEXR.File(path, separate_channels=True)
+        f = OpenEXR.File(path, separate_channels=True)
+    got = len(f.parts)
+    if got < len(head.parts):  # the library printed corrupt chunks and gave up on the rest
+        hdr = head.parts[got].header
+        names = ", ".join(getattr(c, "name", str(c)) for c in hdr.get("channels") or ())
+        label = f"{got}" + (f" ({hdr['name']!r})" if hdr.get("name") else "")
+        raise DeepSampleError(path, f"damaged deep EXR: deep part {label} could not be decoded "
+                                    f"(channels {names})")
+    return f
 
 
 def _group_names(group: str, width: int, header: dict, path, label):
@@ -206,7 +214,8 @@ def straight_colors(r, g, b, a) -> np.ndarray:
     if a is not None:
         alpha = out[:, 3]
         pos = alpha > 0
-        out[pos, :3] /= alpha[pos, None]
+        with np.errstate(invalid="ignore", over="ignore"):
+            out[pos, :3] /= alpha[pos, None]
     return out
 
 

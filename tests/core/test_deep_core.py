@@ -1,7 +1,7 @@
 """Deep EXRs (core/deep.py) without Blender: files written here with the OpenEXR bindings,
 and the real deep files of ../shared/data (skipped when absent)."""
 import os
-import shutil
+import re
 
 import numpy as np
 import pytest
@@ -156,6 +156,20 @@ def test_bad_deep_input_names_file_part_channel(tmp_path):
         dst.write(data[:len(data) * 2 // 3])
     with pytest.raises(SourceFileError, match=r"cut\.exr"):
         unproject(read_frame_passes(SourceSpec(cut), 1), _camera(*counts.shape[::-1]))
+    # damaged: bytes overwritten at 20 places; the library prints corrupt chunks and gives up on
+    # the part, which is named with its channels (EXR has no checksums: some overwrites decode)
+    data = bytes(open(good, "rb").read())
+    broken, messages = str(tmp_path / "broken.exr"), []
+    for k in range(20):
+        at = len(data) // 10 + k * len(data) // 25
+        with open(broken, "wb") as fh:
+            fh.write(data[:at] + b"\xff" * 8 + data[at + 8:])
+        try:
+            read_frame_passes(SourceSpec(broken), 1)
+        except DepthCloudError as err:
+            messages.append(str(err))
+    assert any(re.fullmatch(r".*broken\.exr: damaged deep EXR: deep part 0 could not be decoded "
+                            r"\(channels A, B, G, R, Z\)", m) for m in messages), messages
     with pytest.raises(DepthCloudError, match="deep samples 'MIDDLE' is unknown"):
         SourceSpec(good, deep_samples="MIDDLE")
 
