@@ -278,11 +278,12 @@ def frame_passes(spec, f, color_path=None, image_reader=None):
     out.deep = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=z, depth_back=zback, colors=colors,
                            depth_channel=z_name, parts=tuple(p.name or str(p.index) for p in parts),
                            samples_mode=spec.deep_samples, min_alpha=float(spec.deep_min_alpha))
+    front = _front_depth(out)
     if color_path is not None:
         out.color_path = color_path
         flat = _read_color_file(color_path, spec, layer, out, image_reader).reshape(-1, 4)
         out.deep.colors = flat[pixel]
-    _front_planes(out)
+    _front_colors(out, front)
     return out
 
 
@@ -298,15 +299,22 @@ def nearest_per_pixel(pixel: np.ndarray, z: np.ndarray) -> np.ndarray:
     return cand[np.r_[True, pc[1:] != pc[:-1]]]
 
 
-def _front_planes(passes) -> None:
-    """``passes.depth``/``color_planes``: the front (nearest) sample of each pixel as a flat
-    frame (depth ``+inf`` and color 0 where a pixel has no sample)."""
+def _front_depth(passes) -> np.ndarray:
+    """``passes.depth``: the depth of each pixel's front (nearest) sample as a flat frame
+    (``+inf`` where a pixel has no sample); returns the front samples' indices."""
     d = passes.deep
     h, w = d.counts.shape
     front = nearest_per_pixel(d.pixel, d.depth)
     z = np.full(h * w, np.inf, np.float32)
     z[d.pixel[front]] = d.depth[front]
     passes.depth = z.reshape(h, w)
+    return front
+
+
+def _front_colors(passes, front) -> None:
+    """``passes.color_planes``: the front samples' straight colors (0 where no sample)."""
+    d = passes.deep
+    h, w = d.counts.shape
     if d.colors is not None:
         planes = []
         for k in range(4):

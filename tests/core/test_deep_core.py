@@ -248,3 +248,25 @@ def test_edge_cleanup_judges_deep_pixels_by_their_front_sample(tmp_path):
     np.testing.assert_array_equal(grid[ps.pixels[:, 1] - r0, ps.pixels[:, 0] - c0],
                                   front[ps.pixels[:, 1], ps.pixels[:, 0]])
     assert has.sum() == np.isfinite(grid).sum()
+
+
+def test_separate_flat_color_file_colors_every_sample_of_its_pixel(tmp_path):
+    import OpenEXR
+    counts, z, straight, a = _samples(seed=12)
+    h, w = counts.shape
+    path = deep.write_deep_exr(str(tmp_path / "d.exr"), counts, {"Z": z})
+    rgb = np.random.default_rng(0).random((h, w, 3)).astype(np.float32)
+    color = str(tmp_path / "c.exr")
+    with OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage},
+                      {c: np.ascontiguousarray(rgb[..., i]) for i, c in enumerate("RGB")}) as f:
+        f.write(color)
+    ps = unproject(read_frame_passes(SourceSpec(path, color_path=color), 1), _camera(w, h))
+    assert len(ps) == len(z)
+    np.testing.assert_array_equal(ps.colors[:, :3], rgb[ps.pixels[:, 1], ps.pixels[:, 0]])
+
+
+def test_info_of_the_real_deep_file():
+    path = _real("Balls.exr")
+    text = "\n".join(format_info(exr_info(path)))
+    assert "deep part 0 'rgba.left': 162,877 samples in 310,184 pixels, 0..2 samples per pixel" in text
+    assert "assumed planar camera depth" in text
