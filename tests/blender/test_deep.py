@@ -226,6 +226,11 @@ def test_cli_build_and_info(shot, tmp_path, capsys):
                      rf"{t['counts'].min()}\.\.{t['counts'].max()} samples per pixel", text), text
     assert cli.main(["build", "--source", pattern, "--frames", "1", "--deep-samples", "middle", "-o", out]) == 2
     assert "deep samples" in capsys.readouterr().err
+    from depth_cloud.core.deep import write_deep_exr
+    no_z = write_deep_exr(str(tmp_path / "noz_0001.exr"), t["counts"], {"R": t["alpha"]})
+    assert cli.main(["build", "--source", no_z, "--frames", "1", "-o", str(tmp_path / "bad_####.ply")]) != 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and no_z in err[0] and "no depth (Z) channel in deep part" in err[0], err
 
 
 def test_fusion_takes_deep_views(shot):
