@@ -183,6 +183,7 @@ class DeepSamples:
     parts: tuple = ()  # names (or indices) of the deep parts used
     samples_mode: str = ALL
     min_alpha: float = 0.0
+    front: np.ndarray | None = None  # indices of the samples ``FramePasses.depth`` holds
 
     def __len__(self) -> int:
         return len(self.depth)
@@ -278,12 +279,13 @@ def frame_passes(spec, f, color_path=None, image_reader=None):
     out.deep = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=z, depth_back=zback, colors=colors,
                            depth_channel=z_name, parts=tuple(p.name or str(p.index) for p in parts),
                            samples_mode=spec.deep_samples, min_alpha=float(spec.deep_min_alpha))
-    front = _front_depth(out)
+    out.depth = np.full((h, w), np.inf, np.float32)  # the frame's shape; filled by _front_depth
     if color_path is not None:
         out.color_path = color_path
         flat = _read_color_file(color_path, spec, layer, out, image_reader).reshape(-1, 4)
         out.deep.colors = flat[pixel]
-    _front_colors(out, front)
+    _front_depth(out)
+    _front_colors(out)
     return out
 
 
@@ -299,21 +301,26 @@ def nearest_per_pixel(pixel: np.ndarray, z: np.ndarray) -> np.ndarray:
     return cand[np.r_[True, pc[1:] != pc[:-1]]]
 
 
-def _front_depth(passes) -> np.ndarray:
-    """``passes.depth``: the depth of each pixel's front (nearest) sample as a flat frame
-    (``+inf`` where a pixel has no sample); returns the front samples' indices."""
+def _front_depth(passes) -> None:
+    """``passes.depth``: the depth of each pixel's front (nearest) sample with at least the
+    minimum alpha, as a flat frame (``+inf`` where a pixel has none); ``deep.front`` their
+    indices."""
     d = passes.deep
     h, w = d.counts.shape
-    front = nearest_per_pixel(d.pixel, d.depth)
+    candidates = np.arange(len(d))
+    if d.min_alpha > 0 and d.colors is not None:
+        candidates = np.flatnonzero(d.colors[:, 3] >= np.float32(d.min_alpha))
+    front = candidates[nearest_per_pixel(d.pixel[candidates], d.depth[candidates])]
     z = np.full(h * w, np.inf, np.float32)
     z[d.pixel[front]] = d.depth[front]
     passes.depth = z.reshape(h, w)
-    return front
+    d.front = front
 
 
-def _front_colors(passes, front) -> None:
+def _front_colors(passes) -> None:
     """``passes.color_planes``: the front samples' straight colors (0 where no sample)."""
     d = passes.deep
+    front = d.front
     h, w = d.counts.shape
     if d.colors is not None:
         planes = []
@@ -339,27 +346,67 @@ def one_per_pixel(point_set):
 
 
 # --------------------------------------------------------------------------- points
-def unproject(passes, camera, clip: bool = True):
-    """The PointSet of a deep frame: one point per kept sample (see the module doc)."""
-    from .camera import ORTHOGRAPHIC, PANORAMIC
-    from .footprint import point_radius
-    from .pointset import PointSet
-    from .unproject import _camera_for, camera_to_world, valid_depth_mask
+def kept_samples(passes, camera, clip: bool = True):
+    """``(index, z, pixels)`` of the samples that become points: finite planar depth ``z``
+    (all samples) inside the clip range, alpha >= the minimum, each pixel's front one only
+    with ``FRONT``; ``pixels`` (S, 2) int32 frame ``(column, row)`` of every sample."""
+    from .camera import PANORAMIC
+    from .unproject import valid_depth_mask
     d = passes.deep
-    camera = _camera_for(passes, camera)
     if camera.projection == PANORAMIC:
         raise SettingsError(f"{passes.path}: deep files rendered by panoramic cameras are not supported yet")
-    h, w = d.counts.shape
+    w = d.counts.shape[1]
     x0, y0 = passes.window
     rows, cols = np.divmod(d.pixel, w)
     z = _planar(d.depth, passes, camera, rows, cols)
     valid = valid_depth_mask(z, camera, clip)
-    colors = d.colors
-    if d.min_alpha > 0 and colors is not None:
-        valid &= colors[:, 3] >= np.float32(d.min_alpha)
+    if d.min_alpha > 0 and d.colors is not None:
+        valid &= d.colors[:, 3] >= np.float32(d.min_alpha)
     index = np.flatnonzero(valid)
     if d.samples_mode == FRONT:
         index = index[nearest_per_pixel(d.pixel[index], z[index])]
+    pixels = np.empty((len(d), 2), np.int32)
+    pixels[:, 0] = cols + x0
+    pixels[:, 1] = rows + y0
+    return index, z, pixels
+
+
+def sample_positions(camera, pixels, z) -> np.ndarray:
+    """World positions (N, 3) float32 at planar depths ``z`` along the rays of frame pixels
+    ``pixels`` (N, 2) (column, row): the camera model's view plane, as flat depth uses it."""
+    from .camera import ORTHOGRAPHIC
+    from .unproject import camera_to_world
+    z = np.asarray(z, np.float32)
+    px = camera.plane_x(pixels[:, 0]).astype(np.float32)
+    py = camera.plane_y(pixels[:, 1]).astype(np.float32)
+    if camera.projection != ORTHOGRAPHIC:
+        px *= z
+        py *= z
+    return camera_to_world(camera, px, py, -z)
+
+
+def behind_samples(passes, camera, clip: bool = True):
+    """``(pixels, z, colors)`` of the kept samples that are not their pixel's front one (what a
+    depth map of the frame does not hold): fusion adds them to a deep view's points."""
+    index, z, pixels = kept_samples(passes, camera, clip)
+    d = passes.deep
+    is_front = np.zeros(len(d), bool)
+    is_front[d.front] = True
+    index = index[~is_front[index]]
+    colors = d.colors[index] if d.colors is not None else np.ones((len(index), 4), np.float32)
+    return pixels[index], z[index], colors
+
+
+def unproject(passes, camera, clip: bool = True):
+    """The PointSet of a deep frame: one point per kept sample (see the module doc)."""
+    from .footprint import point_radius
+    from .pointset import PointSet
+    from .unproject import _camera_for
+    d = passes.deep
+    camera = _camera_for(passes, camera)
+    h, w = d.counts.shape
+    index, z, all_pixels = kept_samples(passes, camera, clip)
+    colors = d.colors
     if len(index) == 0:
         nonfinite = int((~np.isfinite(d.depth)).sum())
         raise InvalidDepthError(
@@ -367,16 +414,8 @@ def unproject(passes, camera, clip: bool = True):
             f"background, NaN/inf ({nonfinite}), outside the camera clip range"
             + (f" or below the minimum alpha {d.min_alpha:g}" if d.min_alpha > 0 else ""))
     zv = z[index]
-    c, r = cols[index], rows[index]
-    px = camera.plane_x(c + x0).astype(np.float32)
-    py = camera.plane_y(r + y0).astype(np.float32)
-    if camera.projection != ORTHOGRAPHIC:
-        px *= zv
-        py *= zv
-    positions = camera_to_world(camera, px, py, -zv)
-    pixels = np.empty((len(index), 2), np.int32)
-    pixels[:, 0] = c + x0
-    pixels[:, 1] = r + y0
+    pixels = all_pixels[index]
+    positions = sample_positions(camera, pixels, zv)
     attributes = {SAMPLE_ATTRIBUTE: d.sample[index],
                   SAMPLE_COUNT_ATTRIBUTE: d.counts.reshape(-1)[d.pixel[index]].astype(np.int32)}
     if colors is not None:
@@ -385,6 +424,7 @@ def unproject(passes, camera, clip: bool = True):
     else:
         out_colors = np.ones((len(index), 4), np.float32)
     if d.depth_back is not None:
+        r, c = np.divmod(d.pixel[index], w)
         zb = _planar(d.depth_back[index], passes, camera, r, c)
         attributes[THICKNESS_ATTRIBUTE] = np.where(np.isfinite(zb), np.maximum(zb - zv, 0), 0).astype(np.float32)
     warnings = list(passes.warnings)

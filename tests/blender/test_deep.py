@@ -233,19 +233,35 @@ def test_cli_build_and_info(shot, tmp_path, capsys):
     assert len(err) == 1 and no_z in err[0] and "no depth (Z) channel in deep part" in err[0], err
 
 
-def test_fusion_takes_deep_views(shot):
+def _nearest(points, targets):
+    """Distance from each of ``points`` to the nearest of ``targets`` (brute force, small sets)."""
+    p = np.asarray(points, np.float64)
+    return np.sqrt(((p[:, None, :] - np.asarray(targets, np.float64)[None, :, :]) ** 2).sum(-1)).min(1)
+
+
+def test_fusion_takes_every_deep_sample(shot):
+    """Deep views feed fusion with all their samples: the depth map (for the multi-view checks)
+    holds each pixel's front sample, the samples behind it come along as points."""
     from depth_cloud import api
     scene, cam, pattern, truth = shot
-    result = api.fuse_point_set(scene, source=pattern, frames="1-2", min_views=1, neighbor_support=0,
-                                outlier_neighbors=0)
-    fused = result.point_set
-    seen = np.concatenate([truth[f]["position"][truth[f]["first"]] for f in FRAMES])  # each pixel's front
-    assert len(fused) > 100
-    d = np.sqrt(((fused.positions[:, None, :].astype(np.float64) - seen[None, :]) ** 2).sum(-1)).min(1)
-    print(f"fused {len(fused)} points, voxel {result.voxel_size:.4f}, distance to the front samples p90 "
-          f"{np.percentile(d, 90):.4f}")
-    # merged on the voxel grid: every fused point is within a voxel of what the deep files saw first
-    assert np.percentile(d, 90) <= result.voxel_size
+    opts = dict(source=pattern, frames="1-2", min_views=1, neighbor_support=0, outlier_neighbors=0)
+    every = api.fuse_point_set(scene, **opts)
+    front = api.fuse_point_set(scene, deep_samples='FRONT', **opts)
+    voxel = every.voxel_size
+    samples = np.concatenate([truth[f]["position"] for f in FRAMES])
+    behind = np.concatenate([truth[f]["position"][~truth[f]["first"]] for f in FRAMES])
+    for name, result in (("all", every), ("front", front)):
+        d = _nearest(result.point_set.positions, samples)
+        cover = float(np.mean(_nearest(behind, result.point_set.positions) <= voxel))
+        print(f"fused ({name} samples): {len(result.point_set)} points, voxel {result.voxel_size:.4f}, distance to "
+              f"the samples p90 {np.percentile(d, 90):.4f}, samples behind a front one covered {cover:.0%}")
+        # merged on the voxel grid: every fused point is within a voxel of a sample the files hold
+        assert np.percentile(d, 90) <= result.voxel_size
+        if name == "all":
+            assert cover >= 0.95  # the hidden samples are in the fused cloud
+        else:
+            assert cover < 0.9  # front samples alone leave part of them out
+    assert len(every.point_set) > len(front.point_set)
 
 
 def test_usd_bake_of_a_deep_sequence(shot, tmp_path):
