@@ -31,7 +31,7 @@ import numpy as np
 
 from . import depth as depth_mod
 from . import exr
-from .errors import ChannelError, InvalidDepthError, SettingsError, SourceFileError
+from .errors import CameraError, ChannelError, InvalidDepthError, SettingsError, SourceFileError
 
 ALL = "ALL"
 FRONT = "FRONT"
@@ -354,7 +354,7 @@ def kept_samples(passes, camera, clip: bool = True):
     from .unproject import valid_depth_mask
     d = passes.deep
     if camera.projection == PANORAMIC:
-        raise SettingsError(f"{passes.path}: deep files rendered by panoramic cameras are not supported yet")
+        raise CameraError(f"{passes.path}: deep files rendered by panoramic cameras are not supported yet")
     w = d.counts.shape[1]
     x0, y0 = passes.window
     rows, cols = np.divmod(d.pixel, w)

@@ -270,3 +270,14 @@ def test_info_of_the_real_deep_file():
     text = "\n".join(format_info(exr_info(path)))
     assert "deep part 0 'rgba.left': 162,877 samples in 310,184 pixels, 0..2 samples per pixel" in text
     assert "assumed planar camera depth" in text
+
+
+def test_panoramic_camera_is_refused_by_name(tmp_path):
+    from depth_cloud.core import panorama
+    from depth_cloud.core.errors import CameraError
+    counts, z, straight, a = _samples(seed=13)
+    h, w = counts.shape
+    path = deep.write_deep_exr(str(tmp_path / "d.exr"), counts, {"Z": z})
+    cam = CameraModel(np.eye(4), w, h, projection="PANO", panorama=panorama.panorama_dict("EQUIRECTANGULAR"))
+    with pytest.raises(CameraError, match=r"d\.exr: deep files rendered by panoramic cameras are not supported"):
+        unproject(read_frame_passes(SourceSpec(path), 1), cam)
