@@ -5,6 +5,8 @@ A deep pixel holds any number of samples, each with its own depth (``Z``, option
 an ``(h, w)`` object array of per-pixel sample arrays (None where a pixel has no sample);
 :func:`flatten_channel` turns one into a per-pixel sample count and one flat value array
 with two C-level passes (``map(len)``, ``np.concatenate``), no per-pixel Python code.
+All-deep files are read with R, G, B(, A) interleaved (:func:`open_deep_file`): one object
+array for the color instead of four.
 
 What a deep frame gives (see docs/deep.md):
 
@@ -17,9 +19,10 @@ What a deep frame gives (see docs/deep.md):
   (samples of that pixel) and, with ``ZBack``, ``thickness`` (planar ``ZBack - Z``);
 - choices: all samples, the front (nearest) sample of each pixel, a minimum alpha.
 
-For the consumers that need one depth per pixel (fusion, ``pixel_to_world``), the frame's
-``FramePasses.depth`` is the front sample's depth (``+inf`` where a pixel has no sample) and
-its color planes the front sample's straight color.
+For the consumers that need one depth per pixel (``pixel_to_world``, fusion's multi-view
+checks), the frame's ``FramePasses.depth`` is the front sample's depth (``+inf`` where a pixel
+has no sample) and its color planes the front sample's straight color; fusion adds the
+samples behind it (:func:`behind_samples`).
 """
 from __future__ import annotations
 

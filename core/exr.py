@@ -105,10 +105,6 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
-def _is_deep(header: dict) -> bool:
-    return str(header.get("type", "")).startswith("deep")
-
-
 def read_exr(path, header_only: bool = False) -> ExrFile:
     """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
     path = require_file(path)
@@ -118,8 +114,8 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
             raise SourceFileError(path, "not an OpenEXR file")
         if not header_only:
             _set_decode_threads(OpenEXR, path)
-        from .deep import open_deep_file
-        f = None if header_only else open_deep_file(OpenEXR, path)  # deep: RGBA interleaved, faster
+        from . import deep  # deep parts are read and flattened by core/deep.py
+        f = None if header_only else deep.open_deep_file(OpenEXR, path)
         if f is None:
             f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
@@ -144,8 +140,7 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
             for name in part.channels if hasattr(part, "channels") else ():
                 out.channels[name] = ExrChannel(name, np.empty((0, 0), np.float32), dw, index)
             continue
-        if _is_deep(header):  # deep samples: flattened by core/deep.py
-            from . import deep
+        if deep.is_deep_storage(header.get("type")):
             out.deep[index] = deep.flatten_part(path, index, part, header)
             continue
         w, h = window_size(dw)
