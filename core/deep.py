@@ -1,12 +1,10 @@
 """Deep OpenEXR files (deep scanline and deep tiled): every sample becomes a point.
 
 A deep pixel holds any number of samples, each with its own depth (``Z``, optionally
-``ZBack``), premultiplied color and alpha. The OpenEXR bindings return each deep channel as
-an ``(h, w)`` object array of per-pixel sample arrays (None where a pixel has no sample);
-:func:`flatten_channel` turns one into a per-pixel sample count and one flat value array
-with two C-level passes (``map(len)``, ``np.concatenate``), no per-pixel Python code.
-All-deep files are read with R, G, B(, A) interleaved (:func:`open_deep_file`): one object
-array for the color instead of four.
+``ZBack``), premultiplied color and alpha. ``core.deep_read`` flattens the parts as
+``core.exr`` reads them (sample counts and flat per-channel values); this module makes a
+frame of them: which parts and channels (:func:`read_samples`), which samples become points
+and where (:func:`unproject`).
 
 What a deep frame gives (see docs/deep.md):
 
@@ -26,29 +24,27 @@ samples behind it (:func:`behind_samples`).
 """
 from __future__ import annotations
 
-import itertools
-import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import depth as depth_mod
 from . import exr
-from .errors import CameraError, ChannelError, InvalidDepthError, SettingsError, SourceFileError
+from .camera import ORTHOGRAPHIC, PANORAMIC
+from .deep_read import DeepSampleError
+from .errors import CameraError, ChannelError, InvalidDepthError, SettingsError
+from .footprint import point_radius
+from .gather import camera_to_world, frame_camera, valid_depth_mask
+from .pointset import PointSet
 
 ALL = "ALL"
 FRONT = "FRONT"
 SAMPLE_CHOICES = (ALL, FRONT)
-DEEP_STORAGE = ("deepscanline", "deeptile")
 
 SAMPLE_ATTRIBUTE = "sample"
 SAMPLE_COUNT_ATTRIBUTE = "sample_count"
 ALPHA_ATTRIBUTE = "alpha"
 THICKNESS_ATTRIBUTE = "thickness"
-
-
-class DeepSampleError(SourceFileError):
-    """A deep part or channel is damaged or inconsistent (the message names file, part, channel)."""
 
 
 def check_options(samples: str, min_alpha: float) -> None:
@@ -57,118 +53,6 @@ def check_options(samples: str, min_alpha: float) -> None:
     if not 0.0 <= float(min_alpha) <= 1.0:
         raise SettingsError(f"deep minimum alpha must be within 0..1, got {min_alpha}")
 
-
-def storage_name(value) -> str:
-    """``'deepscanline'`` etc. from an ``OpenEXR.Storage`` value or a header string."""
-    name = getattr(value, "name", None)
-    return name if isinstance(name, str) else str(value or "")
-
-
-def is_deep_storage(value) -> bool:
-    return storage_name(value) in DEEP_STORAGE
-
-
-# --------------------------------------------------------------------------- flattening
-def flatten_channel(pixels, shape, path="", part="", channel=""):
-    """``(counts, values)`` of one deep channel: ``counts`` (h*w,) int32 samples per pixel
-    (row-major), ``values`` (S,) the samples of every pixel in pixel order (stored dtype)."""
-    where = f"deep part {part}, channel {channel!r}"
-    if not isinstance(pixels, np.ndarray) or pixels.shape != tuple(shape):
-        raise DeepSampleError(path, f"damaged deep EXR: {where} has {getattr(pixels, 'shape', None)} "
-                                    f"pixels, the data window needs {tuple(shape)}")
-    flat = pixels.reshape(-1)
-    if flat.dtype != object:  # a deep channel of a file whose pixels all hold one sample
-        return np.ones(flat.size, np.int32), flat.copy()
-    has = np.fromiter(map(operator.is_not, flat, itertools.repeat(None)), bool, count=flat.size)
-    filled = flat[has]
-    counts = np.zeros(flat.size, np.int32)
-    try:
-        counts[has] = np.fromiter(map(len, filled), np.int64, count=filled.size)
-        values = np.concatenate(filled.tolist()) if filled.size else np.empty(0, np.float32)
-    except (TypeError, ValueError) as err:
-        raise DeepSampleError(path, f"damaged deep EXR: {where} holds unreadable samples ({err})") from err
-    if values.ndim not in (1, 2) or len(values) != int(counts.sum()):
-        raise DeepSampleError(path, f"damaged deep EXR: {where}: {len(values)} values for {int(counts.sum())} samples")
-    return counts, values
-
-
-def open_deep_file(OpenEXR, path):
-    """``OpenEXR.File`` of ``path`` when all its parts are deep, else None. R, G, B(, A) are
-    read interleaved (one object array of (n, 3|4) samples instead of three or four: the
-    flattening costs a third of OpenEXR's read instead of half); groups the bindings cannot
-    coalesce (mixed half/float) are read channel by channel."""
-    head = OpenEXR.File(path, header_only=True)
-    if not all(is_deep_storage(p.header.get("type")) for p in head.parts):
-        return None
-    try:
-        f = OpenEXR.File(path, separate_channels=False)
-    except ValueError as err:
-        if "coalesce" not in str(err):
-            raise
-        f = OpenEXR.File(path, separate_channels=True)
-    got = len(f.parts)
-    if got < len(head.parts):  # the library printed corrupt chunks and gave up on the rest
-        hdr = head.parts[got].header
-        names = ", ".join(getattr(c, "name", str(c)) for c in hdr.get("channels") or ())
-        label = f"{got}" + (f" ({hdr['name']!r})" if hdr.get("name") else "")
-        raise DeepSampleError(path, f"damaged deep EXR: deep part {label} could not be decoded "
-                                    f"(channels {names})")
-    return f
-
-
-def _group_names(group: str, width: int, header: dict, path, label):
-    """The channel names of an interleaved R, G, B(, A) group as the bindings name them:
-    ``RGB``/``RGBA`` (no prefix) or the prefix (``rgba`` for ``rgba.R`` …)."""
-    prefix = "" if group in ("RGB", "RGBA") else f"{group}."
-    names = [prefix + c for c in "RGBA"[:width]]
-    stored = {getattr(c, "name", c) for c in header.get("channels") or ()}
-    if width not in (3, 4) or not set(names) <= stored:
-        raise DeepSampleError(path, f"deep part {label}: cannot tell which channels the interleaved group "
-                                    f"{group!r} ({width} values per sample) holds; channels: {sorted(stored)}")
-    return names
-
-
-@dataclass
-class DeepPart:
-    """One deep part of a file: its sample counts and each channel's samples, flattened."""
-
-    index: int
-    name: str
-    view: str
-    data_window: tuple
-    counts: np.ndarray  # (h, w) int32
-    channels: dict = field(default_factory=dict)  # name -> (S,) values (stored dtype)
-
-    @property
-    def samples(self) -> int:
-        return int(self.counts.sum())
-
-
-def flatten_part(path, index: int, part, header: dict) -> DeepPart:
-    """A :class:`DeepPart` from an ``OpenEXR.Part`` read with ``separate_channels=True``.
-    Every channel must have the same sample count in every pixel."""
-    dw = exr._window(header["dataWindow"])
-    w, h = exr.window_size(dw)
-    name = str(header.get("name", "") or "")
-    label = f"{index}" + (f" ({name!r})" if name else "")
-    counts, channels, first = None, {}, None
-    for ch_name, channel in part.channels.items():
-        c, values = flatten_channel(getattr(channel, "pixels", None), (h, w), path, label, ch_name)
-        if counts is None:
-            counts, first = c, ch_name
-        elif not np.array_equal(c, counts):
-            bad = int(np.count_nonzero(c != counts))
-            raise DeepSampleError(path, f"damaged deep EXR: deep part {label}, channel {ch_name!r} has other "
-                                        f"sample counts than channel {first!r} in {bad} pixel(s)")
-        if values.ndim == 2:  # an interleaved R, G, B(, A) group
-            for i, name_i in enumerate(_group_names(ch_name, values.shape[1], header, path, label)):
-                channels[name_i] = values[:, i]
-        else:
-            channels[ch_name] = values
-    if counts is None:
-        counts = np.zeros(h * w, np.int32)
-    return DeepPart(index=index, name=name, view=str(header.get("view", "") or ""), data_window=dw,
-                    counts=counts.reshape(h, w), channels=channels)
 
 
 # --------------------------------------------------------------------------- one frame
@@ -223,15 +107,24 @@ def straight_colors(r, g, b, a) -> np.ndarray:
     return out
 
 
-def frame_passes(spec, f, color_path=None, image_reader=None):
-    """A ``FramePasses`` holding the deep samples of ``f`` (an ``ExrFile`` with deep parts);
-    ``color_path``: a separate flat color file (each sample takes its pixel's color)."""
-    from .passes import POSITION, FramePasses, _guess_convention, _read_color_file
+@dataclass
+class DeepRead:
+    """What :func:`read_samples` found: the samples and where they sit (``core.passes`` makes
+    the frame's ``FramePasses`` of it)."""
+
+    samples: DeepSamples
+    names: list  # channel names of the parts used
+    depth_channel: str
+    layer: str
+    window: tuple  # (x0, y0) of the data window in the frame
+    warnings: list
+
+
+def read_samples(spec, f, own_colors: bool = True) -> DeepRead:
+    """The deep samples of ``f`` (an ``ExrFile`` with deep parts) as ``spec`` reads them;
+    ``own_colors=False`` when a separate color file colors them."""
     path = f.path
     check_options(spec.deep_samples, spec.deep_min_alpha)
-    if spec.kind == POSITION:
-        raise SettingsError(f"{path}: a deep file gives points from its depth samples; set the pass to Auto or "
-                            "Depth (world position passes are not read from deep files)")
     parts = _view_parts(list(f.deep.values()), getattr(spec, "view", "") or "", f.header, path)
     owner = {}
     for p in parts:
@@ -260,36 +153,31 @@ def frame_passes(spec, f, color_path=None, image_reader=None):
     pixel = np.repeat(np.arange(h * w, dtype=np.int64), flat_counts)
     starts = np.cumsum(flat_counts, dtype=np.int64) - flat_counts
     sample = (np.arange(total, dtype=np.int64) - np.repeat(starts, flat_counts)).astype(np.int32)
-    z = values(z_name)
     prefix = z_name[:len(z_name) - len(exr.split_name(z_name)[2])]
     back_name = next((n for n in (f"{prefix}ZBack", f"{prefix}zback", f"{prefix}Zback") if n in owner), None)
-    zback = values(back_name) if back_name else None
+    colors, warnings = None, []
+    if own_colors:
+        rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
+        if rgba is not None:
+            colors = straight_colors(*(values(n) if n else None for n in rgba))
+        elif spec.color_channels:
+            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+        else:
+            warnings.append(f"{path}: no color channel found in the deep part(s) {label}; points are white")
+    samples = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=values(z_name),
+                          depth_back=values(back_name) if back_name else None, colors=colors, depth_channel=z_name,
+                          parts=tuple(p.name or str(p.index) for p in parts), samples_mode=spec.deep_samples,
+                          min_alpha=float(spec.deep_min_alpha))
+    disp, win = f.display_window, zpart.data_window
+    return DeepRead(samples=samples, names=names, depth_channel=z_name, layer=layer,
+                    window=(win[0] - disp[0], win[1] - disp[1]), warnings=warnings)
 
-    disp = f.display_window
-    win = zpart.data_window
-    out = FramePasses(path=path, frame_size=exr.window_size(disp), window=(win[0] - disp[0], win[1] - disp[1]),
-                      header=f.header, channels=names)
-    out.depth_channel = z_name
-    out.convention, out.near, out.far = _guess_convention(spec, f.header, z_name)
-    colors = None
-    rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
-    if color_path is None and rgba is not None:
-        colors = straight_colors(*(values(n) if n else None for n in rgba))
-    elif color_path is None and spec.color_channels:
-        raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
-    elif color_path is None:
-        out.warnings.append(f"{path}: no color channel found in the deep part(s) {label}; points are white")
-    out.deep = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=z, depth_back=zback, colors=colors,
-                           depth_channel=z_name, parts=tuple(p.name or str(p.index) for p in parts),
-                           samples_mode=spec.deep_samples, min_alpha=float(spec.deep_min_alpha))
-    out.depth = np.full((h, w), np.inf, np.float32)  # the frame's shape; filled by _front_depth
-    if color_path is not None:
-        out.color_path = color_path
-        flat = _read_color_file(color_path, spec, layer, out, image_reader).reshape(-1, 4)
-        out.deep.colors = flat[pixel]
-    _front_depth(out)
-    _front_colors(out)
-    return out
+
+def set_front(passes) -> None:
+    """The flat view of a deep frame: ``passes.depth`` and ``color_planes`` of each pixel's
+    front sample (see :func:`_front_depth`)."""
+    _front_depth(passes)
+    _front_colors(passes)
 
 
 def nearest_per_pixel(pixel: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -353,8 +241,6 @@ def kept_samples(passes, camera, clip: bool = True):
     """``(index, z, pixels)`` of the samples that become points: finite planar depth ``z``
     (all samples) inside the clip range, alpha >= the minimum, each pixel's front one only
     with ``FRONT``; ``pixels`` (S, 2) int32 frame ``(column, row)`` of every sample."""
-    from .camera import PANORAMIC
-    from .unproject import valid_depth_mask
     d = passes.deep
     if camera.projection == PANORAMIC:
         raise CameraError(f"{passes.path}: deep files rendered by panoramic cameras are not supported yet")
@@ -377,8 +263,6 @@ def kept_samples(passes, camera, clip: bool = True):
 def sample_positions(camera, pixels, z) -> np.ndarray:
     """World positions (N, 3) float32 at planar depths ``z`` along the rays of frame pixels
     ``pixels`` (N, 2) (column, row): the camera model's view plane, as flat depth uses it."""
-    from .camera import ORTHOGRAPHIC
-    from .unproject import camera_to_world
     z = np.asarray(z, np.float32)
     px = camera.plane_x(pixels[:, 0]).astype(np.float32)
     py = camera.plane_y(pixels[:, 1]).astype(np.float32)
@@ -402,11 +286,8 @@ def behind_samples(passes, camera, clip: bool = True):
 
 def unproject(passes, camera, clip: bool = True):
     """The PointSet of a deep frame: one point per kept sample (see the module doc)."""
-    from .footprint import point_radius
-    from .pointset import PointSet
-    from .unproject import _camera_for
     d = passes.deep
-    camera = _camera_for(passes, camera)
+    camera = frame_camera(passes, camera)
     h, w = d.counts.shape
     index, z, all_pixels = kept_samples(passes, camera, clip)
     colors = d.colors
@@ -492,7 +373,7 @@ def write_deep_exr(path, counts, channels: dict, tiled: bool = False, compressio
     ``counts`` (h, w) samples per pixel; ``channels`` name -> flat (S,) values (float32 or
     float16) in pixel order. ``parts``: a list of ``(name, counts, channels, header)`` for a
     multi-part file instead (``counts``/``channels`` are then ignored)."""
-    OpenEXR = exr._import_openexr()
+    OpenEXR = exr.import_openexr()
     compression = OpenEXR.ZIPS_COMPRESSION if compression is None else compression
 
     def part_header(extra):

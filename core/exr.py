@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import deep_read
 from .errors import ChannelError, SourceFileError
 from .exr_header import merge_part_headers
 from .fileio import require_file
@@ -45,7 +46,7 @@ class ExrFile:
     channels: dict = field(default_factory=dict)  # name -> ExrChannel
     headers: list = field(default_factory=list)
     display_window: Window = (0, 0, 0, 0)
-    #: deep parts by part index (``core.deep.DeepPart``: sample counts and flattened samples)
+    #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
     deep: dict = field(default_factory=dict)
 
     @property
@@ -80,7 +81,7 @@ class ExrFile:
         return out
 
 
-def _import_openexr():
+def import_openexr():
     try:
         import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -108,14 +109,13 @@ def _plain(value):
 def read_exr(path, header_only: bool = False) -> ExrFile:
     """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
     path = require_file(path)
-    OpenEXR = _import_openexr()
+    OpenEXR = import_openexr()
     try:
         if not OpenEXR.isOpenExrFile(path):
             raise SourceFileError(path, "not an OpenEXR file")
         if not header_only:
             _set_decode_threads(OpenEXR, path)
-        from . import deep  # deep parts are read and flattened by core/deep.py
-        f = None if header_only else deep.open_deep_file(OpenEXR, path)
+        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
         if f is None:
             f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
@@ -140,8 +140,8 @@ def read_exr(path, header_only: bool = False) -> ExrFile:
             for name in part.channels if hasattr(part, "channels") else ():
                 out.channels[name] = ExrChannel(name, np.empty((0, 0), np.float32), dw, index)
             continue
-        if deep.is_deep_storage(header.get("type")):
-            out.deep[index] = deep.flatten_part(path, index, part, header)
+        if deep_read.is_deep_storage(header.get("type")):  # deep samples, flattened
+            out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
             continue
         w, h = window_size(dw)
         for name, channel in part.channels.items():

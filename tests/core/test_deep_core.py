@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
-from depth_cloud.core import deep
+from depth_cloud.core import deep, deep_read
 from depth_cloud.core.errors import ChannelError, DepthCloudError, SourceFileError
 from depth_cloud.core.info import exr_info, format_info
 
@@ -145,7 +145,7 @@ def test_bad_deep_input_names_file_part_channel(tmp_path):
     rgb = {k: np.concatenate([v[:1], v]) for k, v in ch.items() if k != "Z"}
     mixed = deep.write_deep_exr(str(tmp_path / "mixed.exr"), None, None, parts=[
         ("depth", counts, {"Z": z}, {}), ("color", c2, rgb, {})])
-    with pytest.raises(deep.DeepSampleError, match=r"mixed\.exr: deep part 1 \('color'\), channel '[RGBA]' has "
+    with pytest.raises(deep_read.DeepSampleError, match=r"mixed\.exr: deep part 1 \('color'\), channel '[RGBA]' has "
                                                     r"other sample counts than the depth channel 'Z' of part 0"):
         read_frame_passes(SourceSpec(mixed), 1)
     # damaged: the file cut short
@@ -177,12 +177,12 @@ def test_bad_deep_input_names_file_part_channel(tmp_path):
 def test_flatten_channel_without_python_loops_matches_reference():
     counts, z, _, _ = _samples(w=50, h=40, seed=9)
     arr = deep.sample_arrays(counts, z)
-    c, v = deep.flatten_channel(arr, counts.shape)
+    c, v = deep_read.flatten_channel(arr, counts.shape)
     np.testing.assert_array_equal(c, counts.reshape(-1))
     np.testing.assert_array_equal(v, z)
     arr[3, 4] = "junk"
-    with pytest.raises(deep.DeepSampleError, match="channel 'Z'"):
-        deep.flatten_channel(arr, counts.shape, "f.exr", "0", "Z")
+    with pytest.raises(deep_read.DeepSampleError, match="channel 'Z'"):
+        deep_read.flatten_channel(arr, counts.shape, "f.exr", "0", "Z")
 
 
 def _real(name):
