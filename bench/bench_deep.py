@@ -85,13 +85,13 @@ def main(argv=None):
     t_front, front = median(lambda: unproject(read_frame_passes(SourceSpec(path, deep_samples="FRONT"), 1), cam), 1)
     print(f"{W}x{H}, {dp.samples:,} samples, {len(dp.channels)} channels, "
           f"{OpenEXR.global_thread_count()} decode thread(s), median of {args.repeat}:")
-    print(f"  OpenEXR read (RGBA interleaved)  {t_read * 1e3:8.0f} ms")
+    print(f"  OpenEXR read (RGBA interleaved)       {t_read * 1e3:8.0f} ms")
     print(f"  flatten (core.deep_read.flatten_part) {t_flat * 1e3:8.0f} ms  = {t_flat / t_read:.2f} x the read")
     print(f"  for comparison, channel by channel: read {t_separate * 1e3:.0f} ms, flatten "
           f"{t_flat_separate * 1e3:.0f} ms = {t_flat_separate / t_separate:.2f} x (one run)")
-    print(f"  whole frame read (read_frame_passes) {t_frame * 1e3:4.0f} ms")
-    print(f"  unproject, all samples           {t_unproject * 1e3:8.0f} ms  ({len(ps):,} points)")
-    print(f"  read + unproject, front samples  {t_front * 1e3:8.0f} ms  ({len(front):,} points)")
+    print(f"  whole frame read (read_frame_passes)  {t_frame * 1e3:8.0f} ms")
+    print(f"  unproject, all samples                {t_unproject * 1e3:8.0f} ms  ({len(ps):,} points)")
+    print(f"  read + unproject, front samples       {t_front * 1e3:8.0f} ms  ({len(front):,} points)")
 
 
 if __name__ == "__main__":
