@@ -295,3 +295,39 @@ def test_bad_deep_file_is_reported_and_scene_left_alone(shot, tmp_path):
     with pytest.raises(RuntimeError, match=re.escape(no_z) + r": no depth \(Z\) channel in deep part"):
         bpy.ops.depth_cloud.build()
     assert snapshot() == before
+
+
+def test_real_deep_file_builds_one_point_per_sample(scene, tmp_path):
+    """Weta's deep Balls render (../shared/data): Build through the operator with a scene
+    camera; every sample is a point at its planar Z with its straight color."""
+    import bpy
+    import OpenEXR
+    from depth_cloud import api
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "v2",
+                        "LowResLeftView", "Balls.exr")
+    if not os.path.isfile(path):
+        pytest.skip(f"real deep file {path} is absent (../shared/data not present)")
+    chans = OpenEXR.File(path, separate_channels=True).parts[0].channels
+    ref = {c: np.concatenate([x for x in chans[c].pixels.reshape(-1) if x is not None]).astype(np.float32)
+           for c in "RGBAZ"}  # the file's samples in pixel order (slow reference reader)
+    cam = add_camera(scene, location=(0, 0, 0), target=(0, 0, -1), lens=35.0)
+    cam.data.clip_end = 5000.0
+    scene.depth_cloud.exr_path = path
+    assert bpy.ops.depth_cloud.build() == {'FINISHED'}
+    ob = next(o for o in scene.objects if o.depth_cloud.is_cloud)
+    n = len(ob.data.points)
+    assert n == len(ref["Z"]) == 162877
+    depth = np.empty(n, np.float32)
+    ob.data.attributes["depth"].data.foreach_get("value", depth)
+    pos = np.empty(n * 3, np.float32)
+    ob.data.attributes["position"].data.foreach_get("vector", pos)
+    model = api.camera_model(cam, scene, size=(1024, 576))
+    _, _, d = model.project(pos.reshape(-1, 3).astype(np.float64))
+    np.testing.assert_allclose(d, ref["Z"], rtol=2e-6)  # planar depth = the sample's Z
+    np.testing.assert_array_equal(depth, ref["Z"])
+    col = np.empty(n * 4, np.float32)
+    ob.data.attributes["Col"].data.foreach_get("color", col)
+    col = col.reshape(-1, 4)
+    a = ref["A"]
+    np.testing.assert_array_equal(col[:, 3], a)
+    np.testing.assert_allclose(col[a > 0, 0], ref["R"][a > 0] / a[a > 0], rtol=1e-6)
