@@ -133,6 +133,8 @@ def read_samples(spec, f, own_colors: bool = True) -> DeepRead:
     names = list(owner)
     label = ", ".join(repr(p.name) if p.name else str(p.index) for p in parts)
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
+    if spec.layer and spec.layer not in exr.view_layers(names):
+        raise ChannelError(path, f"view layer {spec.layer!r} in deep part(s) {label}", exr.view_layers(names) or names)
     z_name = spec.depth_channel or exr.find_depth_channel(names, layer)
     if not z_name or z_name not in owner:
         raise ChannelError(path, f"depth ({spec.depth_channel or 'Z'}) channel in deep part(s) {label}", names)
