@@ -10,7 +10,8 @@
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
-``depth_channel``, ``color_channels``, ``position_channels``, ``detail`` (every Nth pixel), ``clip``.
+``depth_channel``, ``color_channels``, ``position_channels``, ``detail`` (every Nth pixel), ``clip``; for deep
+EXRs ``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md).
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
 
 Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::

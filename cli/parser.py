@@ -18,6 +18,7 @@ from ..core.batch import parse_chunk
 from ..core.errors import FramePatternError
 from ..core.frames import parse_frame_range
 from ..enums import CONVENTIONS as _CONVENTION_ITEMS
+from ..enums import DEEP_SAMPLES as _DEEP_ITEMS
 from ..enums import KINDS as _KIND_ITEMS
 
 PROG = "depth_cloud"
@@ -26,6 +27,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
 #: The panel's choices (``enums.py``), by identifier.
 KINDS = tuple(item[0] for item in _KIND_ITEMS)
 CONVENTIONS = tuple(item[0] for item in _CONVENTION_ITEMS)
+DEEP_SAMPLES = tuple(item[0] for item in _DEEP_ITEMS)
 #: Output format by file extension.
 FORMATS = {".ply": "ply", ".blend": "blend", ".usd": "usd", ".usda": "usd", ".usdc": "usd"}
 PER_FRAME_FORMATS = ("ply",)
@@ -166,6 +168,12 @@ def add_source_options(p):
     g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
     g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
     g.add_argument("--detail", type=_detail_arg, metavar="N", help="build every Nth pixel (default 1: all)")
+    g.add_argument("--deep-samples", type=_upper_choice(DEEP_SAMPLES, "deep samples"),
+                   metavar="{" + ",".join(DEEP_SAMPLES) + "}",
+                   help="deep EXRs: ALL samples become points, or only the FRONT (nearest) one of each pixel. "
+                        "Default ALL")
+    g.add_argument("--deep-min-alpha", type=_float_arg, metavar="A",
+                   help="deep EXRs: samples with a lower alpha (0..1) make no point")
     g.add_argument("--camera", metavar="NAME",
                    help="camera object that rendered the passes (default: the settings' camera, else the "
                         "scene camera)")

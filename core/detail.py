@@ -34,6 +34,9 @@ def at_detail(passes, detail: int):
     n = check_detail(detail)
     if n == 1:
         return passes
+    if getattr(passes, "deep", None) is not None:
+        raise SettingsError(f"{passes.path}: detail {n} is not available for deep files (every sample is a "
+                            "point); build them at detail 1")
     o = (n - 1) // 2
 
     def sub(arr):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import deep_read
 from .errors import ChannelError, SourceFileError
 from .exr_header import merge_part_headers
 from .fileio import require_file
@@ -47,6 +48,8 @@ class ExrFile:
     display_window: Window = (0, 0, 0, 0)
     #: every channel name in the file when only some were read (``read_exr(channels=...)``)
     listed: list = field(default_factory=list)
+    #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
+    deep: dict = field(default_factory=dict)
 
     @property
     def header(self) -> dict:
@@ -147,6 +150,8 @@ def _read_selected(path, channels, reader="auto") -> ExrFile:
         layout, decoded = exr_parts.read_selected(path, choose, _open_openexr, reader)
     except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
         out = _read_all(path, False)  # OpenEXR decides: it repairs some damage, raises on the rest
+        if out.deep:  # deep files are read whole (core/deep_read.py)
+            return out
         head = _read_all(path, True)  # a damaged file may come back with fewer parts than it has
         listed = list(dict.fromkeys(getattr(c, "name", c) for hdr in head.headers for c in hdr.get("channels") or ()))
         names = listed or list(out.channels)
@@ -176,7 +181,9 @@ def _read_all(path, header_only: bool) -> ExrFile:
             raise SourceFileError(path, "not an OpenEXR file")
         if not header_only:
             _set_decode_threads(OpenEXR, path)
-        f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
+        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
+        if f is None:
+            f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
     except SourceFileError:
         raise
@@ -198,6 +205,9 @@ def _read_all(path, header_only: bool) -> ExrFile:
         if header_only:
             for name in part.channels if hasattr(part, "channels") else ():
                 out.channels[name] = ExrChannel(name, np.empty((0, 0), np.float32), dw, index)
+            continue
+        if deep_read.is_deep_storage(header.get("type")):  # deep samples, flattened
+            out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
             continue
         w, h = window_size(dw)
         for name, channel in part.channels.items():

@@ -454,6 +454,8 @@ def read_selected(path: str, choose, open_exr, reader: str = "auto"):
             raise Damaged(str(err)) from err
     try:
         layout = read_layout(path, buf)
+        if layout.version & _DEEP:  # deep parts: core/deep_read.py reads the whole file
+            raise Unsupported("deep data")
         per_part = _per_part(layout, choose)
         if reader == "auto":
             reader = pick_reader(layout, per_part)

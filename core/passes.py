@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import deep
 from . import depth as depth_mod
 from . import exr
 from .colors import srgb_to_linear
@@ -38,6 +39,9 @@ class SourceSpec:
     position_channels: str = ""
     #: build every Nth pixel (``core.detail``); 1 = every pixel
     detail: int = 1
+    #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
+    deep_samples: str = "ALL"
+    deep_min_alpha: float = 0.0
 
     def __post_init__(self):
         if not str(self.path).strip():
@@ -48,6 +52,7 @@ class SourceSpec:
             depth_mod.check_convention(self.convention, self.near, self.far)
         from .detail import check_detail
         check_detail(self.detail)
+        deep.check_options(self.deep_samples, self.deep_min_alpha)
 
     def paths(self, frame: int):
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
@@ -93,6 +98,8 @@ class FramePasses:
     def frame_rows(self) -> np.ndarray:
         """Frame row (from the top) of each array row (int64)."""
         return self.window[1] + self.offset + self.step * np.arange(self.shape[0])
+    #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
+    deep: object = None
 
     @property
     def has_color(self) -> bool:
@@ -155,6 +162,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         return picked["read"]
 
     f = exr.read_exr(path, channels=choose)
+    if f.deep:  # deep samples (core/deep.py); read whole, never through the part readers
+        return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer, depth_name, pos_names, kind, rgba = (picked[k] for k in ("layer", "depth", "position", "kind", "rgba"))
 
@@ -214,6 +223,26 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool) -> d
     read = ([depth_name] if depth_name else []) + (list(pos_names) if kind == POSITION else [])
     read += [n for n in (rgba or ()) if n]
     return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
+
+
+def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reader) -> FramePasses:
+    """A deep file's frame: every sample in ``FramePasses.deep``, each pixel's front sample as
+    its depth and color planes (core/deep.py)."""
+    if spec.kind == POSITION:
+        raise SettingsError(f"{f.path}: a deep file gives points from its depth samples; set the pass to Auto or "
+                            "Depth (world position passes are not read from deep files)")
+    read = deep.read_samples(spec, f, own_colors=color_path is None)
+    out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
+                      header=f.header, channels=read.names, depth_channel=read.depth_channel,
+                      warnings=read.warnings, deep=read.samples)
+    out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
+    out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
+    if color_path is not None:  # a flat color file: each sample takes its pixel's color
+        out.color_path = color_path
+        flat = _read_color_file(color_path, spec, read.layer, out, image_reader).reshape(-1, 4)
+        read.samples.colors = flat[read.samples.pixel]
+    deep.set_front(out)
+    return out
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:

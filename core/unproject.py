@@ -31,6 +31,9 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     if camera is None:
         raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it; "
                           "set a camera (or use a world Position pass, which needs none)")
+    if passes.deep is not None:  # deep files: one point per sample
+        from . import deep
+        return deep.unproject(passes, camera, clip)
     camera = frame_camera(passes, camera)
     if camera.projection == PANORAMIC:
         return panorama.unproject(passes, camera, clip)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-from ..enums import CONVENTIONS, KINDS
+from ..enums import CONVENTIONS, DEEP_SAMPLES, KINDS
 
 
 def is_camera(_self, obj):
@@ -57,6 +57,16 @@ def detail():
     return IntProperty(name="Detail", default=1, min=1, max=64,
                        description="Build every Nth pixel (each point then covers N x N pixels): "
                                    "cost and memory fall with N squared")
+
+
+def deep_samples():
+    return EnumProperty(name="Deep Samples", items=DEEP_SAMPLES, default='ALL',
+                        description="Deep EXRs: which samples of a pixel become points")
+
+
+def deep_min_alpha():
+    return FloatProperty(name="Deep Min Alpha", default=0.0, min=0.0, max=1.0, subtype='FACTOR',
+                         description="Deep EXRs: samples with a lower alpha make no point")
 
 
 def clip():

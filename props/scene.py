@@ -32,6 +32,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
+    deep_samples: fields.deep_samples()
+    deep_min_alpha: fields.deep_min_alpha()
     clip: fields.clip()
     detail: fields.detail()
     pixel_ids: BoolProperty(name="Pixel IDs and Depth", default=False,
