@@ -313,6 +313,7 @@ def test_real_deep_file_builds_one_point_per_sample(scene, tmp_path):
     cam = add_camera(scene, location=(0, 0, 0), target=(0, 0, -1), lens=35.0)
     cam.data.clip_end = 5000.0
     scene.depth_cloud.exr_path = path
+    scene.depth_cloud.pixel_ids = True  # the stored camera depth of each sample, compared below
     assert bpy.ops.depth_cloud.build() == {'FINISHED'}
     ob = next(o for o in scene.objects if o.depth_cloud.is_cloud)
     n = len(ob.data.points)
