@@ -10,6 +10,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from . import compat
+
 COLOR_ATTRIBUTE = "Col"
 PIXEL_ATTRIBUTE = "pixel"
 DEPTH_ATTRIBUTE = "depth"
@@ -32,7 +34,7 @@ def new_pointcloud(name: str, count: int, scene=None):
     """A new PointCloud datablock holding ``count`` points (all attributes zero)."""
     scene = scene if scene is not None else bpy.context.scene
     pc = bpy.data.pointclouds.new(name)
-    if count == 0:
+    if count == 0 or compat.resize_pointcloud(pc, count):  # 5.3: no operator, no scratch object
         return pc
     ob = bpy.data.objects.new(_SCRATCH, pc)
     ng = _points_node_group(count)
