@@ -9,7 +9,8 @@ side of ``build`` lives in ``glue/cli_build.py``; ``info`` is pure core (``core/
 
 Exit status: 0 success; 1 failure (one ``depth_cloud <command>: error: ...`` line on stderr);
 2 usage error (bad option or value, same one-line form); 3 ``build`` finished but input frames
-were missing (they are listed; ``--allow-missing`` makes that 0).
+were missing (they are listed; ``--allow-missing`` makes that 0); 4 ``info --check-camera``
+found a camera that does not explain the render.
 
 Adding a subcommand is one function that adds its parser and its runner (a
 ``blender_runner("module", "function")`` in ``glue/``), listed in :data:`SUBCOMMANDS`.
@@ -31,6 +32,7 @@ from .enums import KINDS as _KIND_ITEMS
 
 PROG = "depth_cloud"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
+EXIT_CAMERA_MISMATCH = 4  # info --check-camera: the camera does not explain the render
 
 #: The panel's choices (``enums.py``), by identifier.
 KINDS = tuple(item[0] for item in _KIND_ITEMS)
@@ -249,6 +251,16 @@ def add_info(subparsers):
                    help="also read the pixels: per-channel min/max, NaN/inf and background counts "
                         "(refines the depth convention guess)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    c = p.add_argument_group("camera check (needs Blender: the camera of the opened .blend)")
+    c.add_argument("--check-camera", action="store_true",
+                   help="unproject the depth with the camera and compare with the file's Position pass: "
+                        "reprojection error (px) and relative 3D error, and the likely cause when they are "
+                        "large (frame off, another camera, lens/shift/sensor fit, depth convention). Exit "
+                        "status 4 when the camera does not fit")
+    c.add_argument("--camera", metavar="NAME", help="camera object to check (default: the one a build would use)")
+    c.add_argument("--scene", metavar="NAME", help="scene to use (default: the file's active scene)")
+    c.add_argument("--check-frames", type=int, default=3, metavar="N",
+                   help="neighbouring frames tried on each side when the camera does not fit (default 3)")
     p.set_defaults(run=run_info)
     return p
 
@@ -313,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, formatter_class=_formatter,
         description="Depth Cloud: rendered depth / position passes -> colored point clouds, headless.\n"
                     "Run as: blender -b [file.blend] -c depth_cloud <command> [options]",
-        epilog="Exit status: 0 ok; 1 failure; 2 usage error; 3 build finished with missing input frames.")
+        epilog="Exit status: 0 ok; 1 failure; 2 usage error; 3 build finished with missing input frames; "
+               "4 info --check-camera: the camera does not fit.")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
     for add in SUBCOMMANDS:
         add(subparsers)
@@ -323,10 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
 def blender_runner(module: str, function: str):
     """A ``run(args, console)`` that calls ``glue.<module>.<function>`` (imported on use, so
     parsing and ``--help`` need no Blender)."""
-    def run(args, console):
+    def run(args, console, *more):
         import importlib
         mod = importlib.import_module(f"{__package__}.glue.{module}")
-        return getattr(mod, function)(args, console)
+        return getattr(mod, function)(args, console, *more)
     run.__qualname__ = f"{module}.{function}"
     return run
 
@@ -390,6 +403,9 @@ def run_info(args, console) -> int:
                 console.line()
             for text in format_info(info):
                 console.line(text)
+    if getattr(args, "check_camera", False):  # the Blender side: glue/camera_check.py
+        checked = blender_runner("camera_check", "run_info_check")(args, console, [r["path"] for r in results])
+        return EXIT_OK if checked else EXIT_CAMERA_MISMATCH
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from .enums import CONVENTIONS, KINDS, SOURCE_MODES
 from .props_display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .props_fusion import DepthCloudFusionSettings
 from .props_output import DepthCloudOutputSettings
+from .props_pick import DepthCloudCameraCheckSettings, DepthCloudPickSettings
 from .props_sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 def _is_camera(_self, obj):
@@ -45,6 +46,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     output: PointerProperty(type=DepthCloudOutputSettings)
     sequence: PointerProperty(type=DepthCloudSequenceSettings)
     fusion: PointerProperty(type=DepthCloudFusionSettings)
+    pick: PointerProperty(type=DepthCloudPickSettings)
+    camera_check: PointerProperty(type=DepthCloudCameraCheckSettings)
 
 
 class DepthCloudObjectSettings(bpy.types.PropertyGroup):

@@ -1,0 +1,130 @@
+"""Check Camera, the Blender side: which camera a frame is built with, and the alternatives
+only Blender can make (the camera at neighbouring frames, the other camera objects, the
+camera the file carries vs the scene's). The measuring and the intrinsic/convention
+alternatives are ``core/camera_check.py``."""
+from __future__ import annotations
+
+from ..core import camera_check as core_check
+from ..core import metadata
+from ..core.errors import CameraError, ChannelError, DepthCloudError
+from . import build
+from . import camera as camera_glue
+
+#: Neighbouring frames tried on each side when the camera does not fit.
+FRAMES_AROUND = 3
+
+
+def _samples(passes):
+    if passes.depth is None:
+        raise ChannelError(passes.path, "depth (Z) channel to check the camera with", passes.channels)
+    planes = passes.position_planes
+    if planes is None and passes.position is not None:
+        planes = tuple(passes.position[..., k] for k in range(3))
+    if planes is None:
+        raise ChannelError(passes.path, "world Position pass (Position.X/Y/Z) to check the camera against",
+                           passes.channels)
+    return core_check.samples_from_arrays(passes.depth, planes, passes.convention, passes.near,
+                                          passes.far, passes.window, passes.frame_size, passes.path)
+
+
+def _camera_used(scene, passes, camera):
+    """``(camera object or None, header model or None, header source)``: what
+    ``build.frame_inputs`` uses (the explicit camera, else the file's camera, else the camera
+    the file names, else the scene camera)."""
+    try:
+        header_model, source = metadata.header_camera(passes.header, passes.frame_size, passes.path)
+    except CameraError:
+        header_model, source = None, None
+    if camera is not None:
+        return camera, header_model, source
+    if header_model is not None:
+        return None, header_model, source
+    from .file_camera import camera_from_file
+    named = camera_from_file(scene, passes)[1]
+    return named if named is not None else scene.camera, None, None
+
+
+def _blender_alternatives(scene, cam_obj, frame, size, frames_around):
+    """Alternatives: ``cam_obj`` at ``frame ± 1..frames_around`` and every other camera at ``frame``."""
+    out = []
+    if cam_obj is not None:
+        for k in range(1, int(frames_around) + 1):
+            for f in (frame - k, frame + k):
+                model = camera_glue.camera_model(cam_obj, scene, frame=f, size=size)
+                when = f"{k} frame{'s' if k > 1 else ''} {'before' if f < frame else 'after'} {frame}"
+                out.append(core_check.Alternative(core_check.FRAME, f"camera {cam_obj.name!r} at frame {f} ({when})",
+                                                  model))
+    for ob in scene.objects:
+        if ob.type == 'CAMERA' and ob != cam_obj:
+            out.append(core_check.Alternative(core_check.OTHER_CAMERA, f"camera {ob.name!r} (another camera object)",
+                                              camera_glue.camera_model(ob, scene, frame=frame, size=size)))
+    return out
+
+
+def check_frame(scene, spec, frame: int, camera=None, frames_around: int = FRAMES_AROUND, passes=None):
+    """The CameraCheckReport of ``frame`` of ``spec`` with ``camera`` (None: the camera a
+    build would use). Raises a DepthCloudError naming the file when the frame has no depth or
+    no Position pass, or when there is no camera."""
+    passes = build.read_passes(spec, frame) if passes is None else passes
+    cam_obj, header_model, source = _camera_used(scene, passes, camera)
+    passes, model = build.frame_inputs(scene, spec, frame, camera, passes=passes)
+    if model is None:
+        raise CameraError(f"{passes.path}: no camera to check: set the scene camera or choose one in the "
+                          "Depth Cloud settings")
+    samples = _samples(passes)
+    size = passes.frame_size
+    if cam_obj is None:  # the file's own camera is used: compare the scene camera with it
+        label = f"from the file's header ({source})"
+        alternatives = ()
+        compare = None if scene.camera is None else core_check.Alternative(
+            core_check.OTHER_CAMERA, f"scene camera {scene.camera.name!r}",
+            camera_glue.camera_model(scene.camera, scene, frame, size=size))
+    else:
+        label = f"{cam_obj.name!r} at frame {frame}"
+        alternatives = lambda: _blender_alternatives(scene, cam_obj, frame, size, frames_around)  # noqa: E731
+        compare = None if header_model is None else core_check.Alternative(
+            core_check.FILE_CAMERA, f"the file's own camera ({source})", header_model)
+    return core_check.check_camera(samples, model, label, alternatives, compare)
+
+
+def warning_for_build(scene, spec, frame, camera, passes, model):
+    """One warning line when the camera a build uses does not explain the file's Position pass
+    (checked only when the file has one next to its depth pass: cheap), else None."""
+    if model is None or passes.depth is None or (passes.position_planes is None and passes.position is None):
+        return None
+    try:
+        base = core_check.measure(_samples(passes), model)
+        if base.ok:
+            return None
+        report = check_frame(scene, spec, frame, camera, passes=passes)
+    except DepthCloudError:
+        return None  # nothing to compare (no pixel with both passes): the build reports its own problems
+    if report.ok:
+        return None
+    return f"{passes.path}: {report.summary()} (Check Camera in the Depth Cloud panel has the details)"
+
+
+# ---------------------------------------------------------------------- command line
+def _frame_for(path, args, scene):
+    """The frame a file shows: ``--frame``, else Blender's ``Frame`` stamp, else the scene's."""
+    from ..core.picking import stamped_frame
+    return int(args.frame) if args.frame is not None else stamped_frame(path, scene.frame_current)
+
+
+def run_info_check(args, console, paths) -> bool:
+    """``info --check-camera``: print each file's check; True when every camera fits."""
+    from ..core.passes import SourceSpec
+    from .cli_build import resolve_camera_option, resolve_scene
+    from .images import abspath
+    scene = resolve_scene(args)
+    camera = resolve_camera_option(args, scene, from_settings=False)
+    all_ok = True
+    for path in paths:
+        frame = _frame_for(path, args, scene)
+        report = check_frame(scene, SourceSpec(path=abspath(path), kind='DEPTH'), frame, camera,
+                             frames_around=args.check_frames)
+        console.line(f"camera check (frame {frame}):")
+        for text in report.lines():
+            console.line(f"  {text}")
+        all_ok &= report.ok
+    return all_ok

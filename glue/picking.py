@@ -1,0 +1,146 @@
+"""Pick 3D Point, the Blender side: which source and frame an Image Editor image shows, the
+Image Editor's view -> frame pixel, and placing the 3D cursor or an Empty at what it saw.
+The pixel math is ``core/picking.py``; the passes and the camera come from ``glue/build.py``."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+
+import bpy
+
+from ..core import picking as core_pick
+from ..core.errors import SettingsError
+from ..core.frames import has_frame_placeholder
+from ..core.passes import SourceSpec
+from . import build
+from .images import abspath
+
+EMPTY_COLLECTION = "Depth Cloud Picks"
+
+
+@dataclass
+class PickSource:
+    """A frame of a source, ready to pick from (passes read once, camera evaluated once)."""
+
+    spec: SourceSpec
+    frame: int
+    passes: object
+    model: object
+    cloud: str = ""
+
+    @property
+    def frame_size(self):
+        return tuple(self.passes.frame_size)
+
+    def at(self, column: int, row: int) -> core_pick.PickResult:
+        return core_pick.pick(self.passes, self.model, column, row, self.frame, self.cloud)
+
+
+def prepare(scene, spec: SourceSpec, frame: int, camera=None, cloud: str = "") -> PickSource:
+    """Read ``frame`` of ``spec`` and evaluate its camera (errors name the file or setting)."""
+    passes, model = build.frame_inputs(scene, spec, int(frame), camera)
+    if not cloud:
+        ob = build.find_cloud_object(scene, spec, int(frame))
+        cloud = ob.name if ob is not None else ""
+    return PickSource(spec, int(frame), passes, model, cloud)
+
+
+def _candidates(scene):
+    """``(spec, frame or None, camera, cloud name)``: every source this scene knows, sequences
+    first (they remember their own reading options and camera), then built clouds, then the
+    Depth Cloud settings. ``frame`` None: any frame of the pattern."""
+    settings = scene.depth_cloud
+    out = []
+    for ob in scene.objects:
+        s = ob.depth_cloud.sequence
+        if s.is_sequence and s.source:
+            out.append((SourceSpec(path=s.source, color_path=s.color_source, **build.reading_options(s)), None,
+                        s.camera, ob.name))
+    settings_spec = None
+    if settings.exr_path.strip():
+        settings_spec = build.source_spec_from_settings(settings)
+    for ob in scene.objects:
+        s = ob.depth_cloud
+        if s.is_cloud and s.source:
+            same = settings_spec is not None and settings_spec.path == s.source
+            spec = replace(settings_spec, color_path=s.color_source) if same else \
+                SourceSpec(path=s.source, color_path=s.color_source)
+            out.append((spec, s.frame, settings.camera, ob.name))
+    if settings_spec is not None:
+        out.append((settings_spec, None, settings.camera, ""))
+    return out
+
+
+def image_path(image, image_user=None):
+    """``(absolute path, frame of an image sequence or None)`` of an Image datablock, or
+    ``(None, None)`` for images without a file (Render Result, generated)."""
+    if image is None or image.source not in {'FILE', 'SEQUENCE'} or not image.filepath:
+        return None, None
+    path = os.path.normpath(bpy.path.abspath(image.filepath, library=image.library))
+    frame = int(image_user.frame_current) if image.source == 'SEQUENCE' and image_user is not None else None
+    return path, frame
+
+
+def source_for_image(scene, image, image_user=None) -> PickSource:
+    """The source and frame the shown ``image`` is: a file of a built sequence or cloud, of
+    the Depth Cloud settings (depth/multilayer EXR or the separate color file), or any EXR
+    read with the settings' options. Render Result: the settings' source at the current frame."""
+    path, seq_frame = image_path(image, image_user)
+    settings = scene.depth_cloud
+    if path is None:
+        if not settings.exr_path.strip():
+            name = image.name if image is not None else "(no image)"
+            raise SettingsError(f"image {name!r} has no file: open the render's EXR in the Image Editor, or set "
+                                "the EXR in the Depth Cloud settings")
+        return prepare(scene, build.source_spec_from_settings(settings), scene.frame_current, settings.camera)
+    for spec, frame, camera, cloud in _candidates(scene):
+        for pattern in (spec.path, spec.color_path):
+            found = core_pick.frame_from_path(pattern, path) if pattern else None
+            if found is None:
+                continue
+            if seq_frame is not None:  # an image sequence shows its own frame
+                found = seq_frame
+            elif not has_frame_placeholder(pattern):  # one file for every frame
+                found = frame if frame is not None else scene.frame_current
+            if frame is not None and found != frame:
+                continue  # a cloud built from another frame of the same pattern
+            return prepare(scene, spec, found, camera, cloud)
+    if not path.lower().endswith(".exr"):
+        raise SettingsError(f"{path}: this image is not a Depth Cloud source; set it as the color file in the "
+                            "Depth Cloud settings, or show the render's EXR")
+    kw = build.reading_options(settings) if settings.exr_path.strip() else {}
+    spec = SourceSpec(path=abspath(path), **kw)
+    frame = seq_frame if seq_frame is not None else core_pick.stamped_frame(path, scene.frame_current)
+    return prepare(scene, spec, frame, settings.camera)
+
+
+def shown_size(image):
+    """The size Blender shows ``image`` at (0 x 0 when it has not loaded it: multilayer EXRs
+    in background sessions)."""
+    try:
+        return tuple(image.size) if image is not None else None
+    except (AttributeError, RuntimeError):
+        return None
+
+
+def place(scene, result: core_pick.PickResult, target: str = 'CURSOR'):
+    """Move the 3D cursor to ``result.world``, or add an Empty there; returns the Empty or None."""
+    if target == 'CURSOR':
+        scene.cursor.location = tuple(float(v) for v in result.world)
+        return None
+    if target != 'EMPTY':
+        raise SettingsError(f"pick target {target!r} is unknown; expected 'CURSOR' or 'EMPTY'")
+    ob = bpy.data.objects.new(f"Pick {result.column},{result.row}", None)
+    ob.empty_display_type = 'PLAIN_AXES'
+    ob.empty_display_size = 0.02 * result.depth if result.depth else 0.1
+    ob.location = tuple(float(v) for v in result.world)
+    ob["depth_cloud_pixel"] = (result.column, result.row)
+    ob["depth_cloud_source"] = result.path
+    ob["depth_cloud_frame"] = result.frame
+    coll = bpy.data.collections.get(EMPTY_COLLECTION)
+    if coll is None:
+        coll = bpy.data.collections.new(EMPTY_COLLECTION)
+    if coll.name not in scene.collection.children:
+        scene.collection.children.link(coll)
+    coll.objects.link(ob)
+    return ob
