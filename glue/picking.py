@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 import bpy
 
 from ..core import picking as core_pick
-from ..core.errors import SettingsError
+from ..core.errors import DepthCloudError, SettingsError
 from ..core.frames import has_frame_placeholder
 from ..core.passes import SourceSpec
 from . import build
@@ -144,3 +144,123 @@ def place(scene, result: core_pick.PickResult, target: str = 'CURSOR'):
         scene.collection.children.link(coll)
     coll.objects.link(ob)
     return ob
+
+
+# ---------------------------------------------------------------------- the Image Editor
+def image_space(context):
+    """The Image Editor space of ``context``, or None."""
+    space = getattr(context, "space_data", None)
+    return space if space is not None and space.type == 'IMAGE_EDITOR' else None
+
+
+def source_in_context(context):
+    """``(PickSource, image or None)``: the image the Image Editor shows, else the Depth Cloud
+    settings' source at the current frame."""
+    space = image_space(context)
+    scene = context.scene
+    if space is not None and space.image is not None:
+        return source_for_image(scene, space.image, space.image_user), space.image
+    settings = scene.depth_cloud
+    if not settings.exr_path.strip():
+        raise SettingsError("no source: show the render in the Image Editor, or set the EXR in the Depth Cloud "
+                            "settings")
+    return prepare(scene, build.source_spec_from_settings(settings), scene.frame_current, settings.camera), None
+
+
+def pixel_for(source: PickSource, image, uv):
+    """The frame pixel under image point ``uv`` (0..1, v up), or None outside the image."""
+    return core_pick.pixel_from_uv(uv[0], uv[1], source.frame_size, shown_size(image), source.passes.path)
+
+
+def pick_and_place(scene, source: PickSource, pixel, target: str = 'SETTINGS') -> str:
+    """Pick ``pixel`` of ``source``, move the cursor or add the Empty (``target``: 'CURSOR',
+    'EMPTY' or 'SETTINGS' = the scene's pick settings); the result text, also kept in the
+    settings for the panels. Errors (no surface, outside the image) before any change."""
+    result = source.at(*pixel)
+    settings = scene.depth_cloud.pick
+    ob = place(scene, result, settings.target if target == 'SETTINGS' else target)
+    text = result.text() + (f" -> {ob.name}" if ob is not None else " -> 3D cursor")
+    settings.result = text
+    return text
+
+
+def event_uv(context, event):
+    """Image point (0..1, v up) under the mouse: the Image Editor's own view mapping, so zoom
+    and pan are followed exactly (NaN in a region never drawn, e.g. headless)."""
+    return tuple(context.region.view2d.region_to_view(event.mouse_region_x, event.mouse_region_y))
+
+
+class PickSession:
+    """What the Pick 3D Point operator does between invoke and the click: the source is read
+    once; mouse moves show the hovered pixel's depth and world position in the header; a left
+    click picks ('FINISHED'); Esc / right click cancel; the Image Editor's navigation passes
+    through. :meth:`handle` returns the operator state; :meth:`take_messages` what to report."""
+
+    HINT = "Pick 3D Point: click a pixel (zoom and pan as usual) | Esc / right-click: cancel"
+    NAVIGATION = {'MIDDLEMOUSE', 'WHEELUPMOUSE', 'WHEELDOWNMOUSE', 'TRACKPADPAN', 'TRACKPADZOOM', 'NDOF_MOTION',
+                  'NUMPAD_PLUS', 'NUMPAD_MINUS', 'NUMPAD_PERIOD', 'HOME', 'NUMPAD_1', 'NUMPAD_2', 'NUMPAD_4',
+                  'NUMPAD_8', 'WINDOW_DEACTIVATE', 'TIMER'}
+
+    def __init__(self, context, target: str = 'SETTINGS'):
+        self.source, self.image = source_in_context(context)
+        self.target = target
+        self.picked = None
+        self.messages = []
+        self.header = self.HINT
+        self._show(context, self.HINT, status=True)
+
+    def _show(self, context, text, status=False):
+        self.header = text
+        if context.area is not None:
+            context.area.header_text_set(text)
+        if status and context.workspace is not None:
+            context.workspace.status_text_set(text)
+
+    def end(self, context):
+        self.header = None
+        if context.area is not None:
+            context.area.header_text_set(None)
+        if context.workspace is not None:
+            context.workspace.status_text_set(None)
+
+    def take_messages(self):
+        out, self.messages = self.messages, []
+        return out
+
+    def hover_text(self, uv) -> str:
+        try:
+            pixel = pixel_for(self.source, self.image, uv)
+            return self.HINT if pixel is None else f"Pick 3D Point: {self.source.at(*pixel).text()}"
+        except DepthCloudError as err:
+            return f"Pick 3D Point: {err}"
+
+    def click(self, context, uv) -> str:
+        """Pick at image point ``uv``: 'FINISHED', or 'RUNNING_MODAL' with a warning when
+        there is nothing to pick there (outside the image, background)."""
+        try:
+            pixel = pixel_for(self.source, self.image, uv)
+            if pixel is None:
+                self.messages.append(('WARNING', f"image point ({uv[0]:.4g}, {uv[1]:.4g}) is outside the image: "
+                                                 "click on the image"))
+                return 'RUNNING_MODAL'
+            text = pick_and_place(context.scene, self.source, pixel, self.target)
+        except DepthCloudError as err:
+            self.messages.append(('WARNING', f"{err}; click another pixel, or Esc"))
+            return 'RUNNING_MODAL'
+        self.picked = pixel
+        self.end(context)
+        self.messages.append(('INFO', text))
+        return 'FINISHED'
+
+    def handle(self, context, event) -> str:
+        if event.type in {'ESC', 'RIGHTMOUSE'} and event.value == 'PRESS':
+            self.end(context)
+            return 'CANCELLED'
+        if event.type in self.NAVIGATION:
+            return 'PASS_THROUGH'
+        if event.type == 'MOUSEMOVE':
+            self._show(context, self.hover_text(event_uv(context, event)))
+            return 'RUNNING_MODAL'
+        if event.type == 'LEFTMOUSE' and event.value == 'PRESS':
+            return self.click(context, event_uv(context, event))
+        return 'RUNNING_MODAL'
