@@ -244,6 +244,7 @@ def add_info(subparsers):
                      blender -b -c depth_cloud info renders/shot_0001.exr
                      blender -b -c depth_cloud info "renders/shot_####.exr" --frame 12 --stats
                      blender -b -c depth_cloud info out/cloud_0001.ply --json
+                     blender -b shot.blend -c depth_cloud info renders/shot_0012.exr --check-camera
                    """)
     p.add_argument("files", nargs="+", metavar="FILE", help="EXR or PLY files ('#' patterns need --frame)")
     p.add_argument("--frame", type=int, help="frame number for '#' patterns")
