@@ -162,7 +162,7 @@ class CameraCheckReport:
     """The result of a camera check (see the module docstring)."""
 
     path: str
-    camera: str  # label of the checked camera
+    camera: str  # the checked camera, in words ("camera 'Camera' at frame 12")
     measure: Measure
     samples: int
     valid_pixels: int
@@ -180,12 +180,12 @@ class CameraCheckReport:
     def summary(self) -> str:
         """One line: fine, or the error and the likely cause."""
         if self.ok:
-            return f"camera {self.camera} matches the Position pass ({self.measure.text()})"
-        return f"camera {self.camera} does not match the Position pass ({self.measure.text()}): {self.explanation}"
+            return f"{self.camera} matches the Position pass ({self.measure.text()})"
+        return f"{self.camera} does not match the Position pass ({self.measure.text()}): {self.explanation}"
 
     def lines(self) -> list:
         out = [f"{self.path}: {self.samples} of ~{self.valid_pixels} pixels compared",
-               f"camera {self.camera}: {self.measure.text()}",
+               f"{self.camera}: {self.measure.text()}",
                "matches" if self.ok else f"DOES NOT MATCH: {self.explanation}"]
         if self.compared is not None and self.compared.measure is not None:
             out.append(f"{self.compared.label}: {self.compared.measure.text()}")
@@ -297,15 +297,15 @@ def check_camera(samples: CheckSamples, model: CameraModel, label: str = "", alt
     (the file's own camera when the scene's is checked, or the other way round) is always
     measured, and a note says whether the two agree."""
     base = measure(samples, model)
-    report = CameraCheckReport(path=samples.path, camera=label or "(unnamed)", measure=base, samples=len(samples),
+    report = CameraCheckReport(path=samples.path, camera=label or "the camera", measure=base, samples=len(samples),
                                valid_pixels=samples.valid_pixels)
     if compare_with is not None:
         report.compared = other = replace(compare_with, measure=measure(samples, compare_with.model,
                                                                        compare_with.convention))
         if base.ok and other.measure.ok:
-            report.notes.append(f"{other.label} agrees with camera {report.camera}")
+            report.notes.append(f"{other.label} agrees with {report.camera}")
         elif base.ok:
-            report.notes.append(f"{other.label} does NOT match the render; camera {report.camera} does")
+            report.notes.append(f"{other.label} does NOT match the render; {report.camera} does")
         elif other.measure.ok:
             report.notes.append(f"{other.label} matches the render")
     if base.ok:

@@ -74,13 +74,13 @@ def check_frame(scene, spec, frame: int, camera=None, frames_around: int = FRAME
     samples = _samples(passes)
     size = passes.frame_size
     if cam_obj is None:  # the file's own camera is used: compare the scene camera with it
-        label = f"from the file's header ({source})"
+        label = f"the file's own camera ({source})"
         alternatives = ()
         compare = None if scene.camera is None else core_check.Alternative(
             core_check.OTHER_CAMERA, f"scene camera {scene.camera.name!r}",
             camera_glue.camera_model(scene.camera, scene, frame, size=size))
     else:
-        label = f"{cam_obj.name!r} at frame {frame}"
+        label = f"camera {cam_obj.name!r} at frame {frame}"
         alternatives = lambda: _blender_alternatives(scene, cam_obj, frame, size, frames_around)  # noqa: E731
         compare = None if header_model is None else core_check.Alternative(
             core_check.FILE_CAMERA, f"the file's own camera ({source})", header_model)

@@ -140,3 +140,22 @@ def test_build_warns_once_and_the_cli_exits_4(scene, tmp_path):
         assert bpy.ops.depth_cloud.check_camera() == {'FINISHED'}
     assert "focal length 35 mm" in scene.depth_cloud.camera_check.result
 
+
+
+def test_self_describing_file_is_compared_with_the_scene_camera(scene, tmp_path):
+    """Render Passes writes the camera into the header: with no camera chosen the file's camera
+    is checked and the scene camera compared with it; the scene camera's lens changed afterwards
+    is said not to match."""
+    from depth_cloud import api
+    cam, _path = _animated_shot(scene, tmp_path)
+    (path,) = api.render_passes(scene, frames=[FRAME], folder=str(tmp_path / "passes"))
+    cam.data.lens = 50.0
+    report = _check(scene, path)
+    print(report.lines())
+    assert report.ok and "file's own camera" in report.camera
+    assert report.compared is not None and not report.compared.measure.ok
+    assert any("scene camera 'Camera' does NOT match" in n for n in report.notes)
+    chosen = _check(scene, path, camera=cam)  # the scene camera chosen explicitly
+    print(chosen.lines())
+    assert not chosen.ok and chosen.cause in ("FILE_CAMERA", "LENS")
+    assert any("the file's own camera" in n and "matches the render" in n for n in chosen.notes)
