@@ -5,7 +5,6 @@
 A source render, the cloud re-rendered from the source camera, and the three display modes
 seen from a second camera 20 degrees away. PNGs go to docs/img/; PSNR figures are printed.
 """
-import math
 import os
 import sys
 import tempfile
@@ -18,24 +17,15 @@ import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this che
 import bpy  # noqa: E402
 
 import depth_cloud  # noqa: E402
-from render_compare import faithful_film, hide_sources, psnr, read_combined  # noqa: E402
-from scenes import add_camera, add_primitives, read_ground_truth, render, set_exr_output, setup_render  # noqa: E402
+from render_compare import faithful_film, hide_sources, psnr, read_combined, save_render_png, turned_camera  # noqa: E402,E501
+from scenes import add_camera, add_primitives, read_ground_truth, render, setup_render  # noqa: E402
 
 W, H = 240, 180
 OUT = os.path.join(HERE, "img")
 
 
 def save_png(scene, name):
-    s = scene.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = 'PNG'
-    s.color_mode = 'RGB'
-    s.color_depth = '8'
-    path = os.path.join(OUT, f"display_{name}.png")
-    bpy.data.images["Render Result"].save_render(path, scene=scene)
-    set_exr_output(scene)
-    return path
+    return save_render_png(scene, os.path.join(OUT, f"display_{name}.png"))
 
 
 def main():
@@ -52,10 +42,7 @@ def main():
     src = render(scene, os.path.join(tmp, "source.exr"))
     save_png(scene, "source")
     _pos, z, rgba = read_ground_truth(src)
-    a = math.radians(20)
-    dx, dy = 4.0 - target[0], -5.0 - target[1]
-    cam2 = add_camera(scene, location=(target[0] + dx * math.cos(a) - dy * math.sin(a),
-                                       target[1] + dx * math.sin(a) + dy * math.cos(a), 3.0), target=target, lens=35.0)
+    cam2 = turned_camera(scene, 20, location=(4.0, -5.0, 3.0), target=target, lens=35.0)
     scene.camera = cam2
     render(scene, os.path.join(tmp, "view2.exr"))
     save_png(scene, "view2_original")

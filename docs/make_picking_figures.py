@@ -8,7 +8,6 @@ and a Cycles render of the built cloud from 35 degrees to the side with a yellow
 3D cursor. Writes docs/img/picking.png; prints the pick's error against the Position pass and
 a Check Camera report of the same frame with the lens changed on purpose.
 """
-import math
 import os
 import sys
 import tempfile
@@ -23,8 +22,8 @@ import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this che
 import bpy  # noqa: E402
 
 import depth_cloud  # noqa: E402
-from render_compare import faithful_film, hide_sources  # noqa: E402
-from scenes import add_camera, add_primitives, material, read_ground_truth, render, set_exr_output, setup_render  # noqa: E402,E501
+from render_compare import faithful_film, hide_sources, save_render_png, turned_camera  # noqa: E402
+from scenes import add_camera, add_primitives, material, read_ground_truth, render, setup_render  # noqa: E402
 
 W, H = 240, 180
 OUT = os.path.join(HERE, "img")
@@ -32,15 +31,9 @@ PIXEL = (96, 92)  # column, row from the top: on the red cube
 
 
 def render_png(scene, path):
+    """Render ``path``.exr and ``path``.png; the PNG's pixels (display values, rows from the top)."""
     render(scene, path + ".exr")
-    s = scene.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = 'PNG'
-    s.color_mode = 'RGB'
-    s.color_depth = '8'
-    bpy.data.images["Render Result"].save_render(path + ".png", scene=scene)
-    set_exr_output(scene)
+    save_render_png(scene, path + ".png")
     img = bpy.data.images.load(path + ".png")
     px = np.empty(img.size[0] * img.size[1] * 4, np.float32)
     img.pixels.foreach_get(px)
@@ -114,10 +107,7 @@ def main():
     hide_sources(scene)
     ball.hide_render = False
     cloud.hide_render = False
-    a = math.radians(35)
-    dx, dy = 4.0 - target[0], -5.0 - target[1]
-    cam2 = add_camera(scene, location=(target[0] + dx * math.cos(a) - dy * math.sin(a),
-                                       target[1] + dx * math.sin(a) + dy * math.cos(a), 3.0), target=target, lens=35.0)
+    cam2 = turned_camera(scene, 35, location=(4.0, -5.0, 3.0), target=target, lens=35.0)
     scene.camera = cam2
     side = render_png(scene, os.path.join(tmp, "side"))
     gap = np.ones((H, 6, 4), np.float32)
