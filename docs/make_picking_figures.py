@@ -22,8 +22,8 @@ import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this che
 import bpy  # noqa: E402
 
 import depth_cloud  # noqa: E402
-from render_compare import faithful_film, hide_sources, save_render_png, turned_camera  # noqa: E402
-from scenes import add_camera, add_primitives, material, read_ground_truth, render, setup_render  # noqa: E402
+from render_compare import FIGURE_TARGET, figure_scene, hide_sources, save_render_png, turned_camera  # noqa: E402
+from scenes import material, read_ground_truth, render  # noqa: E402
 
 W, H = 240, 180
 OUT = os.path.join(HERE, "img")
@@ -69,11 +69,8 @@ def main():
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     tmp = tempfile.mkdtemp()
-    setup_render(scene, W, H, samples=16)
-    faithful_film(scene)
-    add_primitives(scene)
-    target = (0.4, 0.3, 0.4)
-    cam1 = add_camera(scene, location=(4.0, -5.0, 3.0), target=target, lens=35.0)
+    cam1 = figure_scene(scene, W, H)
+    target = FIGURE_TARGET
     source = render_png(scene, os.path.join(tmp, "source"))
     src = os.path.join(tmp, "source.exr")
     pos, z, _ = read_ground_truth(src)

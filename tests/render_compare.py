@@ -85,3 +85,16 @@ def save_render_png(scene, path):
     bpy.data.images["Render Result"].save_render(path, scene=scene)
     set_exr_output(scene)
     return path
+
+
+FIGURE_TARGET = (0.4, 0.3, 0.4)
+
+
+def figure_scene(scene, width, height, samples=16):
+    """The docs figures' scene: the primitives under a faithful film, seen by a 35 mm camera
+    from (4, -5, 3) looking at :data:`FIGURE_TARGET`; returns that camera."""
+    from scenes import add_camera, add_primitives, setup_render
+    setup_render(scene, width, height, samples=samples)
+    faithful_film(scene)
+    add_primitives(scene)
+    return add_camera(scene, location=(4.0, -5.0, 3.0), target=FIGURE_TARGET, lens=35.0)
