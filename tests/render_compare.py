@@ -13,8 +13,8 @@ def faithful_film(scene):
     world, opaque film, Standard view transform, no look, exposure 0, gamma 1."""
     import bpy
     world = bpy.data.worlds.new("Black")
-    if bpy.app.version < (5, 0, 0):
-        world.use_nodes = True
+    from depth_cloud.glue import compat
+    compat.enable_nodes(world)
     bg = world.node_tree.nodes.get("Background")
     if bg is not None:
         bg.inputs["Color"].default_value = (0, 0, 0, 1)
@@ -76,10 +76,10 @@ def save_render_png(scene, path):
     """Save the last render as an 8-bit RGB PNG (display transform applied), then set the
     output back to multilayer EXR."""
     import bpy
+
+    from depth_cloud.glue import compat
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = 'PNG'
+    compat.set_image_format(s, 'PNG')
     s.color_mode = 'RGB'
     s.color_depth = '8'
     bpy.data.images["Render Result"].save_render(path, scene=scene)

@@ -42,8 +42,8 @@ def test_correct_camera_is_sub_pixel(scene, tmp_path):
 
 def test_camera_keyed_one_frame_off_is_named(scene, tmp_path):
     cam, path = _animated_shot(scene, tmp_path)
-    from depth_cloud.glue.sequence import _fcurves
-    for fc in _fcurves(cam):  # the animation moved one frame later after the render
+    from depth_cloud.glue import compat
+    for fc in compat.object_fcurves(cam):  # the animation moved one frame later after the render
         for key in fc.keyframe_points:
             key.co.x += 1
             key.handle_left.x += 1
