@@ -48,6 +48,24 @@ def frame_from_path(pattern: str, path: str):
     return int(m.group(1)) if m else None
 
 
+def blender_view_names(part_attributes) -> list:
+    """The views of a multi-view EXR in the order Blender lists them for an Image (what
+    ``ImageUser.multilayer_view`` indexes): a single part's ``multiView`` attribute as written
+    (default view first), else each part's ``view`` in order of first appearance. ``[]`` for a
+    file without views. ``part_attributes``: one dict per part."""
+    parts = list(part_attributes)
+    if len(parts) == 1:
+        value = parts[0].get("multiView")
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else []
+    names = []
+    for attrs in parts:
+        view = attrs.get("view")
+        view = view.decode() if isinstance(view, bytes) else (view if isinstance(view, str) else "")
+        if view not in names:
+            names.append(view)
+    return names if any(names) else []
+
+
 def stamped_frame(path: str, default: int) -> int:
     """The frame Blender stamped into an EXR's header (``Frame``), else ``default``."""
     from .exr_header import read_exr_header

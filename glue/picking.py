@@ -104,14 +104,34 @@ def source_for_image(scene, image, image_user=None) -> PickSource:
                 found = frame if frame is not None else scene.frame_current
             if frame is not None and found != frame:
                 continue  # a cloud built from another frame of the same pattern
-            return prepare(scene, spec, found, camera, cloud)
+            return prepare(scene, with_shown_view(spec, image, image_user, path), found, camera, cloud)
     if not path.lower().endswith(".exr"):
         raise SettingsError(f"{path}: this image is not a Depth Cloud source; set it as the color file in the "
                             "Depth Cloud settings, or show the render's EXR")
     kw = build.reading_options(settings) if settings.exr_path.strip() else {}
-    spec = SourceSpec(path=abspath(path), **kw)
+    spec = with_shown_view(SourceSpec(path=abspath(path), **kw), image, image_user, path)
     frame = seq_frame if seq_frame is not None else core_pick.stamped_frame(path, scene.frame_current)
     return prepare(scene, spec, frame, settings.camera)
+
+
+def with_shown_view(spec: SourceSpec, image, image_user, path: str) -> SourceSpec:
+    """``spec`` reading the view (eye) the Image Editor shows when ``path`` is a multi-view
+    EXR (``image_user.multilayer_view`` indexes Blender's list of the file's views; an image
+    not shown as multi-view shows the first). Readers without view support (no
+    ``SourceSpec.view``) cannot keep the eyes apart: a clear error instead of a mixed pick."""
+    if not str(path).lower().endswith(".exr"):
+        return spec
+    from ..core.exr_header import read_exr_header
+    views = core_pick.blender_view_names(p.attributes for p in read_exr_header(path).parts)
+    if len([v for v in views if v]) < 2:
+        return spec
+    index = int(image_user.multilayer_view) if image_user is not None and image.is_multiview else 0
+    view = views[index] if 0 <= index < len(views) else views[0]
+    if "view" not in SourceSpec.__dataclass_fields__:
+        raise SettingsError(f"{path}: a multi-view (stereo) EXR (views {', '.join(v for v in views if v)}): this "
+                            f"version reads its views mixed, so the {view!r} view cannot be picked; pick from a "
+                            "single-view file")
+    return replace(spec, view=view)
 
 
 def shown_size(image):

@@ -160,3 +160,29 @@ def test_image_that_is_no_source_is_named(scene, shot, tmp_path):
         with pytest.raises(RuntimeError, match="other.png.*not a Depth Cloud source"):
             bpy.ops.depth_cloud.pick_point(uv=(0.5, 0.5))
     assert os.path.isfile(png)
+
+
+def test_multi_view_file_picks_the_shown_view_or_says_it_cannot(scene, shot, tmp_path):
+    """A two-view EXR made with OpenEXR (``multiView`` right, left; the eyes at depth 2 and 3):
+    the pick reads the view the Image Editor shows (the first: Blender's ``multilayer_view`` is
+    read-only), or, with a reader that keeps no views apart, refuses with a clear message."""
+    import bpy
+    import OpenEXR
+    from depth_cloud.core.passes import SourceSpec
+    h, w = 48, 64
+    z = np.full((h, w), 2.0, np.float32)
+    ch = {"R": z * 0 + 0.5, "G": z * 0, "B": z * 0, "Z": z,
+          "left.R": z * 0, "left.G": z * 0 + 0.5, "left.B": z * 0, "left.Z": z + 1.0}
+    path = str(tmp_path / "stereo.exr")
+    with OpenEXR.File({"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage,
+                       "multiView": ["right", "left"]}, ch) as f:
+        f.write(path)
+    image = bpy.data.images.load(path)
+    shot.area.spaces.active.image = image
+    with _override(shot):
+        if "view" not in SourceSpec.__dataclass_fields__:
+            with pytest.raises(RuntimeError, match="stereo.exr.*multi-view.*'right'"):
+                bpy.ops.depth_cloud.pick_point(uv=(0.5, 0.5))
+            return
+        assert bpy.ops.depth_cloud.pick_point(uv=(0.5, 0.5)) == {'FINISHED'}
+    assert "depth 2," in scene.depth_cloud.pick.result  # the shown (first) view's Z, not the left eye's 3

@@ -56,3 +56,22 @@ def test_scalar_pixel_to_world_is_one_point():
     cam = CameraModel(cam_to_world=np.eye(4), width=8, height=6)
     assert pixel_to_world(cam, 3, 2, 4.0).shape == (3,)
     assert pixel_to_world(cam, [3, 4], [2, 2], [4.0, 4.0]).shape == (2, 3)
+
+
+def test_blender_view_order():
+    assert picking.blender_view_names([{"multiView": ["right", "left"]}]) == ["right", "left"]
+    parts = [{"view": "right"}, {"view": "left"}, {"view": "left"}, {}, {"view": "right"}]
+    assert picking.blender_view_names(parts) == ["right", "left", ""]
+    assert picking.blender_view_names([{}, {}]) == []
+    assert picking.blender_view_names([{"name": "rgba"}]) == []
+
+
+def test_blender_view_order_of_real_stereo_files():
+    import os
+    from depth_cloud.core.exr_header import read_exr_header
+    data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
+    if not os.path.isdir(data):
+        pytest.skip(f"{os.path.normpath(data)} is absent (real stereo files)")
+    for name in ("singlepart.0001.exr", "multipart.0001.exr"):
+        parts = read_exr_header(os.path.join(data, name)).parts
+        assert picking.blender_view_names(p.attributes for p in parts)[:2] == ["right", "left"], name
