@@ -396,6 +396,11 @@ def run_info(args, console) -> int:
                 raise UsageError(f"{pattern!r} is a frame pattern: give --frame N")
             path = resolve_frame_path(pattern, args.frame)
         results.append(file_info(path, stats=args.stats))
+    checks = []
+    if getattr(args, "check_camera", False):  # the Blender side: glue/camera_check.py
+        checks = blender_runner("camera_check", "run_info_check")(args, console, [r["path"] for r in results])
+        for info, (frame, report) in zip(results, checks):
+            info["camera_check"] = {"frame": frame, **report.to_dict()}
     if args.json:
         console.line(json.dumps(results if len(results) > 1 else results[0], indent=2, default=str))
     else:
@@ -404,10 +409,11 @@ def run_info(args, console) -> int:
                 console.line()
             for text in format_info(info):
                 console.line(text)
-    if getattr(args, "check_camera", False):  # the Blender side: glue/camera_check.py
-        checked = blender_runner("camera_check", "run_info_check")(args, console, [r["path"] for r in results])
-        return EXIT_OK if checked else EXIT_CAMERA_MISMATCH
-    return EXIT_OK
+            if i < len(checks):
+                console.line(f"camera check (frame {checks[i][0]}):")
+                for text in checks[i][1].lines():
+                    console.line(f"  {text}")
+    return EXIT_OK if all(report.ok for _, report in checks) else EXIT_CAMERA_MISMATCH
 
 
 # ------------------------------------------------------------------ entry points

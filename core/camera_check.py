@@ -183,6 +183,15 @@ class CameraCheckReport:
             return f"{self.camera} matches the Position pass ({self.measure.text()})"
         return f"{self.camera} does not match the Position pass ({self.measure.text()}): {self.explanation}"
 
+    def to_dict(self) -> dict:
+        """Plain numbers and text (for ``info --check-camera --json``)."""
+        def alt(a):
+            return None if a is None else {"cause": a.cause, "label": a.label,
+                                           **({} if a.measure is None else vars(a.measure))}
+        return {"path": self.path, "camera": self.camera, "ok": self.ok, **vars(self.measure),
+                "samples": self.samples, "cause": self.cause, "explanation": self.explanation,
+                "best": alt(self.best), "compared": alt(self.compared), "notes": list(self.notes)}
+
     def lines(self) -> list:
         out = [f"{self.path}: {self.samples} of ~{self.valid_pixels} pixels compared",
                f"{self.camera}: {self.measure.text()}",

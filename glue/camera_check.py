@@ -111,20 +111,17 @@ def _frame_for(path, args, scene):
     return int(args.frame) if args.frame is not None else stamped_frame(path, scene.frame_current)
 
 
-def run_info_check(args, console, paths) -> bool:
-    """``info --check-camera``: print each file's check; True when every camera fits."""
+def run_info_check(args, console, paths) -> list:
+    """``info --check-camera``: ``[(frame, CameraCheckReport)]`` of each file, checked with
+    the camera of the opened .blend (``--camera``, else the one a build would use)."""
     from ..core.passes import SourceSpec
     from .cli_build import resolve_camera_option, resolve_scene
     from .images import abspath
     scene = resolve_scene(args)
     camera = resolve_camera_option(args, scene, from_settings=False)
-    all_ok = True
+    out = []
     for path in paths:
         frame = _frame_for(path, args, scene)
-        report = check_frame(scene, SourceSpec(path=abspath(path), kind='DEPTH'), frame, camera,
-                             frames_around=args.check_frames)
-        console.line(f"camera check (frame {frame}):")
-        for text in report.lines():
-            console.line(f"  {text}")
-        all_ok &= report.ok
-    return all_ok
+        out.append((frame, check_frame(scene, SourceSpec(path=abspath(path), kind='DEPTH'), frame, camera,
+                                       frames_around=args.check_frames)))
+    return out

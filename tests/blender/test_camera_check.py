@@ -2,6 +2,7 @@
 the lens changed, another camera chosen, ray distance stored as planar Z) are each detected
 and named; the right camera is sub-pixel. Build Point Cloud warns once; the CLI exits 4."""
 import io
+import json
 import os
 
 import numpy as np
@@ -133,6 +134,13 @@ def test_build_warns_once_and_the_cli_exits_4(scene, tmp_path):
     out, err = io.StringIO(), io.StringIO()
     assert api.run_cli(["info", path, "--check-camera"], stdout=out, stderr=err) == 4
     assert "DOES NOT MATCH" in out.getvalue() and "focal length 35 mm" in out.getvalue()
+    out = io.StringIO()
+    assert api.run_cli(["info", path, "--check-camera", "--json", "--frame", str(FRAME)], stdout=out) == 4
+    check = json.loads(out.getvalue())["camera_check"]
+    assert check["frame"] == FRAME and check["cause"] == "LENS" and check["reprojection_median"] > 1
+    err = io.StringIO()  # a bad camera name: one line, usage status
+    assert api.run_cli(["info", path, "--check-camera", "--camera", "Nope"], stdout=io.StringIO(), stderr=err) == 2
+    assert err.getvalue().count("\n") == 1 and "Nope" in err.getvalue()
     # the operator reports it
     import bpy
     scene.depth_cloud.exr_path = path
