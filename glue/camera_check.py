@@ -94,14 +94,15 @@ def warning_for_build(scene, spec, frame, camera, passes, model):
         return None
     try:
         base = core_check.measure(_samples(passes), model)
-        if base.ok:
-            return None
-        report = check_frame(scene, spec, frame, camera, passes=passes)
     except DepthCloudError:
         return None  # nothing to compare (no pixel with both passes): the build reports its own problems
-    if report.ok:
+    if base.ok:
         return None
-    return f"{passes.path}: {report.summary()} (Check Camera in the Depth Cloud panel has the details)"
+    try:
+        summary = check_frame(scene, spec, frame, camera, passes=passes).summary()
+    except DepthCloudError as err:  # an alternative could not be made (e.g. a broken camera object)
+        summary = f"the camera does not match the Position pass ({base.text()}); the cause was not found ({err})"
+    return f"{passes.path}: {summary} (Check Camera in the Depth Cloud panel has the details)"
 
 
 # ---------------------------------------------------------------------- command line
