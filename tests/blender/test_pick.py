@@ -186,3 +186,35 @@ def test_multi_view_file_picks_the_shown_view_or_says_it_cannot(scene, shot, tmp
             return
         assert bpy.ops.depth_cloud.pick_point(uv=(0.5, 0.5)) == {'FINISHED'}
     assert "depth 2," in scene.depth_cloud.pick.result  # the shown (first) view's Z, not the left eye's 3
+
+
+def test_image_sequence_picks_the_frame_it_shows(scene, shot, tmp_path):
+    """The Image Editor showing the source as an image sequence: the frame it shows decides the
+    file and the camera (the camera moves between the frames)."""
+    import bpy
+    cam = scene.camera
+    paths = {}
+    for frame, x in ((3, 3.5), (4, 4.5)):
+        cam.location.x = x
+        cam.keyframe_insert("location", frame=frame)
+    for frame in (3, 4):
+        scene.frame_set(frame)
+        paths[frame] = render(scene, str(tmp_path / f"seq_{frame:04d}.exr"))
+    scene.frame_set(3)
+    scene.depth_cloud.exr_path = str(tmp_path / "seq_####.exr")
+    image = bpy.data.images.load(paths[3])
+    image.source = 'SEQUENCE'
+    space = shot.area.spaces.active
+    space.image = image
+    space.image_user.frame_start = 3
+    space.image_user.frame_duration = 2
+    space.image_user.frame_current = 4
+    pos, z, _ = read_ground_truth(paths[4])
+    rows, cols = np.nonzero(z < 1e9)
+    col, row = int(cols[len(cols) // 2]), int(rows[len(rows) // 2])
+    h, w = z.shape
+    with _override(shot):
+        assert bpy.ops.depth_cloud.pick_point(uv=((col + 0.5) / w, (h - row - 0.5) / h)) == {'FINISHED'}
+    assert "seq_0004.exr (frame 4)" in scene.depth_cloud.pick.result
+    err = np.linalg.norm(np.array(scene.cursor.location) - pos[row, col]) / z[row, col]
+    assert err <= BOUND
