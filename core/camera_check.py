@@ -25,7 +25,7 @@ import numpy as np
 
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE, SENSOR_FITS, CameraModel
-from .errors import ChannelError, InvalidDepthError
+from .errors import ChannelError, InvalidDepthError, SettingsError
 from .unproject import pixel_to_world
 
 #: A camera explains the render when the median reprojection error is at most this (pixels) …
@@ -129,16 +129,20 @@ class Measure:
                 f"3D error median {self.relative_median:.2e}, p99 {self.relative_p99:.2e} of the distance")
 
 
-def measure(samples: CheckSamples, model: CameraModel, convention: str | None = None) -> Measure:
-    """Errors of ``model`` on ``samples`` (depth read in ``convention``, default the samples')."""
+def measure(samples: CheckSamples, model: CameraModel, convention: str | None = None, near=None,
+            far=None) -> Measure:
+    """Errors of ``model`` on ``samples`` (depth read in ``convention`` with ``near``/``far``,
+    default the samples')."""
     model = model.with_frame_size(*samples.frame_size) if (model.width, model.height) != tuple(samples.frame_size) \
         else model
     conv = samples.convention if convention is None else convention
+    near = samples.near if near is None else near
+    far = samples.far if far is None else far
     with np.errstate(all="ignore"):
         x, y, d = model.project(samples.position)
         reproj = np.hypot(x - (samples.cols + 0.5), y - (samples.rows + 0.5))
         reproj[~(np.isfinite(reproj) & (d > 0))] = np.inf  # behind the camera: no pixel at all
-        q = pixel_to_world(model, samples.cols, samples.rows, samples.depth, conv, samples.near, samples.far)
+        q = pixel_to_world(model, samples.cols, samples.rows, samples.depth, conv, near, far)
         dist = np.linalg.norm(samples.position - model.location, axis=1)
         rel = np.linalg.norm(q - samples.position, axis=1) / np.maximum(dist, 1e-12)
         rel[~np.isfinite(rel)] = np.inf
@@ -155,6 +159,13 @@ class Alternative:
     model: CameraModel
     convention: str | None = None
     measure: Measure | None = None
+    near: float | None = None  # with ``convention``: NORMALIZED / ZBUFFER fitted near and far
+    far: float | None = None
+
+    def measured(self, samples: CheckSamples) -> "Alternative":
+        if self.measure is not None:
+            return self
+        return replace(self, measure=measure(samples, self.model, self.convention, self.near, self.far))
 
 
 @dataclass
@@ -289,12 +300,51 @@ def intrinsic_alternatives(samples: CheckSamples, model: CameraModel) -> list:
     return out
 
 
+def _fitted_range(samples: CheckSamples, model: CameraModel):
+    """``{convention: (near, far)}``: NORMALIZED and ZBUFFER ranges fitted by least squares to
+    the Position pass's planar depth (``z = near + v (far - near)``; perspective Z-buffer:
+    ``1/z = 1/near + v (1/far - 1/near)``), where the fit gives a valid range."""
+    if model.projection == PANORAMIC:
+        return {}
+    sized = model.with_frame_size(*samples.frame_size)
+    z = sized.project(samples.position)[2]
+    v = samples.depth
+    keep = np.isfinite(z) & (z > 0) & np.isfinite(v)
+    if keep.sum() < 8 or np.ptp(v[keep]) <= 0:
+        return {}
+    z, v = z[keep], v[keep]
+    design = np.stack([np.ones_like(v), v], axis=1)
+    out = {}
+    (a, b), *_ = np.linalg.lstsq(design, z, rcond=None)
+    out[depth_mod.NORMALIZED] = (float(a), float(a + b))
+    if model.projection == ORTHOGRAPHIC:
+        out[depth_mod.ZBUFFER] = out[depth_mod.NORMALIZED]
+    else:
+        (c0, c1), *_ = np.linalg.lstsq(design, 1.0 / z, rcond=None)
+        if c0 > 0 and c0 + c1 > 0:
+            out[depth_mod.ZBUFFER] = (float(1.0 / c0), float(1.0 / (c0 + c1)))
+    valid = {}
+    for conv, (near, far) in out.items():
+        try:
+            depth_mod.check_convention(conv, near, far)
+        except SettingsError:
+            continue
+        valid[conv] = (near, far)
+    return valid
+
+
 def convention_alternatives(samples: CheckSamples, model: CameraModel) -> list:
-    """The same camera with the depth read as each other convention that needs no near/far."""
-    names = {depth_mod.PLANAR: "planar Z", depth_mod.RAY_DISTANCE: "ray distance", depth_mod.INVERSE: "inverse depth"}
-    return [Alternative(CONVENTION, f"depth convention {names[c]} instead of "
-                        f"{names.get(samples.convention, samples.convention)}", model, c)
-            for c in names if c != samples.convention]
+    """The same camera with the depth read as each other convention: planar Z, ray distance,
+    inverse depth, and normalized / Z-buffer with the near and far fitted to the Position pass."""
+    names = {depth_mod.PLANAR: "planar Z", depth_mod.RAY_DISTANCE: "ray distance", depth_mod.INVERSE: "inverse depth",
+             depth_mod.NORMALIZED: "normalized", depth_mod.ZBUFFER: "Z-buffer"}
+    was = names.get(samples.convention, samples.convention)
+    out = [Alternative(CONVENTION, f"depth convention {names[c]} instead of {was}", model, c)
+           for c in (depth_mod.PLANAR, depth_mod.RAY_DISTANCE, depth_mod.INVERSE) if c != samples.convention]
+    for conv, (near, far) in _fitted_range(samples, model).items():
+        out.append(Alternative(CONVENTION, f"depth convention {names[conv]} (near {near:.4g}, far {far:.4g}) instead "
+                               f"of {was}", model, conv, near=near, far=far))
+    return out
 
 
 # ---------------------------------------------------------------------- the check
@@ -309,8 +359,7 @@ def check_camera(samples: CheckSamples, model: CameraModel, label: str = "", alt
     report = CameraCheckReport(path=samples.path, camera=label or "the camera", measure=base, samples=len(samples),
                                valid_pixels=samples.valid_pixels)
     if compare_with is not None:
-        report.compared = other = replace(compare_with, measure=measure(samples, compare_with.model,
-                                                                       compare_with.convention))
+        report.compared = other = compare_with.measured(samples)
         if base.ok and other.measure.ok:
             report.notes.append(f"{other.label} agrees with {report.camera}")
         elif base.ok:
@@ -320,12 +369,12 @@ def check_camera(samples: CheckSamples, model: CameraModel, label: str = "", alt
     if base.ok:
         return report
     tried = []
-    candidates = list(alternatives() if callable(alternatives) else alternatives) + intrinsic_alternatives(samples, model) + convention_alternatives(samples, model)
+    candidates = (list(alternatives() if callable(alternatives) else alternatives)
+                  + intrinsic_alternatives(samples, model) + convention_alternatives(samples, model))
     if report.compared is not None:
         candidates.append(report.compared)
     for alt in candidates:
-        tried.append(alt if alt.measure is not None else replace(alt, measure=measure(samples, alt.model,
-                                                                                      alt.convention)))
+        tried.append(alt.measured(samples))
     report.alternatives = tried
     fits = [a for a in tried if a.measure.ok]
     if fits:

@@ -70,6 +70,22 @@ def test_ray_distance_read_as_planar_is_named():
     assert report.cause == cc.CONVENTION and "ray distance" in report.explanation
 
 
+@pytest.mark.parametrize("store, near, far, words", [
+    (depth_mod.NORMALIZED, 1.0, 4.0, "normalized (near 1, far 4)"),
+    (depth_mod.ZBUFFER, 0.5, 20.0, "Z-buffer (near 0.5, far 20)"),
+    (depth_mod.INVERSE, 0.0, 0.0, "inverse depth"),
+])
+def test_other_stored_conventions_are_named_with_their_range(store, near, far, words):
+    cam = _camera(lens=30.0)
+    z, pos = _frame(cam)
+    raw = np.where(z < 1e9, depth_mod.from_planar(np.where(z < 1e9, z, 1.0), store, cam, near, far), 1e10)
+    report = cc.check_camera(cc.samples_from_arrays(raw.astype(np.float32), pos, path="frame.exr"), cam, "Camera")
+    assert not report.ok
+    assert report.cause == cc.CONVENTION and words in report.explanation, report.explanation
+    if store != depth_mod.INVERSE:
+        assert report.best.near == pytest.approx(near, rel=1e-3) and report.best.far == pytest.approx(far, rel=1e-3)
+
+
 def test_given_alternatives_are_ranked_and_named():
     right = _camera(lens=35.0)
     moved = replace(right, cam_to_world=right.cam_to_world @ _rotation_z(0.02))
