@@ -204,10 +204,20 @@ def pick_and_place(scene, source: PickSource, pixel, target: str = 'SETTINGS') -
     return text
 
 
-def event_uv(context, event):
-    """Image point (0..1, v up) under the mouse: the Image Editor's own view mapping, so zoom
-    and pan are followed exactly (NaN in a region never drawn, e.g. headless)."""
-    return tuple(context.region.view2d.region_to_view(event.mouse_region_x, event.mouse_region_y))
+def main_region(area):
+    """The Image Editor's image region (the one with the view), whatever region was clicked."""
+    return next((r for r in area.regions if r.type == 'WINDOW'), None) if area is not None else None
+
+
+def event_uv(region, event):
+    """Image point (0..1, v up) under the mouse, or None when the mouse is not over ``region``:
+    the Image Editor's own view mapping, so zoom and pan are followed exactly (NaN in a region
+    never drawn, e.g. headless). Window coordinates, so it works whichever region started the
+    pick (the sidebar's button)."""
+    x, y = event.mouse_x - region.x, event.mouse_y - region.y
+    if not (0 <= x < region.width and 0 <= y < region.height):
+        return None
+    return tuple(region.view2d.region_to_view(x, y))
 
 
 class PickSession:
@@ -223,6 +233,9 @@ class PickSession:
 
     def __init__(self, context, target: str = 'SETTINGS'):
         self.source, self.image = source_in_context(context)
+        self.region = main_region(context.area)
+        if self.region is None:
+            raise SettingsError("Pick 3D Point needs an Image Editor showing the render")
         self.target = target
         self.picked = None
         self.messages = []
@@ -279,8 +292,10 @@ class PickSession:
         if event.type in self.NAVIGATION:
             return 'PASS_THROUGH'
         if event.type == 'MOUSEMOVE':
-            self._show(context, self.hover_text(event_uv(context, event)))
+            uv = event_uv(self.region, event)
+            self._show(context, self.HINT if uv is None else self.hover_text(uv))
             return 'RUNNING_MODAL'
         if event.type == 'LEFTMOUSE' and event.value == 'PRESS':
-            return self.click(context, event_uv(context, event))
+            uv = event_uv(self.region, event)
+            return 'PASS_THROUGH' if uv is None else self.click(context, uv)  # the sidebar, the header
         return 'RUNNING_MODAL'

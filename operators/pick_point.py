@@ -60,7 +60,7 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
         """In the Image Editor: wait for a click (the modal below); elsewhere: execute."""
         from ..core.errors import DepthCloudError
         from ..glue import picking
-        if picking.image_space(context) is None or context.region is None or context.region.type != 'WINDOW':
+        if picking.image_space(context) is None or picking.main_region(context.area) is None:
             return self.execute(context)
         try:
             self._session = picking.PickSession(context, self.target)

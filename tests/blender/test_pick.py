@@ -74,22 +74,29 @@ def test_click_in_image_editor_places_cursor_on_the_surface(scene, shot):
     scene.depth_cloud.exr_path = str(shot.path).replace(f"{FRAME:04d}", "####")
     cloud = api.build_point_cloud(scene)  # the cloud the pixel belongs to
     view_ok = all(math.isfinite(v) for v in shot.region.view2d.region_to_view(10, 10))
+    sidebar = next(r for r in shot.area.regions if r.type == 'UI')
+    with bpy.context.temp_override(window=shot.win, area=shot.area, region=sidebar):
+        assert PickSession(bpy.context).region == shot.region  # started from the sidebar's button
     errors = []
     for k, (col, row) in enumerate(_surface_pixels(shot.z)):
         with _override(shot):
             session = PickSession(bpy.context)
             assert session.header == PickSession.HINT
-            move = types.SimpleNamespace(type='MOUSEMOVE', value='NOTHING', mouse_region_x=5, mouse_region_y=5)
+            reg = shot.region  # events carry window coordinates: region origin + inside
+            inside = dict(mouse_x=reg.x + 5, mouse_y=reg.y + 5)
+            move = types.SimpleNamespace(type='MOUSEMOVE', value='NOTHING', **inside)
             assert session.handle(bpy.context, move) == 'RUNNING_MODAL'
-            wheel = types.SimpleNamespace(type='WHEELUPMOUSE', value='PRESS', mouse_region_x=5, mouse_region_y=5)
+            wheel = types.SimpleNamespace(type='WHEELUPMOUSE', value='PRESS', **inside)
             assert session.handle(bpy.context, wheel) == 'PASS_THROUGH'  # zoom keeps working
+            elsewhere = types.SimpleNamespace(type='LEFTMOUSE', value='PRESS', mouse_x=reg.x - 3, mouse_y=reg.y + 5)
+            assert session.handle(bpy.context, elsewhere) == 'PASS_THROUGH'  # e.g. the sidebar's buttons
             uv = _uv(col, row, shot, at=(0.1 + 0.08 * (k % 10), 0.9 - 0.08 * (k % 10)))  # anywhere in the pixel
             if view_ok:  # a drawn Image Editor: the real mouse path
-                x, y = shot.region.view2d.view_to_region(*uv, clip=False)
-                click = types.SimpleNamespace(type='LEFTMOUSE', value='PRESS', mouse_region_x=x, mouse_region_y=y)
+                x, y = reg.view2d.view_to_region(*uv, clip=False)
+                click = types.SimpleNamespace(type='LEFTMOUSE', value='PRESS', mouse_x=reg.x + x, mouse_y=reg.y + y)
                 state = session.handle(bpy.context, click)
             else:  # headless: the view maps to NaN, so a click there picks nothing and says so
-                click = types.SimpleNamespace(type='LEFTMOUSE', value='PRESS', mouse_region_x=5, mouse_region_y=5)
+                click = types.SimpleNamespace(type='LEFTMOUSE', value='PRESS', **inside)
                 assert session.handle(bpy.context, click) == 'RUNNING_MODAL'
                 assert "outside the image" in session.take_messages()[0][1]
                 state = session.click(bpy.context, uv)
