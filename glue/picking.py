@@ -27,6 +27,9 @@ class PickSource:
     passes: object
     model: object
     cloud: str = ""
+    #: ``(width, height, x0, y0)``: what the shown image covers in the frame (a render cropped
+    #: to its border shows only the border region, which sits at its offset in the frame).
+    shown_rect: tuple = ()
 
     @property
     def frame_size(self):
@@ -38,11 +41,17 @@ class PickSource:
 
 def prepare(scene, spec: SourceSpec, frame: int, camera=None, cloud: str = "") -> PickSource:
     """Read ``frame`` of ``spec`` and evaluate its camera (errors name the file or setting)."""
-    passes, model = build.frame_inputs(scene, spec, int(frame), camera)
+    stored = build.read_passes(spec, int(frame))
+    stored_size = tuple(stored.frame_size)
+    passes, model = build.frame_inputs(scene, spec, int(frame), camera, passes=stored)
+    if tuple(passes.frame_size) != stored_size:  # a cropped border render placed in its frame
+        rect = (*stored_size, *passes.window)
+    else:
+        rect = (*stored_size, 0, 0)
     if not cloud:
         ob = build.find_cloud_object(scene, spec, int(frame))
         cloud = ob.name if ob is not None else ""
-    return PickSource(spec, int(frame), passes, model, cloud)
+    return PickSource(spec, int(frame), passes, model, cloud, rect)
 
 
 def _candidates(scene):
@@ -189,7 +198,9 @@ def source_in_context(context):
 
 def pixel_for(source: PickSource, image, uv):
     """The frame pixel under image point ``uv`` (0..1, v up), or None outside the image."""
-    return core_pick.pixel_from_uv(uv[0], uv[1], source.frame_size, shown_size(image), source.passes.path)
+    width, height, x0, y0 = source.shown_rect
+    pixel = core_pick.pixel_from_uv(uv[0], uv[1], (width, height), shown_size(image), source.passes.path)
+    return None if pixel is None else (pixel[0] + x0, pixel[1] + y0)
 
 
 def pick_and_place(scene, source: PickSource, pixel, target: str = 'SETTINGS') -> str:

@@ -225,3 +225,25 @@ def test_image_sequence_picks_the_frame_it_shows(scene, shot, tmp_path):
     assert "seq_0004.exr (frame 4)" in scene.depth_cloud.pick.result
     err = np.linalg.norm(np.array(scene.cursor.location) - pos[row, col]) / z[row, col]
     assert err <= BOUND
+
+
+def test_cropped_border_render_maps_the_shown_crop(scene, shot, tmp_path):
+    """A border render with Crop to Render Region shows only the border region: a click maps
+    into it and the pixel is reported in the full frame (as the cloud's ``pixel`` attribute)."""
+    import bpy
+    r = scene.render
+    r.use_border, r.use_crop_to_border = True, True
+    r.border_min_x, r.border_max_x, r.border_min_y, r.border_max_y = 0.13, 0.71, 0.27, 0.88
+    path = render(scene, str(tmp_path / "border.exr"))
+    pos, z, _ = read_ground_truth(path)
+    h, w = z.shape
+    assert (h, w) != (48, 64)
+    ox, oy = int(0.13 * 64), 48 - int(0.88 * 48)
+    rows, cols = np.nonzero(z < 1e9)
+    shot.area.spaces.active.image = bpy.data.images.load(path)
+    for i in (0, len(rows) // 2, len(rows) - 1):
+        col, row = int(cols[i]), int(rows[i])  # in the stored (cropped) image
+        with _override(shot):
+            assert bpy.ops.depth_cloud.pick_point(uv=((col + 0.5) / w, (h - row - 0.5) / h)) == {'FINISHED'}
+        assert f"pixel ({col + ox}, {row + oy})" in scene.depth_cloud.pick.result
+        assert np.linalg.norm(np.array(scene.cursor.location) - pos[row, col]) / z[row, col] <= BOUND
