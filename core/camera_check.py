@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import depth as depth_mod
-from .camera import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE, SENSOR_FITS, CameraModel
+from .camera import SENSOR_FITS, CameraModel
+from .projections import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE
 from .errors import ChannelError, InvalidDepthError, SettingsError
 from .unproject import pixel_to_world
 
@@ -254,7 +255,7 @@ def fit_intrinsics(samples: CheckSamples, model: CameraModel):
     # The model: x = xn / pix + W/2 - dx ; y = (ycor H / 2 + dy - yn / pix) / ycor
     width, height = samples.frame_size
     model = model.with_frame_size(width, height)
-    pix0, _, _ = model._view_plane()
+    pix0, _, _ = model.view_plane()
     ycor = model.ycor
     pix = 1.0 / a
     viewfac = width if model.fitted_axis == "HORIZONTAL" else ycor * height
@@ -278,7 +279,7 @@ def intrinsic_alternatives(samples: CheckSamples, model: CameraModel) -> list:
     sized = model.with_frame_size(*samples.frame_size)
     for fit in SENSOR_FITS:
         alt = replace(sized, sensor_fit=fit)
-        if fit != model.sensor_fit and not np.allclose(alt._view_plane(), sized._view_plane(), rtol=1e-9, atol=1e-12):
+        if fit != model.sensor_fit and not np.allclose(alt.view_plane(), sized.view_plane(), rtol=1e-9, atol=1e-12):
             out.append(Alternative(SENSOR_FIT, f"sensor fit {fit.title()} instead of {model.sensor_fit.title()}", alt))
     fitted = fit_intrinsics(samples, model)
     if fitted is not None:

@@ -13,6 +13,7 @@ from .camera import CameraModel
 from .errors import SizeMismatchError
 from .frames import last_placeholder
 from .passes import FramePasses
+from .projections import PANORAMIC
 from .unproject import point_at_pixel
 
 #: Relative aspect difference above which a shown image is not the same render as the EXR.
@@ -101,7 +102,7 @@ def pick(passes: FramePasses, camera: CameraModel | None, column: int, row: int,
     world = point_at_pixel(passes, camera, column, row)
     depth = None
     if camera is not None:
-        if camera.projection == "PANO":
+        if camera.projection == PANORAMIC:
             depth = float(np.linalg.norm(world - camera.location))
         else:
             depth = float(camera.project(world)[2][0])

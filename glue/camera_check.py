@@ -5,7 +5,7 @@ alternatives are ``core/camera_check.py``."""
 from __future__ import annotations
 
 from ..core import camera_check as core_check
-from ..core import metadata
+from ..core import header_camera
 from ..core.errors import CameraError, ChannelError, DepthCloudError
 from . import build
 from . import camera as camera_glue
@@ -29,17 +29,17 @@ def _samples(passes):
 
 def _camera_used(scene, passes, camera):
     """``(camera object or None, header model or None, header source)``: what
-    ``build.frame_inputs`` uses (the explicit camera, else the file's camera, else the camera
-    the file names, else the scene camera)."""
+    ``glue.source.frame_camera`` uses (the explicit camera, else the file's camera, else the
+    camera the file names, else the scene camera), told apart for the report."""
     try:
-        header_model, source = metadata.header_camera(passes.header, passes.frame_size, passes.path)
+        header_model, source = header_camera.header_camera(passes.header, passes.frame_size, passes.path)
     except CameraError:
         header_model, source = None, None
     if camera is not None:
         return camera, header_model, source
     if header_model is not None:
         return None, header_model, source
-    from .file_camera import camera_from_file
+    from .source import camera_from_file
     named = camera_from_file(scene, passes)[1]
     return named if named is not None else scene.camera, None, None
 
@@ -103,26 +103,3 @@ def warning_for_build(scene, spec, frame, camera, passes, model):
     except DepthCloudError as err:  # an alternative could not be made (e.g. a broken camera object)
         summary = f"the camera does not match the Position pass ({base.text()}); the cause was not found ({err})"
     return f"{passes.path}: {summary} (Check Camera in the Depth Cloud panel has the details)"
-
-
-# ---------------------------------------------------------------------- command line
-def _frame_for(path, args, scene):
-    """The frame a file shows: ``--frame``, else Blender's ``Frame`` stamp, else the scene's."""
-    from ..core.picking import stamped_frame
-    return int(args.frame) if args.frame is not None else stamped_frame(path, scene.frame_current)
-
-
-def run_info_check(args, console, paths) -> list:
-    """``info --check-camera``: ``[(frame, CameraCheckReport)]`` of each file, checked with
-    the camera of the opened .blend (``--camera``, else the one a build would use)."""
-    from ..core.passes import SourceSpec
-    from .cli_build import resolve_camera_option, resolve_scene
-    from .images import abspath
-    scene = resolve_scene(args)
-    camera = resolve_camera_option(args, scene, from_settings=False)
-    out = []
-    for path in paths:
-        frame = _frame_for(path, args, scene)
-        out.append((frame, check_frame(scene, SourceSpec(path=abspath(path), kind='DEPTH'), frame, camera,
-                                       frames_around=args.check_frames)))
-    return out

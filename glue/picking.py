@@ -13,6 +13,7 @@ from ..core.errors import DepthCloudError, SettingsError
 from ..core.frames import has_frame_placeholder
 from ..core.passes import SourceSpec
 from . import build
+from . import source as source_glue
 from .images import abspath
 
 EMPTY_COLLECTION = "Depth Cloud Picks"
@@ -63,11 +64,10 @@ def _candidates(scene):
     for ob in scene.objects:
         s = ob.depth_cloud.sequence
         if s.is_sequence and s.source:
-            out.append((SourceSpec(path=s.source, color_path=s.color_source, **build.reading_options(s)), None,
-                        s.camera, ob.name))
+            out.append((source_glue.settings_spec(s), None, s.camera, ob.name))
     settings_spec = None
     if settings.exr_path.strip():
-        settings_spec = build.source_spec_from_settings(settings)
+        settings_spec = source_glue.settings_spec(settings)
     for ob in scene.objects:
         s = ob.depth_cloud
         if s.is_cloud and s.source:
@@ -101,7 +101,7 @@ def source_for_image(scene, image, image_user=None) -> PickSource:
             name = image.name if image is not None else "(no image)"
             raise SettingsError(f"image {name!r} has no file: open the render's EXR in the Image Editor, or set "
                                 "the EXR in the Depth Cloud settings")
-        return prepare(scene, build.source_spec_from_settings(settings), scene.frame_current, settings.camera)
+        return prepare(scene, source_glue.settings_spec(settings), scene.frame_current, settings.camera)
     for spec, frame, camera, cloud in _candidates(scene):
         for pattern in (spec.path, spec.color_path):
             found = core_pick.frame_from_path(pattern, path) if pattern else None
@@ -117,7 +117,7 @@ def source_for_image(scene, image, image_user=None) -> PickSource:
     if not path.lower().endswith(".exr"):
         raise SettingsError(f"{path}: this image is not a Depth Cloud source; set it as the color file in the "
                             "Depth Cloud settings, or show the render's EXR")
-    kw = build.reading_options(settings) if settings.exr_path.strip() else {}
+    kw = source_glue.reading_options(settings) if settings.exr_path.strip() else {}
     spec = with_shown_view(SourceSpec(path=abspath(path), **kw), image, image_user, path)
     frame = seq_frame if seq_frame is not None else core_pick.stamped_frame(path, scene.frame_current)
     return prepare(scene, spec, frame, settings.camera)
@@ -193,7 +193,7 @@ def source_in_context(context):
     if not settings.exr_path.strip():
         raise SettingsError("no source: show the render in the Image Editor, or set the EXR in the Depth Cloud "
                             "settings")
-    return prepare(scene, build.source_spec_from_settings(settings), scene.frame_current, settings.camera), None
+    return prepare(scene, source_glue.settings_spec(settings), scene.frame_current, settings.camera), None
 
 
 def pixel_for(source: PickSource, image, uv):

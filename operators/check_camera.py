@@ -19,13 +19,13 @@ class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
 
     def execute(self, context):
         from ..core.errors import DepthCloudError
-        from ..glue import build, camera_check
+        from ..glue import camera_check, source
 
         scene = context.scene
         settings = scene.depth_cloud
         try:
-            spec = build.source_spec_from_settings(settings)
-            report = camera_check.check_frame(scene, spec, scene.frame_current, settings.camera,
+            src = source.resolve(scene)  # the Depth Cloud settings, their camera
+            report = camera_check.check_frame(scene, src.spec, scene.frame_current, src.camera,
                                               frames_around=settings.camera_check.frames_around)
         except DepthCloudError as err:
             settings.camera_check.result = f"Error: {err}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import EnumProperty, FloatVectorProperty, IntProperty
 
-from ..props_pick import PICK_TARGETS
+from ..props.pick import PICK_TARGETS
 
 
 class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):

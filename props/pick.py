@@ -1,5 +1,5 @@
 """Settings of Pick 3D Point and Check Camera saved in the .blend (``scene.depth_cloud.pick``,
-``scene.depth_cloud.camera_check``), registered before ``props`` which nests them."""
+``scene.depth_cloud.camera_check``), nested in the scene's settings group (``props/scene.py``)."""
 from __future__ import annotations
 
 import bpy
