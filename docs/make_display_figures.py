@@ -32,10 +32,8 @@ def save_png(scene, name):
 def main():
     depth_cloud.register()
     from depth_cloud import api
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
+    scene, cam1 = figure_scene(W, H)
     tmp = tempfile.mkdtemp()
-    cam1 = figure_scene(scene, W, H)
     target = FIGURE_TARGET
     src = render(scene, os.path.join(tmp, "source.exr"))
     save_png(scene, "source")

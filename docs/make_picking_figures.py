@@ -66,10 +66,8 @@ def save(rgb, path):
 def main():
     depth_cloud.register()
     from depth_cloud import api
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    scene = bpy.context.scene
+    scene, cam1 = figure_scene(W, H)
     tmp = tempfile.mkdtemp()
-    cam1 = figure_scene(scene, W, H)
     target = FIGURE_TARGET
     source = render_png(scene, os.path.join(tmp, "source"))
     src = os.path.join(tmp, "source.exr")

@@ -90,11 +90,14 @@ def save_render_png(scene, path):
 FIGURE_TARGET = (0.4, 0.3, 0.4)
 
 
-def figure_scene(scene, width, height, samples=16):
-    """The docs figures' scene: the primitives under a faithful film, seen by a 35 mm camera
-    from (4, -5, 3) looking at :data:`FIGURE_TARGET`; returns that camera."""
+def figure_scene(width, height, samples=16):
+    """``(scene, camera)``: the docs figures' scene, from factory settings: the primitives under
+    a faithful film, seen by a 35 mm camera from (4, -5, 3) looking at :data:`FIGURE_TARGET`."""
+    import bpy
     from scenes import add_camera, add_primitives, setup_render
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
     setup_render(scene, width, height, samples=samples)
     faithful_film(scene)
     add_primitives(scene)
-    return add_camera(scene, location=(4.0, -5.0, 3.0), target=FIGURE_TARGET, lens=35.0)
+    return scene, add_camera(scene, location=(4.0, -5.0, 3.0), target=FIGURE_TARGET, lens=35.0)
