@@ -14,8 +14,6 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
 
-import bpy  # noqa: E402
-
 import depth_cloud  # noqa: E402
 from render_compare import (FIGURE_TARGET, figure_scene, hide_sources, psnr, read_combined,  # noqa: E402
                             save_render_png, turned_camera)
