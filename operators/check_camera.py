@@ -7,7 +7,7 @@ from ._poll import source_ready
 
 
 class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
-    """Compare the current frame's depth, unprojected with the camera, with the file's Position pass, and name the likely cause of a mismatch"""
+    """Compare the frame's depth, unprojected with the camera, with its Position pass; name the cause of a mismatch"""
 
     bl_idname = "depth_cloud.check_camera"
     bl_label = "Check Camera"

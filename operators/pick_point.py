@@ -9,7 +9,7 @@ from ..props.pick import PICK_TARGETS
 
 
 class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
-    """Move the 3D cursor (or add an Empty) to the surface a pixel of the render saw: click it in the Image Editor, or type its coordinates"""
+    """Move the 3D cursor (or add an Empty) to the surface a pixel of the render saw: click it, or type it"""
 
     bl_idname = "depth_cloud.pick_point"
     bl_label = "Pick 3D Point"

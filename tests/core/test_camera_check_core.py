@@ -47,7 +47,8 @@ def test_correct_camera_is_sub_pixel():
     (dict(lens=35.0), dict(lens=50.0), cc.LENS, "focal length 35"),
     (dict(lens=35.0, shift_x=0.1), dict(lens=35.0), cc.SHIFT, "shift (0.1"),
     (dict(lens=35.0, shift_y=0.08), dict(lens=30.0), cc.LENS_AND_SHIFT, "focal length 35"),
-    (dict(lens=35.0, sensor_fit="VERTICAL", sensor_height=20.0), dict(lens=35.0, sensor_height=20.0), cc.SENSOR_FIT, "Vertical"),
+    (dict(lens=35.0, sensor_fit="VERTICAL", sensor_height=20.0), dict(lens=35.0, sensor_height=20.0), cc.SENSOR_FIT,
+     "Vertical"),
     (dict(projection="ORTHO", ortho_scale=2.0), dict(projection="ORTHO", ortho_scale=2.5), cc.LENS,
      "orthographic scale 2 "),
 ])
