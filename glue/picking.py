@@ -101,7 +101,8 @@ def source_for_image(scene, image, image_user=None) -> PickSource:
             name = image.name if image is not None else "(no image)"
             raise SettingsError(f"image {name!r} has no file: open the render's EXR in the Image Editor, or set "
                                 "the EXR in the Depth Cloud settings")
-        return prepare(scene, source_glue.settings_spec(settings), scene.frame_current, settings.camera)
+        src = source_glue.resolve(scene)  # the settings, with their camera
+        return prepare(scene, src.spec, scene.frame_current, src.camera)
     for spec, frame, camera, cloud in _candidates(scene):
         for pattern in (spec.path, spec.color_path):
             found = core_pick.frame_from_path(pattern, path) if pattern else None
@@ -189,11 +190,11 @@ def source_in_context(context):
     scene = context.scene
     if space is not None and space.image is not None:
         return source_for_image(scene, space.image, space.image_user), space.image
-    settings = scene.depth_cloud
-    if not settings.exr_path.strip():
+    if not scene.depth_cloud.exr_path.strip():
         raise SettingsError("no source: show the render in the Image Editor, or set the EXR in the Depth Cloud "
                             "settings")
-    return prepare(scene, source_glue.settings_spec(settings), scene.frame_current, settings.camera), None
+    src = source_glue.resolve(scene)  # the settings, with their camera
+    return prepare(scene, src.spec, scene.frame_current, src.camera), None
 
 
 def pixel_for(source: PickSource, image, uv):
