@@ -79,6 +79,10 @@ class FramePasses:
     #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
     #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
     color_planes: tuple | None = None
+    #: A world Position pass found alongside the depth pass: its ``(X, Y, Z)`` planes (h, w)
+    #: over the same window, kept as read (no copy) so the camera can be checked against it
+    #: (``core/camera_check.py``). None when the file has none or the build reads positions.
+    position_planes: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -175,6 +179,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
+    elif pos_names:
+        out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
