@@ -43,5 +43,7 @@ def at_detail(passes, detail: int):
         return None if arr is None else np.ascontiguousarray(arr[o::n, o::n])
 
     planes = None if passes.color_planes is None else tuple(sub(p) for p in passes.color_planes)
+    xyz = getattr(passes, "position_planes", None)
     return replace(passes, depth=sub(passes.depth), position=sub(passes.position), color=sub(passes.color),
-                   color_planes=planes, step=passes.step * n, offset=passes.offset + passes.step * o)
+                   color_planes=planes, position_planes=None if xyz is None else tuple(sub(p) for p in xyz),
+                   step=passes.step * n, offset=passes.offset + passes.step * o)

@@ -83,6 +83,10 @@ class FramePasses:
     #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
     #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
     color_planes: tuple | None = None
+    #: A world Position pass found alongside the depth pass: its ``(X, Y, Z)`` planes (h, w)
+    #: over the same window, kept as read (no copy) so the camera can be checked against it
+    #: (``core/camera_check.py``). None when the file has none or the build reads positions.
+    position_planes: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -178,6 +182,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
+    elif pos_names:
+        out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
         if rgba is None:
@@ -220,7 +226,9 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool) -> d
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None and spec.color_channels:
             raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
-    read = ([depth_name] if depth_name else []) + (list(pos_names) if kind == POSITION else [])
+    # a Position pass next to the depth is read too: builds check the camera against it
+    # (core/camera_check.py)
+    read = ([depth_name] if depth_name else []) + list(pos_names or ())
     read += [n for n in (rgba or ()) if n]
     return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
 

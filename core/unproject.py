@@ -122,10 +122,10 @@ def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = de
     if camera.projection == PANORAMIC:
         return panorama.pixel_to_world(camera, column, row, depth, convention, near, far)
     col = np.atleast_1d(np.asarray(column, dtype=np.float64))
-    row = np.atleast_1d(np.asarray(row, dtype=np.float64))
+    rws = np.atleast_1d(np.asarray(row, dtype=np.float64))  # not ``row``: its ndim decides the result's shape
     d = np.atleast_1d(np.asarray(depth, dtype=np.float64))
     x = camera.plane_x(col)
-    y = camera.plane_y(row)
+    y = camera.plane_y(rws)
     z = d
     if convention == depth_mod.RAY_DISTANCE:
         if camera.projection != ORTHOGRAPHIC:

@@ -11,6 +11,7 @@ from . import fields
 from .display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .fusion import DepthCloudFusionSettings
 from .output import DepthCloudOutputSettings
+from .pick import DepthCloudCameraCheckSettings, DepthCloudPickSettings
 from .sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 
@@ -46,6 +47,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     output: PointerProperty(type=DepthCloudOutputSettings)
     sequence: PointerProperty(type=DepthCloudSequenceSettings)
     fusion: PointerProperty(type=DepthCloudFusionSettings)
+    pick: PointerProperty(type=DepthCloudPickSettings)
+    camera_check: PointerProperty(type=DepthCloudCameraCheckSettings)
 
 
 class DepthCloudObjectSettings(bpy.types.PropertyGroup):
