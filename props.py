@@ -11,13 +11,14 @@ from .enums import CONVENTIONS, KINDS, SOURCE_MODES
 from .props_display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .props_fusion import DepthCloudFusionSettings
 from .props_output import DepthCloudOutputSettings
+from .props_passes import MaskPicker, PassOptions
 from .props_sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 def _is_camera(_self, obj):
     return obj.type == 'CAMERA'
 
 
-class DepthCloudSettings(bpy.types.PropertyGroup):
+class DepthCloudSettings(PassOptions, MaskPicker, bpy.types.PropertyGroup):
     """Build settings of a scene (``scene.depth_cloud``)."""
 
     source_mode: EnumProperty(name="Source", items=SOURCE_MODES, default='MULTILAYER')

@@ -6,6 +6,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from .enums import CONVENTIONS, KINDS
+from .props_passes import PassOptions
 
 MODES = [
     ('LAZY', "Lazy", "One object plays the sequence; each frame is built from its files the first time it "
@@ -37,7 +38,7 @@ class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
                            description="Decode the next frames' EXRs on a background thread during playback")
 
 
-class DepthCloudSequenceObject(bpy.types.PropertyGroup):
+class DepthCloudSequenceObject(PassOptions, bpy.types.PropertyGroup):
     """What a sequence object plays back (``object.depth_cloud.sequence``)."""
 
     is_sequence: BoolProperty(name="Is Depth Cloud Sequence", default=False)

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import depth as depth_mod
-from . import exr
+from . import attributes, exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
 from .frames import resolve_frame_path
+from .masks import mask_items
 from .metadata import convention_from_header
 
 DEPTH = "DEPTH"
@@ -36,8 +37,16 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
+    mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
+    mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
+    mask_threshold: float = 0.5
+    normals: bool = True        # the Normal pass (when the file has one) becomes the points' normals
+    attributes: tuple = ()      # passes/AOVs that become point attributes of the same name
 
     def __post_init__(self):
+        object.__setattr__(self, "mask", mask_items(self.mask))
+        object.__setattr__(self, "attributes", mask_items(self.attributes))
         if not str(self.path).strip():
             raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
         if self.kind not in KINDS:
@@ -77,6 +86,9 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    mask: object = None            # core.masks.PixelMask over the data window, or None
+    normal: np.ndarray | None = None  # (h, w, 3) world-space Normal pass
+    extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
 
     @property
     def has_color(self) -> bool:
@@ -178,6 +190,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
+    attributes.read_into(out, f, spec, layer, win, path)  # masks, normals, named passes
     return out
 
 

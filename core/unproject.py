@@ -64,8 +64,17 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     """Turn one frame's passes into a PointSet.
 
     With a depth pass a camera is required. With a world position pass no camera is needed;
-    a camera, when given, adds per-point planar depth and footprint radius.
+    a camera, when given, adds per-point planar depth and footprint radius. The frame's mask,
+    Normal pass and named passes (``passes.mask/normal/extra``) select and annotate the points.
     """
+    point_set = _unproject(passes, camera, clip)
+    if passes.mask is None and passes.normal is None and not passes.extra:
+        return point_set
+    from . import attributes, masks
+    return attributes.attach(masks.apply(point_set, passes), passes)
+
+
+def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> PointSet:
     if passes.position is not None:
         return _from_position(passes, camera, clip)
     if camera is None:
