@@ -44,14 +44,11 @@ class PixelMask:
 
 
 def mask_items(mask) -> tuple:
-    """Names/values of a mask setting: a list, or one string split at commas (``"Cube, Sphere"``)."""
+    """Names/values of a mask setting: a list or a string, each split at commas (``"Cube, Sphere"``)."""
     if mask is None:
         return ()
-    if isinstance(mask, str):
-        items = mask.split(",")
-    else:
-        items = [str(m) for m in mask]
-    return tuple(i.strip() for i in items if i.strip())
+    items = [mask] if isinstance(mask, str) else [str(m) for m in mask]
+    return tuple(i.strip() for item in items for i in item.split(",") if i.strip())
 
 
 def is_active(spec) -> bool:
