@@ -205,36 +205,11 @@ def coverage(layer: CryptoLayer, ids, get) -> np.ndarray:
     return total.astype(np.float32, copy=False)
 
 
-def mmh3_32(name: str, seed: int = 0) -> int:
-    """MurmurHash3 x86 32-bit of ``name`` (UTF-8), as Cryptomatte ids are made (used to check
-    a manifest and to describe ids; the manifest stays the source of truth)."""
-    data = name.encode("utf-8")
-    c1, c2, h = 0xCC9E2D51, 0x1B873593, seed & 0xFFFFFFFF
-    n4 = len(data) // 4
-    for i in range(n4):
-        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
-        k = (k * c1) & 0xFFFFFFFF
-        k = ((k << 15) | (k >> 17)) & 0xFFFFFFFF
-        k = (k * c2) & 0xFFFFFFFF
-        h ^= k
-        h = ((h << 13) | (h >> 19)) & 0xFFFFFFFF
-        h = (h * 5 + 0xE6546B64) & 0xFFFFFFFF
-    tail = data[4 * n4:]
-    k = 0
-    for i, b in enumerate(tail):
-        k |= b << (8 * i)
-    if tail:
-        k = (k * c1) & 0xFFFFFFFF
-        k = ((k << 15) | (k >> 17)) & 0xFFFFFFFF
-        k = (k * c2) & 0xFFFFFFFF
-        h ^= k
-    h ^= len(data)
-    h ^= h >> 16
-    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
-    h ^= h >> 13
-    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
-    h ^= h >> 16
-    return h
+def read_layers(path) -> list:
+    """The Cryptomatte layers of an EXR file, from its header alone (no pixels decoded)."""
+    from .exr_header import read_exr_header
+    hdr = read_exr_header(path)
+    return layers(hdr.header, [c.name for part in hdr.parts for c in part.channels], hdr.path)
 
 
 def describe(all_layers) -> list:

@@ -4,9 +4,10 @@ import bpy
 from .bake_usd import DEPTH_CLOUD_OT_bake_usd
 from .build import DEPTH_CLOUD_OT_build
 from .build_sequence import DEPTH_CLOUD_OT_build_sequence
+from .find_mask_names import DEPTH_CLOUD_OT_find_mask_names
 from .fuse import DEPTH_CLOUD_OT_fuse
 from .render_passes import DEPTH_CLOUD_OT_render_passes
 
 classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_build_sequence, DEPTH_CLOUD_OT_render_passes,
-           DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse)
+           DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse, DEPTH_CLOUD_OT_find_mask_names)
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from . import masks
+
 
 def draw_settings(layout, context):
     settings = context.scene.depth_cloud
@@ -31,6 +33,7 @@ def draw_settings(layout, context):
         sub.prop(settings, "depth_channel")
         sub.prop(settings, "color_channels")
         sub.prop(settings, "position_channels")
+    masks.draw(layout, settings)
     layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
 
 
