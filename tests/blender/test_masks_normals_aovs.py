@@ -309,7 +309,7 @@ def test_bad_masks_have_clear_messages_and_leave_the_scene(shot):
     before = set(o.name for o in scene.objects)
     cases = [({"mask": ["Cub"]}, api.SettingsError, "closest: Cube"),
              ({"mask": ["7"], "mask_pass": "Object Index"}, api.SettingsError, "indices present: 0, 1, 2, 3, 4"),
-             ({"mask": ["Sun"]}, api.InvalidDepthError, "selects no pixel"),
+             ({"mask": ["Cube"], "mask_threshold": 1.5}, api.InvalidDepthError, "selects no pixel"),
              ({"mask": ["x"], "mask_pass": "NoSuchPass"}, api.ChannelError, "mask pass 'NoSuchPass'"),
              ({"mask_pass": "CryptoObject"}, api.SettingsError, "choose the names"),
              ({"mask": ["one"], "mask_pass": "Object Index"}, api.SettingsError, "not an index"),
@@ -352,6 +352,12 @@ def test_layer_without_manifest_and_made_up_cryptomatte(scene, tmp_path):
     assert len(prop) == h * w  # 0.3 on the left counts at threshold 0.3 (inclusive)
     both = api.unproject(scene, source=good, mask=["*"])
     np.testing.assert_allclose(both.attributes["coverage"], 1.0)
+    channels["Z"][:, :4] = 1e10  # the hero's pixels are all background
+    empty = write_exr(str(tmp_path / "empty.exr"), channels, {
+        "cryptomatte/abc1234/name": "crypto_object", "cryptomatte/abc1234/manifest": manifest})
+    with pytest.raises(api.InvalidDepthError, match="selects 24 pixels but none of them holds a surface"):
+        api.build_point_cloud(scene, source=empty, mask=["hero"])
+    assert not [o for o in scene.objects if o.type == 'POINTCLOUD']
     bare = write_exr(str(tmp_path / "bare.exr"), channels)
     with pytest.raises(api.SourceFileError) as info:
         api.unproject(scene, source=bare, mask=["hero"])
@@ -437,6 +443,16 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
         ok, loc, face_n, _ = cube.evaluated_get(dg).closest_point_on_mesh(tuple(local))
         dist.append(np.linalg.norm(np.array(loc) - local))
         angles.append(np.degrees(np.arccos(np.clip(abs(np.dot(face_n, nrm)), -1, 1))))
+    gradient = api.fuse_point_set(scene, source=pattern, frames="1-3", mask=["Cube"], min_views=1,
+                                  normals=False).point_set
+    gangles = []
+    for p, nrm in zip(gradient.positions[::3], gradient.normals[::3]):
+        local = inv[:3, :3] @ p + inv[:3, 3]
+        _ok, _loc, face_n, _ = cube.evaluated_get(dg).closest_point_on_mesh(tuple(local))
+        gangles.append(np.degrees(np.arccos(np.clip(abs(np.dot(face_n, nrm)), -1, 1))))
+    print(f"depth-gradient normals of the same cloud: median {np.median(gangles):.3f} p99 "
+          f"{np.percentile(gangles, 99):.3f} deg")
+    assert np.percentile(angles, 99) < np.percentile(gangles, 99)
     print(f"fused cube: {len(fused)} points, max distance {max(dist):.2e}, normal median {np.median(angles):.3f} "
           f"p99 {np.percentile(angles, 99):.3f} deg")
     assert max(dist) < 0.02
