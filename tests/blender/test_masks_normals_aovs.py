@@ -472,3 +472,39 @@ def test_real_files_without_cryptomatte_say_so():
     with pytest.raises(ChannelError) as info:
         read_frame_passes(SourceSpec(path=path, mask=("hero",)), 1)
     assert "Cryptomatte layer" in str(info.value)
+
+
+def test_lit_display_shades_with_the_point_normals(shot, tmp_path):
+    """The lit look shades with the points' ``normal`` attribute: a floor cloud rendered with
+    Cycles under the sun is bright with its normals turned to the sun, dark turned away, and
+    lit when it has none (the points' own sphere normals)."""
+    import bpy
+    from mathutils import Vector
+    from depth_cloud import api
+    scene, path = shot
+    for ob in list(scene.objects):
+        if ob.type == 'MESH':
+            bpy.data.objects.remove(ob)
+    sun = next(o for o in scene.objects if o.type == 'LIGHT')
+    to_sun = np.array(sun.matrix_world.to_3x3() @ Vector((0, 0, 1)))
+    floor = index_pass(path, "object") == OBJECTS["Plane"]
+    inner = floor & ~_edge_mask(floor)
+    brightness = {}
+    for case in ("toward", "away", "none"):
+        ob = api.build_point_cloud(scene, source=path, mask=["Plane"], normals=case != "none")
+        if case != "none":
+            n = np.tile(to_sun if case == "toward" else -to_sun, (len(ob.data.points), 1)).astype(np.float32)
+            ob.data.attributes["normal"].data.foreach_set("vector", n.ravel())
+            ob.data.update_tag()
+        api.set_display([ob], lit=True)
+        out = render(scene, str(tmp_path / f"lit_{case}.exr"))
+        rgb = np.stack([exr_pass(out, f"ViewLayer.Combined.{c}") for c in "RGB"], -1)
+        brightness[case] = float(rgb[inner].mean())
+        bpy.data.objects.remove(ob)
+    print("lit floor brightness: " + ", ".join(f"{k} {v:.4f}" for k, v in brightness.items()))
+    assert brightness["away"] < 0.1 * brightness["toward"] and brightness["away"] < 0.5 * brightness["none"]
+
+
+def _edge_mask(region):
+    pad = np.pad(region, 1, mode='edge')
+    return ~(pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:])
