@@ -38,11 +38,12 @@ def find_normal_channels(names, layer: str):
 
 
 def read_normals(f, layer: str, window):
-    """The Normal pass over ``window`` as (h, w, 3) float32, or None when the file has none."""
+    """The Normal pass over ``window`` as ``(X, Y, Z)`` (h, w) float32 planes (gathered per
+    point without interleaving the image), or None when the file has none."""
     chans = find_normal_channels(f.names(), layer)
     if chans is None:
         return None
-    return np.stack([f.get(c, window, fill=0.0) for c in chans], axis=-1)
+    return tuple(f.get(c, window, fill=0.0) for c in chans)
 
 
 def _attribute_name(wanted: str, channels) -> str:
@@ -90,12 +91,20 @@ def attach(point_set, passes):
         return point_set
     idx = masks.pixel_offsets(point_set, passes)
     if normal is not None:
-        n = normal.reshape(-1, 3).take(idx, axis=0).astype(np.float32, copy=True)
-        length = np.sqrt((n * n).sum(axis=1))
-        ok = np.isfinite(length) & (length > 1e-6)
-        n[ok] /= length[ok, None]
-        n[~ok] = 0.0
-        point_set.normals = np.ascontiguousarray(n)
+        x, y, z = (plane.reshape(-1).take(idx) for plane in normal)
+        scale = x * x
+        scale += y * y
+        scale += z * z
+        np.sqrt(scale, out=scale)
+        ok = np.isfinite(scale) & (scale > 1e-6)
+        np.divide(np.float32(1), scale, out=scale, where=ok)
+        scale[~ok] = 0.0
+        n = np.empty((len(idx), 3), np.float32)
+        for k, comp in enumerate((x, y, z)):
+            np.multiply(comp, scale, out=n[:, k])
+        if not ok.all():
+            n[~ok] = 0.0
+        point_set.normals = n
         if not ok.all():
             point_set.meta["normals_missing"] = int((~ok).sum())
     for name, plane in named.items():

@@ -137,7 +137,8 @@ def view_from_passes(passes, camera: CameraModel, name: str = "", clip: bool = T
         mask[y0:y0 + h, x0:x0 + w] = passes.mask.selected
     if getattr(passes, "normal", None) is not None:
         normals = np.zeros((fh, fw, 3), np.float32)
-        normals[y0:y0 + h, x0:x0 + w] = passes.normal
+        for k, plane in enumerate(passes.normal):
+            normals[y0:y0 + h, x0:x0 + w, k] = plane
     return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path),
                      mask=mask, normals=normals)
 

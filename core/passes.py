@@ -87,7 +87,7 @@ class FramePasses:
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
     mask: object = None            # core.masks.PixelMask over the data window, or None
-    normal: np.ndarray | None = None  # (h, w, 3) world-space Normal pass
+    normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
     extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
 
     @property
