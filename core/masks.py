@@ -20,7 +20,7 @@ error, never an empty cloud.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -164,6 +164,29 @@ def _require_any(selected, path, what, values):
     raise InvalidDepthError(f"{path}: the mask {what} selects no pixel (values {rng})")
 
 
+def crop_to_mask(passes):
+    """The passes cropped to the bounding box of the mask's pixels (array views, no copies), so
+    a masked build only unprojects the rows and columns the mask touches."""
+    mask = passes.mask
+    rows = np.flatnonzero(mask.selected.any(axis=1))
+    cols = np.flatnonzero(mask.selected.any(axis=0))
+    h, w = passes.shape
+    if not len(rows) or (len(rows) == h and len(cols) == w):
+        return passes
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+    def cut(a):
+        return None if a is None else a[r0:r1, c0:c1]
+
+    x0, y0 = passes.window
+    return replace(passes, depth=cut(passes.depth), position=cut(passes.position), color=cut(passes.color),
+                   color_planes=None if passes.color_planes is None else tuple(cut(p) for p in passes.color_planes),
+                   normal=None if passes.normal is None else tuple(cut(p) for p in passes.normal),
+                   extra={k: cut(v) for k, v in passes.extra.items()},
+                   mask=PixelMask(cut(mask.selected), cut(mask.coverage), mask.description),
+                   window=(x0 + c0, y0 + r0))
+
+
 def apply(point_set, passes):
     """The points of ``point_set`` whose pixels the frame's mask selects, with ``coverage``
     as an attribute (Cryptomatte). An empty selection raises :class:`InvalidDepthError`."""
@@ -173,14 +196,19 @@ def apply(point_set, passes):
     idx = pixel_offsets(point_set, passes)
     keep = mask.selected.reshape(-1).take(idx)
     if not keep.any():
-        raise InvalidDepthError(f"{passes.path}: the mask {mask.description} selects "
-                                f"{int(mask.selected.sum())} pixels but none of them holds a surface "
-                                "(all background, NaN/inf or outside the clip range)")
+        raise no_surface(passes)
     out = point_set.subset(keep)
     if mask.coverage is not None:
         out.attributes[COVERAGE_ATTRIBUTE] = mask.coverage.reshape(-1).take(idx[keep])
     out.meta = dict(out.meta, mask=mask.description, points_unmasked=len(point_set))
     return out
+
+
+def no_surface(passes) -> InvalidDepthError:
+    mask = passes.mask
+    return InvalidDepthError(f"{passes.path}: the mask {mask.description} selects {int(mask.selected.sum())} "
+                             "pixels but none of them holds a surface (all background, NaN/inf or outside the "
+                             "clip range)")
 
 
 def pixel_offsets(point_set, passes) -> np.ndarray:

@@ -67,10 +67,17 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     a camera, when given, adds per-point planar depth and footprint radius. The frame's mask,
     Normal pass and named passes (``passes.mask/normal/extra``) select and annotate the points.
     """
-    point_set = _unproject(passes, camera, clip)
     if passes.mask is None and passes.normal is None and not passes.extra:
-        return point_set
+        return _unproject(passes, camera, clip)
     from . import attributes, masks
+    if passes.mask is not None:
+        passes = masks.crop_to_mask(passes)  # unproject only the rows/columns the mask touches
+    try:
+        point_set = _unproject(passes, camera, clip)
+    except InvalidDepthError as err:
+        if passes.mask is None:
+            raise
+        raise masks.no_surface(passes) from err
     return attributes.attach(masks.apply(point_set, passes), passes)
 
 
