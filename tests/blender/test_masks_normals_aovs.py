@@ -395,6 +395,12 @@ def test_find_names_operator_fills_the_searchable_list(shot):
     s.mask = "Nothing"
     with pytest.raises(RuntimeError, match="'Nothing' is not in the manifest"):
         bpy.ops.depth_cloud.build()
+    plain = write_exr(os.path.join(os.path.dirname(path), "plain.exr"), {"Z": np.full((4, 4), 2.0, np.float32)})
+    s.exr_path = plain
+    count = len(s.mask_names)
+    with pytest.raises(RuntimeError, match="plain.exr: no Cryptomatte layer with a manifest"):
+        bpy.ops.depth_cloud.find_mask_names()
+    assert len(s.mask_names) == count
 
 
 def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
@@ -508,3 +514,40 @@ def test_lit_display_shades_with_the_point_normals(shot, tmp_path):
 def _edge_mask(region):
     pad = np.pad(region, 1, mode='edge')
     return ~(pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:])
+
+
+class _Recorder:
+    """Stands in for a UILayout: records the properties, searches and operators drawn."""
+
+    def __init__(self, drawn):
+        self.drawn = drawn
+
+    def prop(self, data, name, **_kw):
+        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
+        self.drawn.append(name)
+
+    def prop_search(self, data, name, search_data, search_name, **_kw):
+        assert name in data.bl_rna.properties and search_name in search_data.bl_rna.properties
+        self.drawn.append(f"{name}@{search_name}")
+
+    def operator(self, idname, **_kw):
+        self.drawn.append(idname)
+        return self
+
+    def __getattr__(self, _name):
+        return lambda *a, **k: self
+
+
+def test_panel_draws_the_mask_settings(scene):
+    import bpy
+    from depth_cloud.ui.panels import draw_settings
+    s = scene.depth_cloud
+    drawn = []
+    draw_settings(_Recorder(drawn), bpy.context)
+    assert "show_masks" in drawn and "mask" not in drawn  # collapsed
+    s.show_masks = True
+    drawn = []
+    draw_settings(_Recorder(drawn), bpy.context)
+    assert {"mask_pick@mask_names", "depth_cloud.find_mask_names", "mask", "mask_pass", "mask_threshold",
+            "normals", "attributes"} <= set(drawn)
+    assert not bpy.ops.depth_cloud.find_mask_names.poll()  # no source set: greyed, says why
