@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import attributes, masks
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
@@ -76,7 +77,6 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     """
     if passes.mask is None and passes.normal is None and not passes.extra:
         return _unproject(passes, camera, clip)
-    from . import attributes, masks
     if passes.mask is not None:
         passes = masks.crop_to_mask(passes)  # unproject only the rows/columns the mask touches
     try:
