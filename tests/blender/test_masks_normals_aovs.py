@@ -366,6 +366,8 @@ def test_layer_without_manifest_and_made_up_cryptomatte(scene, tmp_path):
 
 # ----------------------------------------------------------------------------- info, panel, CLI
 def test_info_lists_cryptomatte_names_and_passes(shot):
+    import io
+    from depth_cloud import api
     from depth_cloud.core.info import exr_info, format_info
     _scene, path = shot
     info = exr_info(path)
@@ -375,6 +377,9 @@ def test_info_lists_cryptomatte_names_and_passes(shot):
     assert info["normal_channels"] and info["mask_passes"]
     text = "\n".join(format_info(info))
     assert "Cube.001" in text and "CryptoMaterial" in text and "rough" in text
+    out = io.StringIO()
+    assert api.run_cli(["info", path], stdout=out) == 0
+    assert "cryptomatte ViewLayer.CryptoObject" in out.getvalue() and "Cube.001" in out.getvalue()
 
 
 def test_find_names_operator_fills_the_searchable_list(shot):
@@ -459,6 +464,13 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
     print(f"depth-gradient normals of the same cloud: median {np.median(gangles):.3f} p99 "
           f"{np.percentile(gangles, 99):.3f} deg")
     assert np.percentile(angles, 99) < np.percentile(gangles, 99)
+    # the command line fuses the same masked views
+    from depth_cloud.core.ply import read_ply
+    out = str(tmp_path / "fused.ply")
+    assert api.run_cli(["fuse", "--source", pattern, "--frames", "1-3", "--mask", "Cube", "--min-views", "1",
+                        "--output", out]) == 0
+    v = read_ply(out)["vertex"]
+    assert len(v) == len(fused) and "nx" in v.dtype.names
     print(f"fused cube: {len(fused)} points, max distance {max(dist):.2e}, normal median {np.median(angles):.3f} "
           f"p99 {np.percentile(angles, 99):.3f} deg")
     assert max(dist) < 0.02
