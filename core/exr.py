@@ -78,7 +78,7 @@ class ExrFile:
         return out
 
 
-def _import_openexr():
+def import_openexr():
     try:
         import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -106,7 +106,7 @@ def _plain(value):
 def read_exr(path, header_only: bool = False) -> ExrFile:
     """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
     path = require_file(path)
-    OpenEXR = _import_openexr()
+    OpenEXR = import_openexr()
     try:
         if not OpenEXR.isOpenExrFile(path):
             raise SourceFileError(path, "not an OpenEXR file")

@@ -11,8 +11,8 @@ from . import attributes, exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
 from .frames import resolve_frame_path
+from .header_camera import convention_from_header
 from .masks import mask_items
-from .metadata import convention_from_header
 
 DEPTH = "DEPTH"
 POSITION = "POSITION"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..core import cryptomatte
 from ..core.errors import SourceFileError
-from . import build
+from .source import settings_spec
 
 
 def fill_mask_names(scene, frame: int | None = None):
@@ -11,7 +11,7 @@ def fill_mask_names(scene, frame: int | None = None):
     from its header only); returns ``(count, problems)``. Raises when the file has no
     Cryptomatte layer with a manifest; the list is only replaced on success."""
     settings = scene.depth_cloud
-    spec = build.source_spec_from_settings(settings)
+    spec = settings_spec(settings)
     path, _ = spec.paths(scene.frame_current if frame is None else int(frame))
     layers = cryptomatte.read_layers(path)
     named = [lay for lay in layers if lay.manifest is not None]

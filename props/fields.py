@@ -1,0 +1,90 @@
+"""Property definitions used by more than one settings group, defined once.
+
+The scene's build settings (``scene.depth_cloud``) and what a sequence object plays back
+(``object.depth_cloud.sequence``) read their files with the same options; each function
+returns a fresh property for one class annotation."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
+
+from ..enums import CONVENTIONS, KINDS
+
+
+def is_camera(_self, obj):
+    return obj.type == 'CAMERA'
+
+
+def kind():
+    return EnumProperty(name="Pass", items=KINDS, default='AUTO')
+
+
+def convention():
+    return EnumProperty(name="Depth Convention", items=CONVENTIONS, default='AUTO')
+
+
+def near():
+    return FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH',
+                         description="Depth mapped to 0 (Normalized, Z-Buffer)")
+
+
+def far():
+    return FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH',
+                         description="Depth mapped to 1 (Normalized, Z-Buffer)")
+
+
+def camera(description):
+    return PointerProperty(name="Camera", type=bpy.types.Object, poll=is_camera, description=description)
+
+
+def layer():
+    return StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
+
+
+def depth_channel():
+    return StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
+
+
+def color_channels():
+    return StringProperty(name="Color Channels", description="Override prefix, e.g. 'ViewLayer.Combined'")
+
+
+def position_channels():
+    return StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
+
+
+def clip():
+    return BoolProperty(name="Clip to Camera Range", default=True,
+                        description="Drop depths outside the camera's clip start/end")
+
+
+def source_path(name="Source"):
+    return StringProperty(name=name, subtype='FILE_PATH')
+
+
+# Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py, docs/masks.md).
+def mask():
+    return StringProperty(name="Mask", description="Cryptomatte names or wildcards (Suzanne, Tree*), or indices of "
+                                                   "the mask pass (3, 1-4), separated by commas; empty: every pixel")
+
+
+def mask_pass():
+    return StringProperty(name="Mask Pass", description="CryptoObject, CryptoMaterial, CryptoAsset, Object Index, "
+                                                        "Material Index or any pass/channel (an AOV); empty: the "
+                                                        "Cryptomatte layer holding the names")
+
+
+def mask_threshold():
+    return FloatProperty(name="Threshold", default=0.5, soft_min=0.0, soft_max=1.0,
+                         description="A pixel belongs when its summed Cryptomatte coverage (or the mask pass value) "
+                                     "reaches this")
+
+
+def normals():
+    return BoolProperty(name="Normals from Normal Pass", default=True,
+                        description="Use the file's Normal pass (world space) as the points' normals")
+
+
+def attributes():
+    return StringProperty(name="Attributes", description="Passes or AOVs kept as point attributes of the same name, "
+                                                         "separated by commas (e.g. rough, tint, Object Index)")
