@@ -270,7 +270,7 @@ def test_built_cloud_and_exports_carry_normals_and_aovs(shot, tmp_path):
     attrs["normal"].data.foreach_get("vector", nrm)
     np.testing.assert_allclose(np.stack([v["nx"], v["ny"], v["nz"]], 1), nrm.reshape(-1, 3), atol=1e-6)
 
-    from depth_cloud.glue.cli_build import usd_available
+    from depth_cloud.cli.build import usd_available
     if not usd_available():
         return  # the 4.2 wheel carries no pxr
     usd = str(tmp_path / "masked.usdc")
