@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from scenes import add_camera, material, render, setup_render, write_exr
+from ui_recorder import Recorder
 
 W, H = 64, 48
 OBJECTS = {"Cube": 1, "Sphere": 2, "Plane": 3, "Cube.001": 4}  # name -> pass index
@@ -528,38 +529,17 @@ def _edge_mask(region):
     return ~(pad[:-2, 1:-1] & pad[2:, 1:-1] & pad[1:-1, :-2] & pad[1:-1, 2:])
 
 
-class _Recorder:
-    """Stands in for a UILayout: records the properties, searches and operators drawn."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def prop(self, data, name, **_kw):
-        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
-        self.drawn.append(name)
-
-    def prop_search(self, data, name, search_data, search_name, **_kw):
-        assert name in data.bl_rna.properties and search_name in search_data.bl_rna.properties
-        self.drawn.append(f"{name}@{search_name}")
-
-    def operator(self, idname, **_kw):
-        self.drawn.append(idname)
-        return self
-
-    def __getattr__(self, _name):
-        return lambda *a, **k: self
-
 
 def test_panel_draws_the_mask_settings(scene):
     import bpy
     from depth_cloud.ui.panels import draw_settings
     s = scene.depth_cloud
     drawn = []
-    draw_settings(_Recorder(drawn), bpy.context)
+    draw_settings(Recorder(drawn), bpy.context)
     assert "show_masks" in drawn and "mask" not in drawn  # collapsed
     s.show_masks = True
     drawn = []
-    draw_settings(_Recorder(drawn), bpy.context)
+    draw_settings(Recorder(drawn), bpy.context)
     assert {"mask_pick@mask_names", "depth_cloud.find_mask_names", "mask", "mask_pass", "mask_threshold",
             "normals", "attributes"} <= set(drawn)
     assert not bpy.ops.depth_cloud.find_mask_names.poll()  # no source set: greyed, says why
