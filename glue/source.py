@@ -28,7 +28,8 @@ from .images import abspath
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels", "mask", "mask_pass", "mask_threshold", "normals", "attributes")
+                   "position_channels", "deep_samples", "deep_min_alpha", "mask", "mask_pass", "mask_threshold",
+                   "normals", "attributes")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from .display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .fusion import DepthCloudFusionSettings
 from .masks import DepthCloudMaskName
 from .output import DepthCloudOutputSettings
+from .pick import DepthCloudCameraCheckSettings, DepthCloudPickSettings
 from .sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 
@@ -38,6 +39,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     mask_threshold: fields.mask_threshold()
     normals: fields.normals()
     attributes: fields.attributes()
+    deep_samples: fields.deep_samples()
+    deep_min_alpha: fields.deep_min_alpha()
     clip: fields.clip()
     show_channels: BoolProperty(name="Channels", default=False)
     # The panel's searchable list of the names in the file's Cryptomatte manifests (props/masks.py).
@@ -49,6 +52,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     output: PointerProperty(type=DepthCloudOutputSettings)
     sequence: PointerProperty(type=DepthCloudSequenceSettings)
     fusion: PointerProperty(type=DepthCloudFusionSettings)
+    pick: PointerProperty(type=DepthCloudPickSettings)
+    camera_check: PointerProperty(type=DepthCloudCameraCheckSettings)
 
 
 class DepthCloudObjectSettings(bpy.types.PropertyGroup):

@@ -53,6 +53,8 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     mask_threshold: fields.mask_threshold()
     normals: fields.normals()
     attributes: fields.attributes()
+    deep_samples: fields.deep_samples()
+    deep_min_alpha: fields.deep_min_alpha()
     camera: fields.camera("Camera that rendered the passes (empty: the camera named in each file, else the "
                           "scene camera at that frame)")
     clip: fields.clip()

@@ -33,6 +33,8 @@ def draw_settings(layout, context):
         sub.prop(settings, "depth_channel")
         sub.prop(settings, "color_channels")
         sub.prop(settings, "position_channels")
+        sub.prop(settings, "deep_samples")
+        sub.prop(settings, "deep_min_alpha")
     masks.draw(layout, settings)
     layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
 
