@@ -114,6 +114,16 @@ def attach(point_set, passes):
     return point_set
 
 
+def refuse_deep(spec, path: str):
+    """Masks and named passes are read from flat passes only: a deep file asked for them is an
+    error, never a silently unmasked cloud."""
+    wanted = [name for name, on in (("a mask", masks.is_active(spec)),
+                                    ("attributes", bool(attribute_names(getattr(spec, "attributes", ()))))) if on]
+    if wanted:
+        raise SettingsError(f"{path}: {' and '.join(wanted)} cannot be read from a deep EXR (its samples carry no "
+                            "Cryptomatte, index or AOV passes here); clear the mask/attributes settings")
+
+
 def read_into(passes, f, spec, layer: str, window, path: str):
     """Fill ``passes.mask``, ``passes.normal`` and ``passes.extra`` as ``spec`` asks (the hook
     of :func:`core.passes.read_frame_passes`)."""

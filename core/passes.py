@@ -157,6 +157,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     f = exr.read_exr(path)
     if f.deep:  # deep samples (core/deep.py)
+        attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")

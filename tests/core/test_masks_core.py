@@ -139,3 +139,15 @@ def test_mask_setting_strings_and_lists():
     assert SourceSpec(path="x.exr", mask="Cube, Tree*").mask == ("Cube", "Tree*")
     assert SourceSpec(path="x.exr", mask=["Cube,Sphere", " Tree "]).mask == ("Cube", "Sphere", "Tree")
     assert SourceSpec(path="x.exr").mask == ()
+
+
+def test_deep_files_refuse_masks_and_attributes(tmp_path):
+    """A deep EXR asked for a mask is an error naming the file, not a silently unmasked cloud."""
+    from depth_cloud.core.deep import write_deep_exr
+    counts = np.ones((H, W), np.uint32)
+    z = np.full(H * W, 3.0, np.float32)
+    path = write_deep_exr(str(tmp_path / "deep.exr"), counts, {"Z": z, "A": np.ones_like(z)})
+    assert len(unproject(read_frame_passes(SourceSpec(path=path), 1), _camera())) == H * W
+    for options in ({"mask": ("Cube",)}, {"attributes": ("rough",)}):
+        with pytest.raises(SettingsError, match=r"deep.exr: .* cannot be read from a deep EXR"):
+            read_frame_passes(SourceSpec(path=path, **options), 1)
