@@ -37,6 +37,9 @@ def at_detail(passes, detail: int):
     if getattr(passes, "deep", None) is not None:
         raise SettingsError(f"{passes.path}: detail {n} is not available for deep files (every sample is a "
                             "point); build them at detail 1")
+    if getattr(passes, "mask", None) is not None:
+        raise SettingsError(f"{passes.path}: detail {n} cannot be combined with a mask yet; build masked "
+                            "clouds at detail 1")
     o = (n - 1) // 2
 
     def sub(arr):
@@ -44,6 +47,9 @@ def at_detail(passes, detail: int):
 
     planes = None if passes.color_planes is None else tuple(sub(p) for p in passes.color_planes)
     xyz = getattr(passes, "position_planes", None)
+    normal = getattr(passes, "normal", None)
+    extra = {name: sub(arr) for name, arr in getattr(passes, "extra", {}).items()}
     return replace(passes, depth=sub(passes.depth), position=sub(passes.position), color=sub(passes.color),
                    color_planes=planes, position_planes=None if xyz is None else tuple(sub(p) for p in xyz),
+                   normal=None if normal is None else tuple(sub(p) for p in normal), extra=extra,
                    step=passes.step * n, offset=passes.offset + passes.step * o)

@@ -8,11 +8,12 @@ import numpy as np
 
 from . import deep
 from . import depth as depth_mod
-from . import exr
+from . import attributes, exr, masks
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
+from .masks import mask_items
 
 DEPTH = "DEPTH"
 POSITION = "POSITION"
@@ -39,11 +40,19 @@ class SourceSpec:
     position_channels: str = ""
     #: build every Nth pixel (``core.detail``); 1 = every pixel
     detail: int = 1
+    # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
+    mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
+    mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
+    mask_threshold: float = 0.5
+    normals: bool = True        # the Normal pass (when the file has one) becomes the points' normals
+    attributes: tuple = ()      # passes/AOVs that become point attributes of the same name
     #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
     deep_samples: str = "ALL"
     deep_min_alpha: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "mask", mask_items(self.mask))
+        object.__setattr__(self, "attributes", mask_items(self.attributes))
         if not str(self.path).strip():
             raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
         if self.kind not in KINDS:
@@ -102,6 +111,9 @@ class FramePasses:
     def frame_rows(self) -> np.ndarray:
         """Frame row (from the top) of each array row (int64)."""
         return self.window[1] + self.offset + self.step * np.arange(self.shape[0])
+    mask: object = None            # core.masks.PixelMask over the data window, or None
+    normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
+    extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
     #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
     deep: object = None
 
@@ -167,6 +179,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
 
     f = exr.read_exr(path, channels=choose)
     if f.deep:  # deep samples (core/deep.py); read whole, never through the part readers
+        attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer, depth_name, pos_names, kind, rgba = (picked[k] for k in ("layer", "depth", "position", "kind", "rgba"))
@@ -193,6 +206,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
+    attributes.read_into(out, f, spec, layer, win, path)  # masks, normals, named passes
     return out
 
 
@@ -230,6 +244,10 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool) -> d
     # (core/camera_check.py)
     read = ([depth_name] if depth_name else []) + list(pos_names or ())
     read += [n for n in (rgba or ()) if n]
+    if masks.is_active(spec) or attributes.attribute_names(spec.attributes):
+        read = list(names)  # masks and named passes find their channels in the whole file (core/attributes.py)
+    elif spec.normals:  # the Normal pass becomes the points' normals (core/attributes.read_into)
+        read += list(attributes.find_normal_channels(names, layer) or ())
     return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
 
 
