@@ -245,7 +245,8 @@ def test_built_cloud_and_exports_carry_normals_and_aovs(shot, tmp_path):
     from depth_cloud import api
     from depth_cloud.core.ply import read_ply
     scene, path = shot
-    ob = api.build_point_cloud(scene, source=path, mask=["Cube", "Sphere"], attributes="rough, tint")
+    ob = api.build_point_cloud(scene, source=path, mask=["Cube", "Sphere"], attributes="rough, tint",
+                               pixel_ids=True)  # the source pixels, to compare the attributes with the file
     attrs = ob.data.attributes
     kinds = {a.name: a.data_type for a in attrs}
     assert kinds["normal"] == 'FLOAT_VECTOR' and kinds["rough"] == 'FLOAT' and kinds["tint"] == 'FLOAT_COLOR'
