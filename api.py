@@ -10,7 +10,8 @@
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
-``depth_channel``, ``color_channels``, ``position_channels``, ``clip``.
+``depth_channel``, ``color_channels``, ``position_channels``, ``view`` (multi-view EXRs: the view
+depth and color are read from, e.g. ``'left'``; default: the file's default view), ``clip``.
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
 
 Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::

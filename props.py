@@ -34,6 +34,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
                             description="Camera that rendered the passes (empty: the camera the file describes or names, else the scene camera)")
     layer: StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
+    view: StringProperty(name="View", description="View of a multi-view (stereo) EXR, e.g. 'left': depth and "
+                                                  "color both come from it (empty: the file's default view)")
     depth_channel: StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
     color_channels: StringProperty(name="Color Channels", description="Override prefix, e.g. 'ViewLayer.Combined'")
     position_channels: StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")

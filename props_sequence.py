@@ -49,6 +49,7 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     near: FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH')
     far: FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH')
     layer: StringProperty(name="View Layer")
+    view: StringProperty(name="View")
     depth_channel: StringProperty(name="Depth Channel")
     color_channels: StringProperty(name="Color Channels")
     position_channels: StringProperty(name="Position Channels")

@@ -51,3 +51,13 @@ class FramePatternError(DepthCloudError):
 
 class ExportError(DepthCloudError):
     """An output (rendered passes, USD point cache) cannot be written or loaded."""
+
+
+class ViewError(ChannelError):
+    """A view asked for is not in a (multi-view) file; the message lists the file's views."""
+
+    def __init__(self, path, view, views):
+        DepthCloudError.__init__(self, f"{path}: no view {view!r} in this file; "
+                                       + (f"its views: {', '.join(views)}" if views else
+                                          "it is not a multi-view EXR (leave View empty)"))
+        self.path, self.wanted, self.found = str(path), view, list(views)

@@ -75,6 +75,8 @@ class ExrHeader:
     version: int
     flags: int
     parts: list = field(default_factory=list)  # PartHeader
+    #: Byte offset just after the headers: where the chunk offset tables begin.
+    header_end: int = 0
 
     @property
     def multipart(self) -> bool:
@@ -205,6 +207,7 @@ def read_exr_header(path) -> ExrHeader:
             out.parts.append(part)
             if not flags & _MULTIPART:
                 break
+        out.header_end = fh.tell()
     if not out.parts:
         raise SourceFileError(path, "EXR file has no parts")
     for i, part in enumerate(out.parts):

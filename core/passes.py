@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import color_window
 from . import depth as depth_mod
 from . import exr
 from .colors import srgb_to_linear
@@ -36,6 +37,8 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
+    view: str = ""
 
     def __post_init__(self):
         if not str(self.path).strip():
@@ -77,6 +80,12 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: Multi-view files: the view read and the file's views (default first); None / [] otherwise.
+    view: str | None = None
+    views: list = field(default_factory=list)
+    #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
+    no_color: int = 0
+    no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
 
     @property
     def has_color(self) -> bool:
@@ -132,7 +141,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     path, color_path = spec.paths(frame)
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
-    f = exr.read_exr(path)
+    f = exr.read_exr(path, view=spec.view or None)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
@@ -151,7 +160,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
             raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
         kind = DEPTH if depth_name else POSITION
     if kind == DEPTH and not depth_name:
-        raise ChannelError(path, "depth (Z) channel", names)
+        raise ChannelError(path, "depth (Z)", names)
     if kind == POSITION and not pos_names:
         raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
 
@@ -159,7 +168,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     win = f.channels[main].data_window
     disp = f.display_window
     out = FramePasses(path=path, frame_size=exr.window_size(disp),
-                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names)
+                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names,
+                      view=f.view, views=list(f.views), warnings=list(f.warnings))
     if depth_name:
         out.depth = f.get(depth_name, win)
         out.depth_channel = depth_name
@@ -175,6 +185,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
             out.color_planes = _rgba_planes(f, rgba, win)
+            color_window.skip_uncolored(out, [f.channels[n].data_window for n in rgba if n], win,
+                                        f"channel {rgba[0]!r}")
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
@@ -182,15 +194,23 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
-    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window)."""
+    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window:
+    those pixels are skipped by ``color_window.skip_uncolored``, never built black)."""
     return tuple(f.get(name, win, fill=0.0) if name else None for name in rgba)
+
+
+def _color_view(color_path: str, passes: FramePasses):
+    """The view of a separate color EXR: the depth's view when the color file has it."""
+    if not passes.view:
+        return None
+    return passes.view if passes.view in exr.file_views(color_path) else None
 
 
 def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: FramePasses, image_reader):
     width, height = passes.frame_size
     h, w = passes.shape
     if color_path.lower().endswith(".exr"):
-        cf = exr.read_exr(color_path)
+        cf = exr.read_exr(color_path, view=_color_view(color_path, passes))
         rgba = exr.find_color_channels(cf.names(), spec.layer or next(iter(exr.view_layers(cf.names())), ""),
                                        spec.color_channels or None)
         if rgba is None:
@@ -202,8 +222,10 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
         disp = cf.display_window
         x0, y0 = passes.window
         win = (disp[0] + x0, disp[1] + y0, disp[0] + x0 + w - 1, disp[1] + y0 + h - 1)
-        return np.stack([p if p is not None else np.ones((h, w), np.float32)
-                         for p in _rgba_planes(cf, rgba, win)], axis=-1)
+        planes = _rgba_planes(cf, rgba, win)
+        color_window.skip_uncolored(passes, [cf.channels[n].data_window for n in rgba if n], win,
+                                    f"{color_path} ({rgba[0]})")
+        return np.stack([p if p is not None else np.ones((h, w), np.float32) for p in planes], axis=-1)
     if not os.path.isfile(color_path):
         raise SourceFileError(color_path, "color file not found")
     if not color_path.lower().endswith(DISPLAY_REFERRED):

@@ -194,6 +194,7 @@ def _meta(passes: FramePasses, valid) -> dict:
             "warnings": list(passes.warnings)}
     raw = passes.depth if passes.depth is not None else passes.position
     nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
+    nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
     if nonfinite:
         meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
     meta["nonfinite"] = nonfinite

@@ -22,7 +22,7 @@ COLLECTION_NAME = "Depth Clouds"
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels")
+                   "position_channels", "view")
 
 
 def source_stem(path_pattern: str) -> str:
@@ -70,7 +70,22 @@ def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None, depsgraph=Non
     fw, fh, x0, y0 = camera_glue.crop_placement(scene, passes.frame_size)
     if (fw, fh) != tuple(passes.frame_size):
         passes = passes.placed_in_frame(fw, fh, x0, y0)
-    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, depsgraph=depsgraph, size=passes.frame_size)
+    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, depsgraph=depsgraph, size=passes.frame_size,
+                                            view=_camera_view(scene, passes))
+
+
+def _camera_view(scene, passes):
+    """The render view whose camera made ``passes`` (multi-view files), else None. A multi-view
+    file built in a scene without Stereoscopy uses the camera itself, with one warning."""
+    if not passes.view:
+        return None
+    if not scene.render.use_multiview:
+        passes.warnings.append(
+            f"{passes.path}: view {passes.view!r} of a multi-view file is built with the scene's mono camera "
+            f"(Stereoscopy is off in scene {scene.name!r}); turn it on with the settings that rendered the file "
+            "for each eye's own camera")
+        return None
+    return passes.view
 
 
 def _placed_for(scene, passes, model):

@@ -6,7 +6,8 @@ from .build import DEPTH_CLOUD_OT_build
 from .build_sequence import DEPTH_CLOUD_OT_build_sequence
 from .fuse import DEPTH_CLOUD_OT_fuse
 from .render_passes import DEPTH_CLOUD_OT_render_passes
+from .set_view import DEPTH_CLOUD_OT_set_view
 
 classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_build_sequence, DEPTH_CLOUD_OT_render_passes,
-           DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse)
+           DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse, DEPTH_CLOUD_OT_set_view)
 register, unregister = bpy.utils.register_classes_factory(classes)
