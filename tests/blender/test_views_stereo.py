@@ -1,0 +1,126 @@
+"""Multi-view (stereo) EXRs: Blender's own stereo renders give one cloud per eye where that
+eye's Position pass says, for every convergence mode and pivot, a single frame and a
+sequence with playback; depth and color always come from the same view."""
+import numpy as np
+import pytest
+
+from scenes import add_camera, add_primitives, relative_errors, render, setup_render
+from test_sequence import displayed_points
+
+BOUND = 5e-5
+
+
+def stereo_scene(scene, mode='OFFAXIS', pivot='LEFT', interocular=0.2, convergence=4.0, views_format='STEREO_3D'):
+    setup_render(scene, 64, 48)
+    add_primitives(scene)
+    cam = add_camera(scene, lens=40.0, shift_y=0.05)
+    r = scene.render
+    r.use_multiview = True
+    r.views_format = views_format
+    r.image_settings.views_format = 'MULTIVIEW'  # every view in one multilayer EXR
+    st = cam.data.stereo
+    st.convergence_mode, st.pivot = mode, pivot
+    st.interocular_distance, st.convergence_distance = interocular, convergence
+    return cam
+
+
+def eye_truth(path, eye):
+    """``(position (h,w,3), combined (h,w,4))`` of ``eye`` read straight with OpenEXR: a part
+    whose ``view`` is the eye (Blender 5.x) or ``ViewLayer.<Pass>.<eye>.<c>`` (4.x)."""
+    import OpenEXR
+    f = OpenEXR.File(path, separate_channels=True)
+    chans = {}
+    for part in f.parts:
+        view = part.header.get("view")
+        for name, ch in part.channels.items():
+            if view is not None:
+                if view == eye:
+                    chans[name] = ch.pixels
+            elif f".{eye}." in name:
+                chans[name.replace(f".{eye}.", ".")] = ch.pixels
+    pos = np.stack([chans[f"ViewLayer.Position.{c}"] for c in "XYZ"], axis=-1).astype(np.float64)
+    rgba = np.stack([chans[f"ViewLayer.Combined.{c}"] for c in "RGBA"], axis=-1).astype(np.float32)
+    return pos, rgba
+
+
+@pytest.mark.parametrize("mode,pivot", [('OFFAXIS', 'LEFT'), ('OFFAXIS', 'CENTER'), ('OFFAXIS', 'RIGHT'),
+                                        ('PARALLEL', 'CENTER'), ('TOE', 'CENTER'), ('TOE', 'LEFT'),
+                                        ('TOE', 'RIGHT')])
+def test_each_eye_matches_its_own_position_pass(scene, tmp_path, mode, pivot):
+    from depth_cloud import api
+    stereo_scene(scene, mode, pivot)
+    path = render(scene, str(tmp_path / "stereo.exr"))
+    for eye in ("left", "right"):
+        pos, rgba = eye_truth(path, eye)
+        ps = api.unproject(scene, source=path, view=eye)
+        err = relative_errors(ps, pos)
+        assert len(ps) > 1000
+        assert np.percentile(err, 99) <= BOUND, (eye, np.percentile(err, 99))
+        np.testing.assert_array_equal(ps.colors, rgba[ps.pixels[:, 1], ps.pixels[:, 0]])
+    # the default view is the file's first view, and the eyes really differ
+    default = api.unproject(scene, source=path)
+    left = api.unproject(scene, source=path, view="left")
+    np.testing.assert_array_equal(default.positions, left.positions)
+    assert np.percentile(relative_errors(left, eye_truth(path, "right")[0]), 99) > 100 * BOUND
+
+
+def test_multiview_format_uses_each_views_camera(scene, tmp_path):
+    """Views format Multi-View: each view renders through ``<camera><suffix>``."""
+    import bpy
+    from depth_cloud import api
+    cam = stereo_scene(scene, views_format='MULTIVIEW')
+    cam.name = "Cam"
+    for suffix, dx in (("_L", -0.3), ("_R", 0.25)):
+        other = bpy.data.objects.new("Cam" + suffix, cam.data.copy())
+        scene.collection.objects.link(other)
+        other.location, other.rotation_euler = cam.location, cam.rotation_euler
+        other.location.x += dx
+    scene.camera = bpy.data.objects["Cam_L"]
+    path = render(scene, str(tmp_path / "mv.exr"))
+    for eye in ("left", "right"):
+        ps = api.unproject(scene, source=path, view=eye)
+        assert np.percentile(relative_errors(ps, eye_truth(path, eye)[0]), 99) <= BOUND
+
+
+def test_mono_scene_warns_and_unknown_view_is_an_error(scene, tmp_path):
+    from depth_cloud import api
+    from depth_cloud.core.errors import ChannelError
+    stereo_scene(scene)
+    path = render(scene, str(tmp_path / "stereo.exr"))
+    scene.render.use_multiview = False
+    ps = api.unproject(scene, source=path, view="right")
+    assert any("Stereoscopy is off" in w for w in ps.meta["warnings"])
+    with pytest.raises(ChannelError, match=r"stereo\.exr: no view 'middle' in this file; its views: left, right"):
+        api.unproject(scene, source=path, view="middle")
+    assert len(scene.objects) == 5  # nothing was added
+
+
+def test_stereo_sequence_plays_each_eye(scene, tmp_path):
+    """A moving stereo camera rendered over 3 frames, built as a sequence of the right eye:
+    every played frame matches that frame's right-eye Position pass."""
+    import bpy
+    from depth_cloud import api
+    cam = stereo_scene(scene, 'OFFAXIS', 'CENTER')
+    scene.frame_start, scene.frame_end = 1, 3
+    for f, x in ((1, 4.0), (2, 4.4), (3, 4.9)):
+        cam.location.x = x
+        cam.keyframe_insert("location", frame=f)
+    paths = {}
+    for f in (1, 2, 3):
+        scene.frame_set(f)
+        paths[f] = render(scene, str(tmp_path / f"seq_{f:04d}.exr"))
+    scene.depth_cloud.exr_path = str(tmp_path / "seq_####.exr")
+    scene.depth_cloud.view = "right"
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    ob = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+    assert ob.depth_cloud.sequence.view == "right"
+    for f in (3, 1, 2):
+        scene.frame_set(f)
+        shown, _colors, _radius = displayed_points(ob)
+        truth, _ = eye_truth(paths[f], "right")
+        ps = api.unproject(scene, frame=f, source=paths[f], view="right")
+        assert np.percentile(relative_errors(ps, truth), 99) <= BOUND
+        assert len(shown) == len(ps) > 1000
+        a = shown[np.lexsort(shown.T)]
+        b = ps.positions[np.lexsort(ps.positions.T)]
+        np.testing.assert_allclose(a, b, atol=1e-5)
