@@ -144,9 +144,12 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         if problems:
             index, problem = next(iter(problems.items()))
-            raise SourceFileError(path, f"{problem} ({exr_damage.part_label(index, layout.parts[index])})") from err
+            raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}") from err
         raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
     if not parts:
+        if problems:
+            index, problem = next(iter(problems.items()))
+            raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
         raise SourceFileError(path, "damaged EXR: no part could be read")
     out = ExrFile(path=path)
     entries = []  # (part index, attributes, channel name, ExrChannel) of every part read

@@ -94,10 +94,11 @@ class _Reader:
 
     def read(self, n: int) -> bytes:
         if n < 0 or self.fh.tell() + n > self.size:
-            raise SourceFileError(self.path, "damaged EXR header (attribute runs past the end of the file)")
+            raise SourceFileError(self.path, "damaged EXR header: truncated, the file ends inside its header "
+                                             "(an attribute runs past the end)")
         data = self.fh.read(n)
         if len(data) != n:
-            raise SourceFileError(self.path, "damaged EXR header (file ends inside the header)")
+            raise SourceFileError(self.path, "damaged EXR header: truncated, the file ends inside its header")
         return data
 
     def cstr(self, limit: int = 256) -> str:
@@ -105,7 +106,7 @@ class _Reader:
         while True:
             b = self.fh.read(1)
             if not b:
-                raise SourceFileError(self.path, "damaged EXR header (file ends inside a name)")
+                raise SourceFileError(self.path, "damaged EXR header: truncated, the file ends inside its header")
             if b == b"\0":
                 return out.decode("utf-8", "replace")
             out += b
@@ -179,7 +180,11 @@ def read_exr_header(path) -> ExrHeader:
         raise SourceFileError(path, f"cannot open ({err.strerror or err})") from err
     with fh:
         head = fh.read(8)
+        if not head:
+            raise SourceFileError(path, "empty file (0 bytes): not an OpenEXR file")
         if len(head) < 8 or struct.unpack("<i", head[:4])[0] != MAGIC:
+            if len(head) < 8 and b"\x76\x2f\x31\x01".startswith(head[:4]):
+                raise SourceFileError(path, "damaged EXR header: truncated, the file ends inside its header")
             raise SourceFileError(path, "not an OpenEXR file")
         (word,) = struct.unpack("<I", head[4:])
         version, flags = word & 0xFF, word & ~0xFF
