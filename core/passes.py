@@ -165,6 +165,9 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
 
     main = depth_name if kind == DEPTH else pos_names[0]
+    for name in [main] + (pos_names if kind == POSITION else []):
+        if f.damage_error(name) is not None:  # the part holding it is damaged: say so
+            raise f.damage_error(name)
     win = f.channels[main].data_window
     disp = f.display_window
     out = FramePasses(path=path, frame_size=exr.window_size(disp),
