@@ -134,8 +134,13 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
     """
     path = require_file(path)
     OpenEXR = _import_openexr()
-    layout = read_exr_header(path)  # typed errors for files that are no EXR or whose header is damaged
-    problems = _layout_problems(layout, path)
+    try:  # typed errors for files that are no EXR or whose header is damaged
+        layout = read_exr_header(path)
+        problems = _layout_problems(layout, path)
+    except SourceFileError:
+        raise
+    except Exception as err:  # a header no reader anticipated: still the file's fault
+        raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
     try:
         if not header_only:
             _set_decode_threads(OpenEXR, path)
@@ -181,7 +186,7 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
             entries.append((index, header, name, ExrChannel(name, pixels, dw, index)))
     for index, part in enumerate(layout.parts):
         if index not in matched and index not in problems:
-            problems[index] = "damaged: the OpenEXR library could not read it"
+            problems[index] = "the OpenEXR library could not read it"
     entries = [e for e in entries if e[0] not in problems]
     _select_view(out, layout, entries, problems, view, header_only)
     return out

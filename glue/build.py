@@ -78,7 +78,7 @@ def _camera_view(scene, passes):
     """The render view whose camera made ``passes`` (multi-view files), else None. A multi-view
     file built in a scene without Stereoscopy uses the camera itself, with one warning."""
     if not passes.view:
-        return None
+        return _view_from_file_name(scene, passes.path)
     if not scene.render.use_multiview:
         passes.warnings.append(
             f"{passes.path}: view {passes.view!r} of a multi-view file is built with the scene's mono camera "
@@ -86,6 +86,19 @@ def _camera_view(scene, passes):
             "for each eye's own camera")
         return None
     return passes.view
+
+
+def _view_from_file_name(scene, path):
+    """Stereoscopy with *Individual* files: Blender 5.x writes each eye to its own file
+    (``shot_0001_L.exr``) with no view in the header; the render view whose file suffix ends
+    the name is the one that rendered it."""
+    if not scene.render.use_multiview:
+        return None
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for rv in scene.render.views:
+        if rv.use and rv.file_suffix and stem.endswith(rv.file_suffix):
+            return rv.name
+    return None
 
 
 def _placed_for(scene, passes, model):

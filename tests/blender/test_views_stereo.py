@@ -38,6 +38,8 @@ def eye_truth(path, eye):
                     chans[name] = ch.pixels
             elif f".{eye}." in name:
                 chans[name.replace(f".{eye}.", ".")] = ch.pixels
+            elif not any(f".{v}." in name for v in ("left", "right")):
+                chans.setdefault(name, ch.pixels)  # a file of one view (Individual files)
     pos = np.stack([chans[f"ViewLayer.Position.{c}"] for c in "XYZ"], axis=-1).astype(np.float64)
     rgba = np.stack([chans[f"ViewLayer.Combined.{c}"] for c in "RGBA"], axis=-1).astype(np.float32)
     return pos, rgba
@@ -79,6 +81,25 @@ def test_multiview_format_uses_each_views_camera(scene, tmp_path):
     path = render(scene, str(tmp_path / "mv.exr"))
     for eye in ("left", "right"):
         ps = api.unproject(scene, source=path, view=eye)
+        assert np.percentile(relative_errors(ps, eye_truth(path, eye)[0]), 99) <= BOUND
+
+
+def test_individual_files_per_eye(scene, tmp_path):
+    """Views format Stereo 3D written as Individual files (``_L``/``_R``): 5.x records no view
+    in them, 4.x a one-view ``multiView``; either way each file is its own eye."""
+    import os
+
+    from depth_cloud import api
+    stereo_scene(scene, 'OFFAXIS', 'CENTER')
+    scene.render.image_settings.views_format = 'INDIVIDUAL'
+    scene.render.filepath = str(tmp_path / "ind.exr")
+    scene.render.use_file_extension = False
+    import bpy
+    bpy.ops.render.render(write_still=True)
+    for eye, suffix in (("left", "_L"), ("right", "_R")):
+        path = str(tmp_path / f"ind{suffix}.exr")
+        assert os.path.isfile(path), os.listdir(tmp_path)
+        ps = api.unproject(scene, source=path)
         assert np.percentile(relative_errors(ps, eye_truth(path, eye)[0]), 99) <= BOUND
 
 

@@ -337,3 +337,63 @@ def test_impossible_data_window(tmp_path):
         read_exr(bad)
     text = "\n".join(format_info(file_info(bad)))
     assert "border/crop" not in text and "impossible" in text
+
+
+def test_header_fuzz_gives_typed_errors_only(tmp_path):
+    """Bytes flipped inside the header (where a fuzzer does most harm) and cuts at every
+    header offset: each file builds or raises a DepthCloudError, never anything else."""
+    src = two_part_render(tmp_path / "full.exr")
+    data = open(src, "rb").read()
+    from depth_cloud.core.exr_header import read_exr_header
+    end = read_exr_header(src).header_end
+    rng = np.random.default_rng(11)
+    big = CameraModel(camera().cam_to_world, W * 4, H * 4, lens=35.0, clip_start=1e-3, clip_end=1e4)
+    kinds = {}
+    cases = [(f"cut{n}", data[:n]) for n in range(0, end + 40, 7)]
+    for i in range(80):
+        bad = bytearray(data)
+        for pos in rng.integers(0, end + 16 * 8, rng.integers(1, 4)):
+            bad[pos] = int(rng.integers(0, 256))
+        cases.append((f"flip{i}", bytes(bad)))
+    for name, blob in cases:
+        p = tmp_path / f"{name}.exr"
+        p.write_bytes(blob)
+        try:
+            unproject(read_frame_passes(SourceSpec(str(p)), 1), big)
+            kinds["built"] = kinds.get("built", 0) + 1
+        except DepthCloudError as err:
+            msg = str(err)
+            assert msg.count(str(p)) == 1 and "channel channel" not in msg, msg
+            kinds[type(err).__name__] = kinds.get(type(err).__name__, 0) + 1
+    print("fuzz outcomes", len(cases), kinds)
+    assert kinds.get("SourceFileError", 0) > len(cases) // 3, kinds
+
+
+def test_text_attribute_that_is_not_utf8(tmp_path):
+    path = str(tmp_path / "ok.exr")
+    OpenEXR.File([_part({"Z": np.full((H, W), 3.0)}, owner="abcdef")]).write(path)
+    data = bytearray(open(path, "rb").read())
+    at = data.index(b"abcdef")
+    data[at:at + 6] = b"\xff\xfe\xfd\xfc\xfb\xfa"
+    bad = tmp_path / "owner.exr"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(SourceFileError, match=r"owner\.exr: damaged header attribute: a text attribute is not valid UTF-8"):
+        read_exr(bad)
+
+
+def test_deep_file_where_flat_is_expected(tmp_path):
+    """A deep part (several samples per pixel) gives 'deep file: ...'; made by retyping a flat
+    file's part (the error comes from the header, before any pixel is read)."""
+    path = str(tmp_path / "flat.exr")
+    OpenEXR.File([_part({"Z": np.full((H, W), 3.0)})]).write(path)
+    data = open(path, "rb").read()
+    old = b"type\0string\0" + (13).to_bytes(4, "little") + b"scanlineimage"
+    assert old in data
+    deep = tmp_path / "deep.exr"
+    deep.write_bytes(data.replace(old, b"type\0string\0" + (12).to_bytes(4, "little") + b"deepscanline"))
+    with pytest.raises(SourceFileError, match=r"deep\.exr: deep file: it stores several samples per pixel"):
+        read_frame_passes(SourceSpec(str(deep)), 1)
+    real = os.path.join(BEACHBALL, "..", "v2", "LowResLeftView", "Balls.exr")
+    if os.path.isfile(real):
+        with pytest.raises(SourceFileError, match="deep file"):
+            read_frame_passes(SourceSpec(real), 1)
