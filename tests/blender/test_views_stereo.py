@@ -145,3 +145,29 @@ def test_stereo_sequence_plays_each_eye(scene, tmp_path):
         a = shown[np.lexsort(shown.T)]
         b = ps.positions[np.lexsort(ps.positions.T)]
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_panel_view_choice_and_build_operator(scene, tmp_path):
+    """The panel lists the file's views (default first); Set View stores the choice in the
+    scene settings and Build Point Cloud builds that eye (undoable operators)."""
+    import bpy
+    from depth_cloud.glue.views import source_views
+    stereo_scene(scene)
+    path = render(scene, str(tmp_path / "st.exr"))
+    settings = scene.depth_cloud
+    settings.exr_path = path
+    assert source_views(scene) == ["left", "right"]
+    assert 'UNDO' in bpy.types.DEPTH_CLOUD_OT_set_view.bl_options
+    assert bpy.ops.depth_cloud.set_view(view="right") == {'FINISHED'}
+    assert settings.view == "right"
+    assert bpy.ops.depth_cloud.build() == {'FINISHED'}
+    ob = next(o for o in scene.objects if o.depth_cloud.is_cloud)
+    pc = ob.data
+    p = np.empty(len(pc.points) * 3, np.float32)
+    pc.attributes["position"].data.foreach_get("vector", p)
+    truth, _ = eye_truth(path, "right")
+    from depth_cloud import api
+    ps = api.unproject(scene, source=path, view="right")
+    assert len(pc.points) == len(ps)
+    np.testing.assert_allclose(p.reshape(-1, 3), ps.positions, atol=1e-6)
+    assert np.percentile(relative_errors(ps, truth), 99) <= BOUND
