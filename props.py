@@ -56,6 +56,7 @@ class DepthCloudObjectSettings(bpy.types.PropertyGroup):
     source: StringProperty(name="Source", subtype='FILE_PATH')
     color_source: StringProperty(name="Color Source", subtype='FILE_PATH')
     frame: IntProperty(name="Frame")
+    view: StringProperty(name="View", description="View of the multi-view EXR it was built from")
     points: IntProperty(name="Points")
     display: PointerProperty(type=DepthCloudObjectDisplay)
     sequence: PointerProperty(type=DepthCloudSequenceObject)

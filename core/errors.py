@@ -21,12 +21,13 @@ class SourceFileError(DepthCloudError):
 class ChannelError(DepthCloudError):
     """A wanted channel is not in the file; the message lists what was found."""
 
-    def __init__(self, path, wanted, found):
+    def __init__(self, path, wanted, found, what: str = "channels", noun: str = " channel"):
         self.path = str(path)
         self.wanted = wanted
         self.found = sorted(found)
         shown = ", ".join(self.found[:40]) + (" …" if len(self.found) > 40 else "")
-        super().__init__(f"{self.path}: no {wanted} channel; channels found: {shown or '(none)'}")
+        noun = "" if "channel" in wanted else noun  # never "channel channel"
+        super().__init__(f"{self.path}: no {wanted}{noun}; {what} found: {shown or '(none)'}")
 
 
 class SizeMismatchError(DepthCloudError):
@@ -61,3 +62,8 @@ class ViewError(ChannelError):
                                        + (f"its views: {', '.join(views)}" if views else
                                           "it is not a multi-view EXR (leave View empty)"))
         self.path, self.wanted, self.found = str(path), view, list(views)
+
+
+class OutputWriteError(ExportError, OSError):
+    """The file system refused an output (permission, a file where a folder should be, disk
+    full). Also an OSError, as the failed write it reports."""

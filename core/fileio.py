@@ -10,7 +10,7 @@ import contextlib
 import os
 import secrets
 
-from .errors import ExportError, SourceFileError
+from .errors import OutputWriteError, SourceFileError
 
 
 def require_file(path) -> str:
@@ -33,14 +33,14 @@ def temp_path_for(path) -> str:
 def atomic_output(path):
     """Yield a temporary path to write; on success it replaces ``path``, on any error
     (or KeyboardInterrupt) it is removed and ``path`` is left untouched. A file-system
-    failure is an :class:`ExportError` naming ``path`` (never the hidden temporary file)."""
+    failure is an :class:`OutputWriteError` naming ``path`` (never the hidden temporary file)."""
     path = os.fspath(path)
     folder = os.path.dirname(path)
     if folder:
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as err:
-            raise ExportError(f"{path}: cannot write the output: {_folder_problem(folder, err)}") from err
+            raise OutputWriteError(f"{path}: cannot write the output: {_folder_problem(folder, err)}") from err
     tmp = temp_path_for(path)
     try:
         yield tmp
@@ -51,7 +51,7 @@ def atomic_output(path):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         if isinstance(err, OSError):
-            raise ExportError(f"{path}: cannot write the output: {_folder_problem(folder, err)}") from err
+            raise OutputWriteError(f"{path}: cannot write the output: {_folder_problem(folder, err)}") from err
         raise
 
 
@@ -69,4 +69,4 @@ def _folder_problem(folder: str, err: OSError) -> str:
         return f"no permission to write in {probe}"
     if isinstance(err, FileNotFoundError) and not os.path.exists(folder or "."):
         return f"folder {folder} does not exist"
-    return err.strerror or type(err).__name__
+    return err.strerror or str(err) or type(err).__name__

@@ -96,6 +96,8 @@ def exr_info(path, stats: bool = False, view: str | None = None) -> dict:
                   for i, problem in exr_damage.part_problems(hdr, path).items()}
     except exr_damage.LayoutError as err:
         damage = {"file": str(err)}
+    except (OSError, ValueError) as err:
+        damage = {"file": f"damaged EXR ({type(err).__name__})"}
     merged = hdr.header
     parts, channels = [], []
     for i, part in enumerate(hdr.parts):
@@ -199,7 +201,10 @@ def file_info(path, stats: bool = False, view: str | None = None) -> dict:
     except OSError as err:
         raise SourceFileError(path, f"cannot open ({err.strerror or err})") from err
     if magic == b"\x76\x2f\x31\x01":
-        return exr_info(path, stats, view)
+        try:
+            return exr_info(path, stats, view)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:  # a header nobody anticipated
+            raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
     if magic[:3] == b"ply":
         return ply_info(path)
     raise SourceFileError(path, "not an OpenEXR or PLY file")

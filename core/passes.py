@@ -145,14 +145,20 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
-        raise ChannelError(path, f"view layer {spec.layer!r}", exr.view_layers(names) or names)
+        if spec.layer in f.views:
+            raise ChannelError(path, f"view layer {spec.layer!r} ({spec.layer!r} is a view of this multi-view file: "
+                                     f"choose it as the View)", exr.view_layers(names), "view layers", noun="")
+        layers = exr.view_layers(names)
+        raise ChannelError(path, f"view layer {spec.layer!r}" + ("" if layers else " (the file has none)"),
+                           layers or names, "view layers" if layers else "channels", noun="")
 
     depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
-    if spec.depth_channel and spec.depth_channel not in f.channels:
-        raise ChannelError(path, f"depth channel {spec.depth_channel!r}", names)
+    if spec.depth_channel and spec.depth_channel not in names:
+        raise ChannelError(path, f"depth channel {spec.depth_channel!r}{_other_view(f, spec.depth_channel)}", names)
     pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
     if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z", names)
+        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
+                                 f"{_other_view(f, spec.position_channels + '.X')}", names)
 
     kind = spec.kind
     if kind == AUTO:
@@ -184,7 +190,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None:
             if spec.color_channels:
-                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
+                                         f"{_other_view(f, spec.color_channels + '.R')}", names)
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
             out.color_planes = _rgba_planes(f, rgba, win)
@@ -194,6 +201,16 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
     return out
+
+
+def _other_view(f: exr.ExrFile, name: str) -> str:
+    """A hint when an override names a channel of another view (``left.Z``): views are chosen
+    as the View, so that depth and color never come from different eyes."""
+    bits = name.split(".")
+    if f.views and len(bits) >= 2 and bits[-2] in f.views:
+        base = ".".join(bits[:-2] + bits[-1:])
+        return f" (that is {base!r} of view {bits[-2]!r}: choose view {bits[-2]!r} and name {base!r})"
+    return ""
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
