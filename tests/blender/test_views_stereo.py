@@ -171,3 +171,27 @@ def test_panel_view_choice_and_build_operator(scene, tmp_path):
     assert len(pc.points) == len(ps)
     np.testing.assert_allclose(p.reshape(-1, 3), ps.positions, atol=1e-6)
     assert np.percentile(relative_errors(ps, truth), 99) <= BOUND
+
+
+def test_one_cloud_and_one_sequence_per_eye(scene, tmp_path):
+    """Building each eye of the same file makes one object per eye; rebuilding an eye updates
+    its own object. Sequences likewise."""
+    import bpy
+    from depth_cloud import api
+    stereo_scene(scene)
+    path = render(scene, str(tmp_path / "st_0001.exr"))
+    left = api.build_point_cloud(scene, frame=1, source=str(tmp_path / "st_####.exr"), view="left")
+    right = api.build_point_cloud(scene, frame=1, source=str(tmp_path / "st_####.exr"), view="right")
+    again = api.build_point_cloud(scene, frame=1, source=str(tmp_path / "st_####.exr"), view="right")
+    assert left != right and again == right
+    assert (left.name, right.name) == ("st_0001_left", "st_0001_right")
+    assert (left.depth_cloud.view, right.depth_cloud.view) == ("left", "right")
+    settings = scene.depth_cloud
+    settings.exr_path = str(tmp_path / "st_####.exr")
+    scene.frame_start = scene.frame_end = 1
+    for view in ("left", "right", "left"):
+        settings.view = view
+        assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    seqs = sorted(o.depth_cloud.sequence.view for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+    assert seqs == ["left", "right"]
+    del path
