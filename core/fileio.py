@@ -40,7 +40,7 @@ def atomic_output(path):
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as err:
-            raise OutputWriteError(f"{path}: cannot write the output: {_folder_problem(folder, err)}") from err
+            raise OutputWriteError(f"{path}: cannot write the output: {output_problem(folder, err)}") from err
     tmp = temp_path_for(path)
     try:
         yield tmp
@@ -51,11 +51,11 @@ def atomic_output(path):
         with contextlib.suppress(OSError):
             os.remove(tmp)
         if isinstance(err, OSError):
-            raise OutputWriteError(f"{path}: cannot write the output: {_folder_problem(folder, err)}") from err
+            raise OutputWriteError(f"{path}: cannot write the output: {output_problem(folder, err)}") from err
         raise
 
 
-def _folder_problem(folder: str, err: OSError) -> str:
+def output_problem(folder: str, err: OSError) -> str:
     """What stops writing into ``folder``, in the user's terms."""
     probe = os.path.abspath(folder or ".")
     while probe and not os.path.exists(probe):

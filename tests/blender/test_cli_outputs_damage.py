@@ -63,14 +63,20 @@ def test_cut_cycles_render_is_a_typed_error_naming_the_damage(frames):
         assert len(bpy.context.scene.objects) == before
 
 
-def test_output_under_a_file_is_one_line_naming_the_output(frames, capsys):
+@pytest.mark.parametrize("name,written", [("c_####.ply", "c_0001.ply"), ("clouds.blend", "clouds.blend"),
+                                          ("cache.usdc", "cache.usdc")])
+def test_output_under_a_file_is_one_line_naming_the_output(frames, capsys, name, written):
+    if name.endswith(".usdc"):
+        from depth_cloud.glue.cli_build import usd_available
+        if not usd_available():
+            pytest.skip("this Blender has no bundled USD module")
     (frames / "blocker").write_text("a file where a folder should be")
-    out = frames / "blocker" / "sub" / "c_####.ply"
+    out = frames / "blocker" / "sub" / name
     status, _, err = run(capsys, "build", "--source", str(frames / "shot_####.exr"), "--frames", "1", "-o", str(out))
     (line,) = error_lines(err)
     assert status == 1, err
-    assert str(frames / "blocker" / "sub" / "c_0001.ply") in line and "is a file, not a folder" in line, line
-    assert "internal error" not in line and ".tmp" not in line
+    assert str(frames / "blocker" / "sub" / written) in line and "is a file, not a folder" in line, line
+    assert "internal error" not in line and ".tmp" not in line and ".partial" not in line
 
 
 def test_unwritable_output_is_one_line_naming_the_output(frames, capsys, monkeypatch):
