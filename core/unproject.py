@@ -12,6 +12,12 @@ from .pointset import PointSet
 
 #: Relative tolerance on the clip range (renders never hold surfaces outside it).
 CLIP_TOLERANCE = 1e-4
+#: EEVEE 4.2 - 5.0 stores about the far clip distance (measured 1000.07 for a far clip of
+#: 1000; up to ~1 % off) as the depth of pixels that saw nothing, where Cycles (and EEVEE
+#: from 5.2) store 1e10.
+#: Nothing is visible at the far clip itself, so depths within this fraction of it are
+#: background, not a wall of points at the far plane.
+FAR_PLANE_BAND = 0.01
 
 
 def _camera_for(passes: FramePasses, camera: CameraModel) -> CameraModel:
@@ -33,11 +39,12 @@ def planar_depth(passes: FramePasses, camera: CameraModel | None) -> np.ndarray:
 
 
 def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> np.ndarray:
-    """Pixels holding a surface: finite, positive, not background, inside the clip range."""
+    """Pixels holding a surface: finite, positive, not background, inside the clip range and
+    not at the far clip plane (:data:`FAR_PLANE_BAND`: EEVEE's background)."""
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(z) & (z > 0) & (z < depth_mod.BACKGROUND_DEPTH)
-    if clip and camera is not None and camera.projection != PANORAMIC:
-        valid &= within_clip(z, camera)
+        if clip and camera is not None and camera.projection != PANORAMIC:
+            valid &= within_clip(z, camera) & (z < camera.clip_end * (1 - FAR_PLANE_BAND))
     return valid
 
 

@@ -23,6 +23,7 @@ from checkout import import_extension  # noqa: E402
 
 def make_scene(bpy, size):
     """Colored primitives on a checkered floor, a sun, a camera; Cycles with the passes needed."""
+    from depth_cloud.glue import compat
     from mathutils import Vector
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
@@ -41,8 +42,7 @@ def make_scene(bpy, size):
 
     def mat(name, rgb, checker=False):
         m = bpy.data.materials.new(name)
-        if bpy.app.version < (5, 0, 0):
-            m.use_nodes = True
+        compat.enable_nodes(m)
         nodes = m.node_tree.nodes
         bsdf = nodes["Principled BSDF"]
         bsdf.inputs["Base Color"].default_value = (*rgb, 1)
@@ -78,10 +78,9 @@ def make_scene(bpy, size):
 
 
 def set_output(scene, fmt):
+    from depth_cloud.glue import compat
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):  # Blender 5.0+
-        s.media_type = 'MULTI_LAYER_IMAGE' if fmt == 'OPEN_EXR_MULTILAYER' else 'IMAGE'
-    s.file_format = fmt
+    compat.set_image_format(s, fmt)
     if fmt == 'OPEN_EXR_MULTILAYER':
         s.color_depth = '32'
         s.exr_codec = 'ZIP'

@@ -26,10 +26,9 @@ OUT = os.path.join(HERE, "img")
 
 
 def save_png(scene, name):
+    from depth_cloud.glue import compat
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = 'PNG'
+    compat.set_image_format(s, 'PNG')
     s.color_mode = 'RGB'
     s.color_depth = '8'
     path = os.path.join(OUT, f"display_{name}.png")

@@ -94,13 +94,12 @@ def look_camera(scene):
 
 
 def render_png(scene, name, show):
+    from depth_cloud.glue import compat
     for ob in scene.objects:
         if ob.type in ('MESH', 'POINTCLOUD'):
             ob.hide_render = ob not in show
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = 'PNG'
+    compat.set_image_format(s, 'PNG')
     s.color_mode = 'RGB'
     scene.render.filepath = os.path.join(OUT, f"{name}.png")
     bpy.ops.render.render(write_still=True)
@@ -122,9 +121,9 @@ def views_colors(ob):
 
 def attribute_material(name, attribute=None, color=(0.8, 0.8, 0.8)):
     """Emission from a point attribute (or a flat color) for Cycles point renders."""
+    from depth_cloud.glue import compat
     mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True
+    compat.enable_nodes(mat)
     nt = mat.node_tree
     nt.nodes.clear()
     out = nt.nodes.new('ShaderNodeOutputMaterial')

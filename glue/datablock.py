@@ -267,7 +267,7 @@ def points_modifier(obj):
 
 
 def point_size_key(mod) -> str:
-    """The modifier's ID-property key of the "Point Size" input (``mod[key] = 0.5``)."""
+    """The socket identifier of the modifier's "Point Size" input (set it with ``compat.set_modifier_input``)."""
     for item in mod.node_group.interface.items_tree:
         if getattr(item, 'in_out', None) == 'INPUT' and item.name == "Point Size":
             return item.identifier

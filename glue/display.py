@@ -32,7 +32,7 @@ from ..core.errors import CameraError, DepthCloudError, SettingsError
 from ..core.filters import DEFAULT_MAX_JUMP, remove_flying_pixels
 from ..core.footprint import has_image_plane, radius_from_neighbours
 from ..core.surface import surface_from_point_set
-from . import datablock
+from . import compat, datablock
 
 NODE_GROUP_NAME = "Depth Cloud Display"
 MODIFIER_NAME = "Depth Cloud Display"
@@ -90,8 +90,7 @@ def display_materials():
 
 def _new_material(name, lit):
     mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True  # always on (and deprecated) from 5.0
+    compat.enable_nodes(mat)
     nt = mat.node_tree
     nt.nodes.clear()
     out = nt.nodes.new('ShaderNodeOutputMaterial')
@@ -229,18 +228,22 @@ def display_modifier(obj, create=True):
     mod = obj.modifiers.new(MODIFIER_NAME, 'NODES')
     mod.node_group = display_node_group()
     unlit, lit = display_materials()
-    ids = input_identifiers(mod.node_group)
-    mod[ids["Unlit Material"]] = unlit
-    mod[ids["Lit Material"]] = lit
+    set_inputs(mod, {"Unlit Material": unlit, "Lit Material": lit}, tag=False)
     return mod
 
 
-def set_inputs(mod, values: dict):
+def set_inputs(mod, values: dict, tag=True):
     """Set modifier inputs by socket name (``{"Size": 2.0, "Lit": True}``)."""
     ids = input_identifiers(mod.node_group)
     for name, value in values.items():
-        mod[ids[name]] = value
-    mod.id_data.update_tag()
+        compat.set_modifier_input(mod, ids[name], value)
+    if tag:
+        mod.id_data.update_tag()
+
+
+def get_input(mod, name: str):
+    """One modifier input's value by socket name (the Mode menu as its index)."""
+    return compat.get_modifier_input(mod, input_identifiers(mod.node_group)[name])
 
 
 def stored_camera(obj) -> CameraModel | None:

@@ -32,12 +32,11 @@ from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.exr_write import add_header_attributes
 from ..core.metadata import HEADER_CONVENTION, camera_to_header
 from . import camera as camera_glue
+from . import compat
 from .frames import scene_frames
 
 CYCLES = 'CYCLES'
-#: EEVEE's engine id: 'BLENDER_EEVEE_NEXT' in 4.2-4.x, 'BLENDER_EEVEE' again from 5.0.
-EEVEE_IDS = ('BLENDER_EEVEE_NEXT', 'BLENDER_EEVEE')
-SUPPORTED_ENGINES = (CYCLES,) + EEVEE_IDS
+SUPPORTED_ENGINES = (CYCLES,) + compat.EEVEE_IDS
 #: View layer passes written: Combined (color), Z (planar depth), Position (world ground truth).
 NEEDED_PASSES = ("use_pass_combined", "use_pass_z", "use_pass_position")
 #: Flags on the view layer (and its engine settings) that add passes other than ours.
@@ -123,9 +122,7 @@ class BorrowedSettings:
 def set_exr_multilayer(borrowed: BorrowedSettings, image_settings):
     """32-bit float multilayer EXR, ZIP (lossless; Blender and OpenEXR both read it)."""
     borrowed.keep(image_settings, first=("media_type", "file_format"))
-    if hasattr(image_settings, "media_type"):  # Blender 5.0+: media type before format
-        image_settings.media_type = 'MULTI_LAYER_IMAGE'
-    image_settings.file_format = 'OPEN_EXR_MULTILAYER'
+    compat.set_image_format(image_settings, 'OPEN_EXR_MULTILAYER')
     image_settings.color_depth = '32'
     image_settings.exr_codec = 'ZIP'
     if hasattr(image_settings, "color_management"):
@@ -269,7 +266,7 @@ def render_frame(scene, frame: int, view_layer, path: str):
             r.pixel_aspect_x, r.pixel_aspect_y = aspect
         header = camera_to_header(model)
         header[HEADER_CONVENTION] = "PLANAR"
-        edit = _eevee_background(model) if r.engine in EEVEE_IDS else None
+        edit = _eevee_background(model) if r.engine in compat.EEVEE_IDS else None
         add_header_attributes(saved, final, header, pixel_aspect=aspect[0] / aspect[1], edit=edit)
         os.replace(final, path)
     except OSError as err:

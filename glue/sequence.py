@@ -17,7 +17,7 @@ from ..core.framecache import CachedFrame
 from ..core.frames import format_frames, frame_numbers, split_existing
 from ..core.passes import SourceSpec
 from . import build
-from . import datablock, display
+from . import compat, datablock, display
 from . import playback
 
 LAZY, PRELOAD, KEYED = 'LAZY', 'PRELOAD', 'KEYED'
@@ -79,22 +79,11 @@ def _key_visibility(obj, frame: int, until: int, current: int):
         obj.hide_viewport = obj.hide_render = hidden
         obj.keyframe_insert("hide_viewport", frame=at)
         obj.keyframe_insert("hide_render", frame=at)
-    for fcurve in _fcurves(obj):
+    for fcurve in compat.object_fcurves(obj):
         if fcurve.data_path in ("hide_viewport", "hide_render"):
             for key in fcurve.keyframe_points:
                 key.interpolation = 'CONSTANT'
     obj.hide_viewport = obj.hide_render = not (frame <= current < until)
-
-
-def _fcurves(obj):
-    action = obj.animation_data.action if obj.animation_data else None
-    if action is None:
-        return []
-    if hasattr(action, "fcurves") and bpy.app.version < (5, 0, 0):
-        return list(action.fcurves)
-    from bpy_extras import anim_utils  # layered actions (4.4+)
-    bag = anim_utils.action_get_channelbag_for_slot(action, obj.animation_data.action_slot)
-    return list(bag.fcurves) if bag is not None else []
 
 
 class SequenceBuild:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import bpy
 
+from . import compat
+
 GROUP_NAME = "Depth Cloud Surface"
 #: Bumped when the node layout changes, so an older group in a file is rebuilt.
 GROUP_VERSION = 2
@@ -32,15 +34,6 @@ def _socket(tree, name, in_out, socket_type, default=None, min_value=None):
     if min_value is not None:
         s.min_value = min_value
     return s
-
-
-def _set_resolution_mode(node, mode_50, mode_42):
-    """Voxel-size mode: a menu socket in 5.0, a node property in 4.2."""
-    sock = node.inputs.get("Resolution Mode")
-    if sock is not None:
-        sock.default_value = mode_50
-    else:
-        node.resolution_mode = mode_42
 
 
 def surface_node_group():
@@ -66,14 +59,14 @@ def surface_node_group():
     links.new(gin.outputs["Cloud"], info.inputs["Object"])
 
     to_volume = nodes.new('GeometryNodePointsToVolume')
-    _set_resolution_mode(to_volume, 'Size', 'VOXEL_SIZE')
+    compat.set_resolution_mode(to_volume, 'Size', 'VOXEL_SIZE')
     to_volume.inputs["Density"].default_value = 1.0
     links.new(info.outputs["Geometry"], to_volume.inputs["Points"])
     links.new(gin.outputs["Voxel Size"], to_volume.inputs["Voxel Size"])
     links.new(gin.outputs["Radius"], to_volume.inputs["Radius"])
 
     to_mesh = nodes.new('GeometryNodeVolumeToMesh')
-    _set_resolution_mode(to_mesh, 'Grid', 'GRID')
+    compat.set_resolution_mode(to_mesh, 'Grid', 'GRID')
     to_mesh.inputs["Threshold"].default_value = 0.1
     to_mesh.inputs["Adaptivity"].default_value = 0.0
     links.new(to_volume.outputs["Volume"], to_mesh.inputs["Volume"])
@@ -178,7 +171,7 @@ def find_surface(scene, cloud_obj):
     cloud_id = _socket_id(ng, "Cloud")
     for ob in scene.objects:
         for mod in ob.modifiers:
-            if mod.type == 'NODES' and mod.node_group == ng and mod.get(cloud_id) == cloud_obj:
+            if mod.type == 'NODES' and mod.node_group == ng and compat.get_modifier_input(mod, cloud_id) == cloud_obj:
                 return ob, mod
     return None, None
 
@@ -204,8 +197,8 @@ def surface_object(scene, cloud_obj, voxel_size: float = 0.0, cloud_voxel: float
         mod = ob.modifiers.new("Depth Cloud Surface", 'NODES')
         mod.node_group = ng
     ob.matrix_world = cloud_obj.matrix_world
-    mod[cloud_id] = cloud_obj
-    mod[_socket_id(ng, "Voxel Size")] = voxel
-    mod[_socket_id(ng, "Radius")] = radius
+    compat.set_modifier_input(mod, cloud_id, cloud_obj)
+    compat.set_modifier_input(mod, _socket_id(ng, "Voxel Size"), voxel)
+    compat.set_modifier_input(mod, _socket_id(ng, "Radius"), radius)
     ob.update_tag()
     return ob

@@ -25,7 +25,7 @@ import numpy as np
 from ..core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
 from ..core.fileio import output_problem
 from ..core.passes import SourceSpec
-from . import build
+from . import build, compat
 from .render import cache_folder
 
 #: Width (scene units, times the size multiplier) of points that have no footprint radius
@@ -46,6 +46,7 @@ class BakeResult:
 
 def import_pxr():
     """``(Gf, Sdf, Tf, Usd, UsdGeom, Vt)`` from Blender's bundled USD, or a clear error."""
+    compat.expose_bundled_modules()  # a `pip install bpy` of 4.5+ keeps pxr off sys.path
     try:
         from pxr import Gf, Sdf, Tf, Usd, UsdGeom, Vt
     except ImportError as err:

@@ -13,8 +13,8 @@ def faithful_film(scene):
     world, opaque film, Standard view transform, no look, exposure 0, gamma 1."""
     import bpy
     world = bpy.data.worlds.new("Black")
-    if bpy.app.version < (5, 0, 0):
-        world.use_nodes = True
+    from depth_cloud.glue import compat
+    compat.enable_nodes(world)
     bg = world.node_tree.nodes.get("Background")
     if bg is not None:
         bg.inputs["Color"].default_value = (0, 0, 0, 1)

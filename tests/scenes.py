@@ -21,16 +21,10 @@ def add_bundled_modules():
             sys.path.append(site)
 
 
-def blender_version():
-    import bpy
-    return bpy.app.version
-
-
 def set_exr_output(scene, multilayer=True, half=False):
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):  # Blender 5.0+
-        s.media_type = 'MULTI_LAYER_IMAGE' if multilayer else 'IMAGE'
-    s.file_format = 'OPEN_EXR_MULTILAYER' if multilayer else 'OPEN_EXR'
+    from depth_cloud.glue import compat
+    compat.set_image_format(s, 'OPEN_EXR_MULTILAYER' if multilayer else 'OPEN_EXR')
     s.color_depth = '16' if half else '32'
     s.exr_codec = 'ZIP'
 
@@ -57,8 +51,8 @@ def setup_render(scene, width=64, height=48, percentage=100, engine='CYCLES', po
 def material(name, rgb):
     import bpy
     mat = bpy.data.materials.new(name)
-    if bpy.app.version < (5, 0, 0):
-        mat.use_nodes = True  # always on (and deprecated) from 5.0
+    from depth_cloud.glue import compat
+    compat.enable_nodes(mat)
     bsdf = mat.node_tree.nodes.get("Principled BSDF")
     if bsdf is not None:
         bsdf.inputs["Base Color"].default_value = (*rgb, 1.0)

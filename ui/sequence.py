@@ -29,7 +29,7 @@ def draw_sequence(layout, context):
     obj = context.active_object
     if obj is None or obj.type != 'MESH' or not obj.depth_cloud.sequence.is_sequence:
         return
-    from ..glue import datablock, playback
+    from ..glue import compat, datablock, playback
     seq = obj.depth_cloud.sequence
     box = layout.box()
     box.label(text=f"{obj.name}: frames {seq.frame_start}-{seq.frame_end}"
@@ -42,7 +42,7 @@ def draw_sequence(layout, context):
     mod = obj.modifiers.get(datablock.POINTS_MODIFIER)
     if mod is not None and mod.node_group is not None:
         try:
-            box.prop(mod, f'["{datablock.point_size_key(mod)}"]', text="Point Size")
+            box.prop(*compat.modifier_input_property(mod, datablock.point_size_key(mod)), text="Point Size")
         except KeyError:
             pass
     if seq.missing:

@@ -50,6 +50,7 @@ def test_png_channels_not_swapped_or_flipped(scene, tmp_path):
 @pytest.mark.parametrize("fmt,percentile,tolerance", [("PNG", 99, 0.51 / 255), ("JPEG", 50, 2 / 255)])
 def test_display_referred_color_is_linearized(scene, tmp_path, fmt, percentile, tolerance):
     """A PNG/JPG render of the Combined pass, linearized, matches the EXR's linear pixels."""
+    from depth_cloud.glue import compat
     from depth_cloud import api
     from depth_cloud.core.colors import linear_to_srgb
     setup_render(scene, 48, 36)
@@ -59,9 +60,7 @@ def test_display_referred_color_is_linearized(scene, tmp_path, fmt, percentile, 
     exr = render(scene, str(tmp_path / "frame.exr"))
     pos, z, rgba = read_ground_truth(exr)
     s = scene.render.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = fmt
+    compat.set_image_format(s, fmt)
     s.color_mode = 'RGB'
     if fmt == "JPEG":
         s.quality = 100

@@ -54,6 +54,7 @@ def rna_snapshot(struct, depth=3):
 def settings_snapshot(scene):
     """All the settings a render could touch: render and image settings, engines, color
     management, every view layer's passes, the frame, the camera, the compositor."""
+    from depth_cloud.glue import compat
     snap = {
         "render": rna_snapshot(scene.render, 3),
         "cycles": rna_snapshot(scene.cycles, 1),
@@ -64,10 +65,8 @@ def settings_snapshot(scene):
         "frame": (scene.frame_current, scene.frame_subframe, scene.frame_start, scene.frame_end),
         "camera": scene.camera.name if scene.camera else None,
     }
-    tree = getattr(scene, "compositing_node_group", None) or getattr(scene, "node_tree", None)
-    snap["compositor"] = (tree.name, sorted(n.name for n in tree.nodes)) if tree else None
-    if not hasattr(scene, "compositing_node_group"):  # 4.x
-        snap["use_nodes"] = scene.use_nodes
+    snap["compositor"] = [(tree.name, sorted(n.name for n in tree.nodes))
+                          for tree in compat.compositor_node_groups(scene)]
     return snap
 
 
@@ -87,14 +86,13 @@ def user_settings(scene, tmp_path):
     """An artist's scene: PNG output, compositor and sequencer on, stamp burnt in, motion
     blur, other passes than ours, an output path of their own."""
     import bpy
+    from depth_cloud.glue import compat
     r = scene.render
     s = r.image_settings
-    if hasattr(s, "media_type"):
-        s.media_type = 'IMAGE'
-    s.file_format = 'PNG'
+    compat.set_image_format(s, 'PNG')
     s.color_mode, s.color_depth, s.compression = 'RGB', '16', 42
     s.color_management = 'OVERRIDE'
-    s.view_settings.view_transform = 'Filmic' if bpy.app.version < (4, 0, 0) else 'AgX'
+    s.view_settings.view_transform = 'AgX'
     if hasattr(s, "use_preview"):
         s.use_preview = True
     r.filepath = str(tmp_path / "user_frames" / "shot_")
@@ -106,10 +104,7 @@ def user_settings(scene, tmp_path):
     vl.use_pass_z = vl.use_pass_position = False
     vl.use_pass_normal = vl.use_pass_mist = True
     vl.cycles.denoising_store_passes = True
-    if hasattr(scene, "compositing_node_group"):  # Blender 5.0: compositor is a node group
-        scene.compositing_node_group = bpy.data.node_groups.new("User Compositor", 'CompositorNodeTree')
-    else:
-        scene.use_nodes = True
+    compat.add_compositor(scene, "User Compositor")
     scene.frame_start, scene.frame_end = 1, 3
 
 
@@ -225,13 +220,14 @@ def test_range_with_animated_camera_and_camera_switch(scene, tmp_path):
         check_against_position_pass(str(tmp_path / "cache" / name))
 
 
+@pytest.mark.eevee
 def test_eevee(scene, tmp_path):
     """EEVEE (its engine id differs between 4.2 and 5.0): same files, no points at the far
     plane where it hit nothing. EEVEE stores its Position pass in half floats, so the bound
     is the half-float rounding of the coordinates on top of the foundation bound."""
     import bpy
-    engine = 'BLENDER_EEVEE_NEXT' if bpy.app.version < (5, 0, 0) else 'BLENDER_EEVEE'
-    make_scene(scene, tmp_path, engine=engine)
+    from depth_cloud.glue import compat
+    make_scene(scene, tmp_path, engine=compat.EEVEE_ENGINE)
     scene.eevee.taa_render_samples = 1
     assert bpy.ops.depth_cloud.render_passes() == {'FINISHED'}
     path = str(tmp_path / "cache" / "Scene_0001.exr")

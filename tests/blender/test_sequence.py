@@ -160,11 +160,12 @@ def test_animation_render_shows_each_frame(shot, tmp_path):
     """F12-style animation render with the handler active: the cloud rendered by Cycles is the
     frame's cloud, and the data the handler wrote at each frame matches that frame."""
     import bpy
+    from depth_cloud.glue import compat
     from depth_cloud.glue import datablock
     scene, cam, pattern = shot
     obj = _build(scene, pattern)
     mod = obj.modifiers[datablock.POINTS_MODIFIER]
-    mod[datablock.point_size_key(mod)] = 0.1  # small spheres: a hit lies within 0.1 footprint of the point
+    compat.set_modifier_input(mod, datablock.point_size_key(mod), 0.1)  # small spheres: a hit lies within 0.1 footprint of the point
     for other in scene.objects:
         if other not in (obj, cam) and other.type == 'MESH':
             other.hide_render = True
@@ -217,7 +218,7 @@ def test_save_and_reload(shot, tmp_path):
 
 def test_keyed_objects(shot):
     import bpy
-    from depth_cloud.glue.sequence import _fcurves
+    from depth_cloud.glue.compat import object_fcurves as _fcurves
     scene, cam, pattern = shot
     _build(scene, pattern, mode='KEYED')
     clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]

@@ -164,3 +164,20 @@ def test_from_planar_ray_distance_mirrors_to_planar_for_every_camera():
     for fn in (from_planar, to_planar):
         with pytest.raises(SettingsError, match="RAY_DISTANCE needs a camera"):
             fn(z, "RAY_DISTANCE", None)
+
+
+def test_far_clip_plane_is_background_not_a_wall():
+    """EEVEE writes about the far clip distance (1000.07 for a far clip of 1000, measured on
+    4.2-5.0) where it saw nothing: those pixels make no points; nearer ones all do."""
+    from depth_cloud.core.passes import FramePasses
+    from depth_cloud.core.unproject import unproject
+    cam = CameraModel(pose(), 8, 6, lens=35.0, clip_end=1000.0)
+    z = np.full((6, 8), 5.0, np.float32)
+    z[0, :] = 1000.0725  # EEVEE's background
+    z[1, 0] = 985.0      # a surface 1.5 % in front of the far clip is still a surface
+    ps = unproject(FramePasses(path="eevee.exr", frame_size=(8, 6), depth=z, depth_channel="Z"), cam)
+    assert len(ps) == 6 * 8 - 8 and (ps.pixels[:, 1] > 0).all()
+    assert ps.depth.max() == pytest.approx(985.0)
+    # with clipping off every finite depth is a point, the far plane included
+    ps = unproject(FramePasses(path="eevee.exr", frame_size=(8, 6), depth=z, depth_channel="Z"), cam, clip=False)
+    assert len(ps) == 6 * 8
