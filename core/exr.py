@@ -141,6 +141,10 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
         raise
     except Exception as err:  # a header no reader anticipated: still the file's fault
         raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
+    if problems and len(problems) == len(layout.parts) and not header_only:
+        # nothing readable: say why without letting the library print its own diagnostics
+        index, problem = next(iter(problems.items()))
+        raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
     try:
         if not header_only:
             _set_decode_threads(OpenEXR, path)

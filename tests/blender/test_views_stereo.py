@@ -1,6 +1,8 @@
 """Multi-view (stereo) EXRs: Blender's own stereo renders give one cloud per eye where that
 eye's Position pass says, for every convergence mode and pivot, a single frame and a
 sequence with playback; depth and color always come from the same view."""
+import os
+
 import numpy as np
 import pytest
 
@@ -195,3 +197,38 @@ def test_one_cloud_and_one_sequence_per_eye(scene, tmp_path):
     seqs = sorted(o.depth_cloud.sequence.view for o in scene.objects if o.depth_cloud.sequence.is_sequence)
     assert seqs == ["left", "right"]
     del path
+
+
+BEACHBALL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
+
+
+@pytest.mark.skipif(not os.path.isdir(BEACHBALL), reason="../shared/data/openexr-images/Beachball is not here "
+                                                          "(a clone without the shared real files)")
+@pytest.mark.parametrize("layout", ["multipart", "singlepart"])
+def test_beachball_views_through_the_api(scene, layout):
+    """A real stereo frame nobody here made, built in Blender per view with a scene camera:
+    each view's valid-Z count and that view's colors (read with OpenEXR directly)."""
+    import OpenEXR
+    from depth_cloud import api
+    cam = add_camera(scene, location=(0, 0, 0), target=(0, 0, -1))
+    scene.render.resolution_x, scene.render.resolution_y = 2048, 1556
+    path = os.path.join(BEACHBALL, f"{layout}.0001.exr")
+    f = OpenEXR.File(path, separate_channels=True)
+    for view in ("right", "left"):
+        if layout == "multipart":
+            parts = [p for p in f.parts if p.header.get("view") == view]
+            z = next(p.channels["Z"].pixels for p in parts if "Z" in p.channels)
+            rgba = next(np.stack([p.channels[c].pixels for c in "RGBA"], -1) for p in parts if "R" in p.channels)
+            x0, y0 = next(p.header["dataWindow"][0] for p in parts if "Z" in p.channels)
+        else:
+            pre = "" if view == "right" else "left."
+            part = f.parts[0]
+            z = part.channels[pre + "Z"].pixels
+            rgba = np.stack([part.channels[pre + c].pixels for c in "RGBA"], -1)
+            x0, y0 = part.header["dataWindow"][0]
+        z = z.astype(np.float32)
+        ps = api.unproject(scene, source=path, view=view)
+        valid = (z >= cam.data.clip_start) & (z <= cam.data.clip_end)
+        assert len(ps) == int(valid.sum()) > 100_000
+        np.testing.assert_array_equal(ps.colors, rgba.astype(np.float32)[ps.pixels[:, 1] - y0, ps.pixels[:, 0] - x0])
+        assert any("mono camera" in w for w in ps.meta["warnings"])
