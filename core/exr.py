@@ -136,7 +136,7 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
     OpenEXR = _import_openexr()
     try:  # typed errors for files that are no EXR or whose header is damaged
         layout = read_exr_header(path)
-        problems = _layout_problems(layout, path)
+        problems = _layout_problems(layout, path, header_only)
     except SourceFileError:
         raise
     except Exception as err:  # a header no reader anticipated: still the file's fault
@@ -201,10 +201,10 @@ def file_views(path) -> list:
     return views_mod.file_views(p.attributes for p in read_exr_header(path).parts)
 
 
-def _layout_problems(layout, path) -> dict:
+def _layout_problems(layout, path, header_only: bool = False) -> dict:
     """Per-part damage found from the layout (deep parts where flat pixels are expected count)."""
     deep = [i for i, part in enumerate(layout.parts) if exr_damage.is_deep(part)]
-    if deep and len(deep) == len(layout.parts):
+    if deep and len(deep) == len(layout.parts) and not header_only:
         raise SourceFileError(path, "deep file: it stores several samples per pixel (deep OpenEXR); "
                                     "a flat EXR (one sample per pixel) is expected here")
     try:
@@ -257,10 +257,8 @@ def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
     for name, index in by_name.items():
         if index in problems and name not in out.channels:
             out.damaged[name] = (exr_damage.part_label(index, layout.parts[index]), problems[index])
-    for index, problem in problems.items():
-        label = exr_damage.part_label(index, layout.parts[index])
-        if any(label == lbl for lbl, _ in out.damaged.values()):
-            out.warnings.append(f"{out.path}: {label} was skipped: {problem}")
+    for index, problem in problems.items():  # one warning per damaged part (a build needing it fails)
+        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}")
 
 
 # ------------------------------------------------------------------ channel lookup
