@@ -5,8 +5,7 @@ This module only registers and unregisters; bpy is imported lazily so that the p
 """
 import sys
 
-_MODULES = ("props_output", "props_display", "props_sequence", "props_fusion", "props", "operators", "ui", "cli",
-            "handlers")
+_MODULES = ("props", "operators", "ui", "cli", "handlers")
 _ALIAS = "depth_cloud"
 
 

@@ -29,40 +29,39 @@ Fusion options: ``voxel_size`` (0 = automatic), ``min_views``, ``depth_tolerance
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import bpy
 
 from .core.camera import CameraModel
 from .core.cameras_io import read_camera_list
-from .core.errors import (CameraError, ChannelError, DepthCloudError, FramePatternError, InvalidDepthError,
-                          SettingsError, SizeMismatchError, SourceFileError)
+from .core.errors import (CameraError, ChannelError, DepthCloudError, ExportError, FramePatternError,
+                          InvalidDepthError, SettingsError, SizeMismatchError, SourceFileError)
 from .core.fusion import FusionResult, FusionSettings
 from .core.passes import SourceSpec
 from .core.pointset import PointSet
 from .core.unproject import point_at_pixel
 from .glue import build as _build
 from .glue import camera as _camera
+from .glue import source as _source
 from .glue.images import abspath
 
-__all__ = ["build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec", "set_display", "PointSet",
-           "CameraModel", "SourceSpec", "DepthCloudError", "SourceFileError", "ChannelError",
-           "SizeMismatchError", "InvalidDepthError", "CameraError", "SettingsError", "FramePatternError"]
-
-def source_spec(scene=None, source=None, color=None, **options) -> SourceSpec:
-    """A SourceSpec from a path/SourceSpec and options, or from the scene's settings."""
-    unknown = set(options) - set(_build.READING_OPTIONS)
-    if unknown:
-        raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected {', '.join(_build.READING_OPTIONS)}")
-    if isinstance(source, SourceSpec):
-        spec = source
-    elif source is None:
-        spec = _build.source_spec_from_settings((scene or bpy.context.scene).depth_cloud)
-    else:
-        spec = SourceSpec(path=abspath(str(source)))
-    if color is not None:
-        spec = replace(spec, color_path=abspath(str(color)))
-    return replace(spec, **options) if options else spec
+#: What this module offers, in the order it is defined below.
+__all__ = [
+    # clouds from one frame
+    "build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec",
+    # how clouds look
+    "set_display",
+    # outputs: rendered passes and USD point caches (docs/render_and_usd.md)
+    "render_passes", "bake_usd", "load_usd",
+    # multi-view fusion (docs/fusion.md)
+    "fuse", "fuse_point_set", "fusion_settings", "read_camera_list",
+    # the command line inside this session (docs/cli.md)
+    "run_cli",
+    # types
+    "PointSet", "CameraModel", "SourceSpec", "FusionSettings", "FusionResult",
+    # errors: every bad input raises a DepthCloudError subclass
+    "DepthCloudError", "SourceFileError", "ChannelError", "SizeMismatchError", "InvalidDepthError", "CameraError",
+    "SettingsError", "FramePatternError", "ExportError",
+]
 
 
 def _scene_frame(scene, frame):
@@ -70,21 +69,25 @@ def _scene_frame(scene, frame):
     return scene, scene.frame_current if frame is None else int(frame)
 
 
+# ----------------------------------------------------------------------------- clouds from one frame
+def source_spec(scene=None, source=None, color=None, **options) -> SourceSpec:
+    """A SourceSpec from a path/SourceSpec and options, or from the scene's settings."""
+    return _source.resolve(scene if scene is not None else bpy.context.scene, source, color, **options).spec
+
+
 def build_point_cloud(scene=None, frame=None, source=None, camera=None, color=None, clip=True, **options):
     """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object."""
     scene, frame = _scene_frame(scene, frame)
-    if camera is None and source is None:
-        camera = scene.depth_cloud.camera
-    spec = source_spec(scene, source, color, **options)
-    ob, _ = _build.build_cloud_object(scene, spec, frame, camera, clip)
+    src = _source.resolve(scene, source, color, camera, clip, **options)
+    ob, _ = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip)
     return ob
 
 
 def unproject(scene=None, frame=None, source=None, camera=None, color=None, clip=True, **options) -> PointSet:
     """The frame's points as a PointSet (numpy arrays), without touching the scene."""
     scene, frame = _scene_frame(scene, frame)
-    spec = source_spec(scene, source, color, **options)
-    point_set, _ = _build.point_set_for_frame(scene, spec, frame, camera, clip)
+    src = _source.resolve(scene, source, color, camera, clip, **options)
+    point_set, _ = _build.point_set_for_frame(scene, src.spec, frame, src.camera, src.clip)
     return point_set
 
 
@@ -95,10 +98,10 @@ def pixel_to_world(scene=None, column=0, row=0, frame=None, source=None, camera=
     Blender's Image Editor does.
     """
     scene, frame = _scene_frame(scene, frame)
-    spec = source_spec(scene, source, None, **options)
+    src = _source.resolve(scene, source, None, camera, **options)
     if origin not in ('top', 'bottom'):
         raise SettingsError(f"origin must be 'top' or 'bottom', got {origin!r}")
-    passes, model = _build.frame_inputs(scene, spec, frame, camera)
+    passes, model = _build.frame_inputs(scene, src.spec, frame, src.camera)
     if origin == 'bottom':
         row = passes.frame_size[1] - 1 - int(row)
     return point_at_pixel(passes, model, column, row)
@@ -110,28 +113,23 @@ def camera_model(camera=None, scene=None, frame=None, size=None) -> CameraModel:
     return _camera.camera_model(_camera.resolve_camera(scene, camera), scene, frame=frame, size=size)
 
 
-def run_cli(argv, stdout=None, stderr=None) -> int:
-    """Run a Depth Cloud command line inside this session and return its exit status, exactly
-    as ``blender -b shot.blend -c depth_cloud ...`` would (for ``--python-expr`` users)::
+# ----------------------------------------------------------------------------- how clouds look
+def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_jump=None):
+    """Change how clouds are drawn, live (no source file is read again).
 
-        blender -b shot.blend --python-expr "import sys, depth_cloud.api as a; \
-            sys.exit(a.run_cli(['build', '--frames', '1-240', '--output', 'out/cloud_####.ply']))"
-
-    ``argv`` is a list of arguments (or one string, split like a shell). Errors print one line
-    on ``stderr`` and give a non-zero status; nothing is raised.
+    ``objects``: cloud objects (default: every cloud of ``scene``). ``mode``: 'POINTS',
+    'SQUARES' (pixel squares) or 'SURFACE'; ``size``: footprint multiplier; ``lit``: diffuse
+    instead of unlit colors; ``max_jump``: relative depth jump at which the surface opens.
+    Arguments left None keep their value. Every object is checked before any changes: a
+    cloud without a camera cannot show squares or a surface (CameraError). Returns the objects.
     """
-    from .cli import main
-    return main(argv, stdout=stdout, stderr=stderr)
+    from .glue import display
+    if objects is None:
+        objects = display.cloud_objects(scene if scene is not None else bpy.context.scene)
+    return display.apply_to_objects(objects, mode=mode, size=size, lit=lit, max_jump=max_jump)
 
 
-__all__.append("run_cli")
 # ----------------------------------------------------------------------------- outputs
-# Render Passes and Bake to USD (appended; see docs/render_and_usd.md).
-from .core.errors import ExportError  # noqa: E402
-
-__all__ += ["render_passes", "bake_usd", "load_usd", "ExportError"]
-
-
 def render_passes(scene=None, frames=None, folder=None, view_layer=None, progress=None) -> list:
     """Render Combined, Z and Position of ``frames`` (default: the current frame; a list,
     a range such as ``range(1, 49)`` or text ``"1-48x2"``) into one self-describing
@@ -155,12 +153,10 @@ def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color
     from .glue.frames import frame_list, scene_frames
     scene = scene if scene is not None else bpy.context.scene
     out = scene.depth_cloud.output
-    if camera is None and source is None:
-        camera = scene.depth_cloud.camera
-    spec = source_spec(scene, source, color, **options)
+    src = _source.resolve(scene, source, color, camera, clip, **options)
     target = usd_bake.usd_path(scene, str(path) if path is not None else out.usd_path, out.cache_dir)
-    result = usd_bake.bake(scene, spec, frame_list(frames, scene_frames(scene)), target, camera, clip, float(size),
-                           progress)
+    result = usd_bake.bake(scene, src.spec, frame_list(frames, scene_frames(scene)), target, src.camera, src.clip,
+                           float(size), progress)
     if load:
         load_usd(target, scene)
     return result
@@ -177,29 +173,23 @@ def load_usd(path, scene=None):
         return usd_bake.load(bpy.context, abspath(str(path)))
 
 
-def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_jump=None):
-    """Change how clouds are drawn, live (no source file is read again).
-
-    ``objects``: cloud objects (default: every cloud of ``scene``). ``mode``: 'POINTS',
-    'SQUARES' (pixel squares) or 'SURFACE'; ``size``: footprint multiplier; ``lit``: diffuse
-    instead of unlit colors; ``max_jump``: relative depth jump at which the surface opens.
-    Arguments left None keep their value. Every object is checked before any changes: a
-    cloud without a camera cannot show squares or a surface (CameraError). Returns the objects.
-    """
-    from .glue import display
-    if objects is None:
-        objects = display.cloud_objects(scene if scene is not None else bpy.context.scene)
-    return display.apply_to_objects(objects, mode=mode, size=size, lit=lit, max_jump=max_jump)
-
-
 # ----------------------------------------------------------------------------- fusion
-# Multi-view fusion (appended; see docs/fusion.md).
-__all__ += ["fuse", "fuse_point_set", "fusion_settings", "read_camera_list", "FusionSettings", "FusionResult"]
-
-def fusion_settings(settings: FusionSettings | None = None, **options) -> FusionSettings:
-    """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
-    from .glue.fusion import fusion_settings as _settings
-    return _settings(settings, **options)
+def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
+         camera=None, clip=True, name="Fused Cloud", surface=False, surface_voxel_size=0.0, surface_radius=0.0,
+         progress=None, **options):
+    """Fuse many depth maps (sources as in :func:`fuse_point_set`) into ONE Point Cloud object
+    with ``normal``, ``views`` and ``confidence`` point attributes; fusing the same source
+    again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
+    Surface" Geometry Nodes modifier (Points to Volume -> Volume to Mesh) is made too; it is
+    stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
+    from .glue.fusion import run_fusion
+    scene = scene if scene is not None else bpy.context.scene
+    ob, _result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
+                                   name=name, surface=surface, surface_voxel_size=surface_voxel_size,
+                                   surface_radius=surface_radius, progress=progress, **options)
+    if surf is not None:
+        ob["depth_cloud_surface"] = surf
+    return ob
 
 
 def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
@@ -222,19 +212,22 @@ def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_li
                       progress=progress, **options)[1]
 
 
-def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
-         camera=None, clip=True, name="Fused Cloud", surface=False, surface_voxel_size=0.0, surface_radius=0.0,
-         progress=None, **options):
-    """Fuse many depth maps (sources as in :func:`fuse_point_set`) into ONE Point Cloud object
-    with ``normal``, ``views`` and ``confidence`` point attributes; fusing the same source
-    again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
-    Surface" Geometry Nodes modifier (Points to Volume -> Volume to Mesh) is made too; it is
-    stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
-    from .glue.fusion import run_fusion
-    scene = scene if scene is not None else bpy.context.scene
-    ob, _result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
-                                   name=name, surface=surface, surface_voxel_size=surface_voxel_size,
-                                   surface_radius=surface_radius, progress=progress, **options)
-    if surf is not None:
-        ob["depth_cloud_surface"] = surf
-    return ob
+def fusion_settings(settings: FusionSettings | None = None, **options) -> FusionSettings:
+    """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
+    from .glue.fusion import fusion_settings as _settings
+    return _settings(settings, **options)
+
+
+# ----------------------------------------------------------------------------- command line
+def run_cli(argv, stdout=None, stderr=None) -> int:
+    """Run a Depth Cloud command line inside this session and return its exit status, exactly
+    as ``blender -b shot.blend -c depth_cloud ...`` would (for ``--python-expr`` users)::
+
+        blender -b shot.blend --python-expr "import sys, depth_cloud.api as a; \
+            sys.exit(a.run_cli(['build', '--frames', '1-240', '--output', 'out/cloud_####.ply']))"
+
+    ``argv`` is a list of arguments (or one string, split like a shell). Errors print one line
+    on ``stderr`` and give a non-zero status; nothing is raised.
+    """
+    from .cli import main
+    return main(argv, stdout=stdout, stderr=stderr)

@@ -1,4 +1,8 @@
-"""Enum items shared by the settings PropertyGroups (plain data; no registration)."""
+"""Enum items and defaults shared by the settings, the UI, the glue and the CLI (plain data; no
+registration)."""
+
+#: Where Render Passes writes its EXRs unless told otherwise (relative to the .blend).
+DEFAULT_CACHE_DIR = "//depth_cloud_cache/"
 
 SOURCE_MODES = [
     ('MULTILAYER', "Multilayer EXR", "One EXR per frame holding depth (or position) and color"),

@@ -5,7 +5,7 @@
 * ``info``: the header-only reader (``core.exr_header``) vs decoding the whole file
   (``core.exr.read_exr``) on a 1080p multilayer-style EXR.
 
-Run: /opt/dc/v50/bin/python bench/bench_cli_io.py   (no Blender needed)
+Run: <venv>/bin/python bench/bench_cli_io.py   (no Blender needed; e.g. the .venv-core of tools/venv.sh)
 """
 from __future__ import annotations
 

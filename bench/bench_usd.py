@@ -28,7 +28,7 @@ W, H = 1920, 1080
 def make_frames(folder, count):
     import OpenEXR
     from depth_cloud.core.camera import CameraModel
-    from depth_cloud.core.metadata import HEADER_CONVENTION, camera_to_header
+    from depth_cloud.core.header_camera import HEADER_CONVENTION, camera_to_header
     rows, cols = np.mgrid[0:H, 0:W].astype(np.float32)
     paths = []
     for k in range(count):

@@ -19,12 +19,9 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from . import panorama
 from .errors import CameraError
-
-PERSPECTIVE = "PERSP"
-ORTHOGRAPHIC = "ORTHO"
-PANORAMIC = "PANO"
-PROJECTIONS = (PERSPECTIVE, ORTHOGRAPHIC, PANORAMIC)
+from .projections import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE, PROJECTIONS  # noqa: F401 (camera.PANORAMIC …)
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 
@@ -86,7 +83,7 @@ class CameraModel:
             return "HORIZONTAL" if wide else "VERTICAL"
         return self.sensor_fit
 
-    def _view_plane(self):
+    def view_plane(self):
         """``(pixsize, dx, dy)``: size of one pixel width on the view plane (at unit depth
         for perspective, in scene units for orthographic) and the shift in pixel widths."""
         horizontal = self.fitted_axis == "HORIZONTAL"
@@ -99,19 +96,19 @@ class CameraModel:
 
     def plane_x(self, cols) -> np.ndarray:
         """View-plane x of pixel-centre columns (float64). Perspective: x/depth; ortho: x."""
-        pix, dx, _ = self._view_plane()
+        pix, dx, _ = self.view_plane()
         return (np.asarray(cols, dtype=np.float64) + 0.5 - 0.5 * self.width + dx) * pix
 
     def plane_y(self, rows) -> np.ndarray:
         """View-plane y of pixel-centre rows counted from the top (float64)."""
-        pix, _, dy = self._view_plane()
+        pix, _, dy = self.view_plane()
         ycor = self.ycor
         return (0.5 * ycor * self.height + dy - (np.asarray(rows, dtype=np.float64) + 0.5) * ycor) * pix
 
     def pixel_size(self):
         """``(w, h)`` of one pixel on the view plane: per unit depth (perspective) or in
         scene units (orthographic). Multiply by planar depth for the metric footprint."""
-        pix, _, _ = self._view_plane()
+        pix, _, _ = self.view_plane()
         return pix, pix * self.ycor
 
     # ---------------------------------------------------------------- transforms
@@ -131,7 +128,6 @@ class CameraModel:
         spans ``[c, c+1)``, rows from the top) and planar depth in front of the camera
         (panoramic cameras: the distance from the camera, see ``core.panorama.project``)."""
         if self.projection == PANORAMIC:
-            from . import panorama
             return panorama.project(self, points_world)
         p = np.asarray(points_world, dtype=np.float64).reshape(-1, 3)
         m = self.world_to_cam
@@ -142,7 +138,7 @@ class CameraModel:
                 xn, yn = pc[:, 0] / depth, pc[:, 1] / depth
         else:
             xn, yn = pc[:, 0], pc[:, 1]
-        pix, dx, dy = self._view_plane()
+        pix, dx, dy = self.view_plane()
         ycor = self.ycor
         x = xn / pix + 0.5 * self.width - dx
         y = (0.5 * ycor * self.height + dy - yn / pix) / ycor

@@ -16,10 +16,15 @@ view axis), which is what Blender's Z pass stores for perspective and orthograph
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import SettingsError
+from .projections import ORTHOGRAPHIC, PANORAMIC
+
+if TYPE_CHECKING:
+    from .camera import CameraModel
 
 PLANAR = "PLANAR"
 RAY_DISTANCE = "RAY_DISTANCE"

@@ -98,7 +98,7 @@ class ExrFile:
         return out
 
 
-def _import_openexr():
+def import_openexr():
     try:
         import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -133,7 +133,7 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
     the damage (``get``) instead of quietly building without it.
     """
     path = require_file(path)
-    OpenEXR = _import_openexr()
+    OpenEXR = import_openexr()
     try:  # typed errors for files that are no EXR or whose header is damaged
         layout = read_exr_header(path)
         problems = _layout_problems(layout, path, header_only)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from .errors import SourceFileError
-from .exr import _import_openexr
+from .exr import import_openexr
 
 
 def add_header_attributes(src: str, dst: str, attributes: dict, pixel_aspect: float | None = None,
@@ -20,7 +20,7 @@ def add_header_attributes(src: str, dst: str, attributes: dict, pixel_aspect: fl
 
     ``edit(pixels)``, if given, may change pixel values in place; ``pixels`` maps each
     channel name to its (h, w) array."""
-    OpenEXR = _import_openexr()
+    OpenEXR = import_openexr()
     src, dst = os.fspath(src), os.fspath(dst)
     try:
         f = OpenEXR.File(src, separate_channels=True)

@@ -46,7 +46,7 @@ from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchE
 from .footprint import point_radius
 from .knn import knn, knn_distances
 from .pointset import PointSet
-from .unproject import camera_to_world
+from .gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
 
 VIEWS_ATTRIBUTE = "views"
 CONFIDENCE_ATTRIBUTE = "confidence"
@@ -95,10 +95,9 @@ class DepthView:
 def view_from_passes(passes, camera: CameraModel, name: str = "", clip: bool = True) -> DepthView:
     """A DepthView from one frame's passes (depth or world position) and its camera; pixels
     outside the data window or the clip range are unknown."""
-    from .unproject import _camera_for, planar_depth, valid_depth_mask
     if camera is None:
         raise CameraError(f"{passes.path}: fusion needs the camera of every view")
-    camera = _camera_for(passes, camera)
+    camera = frame_camera(passes, camera)
     h, w = passes.shape
     if passes.position is not None:
         pos = passes.position.reshape(-1, 3)

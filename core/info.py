@@ -3,7 +3,7 @@ unless statistics are asked for.
 
 EXR: parts, view layers and passes (Blender ``Layer.Pass.Channel`` names), channels with pixel
 types, data/display windows, compression, the camera Blender recorded (``Camera``), a Depth
-Cloud header camera (``core.metadata``), which channels a build would use, and the guessed
+Cloud header camera (``core.header_camera``), which channels a build would use, and the guessed
 depth convention with the reason for the guess. PLY: elements, properties and comments.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from . import views as views_mod
 from .errors import CameraError, SourceFileError, ViewError
 from .exr_header import read_exr_header
 from .fileio import require_file
-from .metadata import blender_camera_name, camera_from_header, describe_cameras
+from .header_camera import blender_camera_name, camera_from_header, describe_cameras
 from .passes import file_convention
 
 #: Blender stamp fields worth showing.

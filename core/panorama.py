@@ -34,9 +34,17 @@ import math
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from . import depth as depth_mod
-from .camera import PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
+from .gather import (camera_to_world, gather_colors, pixel_ids, point_meta, require_valid, valid_depth_mask,
+                     within_clip)
+from .pointset import PointSet
+from .projections import PANORAMIC
+
+if TYPE_CHECKING:
+    from .camera import CameraModel
 
 EQUIRECTANGULAR = "EQUIRECTANGULAR"
 EQUIANGULAR_CUBEMAP_FACE = "EQUIANGULAR_CUBEMAP_FACE"
@@ -482,9 +490,6 @@ def point_radius(camera: CameraModel, xs, ys, cols, rows, distance, centre=None)
 def unproject(passes, camera: CameraModel, clip: bool = True):
     """One frame's depth pass through a panoramic camera -> PointSet. ``PointSet.depth``
     holds the distance from the camera."""
-    from .pointset import PointSet
-    from .unproject import _check_any, _colors, _meta, _pixels, camera_to_world, valid_depth_mask, within_clip
-
     if passes.depth is None:
         raise InvalidDepthError(f"{passes.path}: no depth pass was read")
     dist = distance_from_depth(passes.depth, passes.convention, passes.near, passes.far)
@@ -499,14 +504,14 @@ def unproject(passes, camera: CameraModel, clip: bool = True):
     if not seen.all():
         valid[rows[~seen], cols[~seen]] = False
         rows, cols, d = rows[seen], cols[seen], d[seen]
-    _check_any(valid, passes, passes.depth_channel, passes.depth)
+    require_valid(valid, passes, passes.depth_channel, passes.depth)
     dv = dist[rows, cols]
     df = d.astype(np.float32)
     positions = camera_to_world(camera, df[:, 0] * dv, df[:, 1] * dv, df[:, 2] * dv)
     radius = point_radius(camera, xs, ys, cols, rows, dv, d)
-    return PointSet(positions=positions, colors=_colors(passes, rows * w + cols), pixels=_pixels(cols, rows, passes),
+    return PointSet(positions=positions, colors=gather_colors(passes, rows * w + cols), pixels=pixel_ids(cols, rows, passes),
                     depth=np.ascontiguousarray(dv, dtype=np.float32), radius=radius,
-                    image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
+                    image_size=tuple(passes.frame_size), meta=point_meta(passes, valid))
 
 
 def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = depth_mod.PLANAR,

@@ -12,7 +12,7 @@ from . import exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
 from .frames import resolve_frame_path
-from .metadata import convention_from_header
+from .header_camera import convention_from_header
 
 DEPTH = "DEPTH"
 POSITION = "POSITION"

@@ -1,71 +1,18 @@
-"""Pixels -> world points. Vectorized numpy, float32 on the per-pixel path."""
+"""Pixels -> world points for every camera (panoramic ones through ``core.panorama``).
+Vectorized numpy, float32 on the per-pixel path; what is gathered per point is ``core.gather``."""
 from __future__ import annotations
 
 import numpy as np
 
 from . import depth as depth_mod
+from . import panorama
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
 from .footprint import point_radius
+from .gather import (CLIP_TOLERANCE, camera_to_world, frame_camera, gather_colors, pixel_ids, planar_depth,  # noqa: F401
+                     point_meta, require_valid, valid_depth_mask, within_clip)
 from .passes import FramePasses
 from .pointset import PointSet
-
-#: Relative tolerance on the clip range (renders never hold surfaces outside it).
-CLIP_TOLERANCE = 1e-4
-#: EEVEE 4.2 - 5.0 stores about the far clip distance (measured 1000.07 for a far clip of
-#: 1000; up to ~1 % off) as the depth of pixels that saw nothing, where Cycles (and EEVEE
-#: from 5.2) store 1e10.
-#: Nothing is visible at the far clip itself, so depths within this fraction of it are
-#: background, not a wall of points at the far plane.
-FAR_PLANE_BAND = 0.01
-
-
-def _camera_for(passes: FramePasses, camera: CameraModel) -> CameraModel:
-    """The stored pixels decide the frame size (resolution % and odd sizes can't skew it)."""
-    w, h = passes.frame_size
-    if (camera.width, camera.height) != (w, h):
-        camera = camera.with_frame_size(w, h)
-    return camera
-
-
-def planar_depth(passes: FramePasses, camera: CameraModel | None) -> np.ndarray:
-    """The frame's depth as planar camera depth (float32, data window)."""
-    if passes.depth is None:
-        raise InvalidDepthError(f"{passes.path}: no depth pass was read")
-    h, w = passes.shape
-    x0, y0 = passes.window
-    return depth_mod.to_planar(passes.depth, passes.convention, camera, passes.near, passes.far,
-                               cols=np.arange(x0, x0 + w), rows=np.arange(y0, y0 + h))
-
-
-def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> np.ndarray:
-    """Pixels holding a surface: finite, positive, not background, inside the clip range and
-    not at the far clip plane (:data:`FAR_PLANE_BAND`: EEVEE's background)."""
-    with np.errstate(invalid="ignore"):
-        valid = np.isfinite(z) & (z > 0) & (z < depth_mod.BACKGROUND_DEPTH)
-        if clip and camera is not None and camera.projection != PANORAMIC:
-            valid &= within_clip(z, camera) & (z < camera.clip_end * (1 - FAR_PLANE_BAND))
-    return valid
-
-
-def within_clip(z: np.ndarray, camera: CameraModel) -> np.ndarray:
-    """Depths (panoramic cameras: distances) inside the camera's clip range, with
-    :data:`CLIP_TOLERANCE`."""
-    with np.errstate(invalid="ignore"):
-        return (z >= camera.clip_start * (1 - CLIP_TOLERANCE)) & (z <= camera.clip_end * (1 + CLIP_TOLERANCE))
-
-
-def _check_any(valid: np.ndarray, passes: FramePasses, what: str, z=None):
-    if valid.any():
-        return
-    total = valid.size
-    extra = ""
-    if z is not None:
-        nonfinite = int((~np.isfinite(z)).sum())
-        extra = f" ({nonfinite} of {total} pixels are NaN/inf)" if nonfinite else ""
-    raise InvalidDepthError(f"{passes.path}: channel {what} holds no usable pixel: all {total} pixels are "
-                            f"background, NaN/inf or outside the camera clip range{extra}")
-
 
 def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool = True) -> PointSet:
     """Turn one frame's passes into a PointSet.
@@ -78,14 +25,13 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     if camera is None:
         raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it; "
                           "set a camera (or use a world Position pass, which needs none)")
-    camera = _camera_for(passes, camera)
+    camera = frame_camera(passes, camera)
     if camera.projection == PANORAMIC:
-        from . import panorama  # provided with panoramic camera support
         return panorama.unproject(passes, camera, clip)
 
     z = planar_depth(passes, camera)
     valid = valid_depth_mask(z, camera, clip)
-    _check_any(valid, passes, passes.depth_channel, passes.depth)
+    require_valid(valid, passes, passes.depth_channel, passes.depth)
     h, w = passes.shape
     index = np.flatnonzero(valid)
     rows, cols = np.divmod(index.astype(np.int32), np.int32(w))
@@ -93,9 +39,9 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     positions = _world_at(camera, z, passes.window, index)
 
     radius = point_radius(camera, zv)
-    return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
+    return PointSet(positions=positions, colors=gather_colors(passes, index), pixels=pixel_ids(cols, rows, passes),
                     depth=zv, radius=radius, image_size=tuple(passes.frame_size),
-                    meta=_meta(passes, valid))
+                    meta=point_meta(passes, valid))
 
 
 def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
@@ -128,84 +74,34 @@ def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
     return out
 
 
-def camera_to_world(camera: CameraModel, x, y, z) -> np.ndarray:
-    """Camera-space coordinates (float32 arrays) to world positions (N, 3) float32."""
-    m = camera.cam_to_world.astype(np.float32)
-    out = np.empty((len(x), 3), dtype=np.float32)
-    for k in range(3):
-        col = out[:, k]
-        np.multiply(x, m[k, 0], out=col)
-        col += y * m[k, 1]
-        col += z * m[k, 2]
-        col += m[k, 3]
-    return out
-
-
 def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) -> PointSet:
     pos = passes.position
     valid = np.isfinite(pos).all(axis=-1)
     if passes.depth is not None:
-        cam = _camera_for(passes, camera) if camera is not None else None
+        cam = frame_camera(passes, camera) if camera is not None else None
         z = planar_depth(passes, cam) if (cam is not None or passes.convention == depth_mod.PLANAR) else passes.depth
         valid &= valid_depth_mask(z, cam, clip and cam is not None)
     else:
         # Blender writes (0, 0, 0) where no surface was hit; with no depth pass that is
         # the only background marker available.
         valid &= (pos != 0).any(axis=-1)
-    _check_any(valid, passes, "position")
+    require_valid(valid, passes, "position")
     index = np.flatnonzero(valid)
     rows, cols = np.divmod(index, pos.shape[1])
     positions = pos.reshape(-1, 3).take(index, axis=0).astype(np.float32, copy=False)
     depth = radius = None
     if camera is not None:
-        camera = _camera_for(passes, camera)
+        camera = frame_camera(passes, camera)
         if camera.projection != PANORAMIC:
             _, _, d = camera.project(positions)
             depth = d.astype(np.float32)
             radius = point_radius(camera, depth)
         else:  # panoramic: distance from the camera and the pixel's angular footprint
-            from . import panorama
             depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
             xs, ys = panorama.pixel_centres(passes)
             radius = panorama.point_radius(camera, xs, ys, cols, rows, depth)
-    return PointSet(positions=positions, colors=_colors(passes, index), pixels=_pixels(cols, rows, passes),
-                    depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=_meta(passes, valid))
-
-
-def _colors(passes: FramePasses, index) -> np.ndarray:
-    """Colors of the pixels at flat ``index`` (row-major over the data window)."""
-    if passes.color is None and passes.color_planes is not None:
-        out = np.empty((len(index), 4), dtype=np.float32)
-        for i, plane in enumerate(passes.color_planes):
-            if plane is None:
-                out[:, i] = 1.0
-            else:
-                out[:, i] = plane.reshape(-1).take(index)
-        return out
-    if passes.color is None:
-        return np.ones((len(index), 4), dtype=np.float32)
-    return passes.color.reshape(-1, 4).take(index, axis=0)
-
-
-def _pixels(cols, rows, passes: FramePasses) -> np.ndarray:
-    x0, y0 = passes.window
-    out = np.empty((len(cols), 2), dtype=np.int32)
-    out[:, 0] = cols + x0
-    out[:, 1] = rows + y0
-    return out
-
-
-def _meta(passes: FramePasses, valid) -> dict:
-    meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
-            "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
-            "warnings": list(passes.warnings), "view": getattr(passes, "view", None)}
-    raw = passes.depth if passes.depth is not None else passes.position
-    nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
-    nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
-    if nonfinite:
-        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
-    meta["nonfinite"] = nonfinite
-    return meta
+    return PointSet(positions=positions, colors=gather_colors(passes, index), pixels=pixel_ids(cols, rows, passes),
+                    depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=point_meta(passes, valid))
 
 
 def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = depth_mod.PLANAR,
@@ -213,7 +109,6 @@ def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = de
     """World position of pixel(s) ``(column, row)`` (row 0 at the top, integers address
     pixel centres, fractions sub-pixel positions) at the given depth value(s)."""
     if camera.projection == PANORAMIC:
-        from . import panorama
         return panorama.pixel_to_world(camera, column, row, depth, convention, near, far)
     col = np.atleast_1d(np.asarray(column, dtype=np.float64))
     row = np.atleast_1d(np.asarray(row, dtype=np.float64))
@@ -248,7 +143,7 @@ def point_at_pixel(passes: FramePasses, camera: CameraModel | None, column: int,
         return p
     if camera is None:
         raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it")
-    camera = _camera_for(passes, camera)
+    camera = frame_camera(passes, camera)
     raw = passes.depth[r:r + 1, c:c + 1]
     z = depth_mod.to_planar(raw, passes.convention, camera, passes.near, passes.far,
                             cols=np.array([column]), rows=np.array([row]))

@@ -13,7 +13,7 @@ without a rebuild:
   source pixels) or the lit one (diffuse).
 - Camera Rotation, Pixel Size, Orthographic: the source camera, set at build time.
 
-The surface (``core.surface``) is a Mesh; a PointCloud object cannot hold one, so it lives
+The surface (``core.grid_mesh``) is a Mesh; a PointCloud object cannot hold one, so it lives
 in a companion object that is in no collection (only the modifier's *Surface* input uses
 it) and is made when the Surface mode is first chosen, from the points already in the
 cloud: no source file is read again.
@@ -31,7 +31,7 @@ from ..core.camera import CameraModel
 from ..core.errors import CameraError, DepthCloudError, SettingsError
 from ..core.filters import DEFAULT_MAX_JUMP, remove_flying_pixels
 from ..core.footprint import has_image_plane, radius_from_neighbours
-from ..core.surface import surface_from_point_set
+from ..core.grid_mesh import surface_from_point_set
 from . import compat, datablock
 
 NODE_GROUP_NAME = "Depth Cloud Display"

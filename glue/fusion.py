@@ -27,6 +27,7 @@ from ..core.passes import SourceSpec, read_frame_passes
 from . import build
 from . import camera as camera_glue
 from . import datablock
+from . import source as source_glue
 from .frames import frame_list, scene_frames
 from .images import abspath, read_display_image
 from .progress import Progress
@@ -36,11 +37,9 @@ FUSION_KEY = "depth_cloud_fusion"
 
 
 def _spec(path, color="", base: SourceSpec | None = None, **options) -> SourceSpec:
-    fields = {} if base is None else {k: getattr(base, k) for k in SourceSpec.__dataclass_fields__}
-    fields.update(options)
-    fields["path"] = abspath(str(path))
-    fields["color_path"] = abspath(str(color)) if color else ""
-    return SourceSpec(**fields)
+    """One view's file ``path`` (and ``color``) read with ``base``'s reading options, then ``options``."""
+    given = replace(base, path=abspath(str(path)), color_path="") if base is not None else str(path)
+    return source_glue.resolve(None, given, color or None, **options).spec
 
 
 def _progress_read(progress, i, n, path):
@@ -159,13 +158,12 @@ def views_from_self_describing(scene, files, base: SourceSpec | None = None, cli
     """One view per EXR file whose header describes its camera (Depth Cloud's own camera,
     ``worldToCamera``/``worldToNDC``, Nuke's keys) or names a camera object of this scene
     (Blender's ``Camera`` header, taken at the header's ``Frame``)."""
-    from .file_camera import camera_from_file
     views = []
     for i, path in enumerate(files):
         _progress_read(progress, i, len(files), path)
         spec = _spec(path, "", base, **options)
         passes = build.read_passes(spec, 0)
-        model, cam_obj = camera_from_file(scene, passes)
+        model, cam_obj = source_glue.camera_from_file(scene, passes)
         if model is None and cam_obj is not None:
             # the named camera as it was on the frame Blender rendered (header "Frame")
             frame = str(passes.header.get("Frame", "")).strip()
@@ -202,19 +200,13 @@ def collect_views(scene, source=None, frames=None, cameras=None, camera_list=Non
     if isinstance(files, str) and files.strip():
         raise SettingsError(f"{files}: a file pattern pairs files with cameras: also give the camera objects or a "
                             "camera list (for the frames of one sequence, give it as the source)")
-    if source is None:
-        settings = scene.depth_cloud
-        if not settings.exr_path.strip():
-            raise SettingsError("no source set: choose the EXR files to fuse (path with '#' for the frame number)")
-        spec = replace(build.source_spec_from_settings(settings), **options)
-        camera = camera if camera is not None else settings.camera
-    elif isinstance(source, SourceSpec):
-        spec = replace(source, **options)
-    else:
-        spec = _spec(source, color or "", base, **options)
+    if isinstance(source, (str, os.PathLike)) and base is not None:
+        source = replace(base, path=abspath(str(source)), color_path="")
+    src = source_glue.resolve(scene, source, color, camera, clip, **options)
     if isinstance(frames, str) and not frames.strip():
         frames = None  # the panel's empty Frames: the scene's range
-    return views_from_sequence(scene, spec, frame_list(frames, scene_frames(scene)), camera, clip, progress)
+    return views_from_sequence(scene, src.spec, frame_list(frames, scene_frames(scene)), src.camera, src.clip,
+                               progress)
 
 
 # --------------------------------------------------------------------------- output
@@ -251,8 +243,8 @@ def fuse_to_object(scene, views, settings=None, name="Fused Cloud", key=None, su
     ob = fused_object(scene, result, name, key)
     surf = None
     if surface:
-        from . import surface as surface_glue
-        surf = surface_glue.surface_object(scene, ob, surface_voxel_size or 0.0, result.voxel_size,
+        from . import fusion_surface
+        surf = fusion_surface.surface_object(scene, ob, surface_voxel_size or 0.0, result.voxel_size,
                                            surface_radius or 0.0)
     return ob, result, surf
 
@@ -271,26 +263,27 @@ def describe_source(source=None, frames=None, cameras=None, camera_list=None, fi
     return f"sequence:{src}|{frames if isinstance(frames, str) else ''}"
 
 
-FUSION_OPTIONS = tuple(core_fusion.FusionSettings.__dataclass_fields__)
+#: Every field of ``core.fusion.FusionSettings``: the fusion keyword options of the API.
+FUSION_FIELDS = tuple(core_fusion.FusionSettings.__dataclass_fields__)
 
 
 def fusion_settings(settings=None, **options) -> core_fusion.FusionSettings:
     """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
-    unknown = set(options) - set(FUSION_OPTIONS)
+    unknown = set(options) - set(FUSION_FIELDS)
     if unknown:
-        raise SettingsError(f"unknown fusion option(s) {sorted(unknown)}; expected {', '.join(FUSION_OPTIONS)}")
+        raise SettingsError(f"unknown fusion option(s) {sorted(unknown)}; expected {', '.join(FUSION_FIELDS)}")
     return replace(settings or core_fusion.FusionSettings(), **options).validate()
 
 
 def split_options(options: dict):
     """``(FusionSettings, reading options)`` from one dict of plain keyword options."""
-    fusion = {k: v for k, v in options.items() if k in FUSION_OPTIONS and v is not None}
-    spec = {k: v for k, v in options.items() if k not in FUSION_OPTIONS and v is not None}
+    fusion = {k: v for k, v in options.items() if k in FUSION_FIELDS and v is not None}
+    spec = {k: v for k, v in options.items() if k not in FUSION_FIELDS and v is not None}
     base = spec.pop("settings", None)
-    unknown = set(spec) - set(build.READING_OPTIONS)
+    unknown = set(spec) - set(source_glue.READING_OPTIONS)
     if unknown:
         raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected fusion options "
-                            f"{', '.join(FUSION_OPTIONS)} or reading options {', '.join(build.READING_OPTIONS)}")
+                            f"{', '.join(FUSION_FIELDS)} or reading options {', '.join(source_glue.READING_OPTIONS)}")
     return fusion_settings(base, **fusion), spec
 
 
@@ -316,7 +309,7 @@ def resolve_cameras(cameras):
 
 def run_fusion(scene, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
                camera=None, clip=True, make_object=True, name="Fused Cloud", surface=False,
-               surface_voxel_size=0.0, surface_radius=0.0, progress=None, **options):
+               surface_voxel_size=0.0, surface_radius=0.0, progress=None, base=None, **options):
     """Fusion from plain arguments (what the API and the command line call).
 
     Sources as :func:`collect_views` (``cameras`` may also be a collection name or object
@@ -324,7 +317,8 @@ def run_fusion(scene, source=None, frames=None, cameras=None, camera_list=None, 
     ``min_views``, ``depth_tolerance``, ``neighbor_support``, ``outlier_neighbors``,
     ``outlier_std_ratio``, ``outliers_unconfirmed_only``, ``max_incidence``, ``check_views``,
     ``split_normals``, ``workers``) and reading options (``kind``, ``convention``, ``near``, ``far``, ``layer``,
-    channel names). Everything is read and checked before the scene changes. With
+    channel names); ``settings`` a FusionSettings they start from; ``base`` a SourceSpec whose
+    reading options apply to every file. Everything is read and checked before the scene changes. With
     ``make_object`` the result is written into the fused Point Cloud object (and the surface
     object with ``surface``). ``progress(fraction, message)`` defaults to lines on stdout in
     background mode. Returns ``(object or None, FusionResult, surface object or None)``.
@@ -337,7 +331,7 @@ def run_fusion(scene, source=None, frames=None, cameras=None, camera_list=None, 
     try:
         views = collect_views(scene, source=source, frames=frames, cameras=cameras, camera_list=camera_list,
                               files=files, color=color, camera=camera, clip=clip,
-                              progress=lambda f, m: report(0.3 * f, m), **spec_options)
+                              progress=lambda f, m: report(0.3 * f, m), base=base, **spec_options)
         rest = lambda f, m: report(0.3 + 0.7 * f, m)  # noqa: E731
         if not make_object:
             return None, core_fusion.fuse(views, settings, rest), None

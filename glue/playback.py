@@ -25,6 +25,7 @@ from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build
 from . import datablock
+from .source import reading_options, settings_spec
 
 MB = 1024 * 1024
 DEFAULT_BUDGET_MB = 2048
@@ -63,14 +64,13 @@ class Player:
 
 
 def spec_of(obj) -> SourceSpec:
-    s = obj.depth_cloud.sequence
-    return SourceSpec(path=s.source, color_path=s.color_source, **build.reading_options(s))
+    return settings_spec(obj.depth_cloud.sequence)
 
 
 def _signature(obj) -> tuple:
     s = obj.depth_cloud.sequence
     cam = s.camera.session_uid if s.camera is not None else None
-    return (s.source, s.color_source, *build.reading_options(s).values(), cam, s.clip)
+    return (s.source, s.color_source, *reading_options(s).values(), cam, s.clip)
 
 
 def player_for(obj) -> Player:
@@ -160,7 +160,7 @@ def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
     return CachedFrame.from_point_set(frame, point_set, model), point_set
 
 
-def display(obj, entry: CachedFrame | None, point_set=None):
+def write_frame(obj, entry: CachedFrame | None, point_set=None):
     """Write ``entry`` (None: no points) into the object's Mesh. A frame just built passes its
     PointSet too: its float colors and radii are written as they are (no decoding)."""
     mesh = obj.data
@@ -231,16 +231,16 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     if target is not None and current == target:
         result = target  # the mesh already holds it (frames between steps hold the previous one)
     elif entry is not None:
-        display(obj, entry)
+        write_frame(obj, entry)
         result = target
     elif target is not None and exact and allow_build and scene.frame_subframe == 0.0:
         # Built with the camera as evaluated now, at this very frame (never at subframes).
         entry, point_set = _build_visit(player, obj, scene, target, depsgraph)
-        display(obj, entry, point_set)
+        write_frame(obj, entry, point_set)
         result = target if entry is not None else None
     else:
         if current is not None:
-            display(obj, None)
+            write_frame(obj, None)
         result = None
     player.shown[key] = result
     if exact:

@@ -3,7 +3,7 @@
 One multilayer EXR per frame, ``<cache folder>/<scene>_####.exr``, holding exactly the
 Combined, Z and Position passes of one view layer, with the camera model of that frame in
 the header (``depthCloud/camera`` JSON and ``depthCloud/depthConvention`` = PLANAR, see
-``core.metadata``). Blender's only way to add header text, the stamp note, is cut at 511
+``core.header_camera``). Blender's only way to add header text, the stamp note, is cut at 511
 bytes (measured in 4.2 and 5.0.1), shorter than a camera model; so the saved file is
 rewritten once with OpenEXR (``core.exr_write``), pixels and ZIP compression unchanged.
 
@@ -30,7 +30,8 @@ import numpy as np
 from ..core.errors import CameraError, DepthCloudError, ExportError, SettingsError
 from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.exr_write import add_header_attributes
-from ..core.metadata import HEADER_CONVENTION, camera_to_header
+from ..core.header_camera import HEADER_CONVENTION, camera_to_header
+from ..enums import DEFAULT_CACHE_DIR
 from . import camera as camera_glue
 from . import compat
 from .frames import scene_frames
@@ -42,7 +43,6 @@ NEEDED_PASSES = ("use_pass_combined", "use_pass_z", "use_pass_position")
 #: Flags on the view layer (and its engine settings) that add passes other than ours.
 _EXTRA_PASS_FLAGS = ("denoising_store_passes", "pass_debug_sample_count", "pass_render_time")
 _NOT_A_PASS = ("use_pass_cryptomatte_accurate",)
-DEFAULT_CACHE_DIR = "//depth_cloud_cache/"
 RENDER_RESULT = "Render Result"
 FRAME_MODES = ('CURRENT', 'RANGE', 'CUSTOM')
 
@@ -299,3 +299,32 @@ def _eevee_background(model):
             empty &= ~(z < 0.9 * model.clip_end)  # far plane (or inf/NaN), never a surface
         z[empty] = np.float32(BACKGROUND_DEPTH * 10)
     return edit
+
+
+# ----------------------------------------------------------------------------- Render & Build
+#: The scene's source settings Render & Build points at the rendered files.
+RENDERED_SOURCE_FIELDS = ("source_mode", "exr_path", "convention", "layer", "depth_channel", "color_channels",
+                          "position_channels")
+
+
+def build_rendered(scene, pattern: str, frames):
+    """Point the scene's Depth Cloud source at the files just rendered (``pattern``) and build
+    the current frame (else the first of ``frames``); returns ``(object, PointSet)``. If the
+    build fails the source settings are put back as they were and the error is raised."""
+    from . import build, source
+
+    settings = scene.depth_cloud
+    before = {name: getattr(settings, name) for name in RENDERED_SOURCE_FIELDS}
+    settings.source_mode = 'MULTILAYER'
+    relative = settings.output.cache_dir.strip().startswith("//")
+    settings.exr_path = bpy.path.relpath(pattern) if relative else pattern
+    settings.convention = 'AUTO'  # the files say PLANAR
+    settings.layer = settings.depth_channel = settings.color_channels = settings.position_channels = ""
+    frame = scene.frame_current if scene.frame_current in frames else frames[0]
+    try:
+        src = source.resolve(scene)
+        return build.build_cloud_object(scene, src.spec, frame, src.camera, clip=src.clip)
+    except DepthCloudError:
+        for name, value in before.items():  # the settings stay as they were
+            setattr(settings, name, value)
+        raise

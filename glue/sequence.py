@@ -19,6 +19,7 @@ from ..core.passes import SourceSpec
 from . import build
 from . import compat, datablock, display
 from . import playback
+from .source import READING_OPTIONS
 
 LAZY, PRELOAD, KEYED = 'LAZY', 'PRELOAD', 'KEYED'
 KEYED_TAG = "depth_cloud_keyed_source"
@@ -64,7 +65,7 @@ def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, 
     if not s.uid:
         s.uid = uuid.uuid4().hex
     s.source, s.color_source = spec.path, spec.color_path
-    for name in build.READING_OPTIONS:
+    for name in READING_OPTIONS:
         setattr(s, name, getattr(spec, name))
     s.camera, s.clip = camera, clip
     s.frame_start, s.frame_end = frames[0], max(frames[-1], frame_end)

@@ -21,14 +21,13 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
 
     def execute(self, context):
         from ..core.errors import DepthCloudError
-        from ..glue import build, render, usd_bake
+        from ..glue import render, source, usd_bake
         from ..glue.progress import Progress
 
         scene = context.scene
-        settings = scene.depth_cloud
         out = scene.depth_cloud.output
         try:
-            spec = build.source_spec_from_settings(settings)
+            src = source.resolve(scene)
             frames = render.frames_for(scene, out.bake_frames, out.frames)
             path = usd_bake.usd_path(scene, out.usd_path, out.cache_dir)
         except DepthCloudError as err:
@@ -39,7 +38,7 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
             def baked(done, total, frame, points, seconds):
                 progress.step(done, f"baked frame {frame} ({done}/{total}), {points:,} points in {seconds:.2f} s")
             try:
-                result = usd_bake.bake(scene, spec, frames, path, settings.camera, settings.clip, out.usd_size, baked)
+                result = usd_bake.bake(scene, src.spec, frames, path, src.camera, src.clip, out.usd_size, baked)
                 ob = usd_bake.load(context, path) if out.usd_load else None
             except DepthCloudError as err:
                 self.report({'ERROR'}, str(err))

@@ -20,14 +20,12 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
 
     def execute(self, context):
         from ..core.errors import DepthCloudError
-        from ..glue import build
+        from ..glue import build, source
 
         scene = context.scene
-        settings = scene.depth_cloud
         try:
-            spec = build.source_spec_from_settings(settings)
-            ob, point_set = build.build_cloud_object(scene, spec, scene.frame_current, settings.camera,
-                                                     clip=settings.clip)
+            src = source.resolve(scene)
+            ob, point_set = build.build_cloud_object(scene, src.spec, scene.frame_current, src.camera, clip=src.clip)
         except DepthCloudError as err:
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}

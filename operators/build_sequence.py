@@ -28,14 +28,13 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
 
     def _start(self, context):
         from ..core.errors import DepthCloudError
-        from ..glue import build, sequence
+        from ..glue import sequence, source
         scene = context.scene
-        settings = scene.depth_cloud
         try:
-            spec = build.source_spec_from_settings(settings)
+            src = source.resolve(scene)
             frames = sequence.frame_range(scene)
-            self._job = sequence.SequenceBuild(scene, spec, frames, scene.depth_cloud.sequence.mode,
-                                               settings.camera, settings.clip,
+            self._job = sequence.SequenceBuild(scene, src.spec, frames, scene.depth_cloud.sequence.mode,
+                                               src.camera, src.clip,
                                                frame_end=sequence.range_end_points(scene)[1])
         except DepthCloudError as err:
             self.report({'ERROR'}, str(err))

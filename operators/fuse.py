@@ -44,10 +44,10 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
     def execute(self, context):
         from ..core.errors import DepthCloudError
         from ..core.fusion import FusionSettings
-        from ..glue import build
         from ..glue import fusion as glue_fusion
+        from ..glue import source
         from ..glue.progress import Progress
-        from ..props_fusion import fusion_options
+        from ..props.fusion import fusion_options
 
         scene = context.scene
         fs = scene.depth_cloud.fusion
@@ -56,33 +56,22 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         if problem:
             self.report({'ERROR'}, problem)
             return {'CANCELLED'}
-        progress = Progress(context, "Fusing")
+        if fs.source == 'CAMERA_LIST':
+            views = dict(camera_list=fs.camera_list, files=fs.files or None, color=fs.color_files or None)
+        elif fs.source == 'CAMERAS':
+            views = dict(cameras=fs.cameras, files=fs.files, color=fs.color_files or None)
+        else:
+            views = dict(frames=fs.frames)
         try:
-            base = build.source_spec_from_settings(settings) if settings.exr_path.strip() else None
-            kwargs = dict(clip=settings.clip, progress=progress.part(0.0, 0.3))
-            if fs.source == 'CAMERA_LIST':
-                kwargs.update(camera_list=fs.camera_list, files=fs.files or None, color=fs.color_files or None,
-                              base=base)
-            elif fs.source == 'CAMERAS':
-                kwargs.update(cameras=fs.cameras, files=fs.files, color=fs.color_files or None, base=base)
-            else:
-                kwargs.update(frames=fs.frames)
-            fusion_settings = FusionSettings(**fusion_options(fs))
-            fusion_settings.validate()
-            views = glue_fusion.collect_views(scene, **kwargs)
-            key = glue_fusion.describe_source(
-                frames=fs.frames, scene=scene,
-                **({"camera_list": fs.camera_list, "files": fs.files} if fs.source == 'CAMERA_LIST' else
-                   {"cameras": fs.cameras, "files": fs.files} if fs.source == 'CAMERAS' else {}))
-            ob, result, surface = glue_fusion.fuse_to_object(
-                scene, views, fusion_settings, name=fs.output_name or "Fused Cloud", key=key,
-                surface=fs.make_surface, surface_voxel_size=fs.surface_voxel_size,
-                surface_radius=fs.surface_radius, progress=progress.part(0.3, 1.0))
+            if fs.source != 'SEQUENCE' and settings.exr_path.strip():
+                views["base"] = source.settings_spec(settings)  # the panel's reading options
+            ob, result, _surface = glue_fusion.run_fusion(
+                scene, clip=settings.clip, name=fs.output_name or "Fused Cloud", surface=fs.make_surface,
+                surface_voxel_size=fs.surface_voxel_size, surface_radius=fs.surface_radius,
+                progress=Progress(context, "Fusing"), settings=FusionSettings(**fusion_options(fs)), **views)
         except DepthCloudError as err:
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
-        finally:
-            progress.end()
         select_only(context, ob)
         st = result.stats
         self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "

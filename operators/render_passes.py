@@ -71,25 +71,11 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     def _build(self, context, pattern, frames):
         """Point the scene's source at the rendered files and build the current frame."""
         from ..core.errors import DepthCloudError
-        from ..glue import build
+        from ..glue import render
 
-        scene = context.scene
-        settings = scene.depth_cloud
-        out = scene.depth_cloud.output
-        fields = ("source_mode", "exr_path", "convention", "layer", "depth_channel", "color_channels",
-                  "position_channels")
-        before = {name: getattr(settings, name) for name in fields}
-        settings.source_mode = 'MULTILAYER'
-        settings.exr_path = bpy.path.relpath(pattern) if out.cache_dir.strip().startswith("//") else pattern
-        settings.convention = 'AUTO'  # the files say PLANAR
-        settings.layer = settings.depth_channel = settings.color_channels = settings.position_channels = ""
-        frame = scene.frame_current if scene.frame_current in frames else frames[0]
         try:
-            spec = build.source_spec_from_settings(settings)
-            ob, point_set = build.build_cloud_object(scene, spec, frame, settings.camera, clip=settings.clip)
+            ob, point_set = render.build_rendered(context.scene, pattern, frames)
         except DepthCloudError as err:
-            for name, value in before.items():  # the settings stay as they were
-                setattr(settings, name, value)
             self.report({'ERROR'}, str(err))
             return {'CANCELLED'}
         select_only(context, ob)

@@ -294,7 +294,7 @@ def test_blend_output_holds_one_cloud_per_frame(opened, tmp_path, capfd):
 
 def test_build_usd_streams_the_range_into_one_point_cache(opened, tmp_path, capsys):
     """`build -o x.usdc`: one time-sampled UsdGeom.Points, each frame equal to its Position pass."""
-    from depth_cloud.glue import cli_build
+    from depth_cloud.cli import build as cli_build
     out = tmp_path / "cache.usdc"
     if not cli_build.usd_available():  # the bpy 4.2 wheel ships no pxr (real Blender 4.2 does)
         status, _, err = run(capsys, "build", "--source", opened["pattern"], "--frames", "1", "-o", str(out))

@@ -67,7 +67,7 @@ def test_cut_cycles_render_is_a_typed_error_naming_the_damage(frames):
                                           ("cache.usdc", "cache.usdc")])
 def test_output_under_a_file_is_one_line_naming_the_output(frames, capsys, name, written):
     if name.endswith(".usdc"):
-        from depth_cloud.glue.cli_build import usd_available
+        from depth_cloud.cli.build import usd_available
         if not usd_available():
             pytest.skip("this Blender has no bundled USD module")
     (frames / "blocker").write_text("a file where a folder should be")

@@ -88,7 +88,7 @@ def test_stamp_note_camera_without_any_camera(scene, tmp_path):
     """A self-describing Blender render (camera JSON in the stamp note) needs no camera."""
     import bpy
     from depth_cloud import api
-    from depth_cloud.core.metadata import camera_to_note
+    from depth_cloud.core.header_camera import camera_to_note
     setup_render(scene, 60, 44)
     add_primitives(scene)
     cam = add_camera(scene, lens=27.0, shift_x=-0.07, sensor_fit='VERTICAL', sensor_height=22.0)
@@ -107,7 +107,7 @@ def test_stamp_note_panoramic_camera(scene, tmp_path):
     """The note carries panorama settings too: a fisheye render with no camera left."""
     import bpy
     from depth_cloud import api
-    from depth_cloud.core.metadata import camera_to_note
+    from depth_cloud.core.header_camera import camera_to_note
     from test_panorama import CASES, add_panoramic_camera, room
     w, h, data = CASES["fisheye_lens_polynomial"]
     setup_render(scene, w, h)

@@ -144,7 +144,7 @@ def check_against_position_pass(path, points=None):
 def test_render_unprojects_in_fresh_scene_and_restores_settings(scene, tmp_path, aspect):
     import bpy
     from depth_cloud.core.exr import read_exr
-    from depth_cloud.core.metadata import camera_from_header
+    from depth_cloud.core.header_camera import camera_from_header
     make_scene(scene, tmp_path, aspect)
     user_settings(scene, tmp_path)
     scene.frame_set(2)
@@ -210,7 +210,7 @@ def test_range_with_animated_camera_and_camera_switch(scene, tmp_path):
     assert names == [f"Scene_{f:04d}.exr" for f in (1, 2, 3, 4)]
     lenses = []
     from depth_cloud.core.exr import read_exr
-    from depth_cloud.core.metadata import blender_camera_name, camera_from_header
+    from depth_cloud.core.header_camera import blender_camera_name, camera_from_header
     for name in names:
         header = read_exr(str(tmp_path / "cache" / name), header_only=True).header
         lenses.append(round(camera_from_header(header).lens, 3))

@@ -331,7 +331,7 @@ def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("simulated failure")
-    monkeypatch.setattr(playback, "display", broken)
+    monkeypatch.setattr(playback, "write_frame", broken)
     capfd.readouterr()
     for frame in (2, 3, 4, 1, 2):
         scene.frame_set(frame)
@@ -377,22 +377,22 @@ def _scene_state(scene):
 @pytest.mark.parametrize("mode", ['PRELOAD', 'KEYED'])
 def test_cancel_leaves_scene_as_before(shot, mode):
     """The modal operator's Esc path (job.cancel) after two of four frames."""
-    from depth_cloud.glue import build, sequence
+    from depth_cloud.glue import sequence, source
     scene, cam, pattern = shot
     scene.depth_cloud.exr_path = pattern
     scene.frame_set(2)
     before = _scene_state(scene)
-    job = sequence.SequenceBuild(scene, build.source_spec_from_settings(scene.depth_cloud), list(FRAMES), mode)
+    job = sequence.SequenceBuild(scene, source.settings_spec(scene.depth_cloud), list(FRAMES), mode)
     assert job.step() == 1 and job.step() == 2 and job.done == 2 and not job.finished
     job.cancel()
     assert _scene_state(scene) == before
 
 
 def test_missing_frames_are_listed_and_skipped(shot):
-    from depth_cloud.glue import build, sequence
+    from depth_cloud.glue import sequence, source
     scene, cam, pattern = shot
     scene.depth_cloud.exr_path = pattern
-    job = sequence.SequenceBuild(scene, build.source_spec_from_settings(scene.depth_cloud), [1, 2, 3, 4, 5, 6, 7],
+    job = sequence.SequenceBuild(scene, source.settings_spec(scene.depth_cloud), [1, 2, 3, 4, 5, 6, 7],
                                  'PRELOAD')
     assert job.present == [1, 2, 3, 4] and job.missing == [5, 6, 7]
     while not job.finished:

@@ -15,7 +15,7 @@ def test_top_level_help_documents_every_option(capsys):
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
     parser = cli.build_parser()
-    subs = dict(parser._subcommand_parsers())
+    subs = dict(parser.subcommand_parsers())
     assert set(subs) >= {"build", "info"}
     for name, sub in subs.items():
         assert f"usage: depth_cloud {name}" in out
@@ -72,7 +72,7 @@ def test_string_command_lines_and_no_arguments(capsys):
 def test_a_subcommand_is_one_function(capsys):
     """The hook ``fuse`` will use: one function appended to SUBCOMMANDS."""
     def add_echo(subparsers):
-        p = cli._subparser(subparsers, "echo", "say it back", "Echo the frames.")
+        p = cli.subparser(subparsers, "echo", "say it back", "Echo the frames.")
         cli.add_frame_options(p)
         p.set_defaults(run=lambda args, console: console.line(f"frames {args.frames}") or 0)
 

@@ -12,7 +12,7 @@ from depth_cloud.core import CameraModel, pixel_to_world
 from depth_cloud.core import depth as dm
 from depth_cloud.core.errors import CameraError, FramePatternError, SettingsError
 from depth_cloud.core.frames import parse_frame_range, resolve_frame_path
-from depth_cloud.core.metadata import camera_from_header, camera_to_header, camera_to_note
+from depth_cloud.core.header_camera import camera_from_header, camera_to_header, camera_to_note
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

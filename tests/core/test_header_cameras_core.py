@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from depth_cloud.core import metadata, panorama
+from depth_cloud.core import header_camera as metadata
+from depth_cloud.core import panorama
 from depth_cloud.core.camera import CameraModel
 from depth_cloud.core.errors import CameraError
 

@@ -9,7 +9,7 @@ from depth_cloud.core.camera import CameraModel
 from depth_cloud.core.errors import SourceFileError
 from depth_cloud.core.exr_header import read_exr_header
 from depth_cloud.core.info import file_info, format_info
-from depth_cloud.core.metadata import camera_to_header
+from depth_cloud.core.header_camera import camera_to_header
 
 OpenEXR = pytest.importorskip("OpenEXR")
 
@@ -127,12 +127,12 @@ def test_info_command_without_blender(tmp_path, capsys):
 
 
 def test_info_describes_standard_header_camera(tmp_path):
-    """`info` lists worldToCamera/worldToNDC cameras (as read by core.metadata) and which is used."""
+    """`info` lists worldToCamera/worldToNDC cameras (as read by core.header_camera) and which is used."""
     import OpenEXR
 
     from depth_cloud.core import CameraModel
     from depth_cloud.core.info import file_info, format_info
-    from depth_cloud.core.metadata import camera_to_standard
+    from depth_cloud.core.header_camera import camera_to_standard
     m = np.eye(4)
     m[:3, 3] = (1.0, 2.0, 3.0)
     hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}

@@ -11,7 +11,7 @@ from depth_cloud.core.errors import SettingsError
 from depth_cloud.core.filters import flying_pixel_mask, remove_flying_pixels
 from depth_cloud.core.footprint import pixel_footprint, point_radius, radius_from_neighbours
 from depth_cloud.core.passes import FramePasses
-from depth_cloud.core.surface import surface_from_point_set
+from depth_cloud.core.grid_mesh import surface_from_point_set
 from depth_cloud.core.unproject import unproject
 
 W, H = 24, 18

@@ -3,9 +3,9 @@ what a sequence object plays back (``object.depth_cloud.sequence``)."""
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
-from .enums import CONVENTIONS, KINDS
+from . import fields
 
 MODES = [
     ('LAZY', "Lazy", "One object plays the sequence; each frame is built from its files the first time it "
@@ -15,10 +15,6 @@ MODES = [
     ('KEYED', "Keyed Objects", "One Point Cloud object per frame, its viewport and render visibility keyed, "
                                "grouped in a collection"),
 ]
-
-
-def _is_camera(_self, obj):
-    return obj.type == 'CAMERA'
 
 
 class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
@@ -42,21 +38,20 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
 
     is_sequence: BoolProperty(name="Is Depth Cloud Sequence", default=False)
     uid: StringProperty(name="Sequence ID", description="Identifies this sequence's cached frames")
-    source: StringProperty(name="Source", subtype='FILE_PATH')
-    color_source: StringProperty(name="Color Source", subtype='FILE_PATH')
-    kind: EnumProperty(name="Pass", items=KINDS, default='AUTO')
-    convention: EnumProperty(name="Depth Convention", items=CONVENTIONS, default='AUTO')
-    near: FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH')
-    far: FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH')
-    layer: StringProperty(name="View Layer")
-    view: StringProperty(name="View")
-    depth_channel: StringProperty(name="Depth Channel")
-    color_channels: StringProperty(name="Color Channels")
-    position_channels: StringProperty(name="Position Channels")
-    camera: PointerProperty(name="Camera", type=bpy.types.Object, poll=_is_camera,
-                            description="Camera that rendered the passes (empty: the camera named in each "
-                                        "file, else the scene camera at that frame)")
-    clip: BoolProperty(name="Clip to Camera Range", default=True)
+    source: fields.source_path()
+    color_source: fields.source_path("Color Source")
+    kind: fields.kind()
+    convention: fields.convention()
+    near: fields.near()
+    far: fields.far()
+    layer: fields.layer()
+    view: fields.view()
+    depth_channel: fields.depth_channel()
+    color_channels: fields.color_channels()
+    position_channels: fields.position_channels()
+    camera: fields.camera("Camera that rendered the passes (empty: the camera named in each file, else the "
+                          "scene camera at that frame)")
+    clip: fields.clip()
     frame_start: IntProperty(name="Start", default=1)
     frame_end: IntProperty(name="End", default=1)
     frame_step: IntProperty(name="Step", default=1, min=1)

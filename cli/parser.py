@@ -1,33 +1,24 @@
-"""Command line: ``blender -b shot.blend -c depth_cloud <command> [options]``.
+"""The command line's parsers: ``depth_cloud <command> [options]`` (pure: no Blender import).
 
-Registered with ``bpy.utils.register_cli_command`` (Blender 4.2+). The same entry point is
-:func:`main` (``api.run_cli`` for ``--python-expr`` users and tests): it takes the argument
-list and returns the exit status, never raises or exits.
-
-This module parses and plans only; it imports no Blender module at import time. The Blender
-side of ``build`` lives in ``glue/cli_build.py``; ``info`` is pure core (``core/info.py``).
+Adding a subcommand is one function that adds its parser, with ``run=runner("module",
+"function")`` naming its runner in this package (imported on use, so parsing and ``--help``
+need no Blender), listed in :data:`SUBCOMMANDS`.
 
 Exit status: 0 success; 1 failure (one ``depth_cloud <command>: error: ...`` line on stderr);
 2 usage error (bad option or value, same one-line form); 3 ``build`` finished but input frames
 were missing (they are listed; ``--allow-missing`` makes that 0).
-
-Adding a subcommand is one function that adds its parser and its runner (a
-``blender_runner("module", "function")`` in ``glue/``), listed in :data:`SUBCOMMANDS`.
-The Blender side of ``build`` is ``glue/cli_build.py``, of ``fuse`` ``glue/cli_fuse.py``.
 """
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import sys
 import textwrap
 
-from .core.batch import chunk_frames, frame_output_path, frame_ranges_text, parse_chunk, range_output_path
-from .core.errors import DepthCloudError, FramePatternError
-from .core.frames import has_frame_placeholder, parse_frame_range
-from .enums import CONVENTIONS as _CONVENTION_ITEMS
-from .enums import KINDS as _KIND_ITEMS
+from ..core.batch import parse_chunk
+from ..core.errors import FramePatternError
+from ..core.frames import parse_frame_range
+from ..enums import CONVENTIONS as _CONVENTION_ITEMS
+from ..enums import KINDS as _KIND_ITEMS
 
 PROG = "depth_cloud"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
@@ -71,10 +62,12 @@ class _Parser(argparse.ArgumentParser):
     def exit(self, status=0, message=None):  # --help: print, then stop parsing
         if message:
             self._print_message(message, sys.stderr)
-        raise _Exit(status)
+        raise ParserExit(status)
 
 
-class _Exit(Exception):
+class ParserExit(Exception):
+    """``--help`` was printed: stop with ``status``."""
+
     def __init__(self, status):
         super().__init__(status)
         self.status = status
@@ -85,11 +78,11 @@ class _FullHelpParser(_Parser):
 
     def format_help(self):
         text = super().format_help()
-        for name, sub in self._subcommand_parsers():
+        for name, sub in self.subcommand_parsers():
             text += f"\n{'=' * 78}\n{sub.format_help()}"
         return text
 
-    def _subcommand_parsers(self):
+    def subcommand_parsers(self):
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
                 return list(action.choices.items())
@@ -133,7 +126,7 @@ def _formatter(prog):
     return argparse.RawDescriptionHelpFormatter(prog, max_help_position=30, width=100)
 
 
-def _subparser(subparsers, name, help_text, description, epilog=""):
+def subparser(subparsers, name, help_text, description, epilog=""):
     return subparsers.add_parser(name, help=help_text, description=textwrap.dedent(description).strip(),
                                  epilog=textwrap.dedent(epilog).strip() or None, formatter_class=_formatter)
 
@@ -221,7 +214,7 @@ pixel gives an empty cloud and a warning. Any other error stops with one line an
 
 
 def add_build(subparsers):
-    p = _subparser(subparsers, "build", "frames -> point clouds (PLY per frame, .blend, USD)",
+    p = subparser(subparsers, "build", "frames -> point clouds (PLY per frame, .blend, USD)",
                    """
                    Build colored point clouds from rendered passes, frame by frame, and write them
                    out. One progress line per frame, with timing, on stdout.
@@ -229,12 +222,12 @@ def add_build(subparsers):
     add_source_options(p)
     add_frame_options(p)
     add_output_options(p)
-    p.set_defaults(run=blender_runner("cli_build", "run_build"))
+    p.set_defaults(run=runner("build", "run_build"))
     return p
 
 
 def add_info(subparsers):
-    p = _subparser(subparsers, "info", "what an EXR (or PLY) file holds",
+    p = subparser(subparsers, "info", "what an EXR (or PLY) file holds",
                    """
                    Show what a file holds: parts, view layers, passes and channels (with pixel types),
                    data/display windows, the camera Blender recorded and a Depth Cloud header camera,
@@ -254,13 +247,12 @@ def add_info(subparsers):
                    help="also read the pixels: per-channel min/max, NaN/inf and background counts "
                         "(refines the depth convention guess)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.set_defaults(run=run_info)
+    p.set_defaults(run=runner("info", "run_info"))
     return p
 
 
-#: One function per subcommand; each adds its parser (with ``run=``) to the subparsers.
 def add_fuse(subparsers):
-    p = _subparser(subparsers, "fuse", "many depth maps from many cameras -> one clean cloud",
+    p = subparser(subparsers, "fuse", "many depth maps from many cameras -> one clean cloud",
                    """
                    Fuse the views of one static object or set into ONE cloud: the union of every view's
                    points, checked against the other views (multi-view consistency), merged on a voxel
@@ -306,10 +298,11 @@ def add_fuse(subparsers):
     o.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
     o.add_argument("--no-radius", dest="radius", action="store_false", help="PLY: leave out 'radius'")
     o.add_argument("--verbose", action="store_true", help="let Blender's own messages through")
-    p.set_defaults(run=blender_runner("cli_fuse", "run_fuse"))
+    p.set_defaults(run=runner("fuse", "run_fuse"))
     return p
 
 
+#: One function per subcommand; each adds its parser (with ``run=``) to the subparsers.
 SUBCOMMANDS = [add_build, add_info, add_fuse]
 
 
@@ -325,159 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def blender_runner(module: str, function: str):
-    """A ``run(args, console)`` that calls ``glue.<module>.<function>`` (imported on use, so
-    parsing and ``--help`` need no Blender)."""
+def runner(module: str, function: str):
+    """A ``run(args, console)`` that calls ``<module>.<function>`` of this package (imported on
+    use, so parsing and ``--help`` need no Blender)."""
     def run(args, console):
         import importlib
-        mod = importlib.import_module(f"{__package__}.glue.{module}")
+        mod = importlib.import_module(f"{__package__}.{module}")
         return getattr(mod, function)(args, console)
     run.__qualname__ = f"{module}.{function}"
     return run
-
-
-# ------------------------------------------------------------------ planning (pure)
-def output_format(output: str, fmt: str | None = None) -> str:
-    if fmt:
-        return fmt
-    ext = os.path.splitext(str(output))[1].lower()
-    if ext not in FORMATS:
-        raise UsageError(f"--output {output!r}: unknown extension {ext or '(none)'!r}; use "
-                         f"{', '.join(sorted(FORMATS))} or --format")
-    return FORMATS[ext]
-
-
-def select_frames(frames, chunk=None) -> list:
-    """The frames this run builds: all of ``frames`` or chunk ``(k, n)`` of them."""
-    return chunk_frames(frames, *chunk) if chunk else list(frames)
-
-
-def plan_outputs(fmt: str, output: str, frames, chunked: bool = False) -> list:
-    """``[(frames, path), ...]``: one item per frame (PLY) or one for the whole range."""
-    frames = list(frames)
-    if not frames:
-        return []
-    if fmt in PER_FRAME_FORMATS:
-        if len(frames) > 1 and not has_frame_placeholder(output):
-            raise UsageError(f"--output {output!r} has no '#' frame placeholder, but {len(frames)} frames are to be "
-                             f"written; use e.g. cloud_####.ply")
-        return [([f], frame_output_path(output, f)) for f in frames]
-    if chunked and not has_frame_placeholder(output):
-        raise UsageError(f"--output {output!r} has no '#' placeholder, so every chunk would write the same file; "
-                         f"use e.g. {_suggest(output)}")
-    return [(frames, range_output_path(output, frames[0], frames[-1]))]
-
-
-def _suggest(output):
-    stem, ext = os.path.splitext(os.path.basename(str(output)))
-    return f"{stem}_####{ext}"
-
-
-# ------------------------------------------------------------------ info (pure)
-def run_info(args, console) -> int:
-    import json
-
-    from .core.frames import resolve_frame_path
-    from .core.info import file_info, format_info
-    results = []
-    for pattern in args.files:
-        path = pattern
-        if has_frame_placeholder(pattern) and not os.path.exists(pattern):
-            if args.frame is None:
-                raise UsageError(f"{pattern!r} is a frame pattern: give --frame N")
-            path = resolve_frame_path(pattern, args.frame)
-        results.append(file_info(path, stats=args.stats, view=args.view))
-    if args.json:
-        console.line(json.dumps(results if len(results) > 1 else results[0], indent=2, default=str))
-    else:
-        for i, info in enumerate(results):
-            if i:
-                console.line()
-            for text in format_info(info):
-                console.line(text)
-    return EXIT_OK
-
-
-# ------------------------------------------------------------------ entry points
-def main(argv=None, stdout=None, stderr=None) -> int:
-    """Run the command line ``argv`` (a list, or one string split like a shell); returns the
-    exit status. Errors print one line on ``stderr``; nothing is raised."""
-    if argv is None:
-        argv = []
-    elif isinstance(argv, str):
-        argv = shlex.split(argv)
-    argv = [str(a) for a in argv]
-    console = Console(stdout, stderr)
-    parser = build_parser()
-    if not argv:
-        console.line(parser.format_usage().rstrip())
-        console.line(f"commands: {', '.join(_command_names(parser))}; '{PROG} --help' documents every option")
-        return EXIT_USAGE
-    old_out = sys.stdout
-    try:
-        sys.stdout = console.out  # argparse prints --help to sys.stdout
-        try:
-            args = parser.parse_args(argv)
-        finally:
-            sys.stdout = old_out
-    except _Exit as done:
-        return done.status
-    except UsageError as err:
-        console.prog = _prog_for(argv, parser)
-        console.error(err)
-        return EXIT_USAGE
-    if not getattr(args, "run", None):
-        console.error(f"no command given; expected one of {', '.join(_command_names(parser))}")
-        return EXIT_USAGE
-    console.prog = f"{PROG} {args.command}"
-    try:
-        status = args.run(args, console)
-    except UsageError as err:
-        console.error(err)
-        return EXIT_USAGE
-    except DepthCloudError as err:
-        console.error(err)
-        return EXIT_FAILURE
-    except KeyboardInterrupt:
-        console.error("interrupted")
-        return 130
-    except Exception as err:  # a bug, or Blender refusing: still one line (traceback with --verbose)
-        if getattr(args, "verbose", False):
-            import traceback
-            traceback.print_exc(file=console.err)
-        console.error(f"internal error: {type(err).__name__}: {err}")
-        return EXIT_FAILURE
-    return EXIT_OK if status is None else int(status)
-
-
-def _command_names(parser):
-    return [name for name, _ in parser._subcommand_parsers()] if hasattr(parser, "_subcommand_parsers") else []
-
-
-def _prog_for(argv, parser):
-    names = _command_names(parser)
-    first = next((a for a in argv if not a.startswith("-")), None)
-    return f"{PROG} {first}" if first in names else PROG
-
-
-def execute(argv) -> int:
-    """The ``bpy.utils.register_cli_command`` callback."""
-    return main(list(argv))
-
-
-_handle = None
-
-
-def register():
-    global _handle
-    import bpy
-    if _handle is None and hasattr(bpy.utils, "register_cli_command"):
-        _handle = bpy.utils.register_cli_command(PROG, execute)
-
-
-def unregister():
-    global _handle
-    import bpy
-    if _handle is not None:
-        bpy.utils.unregister_cli_command(_handle)
-        _handle = None

@@ -1,4 +1,4 @@
-"""The Blender side of ``depth_cloud fuse``: many views -> one fused cloud (PLY or .blend).
+"""``depth_cloud fuse``, the Blender side: many views -> one fused cloud (PLY or .blend).
 
 Reuses the fusion pipeline of the operator and the API (``glue.fusion.run_fusion``) and the
 PLY writer of ``build``; outputs are written atomically and existing ones are skipped unless
@@ -11,20 +11,22 @@ import time
 
 import bpy
 
-from .. import cli
 from ..core.fileio import atomic_output
 from ..core.ply import write_ply
-from . import fusion as fusion_glue
-from .build import READING_OPTIONS
-from .cli_build import _rel, _size, blender_quiet, resolve_scene
-from .images import abspath
+from ..glue import fusion as fusion_glue
+from ..glue.source import READING_OPTIONS
+from ..glue.images import abspath
+from .common import blender_quiet, rel_path, resolve_scene, size_text
+from .parser import EXIT_OK, UsageError
+from .plan import output_format
 
-FUSION_OPTIONS = ("voxel_size", "min_views", "depth_tolerance", "neighbor_support", "outlier_neighbors",
+#: The fusion options the command line offers (flags named after them).
+FUSION_FLAGS = ("voxel_size", "min_views", "depth_tolerance", "neighbor_support", "outlier_neighbors",
                   "outlier_std_ratio", "max_incidence", "check_views", "workers")
 
 
 def _options(args) -> dict:
-    opts = {k: getattr(args, k) for k in READING_OPTIONS + FUSION_OPTIONS if getattr(args, k, None) is not None}
+    opts = {k: getattr(args, k) for k in READING_OPTIONS + FUSION_FLAGS if getattr(args, k, None) is not None}
     if args.all_outliers:
         opts["outliers_unconfirmed_only"] = False
     return opts
@@ -49,13 +51,13 @@ def _sources(args) -> dict:
 def run_fuse(args, console) -> int:
     t_start = time.perf_counter()
     scene = resolve_scene(args)
-    fmt = cli.output_format(args.output, args.format)
+    fmt = output_format(args.output, args.format)
     if fmt not in ("ply", "blend"):
-        raise cli.UsageError(f"--output {args.output!r}: fuse writes one .ply or one .blend")
+        raise UsageError(f"--output {args.output!r}: fuse writes one .ply or one .blend")
     output = abspath(args.output)
     if os.path.exists(output) and not args.overwrite:
-        console.line(f"{console.prog}: skipped, {_rel(output)} exists (--overwrite rebuilds)")
-        return cli.EXIT_OK
+        console.line(f"{console.prog}: skipped, {rel_path(output)} exists (--overwrite rebuilds)")
+        return EXIT_OK
 
     def progress(fraction, message):
         console.line(f"[{100 * fraction:5.1f}%] {message} ({time.perf_counter() - t_start:.2f} s)")
@@ -75,11 +77,11 @@ def run_fuse(args, console) -> int:
             with blender_quiet(not args.verbose):
                 status = bpy.ops.wm.save_as_mainfile(filepath=tmp, copy=True, check_existing=False)
             if 'FINISHED' not in status:
-                raise cli.UsageError(f"{output}: Blender could not save the .blend")
+                raise UsageError(f"{output}: Blender could not save the .blend")
         size = os.path.getsize(output)
     stats = ", ".join(f"{k} {v}" for k, v in result.stats.items() if isinstance(v, (int, float)))
-    console.line(f"{console.prog}: fused {len(points):,} points -> {_rel(output)} ({_size(size)}) in "
+    console.line(f"{console.prog}: fused {len(points):,} points -> {rel_path(output)} ({size_text(size)}) in "
                  f"{time.perf_counter() - t_start:.2f} s" + (f"; object {ob.name!r}" if ob is not None else ""))
     if stats:
         console.line(f"{console.prog}: {stats}")
-    return cli.EXIT_OK
+    return EXIT_OK

@@ -4,6 +4,8 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, StringProperty
 
+from ..enums import DEFAULT_CACHE_DIR
+
 RENDER_FRAMES = [
     ('CURRENT', "Current Frame", "Render the current frame"),
     ('RANGE', "Scene Range", "Render the scene's frame range (start to end, with its step)"),
@@ -19,7 +21,7 @@ class DepthCloudOutputSettings(bpy.types.PropertyGroup):
     """Where rendered passes and USD point caches go (``scene.depth_cloud.output``)."""
 
     cache_dir: StringProperty(
-        name="Cache Folder", subtype='DIR_PATH', default="//depth_cloud_cache/",
+        name="Cache Folder", subtype='DIR_PATH', default=DEFAULT_CACHE_DIR,
         description="Folder of the rendered passes, one multilayer EXR per frame named <scene>_####.exr")
     render_frames: EnumProperty(name="Render", items=RENDER_FRAMES, default='CURRENT')
     bake_frames: EnumProperty(name="Bake", items=BAKE_FRAMES, default='RANGE')

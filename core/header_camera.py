@@ -305,7 +305,7 @@ def camera_to_standard(model: CameraModel) -> dict:
         raise CameraError(f"{model.projection} cameras have no {WORLD_TO_NDC} matrix")
     flip = np.diag([1.0, 1.0, -1.0, 1.0])
     w2c = flip @ model.world_to_cam  # column-vector world -> RenderMan camera
-    pix, dx, dy = model._view_plane()
+    pix, dx, dy = model.view_plane()
     ycor = model.ycor
     a, b = 1.0 / (pix * model.width), 0.5 - dx / model.width
     c, d = -1.0 / (pix * ycor * model.height), 0.5 + dy / (ycor * model.height)

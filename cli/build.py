@@ -1,4 +1,4 @@
-"""``depth_cloud build`` inside Blender: frames -> PointSets -> PLY files, a .blend or USD.
+"""``depth_cloud build``, the Blender side: frames -> PointSets -> PLY files, a .blend or USD.
 
 Reuses the shared pipeline (``glue.build.point_set_for_frame`` for the numbers,
 ``glue.build.build_cloud_object`` for datablocks); every output is written atomically
@@ -16,121 +16,51 @@ Reuses the shared pipeline (``glue.build.point_set_for_frame`` for the numbers,
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
-import sys
 import time
-from dataclasses import replace
 
 import bpy
 import numpy as np
 
-from .. import cli
+from ..core.batch import frame_ranges_text
 from ..core.errors import DepthCloudError, InvalidDepthError, SettingsError, SourceFileError
 from ..core.fileio import atomic_output
 from ..core.passes import SourceSpec
 from ..core.ply import write_ply
 from ..core.pointset import PointSet
-from . import build as build_glue
-from .frames import scene_frames
-from .images import abspath
-
-
-# ------------------------------------------------------------------ quiet Blender
-def _c_flush():
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None).fflush(None)
-
-
-@contextlib.contextmanager
-def blender_quiet(enabled: bool = True):
-    """Silence what Blender's C code prints on stdout (``Info: Saved ...``) so the progress
-    lines stay readable. Works at file-descriptor level; a no-op when disabled or when fd 1
-    cannot be redirected."""
-    if not enabled:
-        yield
-        return
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-    _c_flush()
-    try:
-        saved = os.dup(1)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        yield
-        return
-    # Operator reports ("Info: Saved ...") go through Python's sys.stdout, C prints to fd 1.
-    py_stdout = sys.stdout
-    sink = open(os.devnull, "w", encoding="utf-8")
-    try:
-        os.dup2(devnull, 1)
-        sys.stdout = sink
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            sink.flush()
-        sys.stdout = py_stdout
-        sink.close()
-        _c_flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+from ..glue import build as build_glue
+from ..glue import source as source_glue
+from ..glue.frames import scene_frames
+from ..glue.images import abspath
+from .common import blender_quiet, rel_path, resolve_scene, size_text
+from .parser import EXIT_FAILURE, EXIT_MISSING, EXIT_OK, UsageError
+from .plan import output_format, plan_outputs, select_frames
 
 
 # ------------------------------------------------------------------ inputs
-def resolve_scene(args):
-    if args.scene:
-        scene = bpy.data.scenes.get(args.scene)
-        if scene is None:
-            names = ", ".join(s.name for s in bpy.data.scenes) or "(none)"
-            raise cli.UsageError(f"--scene {args.scene!r}: no such scene; scenes in this file: {names}")
-        return scene
-    scene = bpy.context.scene
-    if scene is None:
-        scene = bpy.data.scenes[0] if len(bpy.data.scenes) else None
-    if scene is None:
-        raise cli.UsageError("this Blender session has no scene")
-    return scene
-
-
-def resolve_camera_option(args, scene, from_settings: bool):
-    """The camera object to use, or None for the scene camera (checked when a frame needs it)."""
+def camera_option(args):
+    """The camera object ``--camera`` names, or None (then: the settings' camera when the
+    source comes from them, else the file's or the scene camera; ``glue.source``)."""
     if args.camera:
         ob = bpy.data.objects.get(args.camera)
         cams = ", ".join(o.name for o in bpy.data.objects if o.type == 'CAMERA') or "none"
         if ob is None:
-            raise cli.UsageError(f"--camera {args.camera!r}: no object of that name in this file (cameras: {cams})")
+            raise UsageError(f"--camera {args.camera!r}: no object of that name in this file (cameras: {cams})")
         if ob.type != 'CAMERA':
-            raise cli.UsageError(f"--camera {args.camera!r} is a {ob.type.lower()}, not a camera (cameras: {cams})")
+            raise UsageError(f"--camera {args.camera!r} is a {ob.type.lower()}, not a camera (cameras: {cams})")
         return ob
-    if from_settings and scene.depth_cloud.camera is not None:
-        return scene.depth_cloud.camera
     return None
 
 
-def source_spec_from_args(args, scene):
-    """``(SourceSpec, from_settings)``: the scene's settings overridden by the given options,
-    or, with ``--source``, the options alone."""
+def source_from_args(args, scene):
+    """What to read (``glue.source.Source``): the scene's settings overridden by the given
+    options, or, with ``--source``, the options alone."""
     try:
-        if args.source:
-            spec = SourceSpec(path=abspath(args.source))
-            from_settings = False
-        else:
-            settings = scene.depth_cloud
-            if not settings.exr_path.strip():
-                raise cli.UsageError(f"no source: give --source (e.g. renders/shot_####.exr) or set the EXR in "
-                                     f"scene {scene.name!r}'s Depth Cloud settings")
-            spec = build_glue.source_spec_from_settings(settings)
-            from_settings = True
-        if args.color:
-            spec = replace(spec, color_path=abspath(args.color))
-        overrides = {name: getattr(args, name) for name in build_glue.READING_OPTIONS
-                     if getattr(args, name) is not None}
-        if overrides:
-            spec = replace(spec, **overrides)
+        return source_glue.resolve(scene, args.source or None, args.color, camera_option(args), args.clip,
+                                   source_name="--source",
+                                   **{name: getattr(args, name) for name in source_glue.READING_OPTIONS})
     except SettingsError as err:
-        raise cli.UsageError(str(err)) from err
-    return spec, from_settings
+        raise UsageError(str(err)) from err
 
 
 def _missing_input(spec: SourceSpec, frame: int):
@@ -140,14 +70,6 @@ def _missing_input(spec: SourceSpec, frame: int):
         if path and not os.path.exists(path):
             return path
     return None
-
-
-def _rel(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith(".." + os.sep + "..") else rel
 
 
 # ------------------------------------------------------------------ outputs
@@ -163,7 +85,7 @@ def _ply_comments(spec: SourceSpec, frame: int, point_set) -> list:
 
 def usd_available() -> bool:
     """Whether this Blender has its bundled USD module (``pxr``)."""
-    from .usd_bake import import_pxr
+    from ..glue.usd_bake import import_pxr
     try:
         import_pxr()
     except DepthCloudError:
@@ -175,24 +97,23 @@ def usd_available() -> bool:
 def run_build(args, console) -> int:
     t_start = time.perf_counter()
     scene = resolve_scene(args)
-    spec, from_settings = source_spec_from_args(args, scene)
-    camera = resolve_camera_option(args, scene, from_settings)
-    clip = args.clip if args.clip is not None else (scene.depth_cloud.clip if from_settings else True)
-    fmt = cli.output_format(args.output, args.format)
+    src = source_from_args(args, scene)
+    spec, camera, clip = src.spec, src.camera, src.clip
+    fmt = output_format(args.output, args.format)
     if fmt == "usd" and not usd_available():
-        raise cli.UsageError(f"--output {args.output!r}: USD output needs Blender's bundled USD module (pxr), "
+        raise UsageError(f"--output {args.output!r}: USD output needs Blender's bundled USD module (pxr), "
                              f"which this Blender lacks; write .ply or .blend")
     all_frames = args.frames if args.frames is not None else scene_frames(scene)
-    frames = cli.select_frames(all_frames, args.chunk)
+    frames = select_frames(all_frames, args.chunk)
     output = abspath(args.output)
-    plan = cli.plan_outputs(fmt, output, frames, chunked=bool(args.chunk and args.chunk[1] > 1))
+    plan = plan_outputs(fmt, output, frames, chunked=bool(args.chunk and args.chunk[1] > 1))
 
-    chunk_text = f", chunk {args.chunk[0]}/{args.chunk[1]} of {cli.frame_ranges_text(all_frames)}" if args.chunk else ""
+    chunk_text = f", chunk {args.chunk[0]}/{args.chunk[1]} of {frame_ranges_text(all_frames)}" if args.chunk else ""
     if not frames:
         console.line(f"{console.prog}: nothing to do: no frames{chunk_text}")
-        return cli.EXIT_OK
-    console.line(f"{console.prog}: {len(frames)} frame(s) {cli.frame_ranges_text(frames)}{chunk_text}"
-                 f" from {_rel(spec.path)} -> {_rel(output)} ({fmt})")
+        return EXIT_OK
+    console.line(f"{console.prog}: {len(frames)} frame(s) {frame_ranges_text(frames)}{chunk_text}"
+                 f" from {rel_path(spec.path)} -> {rel_path(output)} ({fmt})")
 
     runner = _PlyRun if fmt == "ply" else _RangeRun
     state = runner(args, console, scene, spec, camera, clip, fmt, len(frames))
@@ -221,7 +142,7 @@ class _Run:
         missing = _missing_input(self.spec, frame)
         if missing:
             self.missing.append(frame)
-            return None, f"MISSING {_rel(missing)}"
+            return None, f"MISSING {rel_path(missing)}"
         try:
             point_set, _model = build_glue.point_set_for_frame(self.scene, self.spec, frame, self.camera, self.clip)
         except InvalidDepthError as err:
@@ -238,26 +159,25 @@ class _Run:
         if self.skipped:
             bits.append(f"{len(self.skipped)} skipped (exist)")
         if self.empty:
-            bits.append(f"{len(self.empty)} empty (frames {cli.frame_ranges_text(f for f, _ in self.empty)})")
+            bits.append(f"{len(self.empty)} empty (frames {frame_ranges_text(f for f, _ in self.empty)})")
         if self.missing:
-            bits.append(f"{len(self.missing)} missing (frames {cli.frame_ranges_text(self.missing)})")
+            bits.append(f"{len(self.missing)} missing (frames {frame_ranges_text(self.missing)})")
         c.line(f"{c.prog}: done in {seconds:.2f} s: {', '.join(bits)}; {self.points:,} points")
         if self.missing and len(self.missing) == self.total and not self.args.allow_missing:
             c.error(f"no input found: {self.spec.path} is missing for every frame "
-                    f"({cli.frame_ranges_text(self.missing)}); check --source and --frames")
-            return cli.EXIT_FAILURE
+                    f"({frame_ranges_text(self.missing)}); check --source and --frames")
+            return EXIT_FAILURE
         nonmissing = self.total - len(self.skipped) - len(self.missing)
         if nonmissing and len(self.empty) == nonmissing:
             self.remove_empty_outputs()
             c.error(f"every frame gave an empty cloud; first: {self.empty[0][1]}")
-            return cli.EXIT_FAILURE
+            return EXIT_FAILURE
         self.write_pending_empty()
         if self.missing and not self.args.allow_missing:
-            c.error(f"{len(self.missing)} input frame(s) missing: {cli.frame_ranges_text(self.missing)} "
+            c.error(f"{len(self.missing)} input frame(s) missing: {frame_ranges_text(self.missing)} "
                     f"(reported above; --allow-missing makes this exit 0)")
-            return cli.EXIT_MISSING
-        return cli.EXIT_OK
-
+            return EXIT_MISSING
+        return EXIT_OK
 
     def write_pending_empty(self):
         for write in self.pending_empty:
@@ -271,10 +191,6 @@ class _Run:
         for path in getattr(self, "empty_outputs", ()):
             with contextlib.suppress(OSError):
                 os.remove(path)
-
-
-def _size(nbytes: int) -> str:
-    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e6 else f"{nbytes / 1e3:.1f} kB"
 
 
 def _in_frame(err, frame):
@@ -294,7 +210,7 @@ class _PlyRun(_Run):
         t0 = time.perf_counter()
         if os.path.exists(path) and not self.args.overwrite:
             self.skipped.append(frame)
-            self.console.line(f"{self.prefix(frame)} skipped, {_rel(path)} exists (--overwrite rebuilds)")
+            self.console.line(f"{self.prefix(frame)} skipped, {rel_path(path)} exists (--overwrite rebuilds)")
             return
         point_set, note = self.point_set(frame)
         if point_set is None:
@@ -306,15 +222,15 @@ class _PlyRun(_Run):
                                                         radius=self.args.radius,
                                                         comments=_ply_comments(self.spec, frame, point_set)))
             self.written.append(frame)
-            self.console.line(f"{self.prefix(frame)} 0 points -> {_rel(path)}  {note}")
+            self.console.line(f"{self.prefix(frame)} 0 points -> {rel_path(path)}  {note}")
             return
         size = write_ply(path, point_set, alpha=self.args.alpha, radius=self.args.radius,
                          comments=_ply_comments(self.spec, frame, point_set))
         self.written.append(frame)
         dt = time.perf_counter() - t0
         extra = f"  {note}" if note else ""
-        self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> {_rel(path)} "
-                          f"({_size(size)}, {dt:.2f} s){extra}")
+        self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> {rel_path(path)} "
+                          f"({size_text(size)}, {dt:.2f} s){extra}")
 
 
 class _RangeRun(_Run):
@@ -323,7 +239,7 @@ class _RangeRun(_Run):
     def item(self, frames, path):
         if os.path.exists(path) and not self.args.overwrite:
             self.skipped.extend(frames)
-            self.console.line(f"frames {cli.frame_ranges_text(frames)}: skipped, {_rel(path)} exists "
+            self.console.line(f"frames {frame_ranges_text(frames)}: skipped, {rel_path(path)} exists "
                               f"(--overwrite rebuilds)")
             return
         if self.fmt == "blend":
@@ -338,7 +254,7 @@ class _RangeRun(_Run):
             missing = _missing_input(self.spec, frame)
             if missing:
                 self.missing.append(frame)
-                self.console.line(f"{self.prefix(frame)} MISSING {_rel(missing)}")
+                self.console.line(f"{self.prefix(frame)} MISSING {rel_path(missing)}")
                 continue
             try:
                 with blender_quiet(not self.args.verbose):
@@ -362,19 +278,19 @@ class _RangeRun(_Run):
             if 'FINISHED' not in result:
                 raise SourceFileError(path, "Blender could not save the .blend")
         self.written.extend(built)
-        self.console.line(f"saved {len(built)} cloud(s) -> {_rel(path)} ({_size(os.path.getsize(path))}, "
+        self.console.line(f"saved {len(built)} cloud(s) -> {rel_path(path)} ({size_text(os.path.getsize(path))}, "
                           f"{time.perf_counter() - t0:.2f} s)")
 
     def _usd(self, frames, path):
         """Stream the range into one USD point cache with the baker the Bake operator uses
         (one frame in memory at a time; written to a temporary file moved in place)."""
-        from . import usd_bake
+        from ..glue import usd_bake
         present = []
         for frame in frames:
             missing = _missing_input(self.spec, frame)
             if missing:
                 self.missing.append(frame)
-                self.console.line(f"{self.prefix(frame)} MISSING {_rel(missing)}")
+                self.console.line(f"{self.prefix(frame)} MISSING {rel_path(missing)}")
             else:
                 present.append(frame)
         if not present:
@@ -394,4 +310,4 @@ class _RangeRun(_Run):
         self.written.extend(result.frames)
         if set(result.empty) >= set(present):
             self.empty_outputs = [*getattr(self, "empty_outputs", []), path]
-        self.console.line(f"saved {len(present)} frame(s) -> {_rel(path)} ({_size(os.path.getsize(path))})")
+        self.console.line(f"saved {len(present)} frame(s) -> {rel_path(path)} ({size_text(os.path.getsize(path))})")

@@ -28,7 +28,7 @@ CLEANUP_MODES = [
 
 
 def _apply(self, _context, **values):
-    from .glue import display
+    from ..glue import display
     messages = display.apply_to_scene(self.id_data, **values)
     for message in messages:
         print(f"Depth Cloud: {message}")

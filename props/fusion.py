@@ -1,5 +1,4 @@
-"""Fusion settings saved in the .blend (``scene.depth_cloud.fusion``), registered before
-``props`` which nests them in the scene's settings group."""
+"""Fusion settings saved in the .blend (``scene.depth_cloud.fusion``)."""
 from __future__ import annotations
 
 import math

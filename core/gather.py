@@ -1,0 +1,124 @@
+"""What every unprojection gathers from one frame's passes, for flat and panoramic cameras
+alike (``core.unproject``, ``core.panorama``, ``core.fusion``): the frame's camera, its planar
+depth, which pixels hold a surface, and per point its color, pixel id and the frame's notes.
+
+Below the camera model in the import order (it needs only depth conventions), so the
+panoramic lens math can use it without an import circle."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from . import depth as depth_mod
+from .errors import InvalidDepthError
+from .projections import PANORAMIC
+
+if TYPE_CHECKING:
+    from .camera import CameraModel
+    from .passes import FramePasses
+
+#: Relative tolerance on the clip range (renders never hold surfaces outside it).
+CLIP_TOLERANCE = 1e-4
+#: EEVEE 4.2 - 5.0 stores about the far clip distance (measured 1000.07 for a far clip of
+#: 1000; up to ~1 % off) as the depth of pixels that saw nothing, where Cycles (and EEVEE
+#: from 5.2) store 1e10.
+#: Nothing is visible at the far clip itself, so depths within this fraction of it are
+#: background, not a wall of points at the far plane.
+FAR_PLANE_BAND = 0.01
+
+
+def frame_camera(passes: FramePasses, camera: CameraModel) -> CameraModel:
+    """The stored pixels decide the frame size (resolution % and odd sizes can't skew it)."""
+    w, h = passes.frame_size
+    if (camera.width, camera.height) != (w, h):
+        camera = camera.with_frame_size(w, h)
+    return camera
+
+
+def planar_depth(passes: FramePasses, camera: CameraModel | None) -> np.ndarray:
+    """The frame's depth as planar camera depth (float32, data window)."""
+    if passes.depth is None:
+        raise InvalidDepthError(f"{passes.path}: no depth pass was read")
+    h, w = passes.shape
+    x0, y0 = passes.window
+    return depth_mod.to_planar(passes.depth, passes.convention, camera, passes.near, passes.far,
+                               cols=np.arange(x0, x0 + w), rows=np.arange(y0, y0 + h))
+
+
+def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> np.ndarray:
+    """Pixels holding a surface: finite, positive, not background, inside the clip range and
+    not at the far clip plane (:data:`FAR_PLANE_BAND`: EEVEE's background)."""
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(z) & (z > 0) & (z < depth_mod.BACKGROUND_DEPTH)
+        if clip and camera is not None and camera.projection != PANORAMIC:
+            valid &= within_clip(z, camera) & (z < camera.clip_end * (1 - FAR_PLANE_BAND))
+    return valid
+
+
+def within_clip(z: np.ndarray, camera: CameraModel) -> np.ndarray:
+    """Depths (panoramic cameras: distances) inside the camera's clip range, with
+    :data:`CLIP_TOLERANCE`."""
+    with np.errstate(invalid="ignore"):
+        return (z >= camera.clip_start * (1 - CLIP_TOLERANCE)) & (z <= camera.clip_end * (1 + CLIP_TOLERANCE))
+
+
+def require_valid(valid: np.ndarray, passes: FramePasses, what: str, z=None):
+    if valid.any():
+        return
+    total = valid.size
+    extra = ""
+    if z is not None:
+        nonfinite = int((~np.isfinite(z)).sum())
+        extra = f" ({nonfinite} of {total} pixels are NaN/inf)" if nonfinite else ""
+    raise InvalidDepthError(f"{passes.path}: channel {what} holds no usable pixel: all {total} pixels are "
+                            f"background, NaN/inf or outside the camera clip range{extra}")
+
+
+def gather_colors(passes: FramePasses, index) -> np.ndarray:
+    """Colors of the pixels at flat ``index`` (row-major over the data window)."""
+    if passes.color is None and passes.color_planes is not None:
+        out = np.empty((len(index), 4), dtype=np.float32)
+        for i, plane in enumerate(passes.color_planes):
+            if plane is None:
+                out[:, i] = 1.0
+            else:
+                out[:, i] = plane.reshape(-1).take(index)
+        return out
+    if passes.color is None:
+        return np.ones((len(index), 4), dtype=np.float32)
+    return passes.color.reshape(-1, 4).take(index, axis=0)
+
+
+def pixel_ids(cols, rows, passes: FramePasses) -> np.ndarray:
+    x0, y0 = passes.window
+    out = np.empty((len(cols), 2), dtype=np.int32)
+    out[:, 0] = cols + x0
+    out[:, 1] = rows + y0
+    return out
+
+
+def point_meta(passes: FramePasses, valid) -> dict:
+    meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
+            "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
+            "warnings": list(passes.warnings), "view": getattr(passes, "view", None)}
+    raw = passes.depth if passes.depth is not None else passes.position
+    nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
+    nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
+    if nonfinite:
+        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
+    meta["nonfinite"] = nonfinite
+    return meta
+
+
+def camera_to_world(camera: CameraModel, x, y, z) -> np.ndarray:
+    """Camera-space coordinates (float32 arrays) to world positions (N, 3) float32."""
+    m = camera.cam_to_world.astype(np.float32)
+    out = np.empty((len(x), 3), dtype=np.float32)
+    for k in range(3):
+        col = out[:, k]
+        np.multiply(x, m[k, 0], out=col)
+        col += y * m[k, 1]
+        col += z * m[k, 2]
+        col += m[k, 3]
+    return out

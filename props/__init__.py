@@ -1,0 +1,23 @@
+"""Settings saved in the .blend: one PropertyGroup on the Scene (``scene.depth_cloud``) and one
+on each Object (``object.depth_cloud``); the display, output, sequence and fusion settings are
+groups nested in those (``scene.depth_cloud.display`` …). Class names and property paths are
+those of 0.1.0, so older .blend files open with their settings (``tests/blender/test_old_blend.py``).
+
+- ``fields``: definitions shared by several groups (the reading options, the camera poll)
+- ``display``, ``output``, ``sequence``, ``fusion``: the nested groups
+- ``scene``: the two top-level groups and their ``Scene``/``Object`` pointers
+"""
+from . import display, fusion, output, scene, sequence
+
+# Nested groups first: a PointerProperty needs its type registered.
+_MODULES = (output, display, sequence, fusion, scene)
+
+
+def register():
+    for module in _MODULES:
+        module.register()
+
+
+def unregister():
+    for module in reversed(_MODULES):
+        module.unregister()

@@ -1,0 +1,67 @@
+"""Property definitions used by more than one settings group, defined once.
+
+The scene's build settings (``scene.depth_cloud``) and what a sequence object plays back
+(``object.depth_cloud.sequence``) read their files with the same options; each function
+returns a fresh property for one class annotation."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
+
+from ..enums import CONVENTIONS, KINDS
+
+
+def is_camera(_self, obj):
+    return obj.type == 'CAMERA'
+
+
+def kind():
+    return EnumProperty(name="Pass", items=KINDS, default='AUTO')
+
+
+def convention():
+    return EnumProperty(name="Depth Convention", items=CONVENTIONS, default='AUTO')
+
+
+def near():
+    return FloatProperty(name="Near", default=0.1, min=0.0, precision=4, unit='LENGTH',
+                         description="Depth mapped to 0 (Normalized, Z-Buffer)")
+
+
+def far():
+    return FloatProperty(name="Far", default=100.0, min=0.0, precision=4, unit='LENGTH',
+                         description="Depth mapped to 1 (Normalized, Z-Buffer)")
+
+
+def camera(description):
+    return PointerProperty(name="Camera", type=bpy.types.Object, poll=is_camera, description=description)
+
+
+def layer():
+    return StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
+
+
+def view():
+    return StringProperty(name="View", description="View of a multi-view (stereo) EXR, e.g. 'left': depth and "
+                                                   "color both come from it (empty: the file's default view)")
+
+
+def depth_channel():
+    return StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
+
+
+def color_channels():
+    return StringProperty(name="Color Channels", description="Override prefix, e.g. 'ViewLayer.Combined'")
+
+
+def position_channels():
+    return StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
+
+
+def clip():
+    return BoolProperty(name="Clip to Camera Range", default=True,
+                        description="Drop depths outside the camera's clip start/end")
+
+
+def source_path(name="Source"):
+    return StringProperty(name=name, subtype='FILE_PATH')

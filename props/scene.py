@@ -1,0 +1,71 @@
+"""The top-level settings groups: ``scene.depth_cloud`` (what to build and how) and
+``object.depth_cloud`` (what a cloud was built from); the other groups nest in them."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+                       StringProperty)
+
+from ..enums import SOURCE_MODES
+from . import fields
+from .display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
+from .fusion import DepthCloudFusionSettings
+from .output import DepthCloudOutputSettings
+from .sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
+
+
+class DepthCloudSettings(bpy.types.PropertyGroup):
+    """Build settings of a scene (``scene.depth_cloud``)."""
+
+    source_mode: EnumProperty(name="Source", items=SOURCE_MODES, default='MULTILAYER')
+    exr_path: StringProperty(name="EXR", subtype='FILE_PATH',
+                             description="Multilayer EXR, or the depth/position EXR; '#' runs are the frame number")
+    color_path: StringProperty(name="Color", subtype='FILE_PATH',
+                               description="Color pass for Separate Files (EXR, PNG or JPG); '#' runs are the frame number")
+    kind: fields.kind()
+    convention: fields.convention()
+    near: fields.near()
+    far: fields.far()
+    camera: fields.camera("Camera that rendered the passes (empty: the camera the file describes or names, "
+                          "else the scene camera)")
+    layer: fields.layer()
+    view: fields.view()
+    depth_channel: fields.depth_channel()
+    color_channels: fields.color_channels()
+    position_channels: fields.position_channels()
+    clip: fields.clip()
+    show_channels: BoolProperty(name="Channels", default=False)
+    # Settings of the other features, nested so a scene has one Depth Cloud settings group.
+    display: PointerProperty(type=DepthCloudDisplaySettings)
+    output: PointerProperty(type=DepthCloudOutputSettings)
+    sequence: PointerProperty(type=DepthCloudSequenceSettings)
+    fusion: PointerProperty(type=DepthCloudFusionSettings)
+
+
+class DepthCloudObjectSettings(bpy.types.PropertyGroup):
+    """What a cloud object was built from (``object.depth_cloud``)."""
+
+    is_cloud: BoolProperty(name="Is Depth Cloud", default=False)
+    source: fields.source_path()
+    color_source: fields.source_path("Color Source")
+    frame: IntProperty(name="Frame")
+    view: StringProperty(name="View", description="View of the multi-view EXR it was built from")
+    points: IntProperty(name="Points")
+    display: PointerProperty(type=DepthCloudObjectDisplay)
+    sequence: PointerProperty(type=DepthCloudSequenceObject)
+
+
+classes = (DepthCloudSettings, DepthCloudObjectSettings)
+_register, _unregister = bpy.utils.register_classes_factory(classes)
+
+
+def register():
+    _register()
+    bpy.types.Scene.depth_cloud = PointerProperty(type=DepthCloudSettings)
+    bpy.types.Object.depth_cloud = PointerProperty(type=DepthCloudObjectSettings)
+
+
+def unregister():
+    del bpy.types.Object.depth_cloud
+    del bpy.types.Scene.depth_cloud
+    _unregister()

@@ -1,0 +1,84 @@
+"""A .blend saved by Depth Cloud 0.1.0 (``tests/data/saved_by_0_1_0.blend``, made on Blender 4.2
+by ``tests/data/make_saved_blend.py``) opens with every setting and its cloud intact."""
+import importlib.util
+import json
+import math
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+_spec = importlib.util.spec_from_file_location("make_saved_blend", os.path.join(DATA, "make_saved_blend.py"))
+saved = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(saved)
+
+
+def _same(actual, expected):
+    if isinstance(expected, float):
+        return math.isclose(actual, expected, rel_tol=1e-6, abs_tol=1e-7)
+    if hasattr(actual, "name") and isinstance(expected, str):  # pointer saved by datablock name
+        return actual.name == expected
+    return actual == expected
+
+
+def _open_copy(tmp_path):
+    import bpy
+    for name in ("saved_by_0_1_0.blend", "saved_by_0_1_0.exr"):
+        shutil.copy(os.path.join(DATA, name), tmp_path / name)
+    bpy.ops.wm.open_mainfile(filepath=str(tmp_path / "saved_by_0_1_0.blend"))
+    return bpy.context.scene
+
+
+def test_old_blend_settings_survive(scene, tmp_path):
+    s = _open_copy(tmp_path).depth_cloud
+    groups = (("", s, saved.SCENE),) + tuple((name, getattr(s, name), values) for name, values in saved.GROUPS)
+    wrong = [f"{prefix}.{key}: {getattr(group, key)!r} != {value!r}"
+             for prefix, group, values in groups for key, value in values.items()
+             if not _same(getattr(group, key), value)]
+    assert not wrong, "settings changed on load: " + "; ".join(wrong)
+
+
+def test_old_blend_cloud_survives(scene, tmp_path):
+    import bpy
+    from depth_cloud.core.exr import read_exr
+    scene = _open_copy(tmp_path)
+    clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
+    assert len(clouds) == 1
+    cloud = clouds[0]
+    oc = cloud.depth_cloud
+    assert os.path.basename(oc.source) == "saved_by_0_1_0.exr"
+    assert oc.frame == saved.CLOUD["frame"]
+    assert oc.display.mode == saved.CLOUD["display_mode"]
+    assert (oc.display.image_width, oc.display.image_height) == (saved.CLOUD["image_width"],
+                                                                 saved.CLOUD["image_height"])
+    assert json.loads(oc.display.camera)  # the source camera model, stored as JSON
+    assert oc.display.surface is not None and len(oc.display.surface.data.vertices) > 0
+    assert cloud.modifiers.get("Depth Cloud Display") is not None
+
+    # The points are still the EXR's surface pixels, at the Position pass and in its colors.
+    exr = read_exr(str(tmp_path / "saved_by_0_1_0.exr"))
+    z = exr.get("ViewLayer.Depth.Z")
+    foreground = int(np.count_nonzero(np.isfinite(z) & (z > 0) & (z < 1e9)))
+    n = len(cloud.data.points)
+    assert n == oc.points == foreground > 0
+    attrs = cloud.data.attributes
+    pixels = np.empty(n * 2, np.int32)
+    attrs["pixel"].data.foreach_get("value", pixels)
+    col, row = pixels.reshape(n, 2).T
+    positions = np.empty(n * 3, np.float32)
+    attrs["position"].data.foreach_get("vector", positions)
+    truth = np.stack([exr.get(f"ViewLayer.Position.{c}") for c in "XYZ"], axis=-1)[row, col]
+    error = np.linalg.norm(positions.reshape(n, 3) - truth, axis=1) / z[row, col]
+    assert error.max() < 1e-3, f"max relative position error {error.max():.2e}"
+    colors = np.empty(n * 4, np.float32)
+    attrs["Col"].data.foreach_get("color", colors)
+    rgb = np.stack([exr.get(f"ViewLayer.Combined.{c}") for c in "RGB"], axis=-1)[row, col]
+    assert np.allclose(colors.reshape(n, 4)[:, :3], rgb, atol=1e-5)
+
+    # And the reloaded settings still build (from the copy: the saved cloud names the file where
+    # the .blend was made, so this is a new cloud beside it).
+    assert bpy.ops.depth_cloud.build() == {'FINISHED'}
+    built = [o for o in scene.objects if o.depth_cloud.is_cloud and o is not cloud]
+    assert len(built) == 1 and os.path.samefile(built[0].depth_cloud.source, tmp_path / "saved_by_0_1_0.exr")

@@ -1,0 +1,146 @@
+"""The house's shape, read from the source (no import, no Blender): which package may import
+which, no import cycle in core, no private name used outside its module."""
+import ast
+import os
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SKIP_DIRS = {"tests", "bench", "demo", "docs", "tools", "farm", "__pycache__"}
+
+
+def _modules():
+    """``{dotted name: path}`` of every module of the extension ('' is the root package)."""
+    out = {}
+    for root, dirs, files in os.walk(REPO):
+        rel = os.path.relpath(root, REPO)
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in (SKIP_DIRS if rel == "." else {"__pycache__"})]
+        for name in files:
+            if name.endswith(".py"):
+                parts = [] if rel == "." else rel.split(os.sep)
+                stem = name[:-3]
+                out[".".join(parts + ([] if stem == "__init__" else [stem]))] = os.path.join(root, name)
+    return out
+
+
+MODULES = _modules()
+
+
+def _package_of(module):
+    is_package = os.path.basename(MODULES[module]) == "__init__.py"
+    return module if is_package else module.rpartition(".")[0]
+
+
+def _runtime_nodes(tree):
+    """Every node except those under ``if TYPE_CHECKING:`` (imports for annotations only)."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and getattr(child.test, "id", getattr(child.test, "attr", "")) == "TYPE_CHECKING":
+                stack.extend(child.orelse)
+                continue
+            stack.append(child)
+
+
+def _imports(module):
+    """``[(imported module, [names], line)]`` of ``module``: relative imports resolved, absolute
+    ones (``depth_cloud.x``) mapped into the repository; other packages left out."""
+    tree = ast.parse(open(MODULES[module], encoding="utf-8").read())
+    out = []
+    for node in _runtime_nodes(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = _package_of(module).split(".") if _package_of(module) else []
+                base = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+                target = ".".join(base + ([node.module] if node.module else []))
+            elif node.module and node.module.split(".")[0] == "depth_cloud":
+                target = node.module.partition(".")[2]
+            else:
+                continue
+            names = [a.name for a in node.names]
+            # ``from . import x``: x is a module when one exists
+            for name in names:
+                sub = f"{target}.{name}" if target else name
+                if sub in MODULES:
+                    out.append((sub, [], node.lineno))
+            out.append((target, names, node.lineno))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "depth_cloud":
+                    out.append((alias.name.partition(".")[2], [], node.lineno))
+    return out
+
+
+def test_glue_and_core_never_import_the_command_line():
+    assert "cli" in MODULES, "the cli package is missing"
+    wrong = [f"{m} (line {line}) imports {target}"
+             for m in MODULES if m.split(".")[0] in ("glue", "core")
+             for target, _, line in _imports(m) if target == "cli" or target.startswith("cli.")]
+    assert not wrong, "; ".join(wrong)
+
+
+def _cycle(graph):
+    """One import cycle of ``graph`` (``{module: {imported modules}}``) as a list, or None."""
+    state = {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [nxt])
+                if found:
+                    return found
+        state[node] = "done"
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start, [start])
+            if found:
+                return found
+    return None
+
+
+def test_core_has_no_import_cycle():
+    """Every import counts, also those inside functions (a lazy import still ties the modules)."""
+    core = {m for m in MODULES if m == "core" or m.startswith("core.")}
+    graph = {m: {t for t, _, _ in _imports(m) if t in core and t != m and t != "core"} for m in core}
+    cycle = _cycle(graph)
+    assert cycle is None, "import cycle in core: " + " -> ".join(cycle)
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def _private(name):
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def test_no_module_uses_another_modules_private_names():
+    """``from .x import _name`` or ``x._name`` on an imported module of the extension."""
+    wrong = []
+    for m in MODULES:
+        imports = _imports(m)
+        wrong += [f"{m} (line {line}) imports {target}.{name}" for target, names, line in imports
+                  for name in names if _private(name) and f"{target}.{name}" not in MODULES]
+        # names bound to modules of the extension in this file
+        bound = {}
+        tree = ast.parse(open(MODULES[m], encoding="utf-8").read())
+        for node in _runtime_nodes(tree):
+            if isinstance(node, ast.ImportFrom):
+                for target, names, _ in [i for i in imports if i[2] == node.lineno]:
+                    for alias in node.names:
+                        full = f"{target}.{alias.name}" if target else alias.name
+                        if not names and target == full or full in MODULES:
+                            bound[alias.asname or alias.name] = full
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound
+                    and _private(node.attr)):
+                wrong.append(f"{m} (line {node.lineno}) uses {bound[node.value.id]}.{node.attr}")
+    assert not wrong, "; ".join(sorted(set(wrong)))
