@@ -34,7 +34,8 @@ import bpy
 from .core.camera import CameraModel
 from .core.cameras_io import read_camera_list
 from .core.errors import (CameraError, ChannelError, DepthCloudError, ExportError, FramePatternError,
-                          InvalidDepthError, SettingsError, SizeMismatchError, SourceFileError)
+                          InvalidDepthError, OutputWriteError, SettingsError, SizeMismatchError, SourceFileError,
+                          ViewError)
 from .core.fusion import FusionResult, FusionSettings
 from .core.passes import SourceSpec
 from .core.pointset import PointSet
@@ -60,7 +61,7 @@ __all__ = [
     "PointSet", "CameraModel", "SourceSpec", "FusionSettings", "FusionResult",
     # errors: every bad input raises a DepthCloudError subclass
     "DepthCloudError", "SourceFileError", "ChannelError", "SizeMismatchError", "InvalidDepthError", "CameraError",
-    "SettingsError", "FramePatternError", "ExportError",
+    "SettingsError", "FramePatternError", "ExportError", "ViewError", "OutputWriteError",
 ]
 
 
