@@ -159,7 +159,8 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
         if problems:
             index, problem = next(iter(problems.items()))
             raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
-        raise SourceFileError(path, "damaged EXR: no part could be read")
+        raise SourceFileError(path, f"damaged EXR: the OpenEXR library could read none of its {len(layout.parts)} "
+                                    "part(s) (corrupt pixel data)")
     out = ExrFile(path=path)
     entries = []  # (part index, attributes, channel name, ExrChannel) of every part read
     matched = _match_parts(layout, parts)

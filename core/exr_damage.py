@@ -125,5 +125,5 @@ def describe_decode_error(err: BaseException, path: str) -> str:
     if isinstance(err, MemoryError):
         return "damaged EXR: its header asks for impossible amounts of memory"
     if "Unable to open" in text or not text:
-        return "damaged EXR: the OpenEXR library cannot decode its pixels"
+        return "damaged EXR: the OpenEXR library cannot open it (its header or block tables are corrupt)"
     return f"damaged EXR: {text}"
