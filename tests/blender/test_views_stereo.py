@@ -68,6 +68,22 @@ def test_each_eye_matches_its_own_position_pass(scene, tmp_path, mode, pivot):
     assert np.percentile(relative_errors(left, eye_truth(path, "right")[0]), 99) > 100 * BOUND
 
 
+@pytest.mark.parametrize("fit,size,ortho", [('VERTICAL', (64, 48), False), ('AUTO', (48, 64), False),
+                                            ('HORIZONTAL', (48, 64), False), ('AUTO', (64, 48), True)])
+def test_stereo_eyes_with_sensor_fit_portrait_and_ortho(scene, tmp_path, fit, size, ortho):
+    """Off-axis eyes (their lens shift) with each sensor fit, a portrait frame, orthographic."""
+    from depth_cloud import api
+    cam = stereo_scene(scene, 'OFFAXIS', 'CENTER')
+    cam.data.sensor_fit = fit
+    if ortho:
+        cam.data.type = 'ORTHO'
+    scene.render.resolution_x, scene.render.resolution_y = size
+    path = render(scene, str(tmp_path / "fit.exr"))
+    for eye in ("left", "right"):
+        ps = api.unproject(scene, source=path, view=eye)
+        assert np.percentile(relative_errors(ps, eye_truth(path, eye)[0]), 99) <= BOUND
+
+
 def test_multiview_format_uses_each_views_camera(scene, tmp_path):
     """Views format Multi-View: each view renders through ``<camera><suffix>``."""
     import bpy
