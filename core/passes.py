@@ -10,7 +10,7 @@ from . import color_window
 from . import depth as depth_mod
 from . import exr
 from .colors import srgb_to_linear
-from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
+from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
 
@@ -220,10 +220,14 @@ def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
 
 
 def _color_view(color_path: str, passes: FramePasses):
-    """The view of a separate color EXR: the depth's view when the color file has it."""
+    """The view of a separate color EXR: the depth's view (a multi-view color file without it
+    is an error, never another eye's colors); None for a color file of one view."""
     if not passes.view:
         return None
-    return passes.view if passes.view in exr.file_views(color_path) else None
+    views = exr.file_views(color_path)
+    if views and passes.view not in views:
+        raise ViewError(color_path, passes.view, views)
+    return passes.view if views else None
 
 
 def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: FramePasses, image_reader):
@@ -231,6 +235,7 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
     h, w = passes.shape
     if color_path.lower().endswith(".exr"):
         cf = exr.read_exr(color_path, view=_color_view(color_path, passes))
+        passes.warnings.extend(cf.warnings)
         rgba = exr.find_color_channels(cf.names(), spec.layer or next(iter(exr.view_layers(cf.names())), ""),
                                        spec.color_channels or None)
         if rgba is None:

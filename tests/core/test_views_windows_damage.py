@@ -397,3 +397,22 @@ def test_deep_file_where_flat_is_expected(tmp_path):
     if os.path.isfile(real):
         with pytest.raises(SourceFileError, match="deep file"):
             read_frame_passes(SourceSpec(real), 1)
+
+
+def test_separate_color_file_uses_the_depths_view(tmp_path):
+    """Depth and color in two multi-view files: the color comes from the depth's view; a color
+    file without that view is an error, never the other eye's colors."""
+    dpath, truth = multipart_stereo(tmp_path / "depth.exr")
+    cpath, _ = multipart_stereo(tmp_path / "color.exr")
+    for view in ("left", "right"):
+        _assert_view(dpath, truth, view, view, WIN[view])  # depth file alone
+        passes = read_frame_passes(SourceSpec(dpath, color_path=cpath, view=view), 1)
+        ps = unproject(passes, camera())
+        z, rgba = truth[view]
+        win = WIN[view]
+        np.testing.assert_array_equal(ps.colors, np.stack(rgba, -1)[ps.pixels[:, 1] - win[1], ps.pixels[:, 0] - win[0]])
+    other = str(tmp_path / "other.exr")
+    OpenEXR.File([_part({c: np.ones((H, W)) for c in "RGB"}, name=f"rgb_{v}", view=v)
+                  for v in ("centre", "side")]).write(other)
+    with pytest.raises(ChannelError, match=r"other\.exr: no view 'left' in this file; its views: centre, side"):
+        read_frame_passes(SourceSpec(dpath, color_path=other, view="left"), 1)
