@@ -141,10 +141,12 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
         raise
     except Exception as err:  # a header no reader anticipated: still the file's fault
         raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
+    views = views_mod.file_views(p.attributes for p in layout.parts)
+    if view and view not in views:  # before decoding anything
+        raise ViewError(path, view, views)
     if problems and len(problems) == len(layout.parts) and not header_only:
         # nothing readable: say why without letting the library print its own diagnostics
-        index, problem = next(iter(problems.items()))
-        raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
+        raise _damaged_part(path, layout, problems)
     try:
         if not header_only:
             _set_decode_threads(OpenEXR, path)
@@ -152,13 +154,11 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
         parts = list(f.parts)
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         if problems:
-            index, problem = next(iter(problems.items()))
-            raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}") from err
+            raise _damaged_part(path, layout, problems) from err
         raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
     if not parts:
         if problems:
-            index, problem = next(iter(problems.items()))
-            raise SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
+            raise _damaged_part(path, layout, problems)
         raise SourceFileError(path, f"damaged EXR: the OpenEXR library could read none of its {len(layout.parts)} "
                                     "part(s) (corrupt pixel data)")
     out = ExrFile(path=path)
@@ -197,6 +197,12 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
     return out
 
 
+def _damaged_part(path, layout, problems) -> SourceFileError:
+    """The error for the first damaged part (when nothing else of the file can be read)."""
+    index, problem = next(iter(problems.items()))
+    return SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
+
+
 def file_views(path) -> list:
     """The views of a multi-view EXR (default first; ``[]`` for other files), from its header."""
     return views_mod.file_views(p.attributes for p in read_exr_header(path).parts)
@@ -233,12 +239,7 @@ def _match_parts(layout, parts) -> dict:
 
 def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
     """Fill ``out.channels`` (one view of a multi-view file), ``damaged`` and ``warnings``."""
-    attrs = [p.attributes for p in layout.parts]
-    out.views = views_mod.file_views(attrs)
-    if view and not out.views:
-        raise ViewError(out.path, view, [])
-    if view and view not in out.views:
-        raise ViewError(out.path, view, out.views)
+    out.views = views_mod.file_views(p.attributes for p in layout.parts)  # ``view`` was checked in read_exr
     out.view = (view or out.views[0]) if out.views else None
     # every channel the header promises, with the part it is in (also the damaged parts')
     promised = [(i, p.attributes, c.name, i) for i, p in enumerate(layout.parts) for c in p.channels]
