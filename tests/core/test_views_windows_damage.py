@@ -276,6 +276,8 @@ def test_damaged_needed_part_names_it_and_unneeded_part_warns(tmp_path):
         f.get("ViewLayer.Combined.G")
     np.testing.assert_array_equal(f.get("ViewLayer.Depth.Z"), read_exr(src).get("ViewLayer.Depth.Z"))
     del spec
+    text = "\n".join(format_info(file_info(cut)))  # info names the damaged part too (header only)
+    assert "DAMAGED part 1 ('ViewLayer.Combined'): truncated" in text and "DAMAGED part 0" not in text
 
 
 def test_unneeded_damaged_part_builds_with_one_warning(tmp_path):
