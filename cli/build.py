@@ -79,6 +79,8 @@ def _ply_comments(spec: SourceSpec, frame: int, point_set) -> list:
     out = ["generator Depth Cloud", f"frame {frame}", f"source {os.path.basename(main)}"]
     if color:
         out.append(f"color_source {os.path.basename(color)}")
+    if point_set.meta.get("view"):
+        out.append(f"view {point_set.meta['view']}")  # multi-view EXRs: the eye it was built from
     out.append("colors sRGB-encoded from scene-linear")
     return out
 

@@ -146,7 +146,9 @@ def test_cli_view_and_info_list_the_views(scene, tmp_path, capsys):
         status, out, err = run(capsys, "build", "--source", str(tmp_path / "st_####.exr"), "--frames", "1",
                                "--view", view, "-o", str(tmp_path / view / "c_####.ply"))
         assert status == 0, err
-        ply = read_ply(tmp_path / view / "c_0001.ply")["vertex"]
+        ply_file = read_ply(tmp_path / view / "c_0001.ply")
+        ply = ply_file["vertex"]
+        assert f"view {view}" in ply_file["comments"]
         ps = api.unproject(scene, source=path, view=view)
         assert len(ply) == len(ps)
         truth, _ = eye_truth(path, view)
