@@ -11,7 +11,8 @@ depth/position EXR; ``color=`` names a separate color file. Without ``source`` t
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
 ``depth_channel``, ``color_channels``, ``position_channels``, ``view`` (multi-view EXRs: the view
-depth and color are read from, e.g. ``'left'``; default: the file's default view), ``clip``.
+depth and color are read from, e.g. ``'left'``; default: the file's default view), ``clip``; for deep
+EXRs ``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md).
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
 
 Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::
@@ -48,7 +49,7 @@ from .glue.images import abspath
 #: What this module offers, in the order it is defined below.
 __all__ = [
     # clouds from one frame
-    "build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec",
+    "build_point_cloud", "unproject", "pixel_to_world", "check_camera", "camera_model", "source_spec",
     # how clouds look
     "set_display",
     # outputs: rendered passes and USD point caches (docs/render_and_usd.md)
@@ -106,6 +107,23 @@ def pixel_to_world(scene=None, column=0, row=0, frame=None, source=None, camera=
     if origin == 'bottom':
         row = passes.frame_size[1] - 1 - int(row)
     return point_at_pixel(passes, model, column, row)
+
+
+def check_camera(scene=None, frame=None, source=None, camera=None, frames_around=3, **options):
+    """How well ``camera`` (default: the camera a build would use) explains ``frame``'s
+    render: the depth unprojected with it against the file's Position pass. Returns a
+    ``CameraCheckReport``: ``.ok``, ``.measure`` (reprojection median/p99 in pixels, relative
+    3D error median/p99), ``.cause`` (``'FRAME'``, ``'OTHER_CAMERA'``, ``'FILE_CAMERA'``,
+    ``'LENS'``, ``'SHIFT'``, ``'LENS_AND_SHIFT'``, ``'SENSOR_FIT'``, ``'CONVENTION'`` or None),
+    ``.explanation``, ``.best`` (the alternative that fits), ``.lines()``. Alternatives tried
+    when it does not fit: the camera at ``frame ± 1..frames_around``, the other cameras of the
+    scene, the file's own camera, the other sensor fits, the focal length and shift fitted to
+    the Position pass, the other depth conventions. A frame without depth or Position pass
+    raises ChannelError naming the file (docs/picking.md)."""
+    from .glue import camera_check as _check
+    scene, frame = _scene_frame(scene, frame)
+    src = _source.resolve(scene, source, None, camera, **options)
+    return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
 
 
 def camera_model(camera=None, scene=None, frame=None, size=None) -> CameraModel:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import exr_damage
+from . import deep_read, exr_damage
 from . import views as views_mod
-from .errors import ChannelError, SourceFileError, ViewError
+from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
 from .exr_header import merge_part_headers, read_exr_header
 from .fileio import require_file
 
@@ -54,6 +54,8 @@ class ExrFile:
     damaged: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
     part_headers: dict = field(default_factory=dict)  # header part index -> attributes
+    #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
+    deep: dict = field(default_factory=dict)
 
     @property
     def header(self) -> dict:
@@ -150,8 +152,12 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
     try:
         if not header_only:
             _set_decode_threads(OpenEXR, path)
-        f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
+        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
+        if f is None:
+            f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
+    except DepthCloudError:  # e.g. core.deep_read naming a damaged deep part
+        raise
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         if problems:
             raise _damaged_part(path, layout, problems) from err
@@ -178,6 +184,9 @@ def read_exr(path, header_only: bool = False, view: str | None = None) -> ExrFil
         if header_only:
             continue
         if index in problems:
+            continue
+        if deep_read.is_deep_storage(header.get("type")):  # deep samples, flattened
+            out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
             continue
         w, h = window_size(dw)
         for name, channel in part.channels.items():
@@ -209,18 +218,13 @@ def file_views(path) -> list:
 
 
 def _layout_problems(layout, path, header_only: bool = False) -> dict:
-    """Per-part damage found from the layout (deep parts where flat pixels are expected count)."""
-    deep = [i for i, part in enumerate(layout.parts) if exr_damage.is_deep(part)]
-    if deep and len(deep) == len(layout.parts) and not header_only:
-        raise SourceFileError(path, "deep file: it stores several samples per pixel (deep OpenEXR); "
-                                    "a flat EXR (one sample per pixel) is expected here")
+    """Per-part damage of the flat parts found from the layout (deep parts are checked by
+    ``core.deep_read`` as it reads their samples)."""
     try:
         problems = exr_damage.part_problems(layout, path)
     except exr_damage.LayoutError as err:
         raise SourceFileError(path, str(err)) from err
-    for i in deep:
-        problems.setdefault(i, "deep part (several samples per pixel) where flat pixels are expected")
-    return problems
+    return {i: p for i, p in problems.items() if not exr_damage.is_deep(layout.parts[i])}
 
 
 def _match_parts(layout, parts) -> dict:

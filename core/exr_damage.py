@@ -4,8 +4,8 @@ The OpenEXR bindings either raise with a message about the library's internals (
 open '<path>' for read") or drop an unreadable part after printing a warning. This module
 reads what the file layout promises (the headers, parsed by ``core.exr_header``, and each
 part's chunk offset table) and says per part what is missing: a truncated file, pixel blocks
-past the end, a data window no file of this size can hold, deep parts where flat ones are
-expected. Numpy only; a few small reads per part.
+past the end, a data window no file of this size can hold. Numpy only; a few small reads
+per part.
 """
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ import struct
 
 import numpy as np
 
+from .deep_read import is_deep_storage
+
 #: Scan lines per chunk for each compression (OpenEXR "File Layout").
 LINES_PER_CHUNK = {"NONE": 1, "RLE": 1, "ZIPS": 1, "ZIP": 16, "PXR24": 16, "PIZ": 32, "B44": 32, "B44A": 32,
                    "DWAA": 32, "DWAB": 256, "HTJ2K256": 256, "HTJ2K32": 32}
-DEEP_TYPES = ("deepscanline", "deeptile")
 
 
 def part_label(index: int, part) -> str:
@@ -27,7 +28,7 @@ def part_label(index: int, part) -> str:
 
 
 def is_deep(part) -> bool:
-    return part.storage in DEEP_TYPES
+    return is_deep_storage(part.storage)
 
 
 def _size(win):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import color_window
+from . import color_window, deep
 from . import depth as depth_mod
 from . import exr
 from .colors import srgb_to_linear
@@ -39,6 +39,9 @@ class SourceSpec:
     position_channels: str = ""
     #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
     view: str = ""
+    #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
+    deep_samples: str = "ALL"
+    deep_min_alpha: float = 0.0
 
     def __post_init__(self):
         if not str(self.path).strip():
@@ -47,6 +50,7 @@ class SourceSpec:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
         if self.convention != AUTO:
             depth_mod.check_convention(self.convention, self.near, self.far)
+        deep.check_options(self.deep_samples, self.deep_min_alpha)
 
     def paths(self, frame: int):
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
@@ -77,6 +81,10 @@ class FramePasses:
     #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
     #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
     color_planes: tuple | None = None
+    #: A world Position pass found alongside the depth pass: its ``(X, Y, Z)`` planes (h, w)
+    #: over the same window, kept as read (no copy) so the camera can be checked against it
+    #: (``core/camera_check.py``). None when the file has none or the build reads positions.
+    position_planes: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -86,6 +94,8 @@ class FramePasses:
     #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
     no_color: int = 0
     no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
+    #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
+    deep: object = None
 
     @property
     def has_color(self) -> bool:
@@ -142,6 +152,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     f = exr.read_exr(path, view=spec.view or None)
+    if f.deep:  # deep samples (core/deep.py)
+        return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
@@ -185,6 +197,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
+    elif pos_names:
+        out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
@@ -211,6 +225,26 @@ def _other_view(f: exr.ExrFile, name: str) -> str:
         base = ".".join(bits[:-2] + bits[-1:])
         return f" (that is {base!r} of view {bits[-2]!r}: choose view {bits[-2]!r} and name {base!r})"
     return ""
+
+
+def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reader) -> FramePasses:
+    """A deep file's frame: every sample in ``FramePasses.deep``, each pixel's front sample as
+    its depth and color planes (core/deep.py)."""
+    if spec.kind == POSITION:
+        raise SettingsError(f"{f.path}: a deep file gives points from its depth samples; set the pass to Auto or "
+                            "Depth (world position passes are not read from deep files)")
+    read = deep.read_samples(spec, f, own_colors=color_path is None)
+    out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
+                      header=f.header, channels=read.names, depth_channel=read.depth_channel,
+                      warnings=read.warnings, deep=read.samples)
+    out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
+    out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
+    if color_path is not None:  # a flat color file: each sample takes its pixel's color
+        out.color_path = color_path
+        flat = _read_color_file(color_path, spec, read.layer, out, image_reader).reshape(-1, 4)
+        read.samples.colors = flat[read.samples.pixel]
+    deep.set_front(out)
+    return out
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
