@@ -236,7 +236,7 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
     read = deep.read_samples(spec, f, own_colors=color_path is None)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
-                      warnings=read.warnings, deep=read.samples)
+                      warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))
     out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
     out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
     if color_path is not None:  # a flat color file: each sample takes its pixel's color
