@@ -8,11 +8,12 @@ import numpy as np
 
 from . import color_window, deep
 from . import depth as depth_mod
-from . import exr
+from . import attributes, exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
+from .masks import mask_items
 
 DEPTH = "DEPTH"
 POSITION = "POSITION"
@@ -39,11 +40,19 @@ class SourceSpec:
     position_channels: str = ""
     #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
     view: str = ""
+    # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
+    mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
+    mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
+    mask_threshold: float = 0.5
+    normals: bool = True        # the Normal pass (when the file has one) becomes the points' normals
+    attributes: tuple = ()      # passes/AOVs that become point attributes of the same name
     #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
     deep_samples: str = "ALL"
     deep_min_alpha: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "mask", mask_items(self.mask))
+        object.__setattr__(self, "attributes", mask_items(self.attributes))
         if not str(self.path).strip():
             raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
         if self.kind not in KINDS:
@@ -94,6 +103,9 @@ class FramePasses:
     #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
     no_color: int = 0
     no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
+    mask: object = None            # core.masks.PixelMask over the data window, or None
+    normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
+    extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
     #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
     deep: object = None
 
@@ -153,6 +165,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     f = exr.read_exr(path, view=spec.view or None)
     if f.deep:  # deep samples (core/deep.py)
+        attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
@@ -197,7 +210,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
-    elif pos_names:
+    elif pos_names and not any(f.damage_error(n) for n in pos_names):  # a damaged one is only warned about
         out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
@@ -214,6 +227,7 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
+    attributes.read_into(out, f, spec, layer, win, path)  # masks, normals, named passes
     return out
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from render_compare import faithful_film, hide_sources, psnr, rerender
 from scenes import add_camera, add_primitives, read_ground_truth, render, setup_render, write_exr
+from ui_recorder import Recorder
 
 PSNR_MIN = {"POINTS": 30.0, "SQUARES": 40.0, "SURFACE": 40.0}
 
@@ -512,19 +513,6 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     assert api.set_display(size=3.0) == [ob] and compat.get_modifier_input(mod, input_identifiers(mod.node_group)["Size"]) == 3.0
 
 
-class _Recorder:
-    """Stands in for a UILayout: records the properties a panel draws."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def prop(self, data, name, **_kw):
-        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
-        self.drawn.append(name)
-
-    def __getattr__(self, _name):
-        return lambda *a, **k: self
-
 
 def test_display_panels_draw_known_settings(scene):
     import bpy
@@ -534,7 +522,7 @@ def test_display_panels_draw_known_settings(scene):
     for mode in ("POINTS", "SURFACE"):
         scene.depth_cloud.display.mode = mode
         drawn = []
-        draw_display(_Recorder(drawn), bpy.context)
+        draw_display(Recorder(drawn), bpy.context)
         assert "mode" in drawn and "cleanup_flying" in drawn
         assert ("surface_max_jump" in drawn) == (mode == "SURFACE")
 

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from scenes import setup_render, write_exr
+from ui_recorder import Recorder
 
 SIZE = 160
 LENS = 30.0
@@ -378,23 +379,6 @@ def test_look_at_rule_matches_blender_track_quat(dc):
     np.testing.assert_allclose(down[:3, 2], (0, 0, 1), atol=1e-12)  # looks down -Z
 
 
-class _Recorder:
-    """Stands in for a UILayout: records the properties and operators a panel draws."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def prop(self, data, name, **_kw):
-        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
-        self.drawn.append(name)
-
-    def operator(self, idname, **_kw):
-        self.drawn.append(idname)
-        return self
-
-    def __getattr__(self, _name):
-        return lambda *a, **k: self
-
 
 def test_fusion_panels_draw_known_settings(scene):
     import bpy
@@ -405,7 +389,7 @@ def test_fusion_panels_draw_known_settings(scene):
     for source, own in expected.items():
         scene.depth_cloud.fusion.source = source
         drawn = []
-        draw_fusion(_Recorder(drawn), bpy.context)
+        draw_fusion(Recorder(drawn), bpy.context)
         assert own <= set(drawn) and "depth_cloud.fuse" in drawn
         assert {"voxel_size", "min_views", "depth_tolerance", "make_surface"} <= set(drawn)
     # the operator explains why it cannot run yet
