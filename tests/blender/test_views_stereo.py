@@ -165,6 +165,29 @@ def test_stereo_sequence_plays_each_eye(scene, tmp_path):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def _view_buttons(context):
+    """``[(text, depressed, view)]`` of the View buttons the Depth Cloud panel draws."""
+    from ui_recorder import Recorder
+
+    from depth_cloud.ui.panels import draw_settings
+
+    class Buttons(Recorder):
+        def operator(self, idname, **kw):
+            if idname != "depth_cloud.set_view":
+                return super().operator(idname, **kw)
+            button = _Button(kw.get("text"), kw.get("depress"))
+            self.drawn.append(button)
+            return button
+
+    class _Button:
+        def __init__(self, text, depress):
+            self.text, self.depress, self.view = text, depress, None
+
+    drawn = []
+    draw_settings(Buttons(drawn), context)
+    return [(b.text, b.depress, b.view) for b in drawn if isinstance(b, _Button)]
+
+
 def test_panel_view_choice_and_build_operator(scene, tmp_path):
     """The panel lists the file's views (default first); Set View stores the choice in the
     scene settings and Build Point Cloud builds that eye (undoable operators)."""
@@ -176,8 +199,10 @@ def test_panel_view_choice_and_build_operator(scene, tmp_path):
     settings.exr_path = path
     assert source_views(scene) == ["left", "right"]
     assert 'UNDO' in bpy.types.DEPTH_CLOUD_OT_set_view.bl_options
+    assert _view_buttons(bpy.context) == [("left (default)", True, ""), ("right", False, "right")]
     assert bpy.ops.depth_cloud.set_view(view="right") == {'FINISHED'}
     assert settings.view == "right"
+    assert _view_buttons(bpy.context) == [("left (default)", False, ""), ("right", True, "right")]
     assert bpy.ops.depth_cloud.build() == {'FINISHED'}
     ob = next(o for o in scene.objects if o.depth_cloud.is_cloud)
     pc = ob.data
