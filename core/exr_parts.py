@@ -8,8 +8,11 @@ cores (``zlib.decompress`` releases the GIL). Everything else (PIZ, DWAA/DWAB, B
 RLE, tiled, deep, subsampled channels) is :class:`Unsupported`, and :func:`core.exr.read_exr`
 then reads the file with OpenEXR as before.
 
-Headers always come from OpenEXR (``header_only=True``), so they are exactly what a full
-read gives. A damaged file is never guessed at: any inconsistency (offset outside the file,
+The file's headers are parsed once, by ``core.exr_header`` in ``core.exr.read_exr`` (the
+same read that finds the views and the damaged parts and lets the build choose its
+channels); this module takes that parse (:func:`layout_from_header`) and adds only the
+offset tables. The attribute dicts a build sees come from OpenEXR (``header_only=True``), so
+they are exactly what a full read gives. A damaged file is never guessed at: any inconsistency (offset outside the file,
 chunk for the wrong part or line, wrong decompressed size, zlib error) raises
 :class:`Damaged`, and the caller lets OpenEXR's full read decide (it repairs some files and
 raises on the others), so both readers give the same pixels or the same error.
@@ -25,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .exr_header import COMPRESSIONS, read_exr_header
 
 MAGIC = 20000630
 NONE, RLE, ZIPS, ZIP = 0, 1, 2, 3
@@ -67,82 +72,29 @@ class FileLayout:
     version: int = 2
 
 
-def _cstr(buf, pos, limit):
-    end = buf.find(b"\0", pos, limit)
-    if end < 0:
-        raise Damaged("unterminated name in header")
-    return bytes(buf[pos:end]).decode("latin-1"), end + 1
+_PIXEL_TYPES = {"uint": 0, "half": 1, "float": 2}
+_COMPRESSIONS = {name: code for code, name in COMPRESSIONS.items()}
 
 
-def _parse_header(buf, pos, index):
-    """One part's header from ``pos``; returns ``(PartLayout, position after it)``."""
-    channels, dw, compression, storage, chunk_count, sampled = None, None, None, "scanlineimage", None, False
-    n = len(buf)
-    while True:
-        if pos >= n:
-            raise Damaged("header runs past the end of the file")
-        if buf[pos] == 0:
-            pos += 1
-            break
-        name, pos = _cstr(buf, pos, n)
-        kind, pos = _cstr(buf, pos, n)
-        if pos + 4 > n:
-            raise Damaged("header runs past the end of the file")
-        size = struct.unpack_from("<i", buf, pos)[0]
-        pos += 4
-        if size < 0 or pos + size > n:
-            raise Damaged(f"attribute {name!r} has an impossible size {size}")
-        value = buf[pos:pos + size]
-        if name == "channels" and kind == "chlist":
-            channels, q = [], 0
-            while q < size and value[q] != 0:
-                cname, q = _cstr(value, q, size)
-                if q + 16 > size:
-                    raise Damaged("channel list runs past its attribute")
-                ptype, _lin, xs, ys = struct.unpack_from("<iB3xii", value, q)
-                q += 16
-                channels.append((cname, ptype))
-                sampled |= (xs, ys) != (1, 1)
-        elif name == "dataWindow" and kind == "box2i" and size == 16:
-            dw = struct.unpack_from("<4i", value, 0)
-        elif name == "compression" and kind == "compression" and size == 1:
-            compression = value[0]
-        elif name == "type" and kind == "string":
-            storage = bytes(value).decode("latin-1")
-        elif name == "chunkCount" and kind == "int" and size == 4:
-            chunk_count = struct.unpack_from("<i", value, 0)[0]
-        pos += size
-    if channels is None or dw is None or compression is None:
-        raise Damaged(f"part {index} lacks channels, dataWindow or compression")
-    return PartLayout(index, channels, dw, compression, storage, sampled, chunk_count), pos
-
-
-def read_layout(path: str, buf) -> FileLayout:
-    """Headers (the attributes this reader needs) and offset tables of the file in ``buf``."""
-    if len(buf) < 8:
-        raise Damaged("file too short")
-    magic, version = struct.unpack_from("<ii", buf, 0)
-    if magic != MAGIC:
-        raise Damaged("not an OpenEXR file")
-    multipart = bool(version & _MULTIPART)
-    layout = FileLayout(path, multipart, version=version)
-    if version & _DEEP:
+def layout_from_header(header, buf) -> FileLayout:
+    """This reader's view of a file whose headers ``core.exr_header.read_exr_header`` parsed
+    (``header``: the one header read of a build): per part the channels with pixel types, data
+    window, compression, header bytes, and the chunk offset table read from ``buf``."""
+    word = header.version | header.flags
+    layout = FileLayout(header.path, header.multipart, version=word)
+    if word & _DEEP:
         layout.problem = "deep data"
-    elif version & _TILED:
+    elif word & _TILED:
         layout.problem = "tiled"
-    pos = 8
-    while True:
-        start = pos
-        part, pos = _parse_header(buf, pos, len(layout.parts))
-        part.header_span = (start, pos)
-        layout.parts.append(part)
-        if not multipart:
-            break
-        if pos >= len(buf):
-            raise Damaged("header list runs past the end of the file")
-        if buf[pos] == 0:
-            pos += 1
-            break
+    for index, ph in enumerate(header.parts):
+        attrs = ph.attributes
+        count = attrs.get("chunkCount")
+        layout.parts.append(PartLayout(
+            index, [(c.name, _PIXEL_TYPES.get(c.pixel_type, -1)) for c in ph.channels], tuple(ph.data_window),
+            _COMPRESSIONS.get(attrs.get("compression"), -1), ph.storage or "scanlineimage",
+            any((c.x_sampling, c.y_sampling) != (1, 1) for c in ph.channels),
+            count if isinstance(count, int) else None, header_span=tuple(ph.span)))
+    pos = header.header_end
     for part in layout.parts:
         if part.storage != "scanlineimage":
             layout.problem = layout.problem or part.storage
@@ -156,6 +108,16 @@ def read_layout(path: str, buf) -> FileLayout:
         part.offsets = np.frombuffer(buf, dtype="<u8", count=count, offset=pos).astype(np.int64)
         pos += 8 * count
     return layout
+
+
+def read_layout(path: str, buf) -> FileLayout:
+    """:func:`layout_from_header` of the file at ``path`` (mapped in ``buf``)."""
+    from .errors import SourceFileError
+    try:
+        header = read_exr_header(path)
+    except SourceFileError as err:
+        raise Damaged(str(err)) from err
+    return layout_from_header(header, buf)
 
 
 def _unsupported_reason(part: PartLayout) -> str:
@@ -314,23 +276,6 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
     return planes
 
 
-def _per_part(layout: FileLayout, choose) -> dict:
-    """``{part index: set of names}`` that ``choose(names)`` picks (see :func:`read_selected`)."""
-    names = list(dict.fromkeys(n for p in layout.parts for n, _ in p.channels))
-    chosen = choose(names)
-    if isinstance(chosen, dict):
-        return {int(k): set(v) for k, v in chosen.items() if 0 <= int(k) < len(layout.parts) and v}
-    # a name repeated across parts is read from the last part that has it, as OpenEXR's
-    # full read keyed by name gives it
-    left, per_part = set(chosen), {}
-    for p in reversed(layout.parts):
-        hit = {n for n, _ in p.channels if n in left}
-        if hit:
-            per_part[p.index] = hit
-            left -= hit
-    return per_part
-
-
 def remux(buf, layout: FileLayout, indices) -> bytes:
     """A multipart EXR holding only the parts ``indices`` of ``buf``, byte for byte (headers
     and compressed chunks copied, chunk part numbers and offsets renumbered): OpenEXR then
@@ -338,7 +283,7 @@ def remux(buf, layout: FileLayout, indices) -> bytes:
     if not layout.multipart:
         raise Unsupported("single-part file")
     parts = [layout.parts[i] for i in indices]
-    pieces = [struct.pack("<ii", MAGIC, layout.version)]
+    pieces = [struct.pack("<iI", MAGIC, layout.version)]
     pieces += [bytes(buf[p.header_span[0]:p.header_span[1]]) for p in parts]
     pieces.append(b"\0")
     table_at = sum(len(x) for x in pieces)
@@ -437,26 +382,26 @@ def pick_reader(layout: FileLayout, per_part: dict) -> str:
     return "full"
 
 
-def read_selected(path: str, choose, open_exr, reader: str = "auto"):
-    """``(layout, {part index: {name: (h, w) float32}})`` of the channels ``choose`` picks.
+def read_parts(header, per_part: dict, open_exr, reader: str = "auto"):
+    """``(layout, {part index: {name: (h, w) float32}})``: the channels ``per_part`` =
+    ``{part index: channel names}`` of the file whose headers are ``header``
+    (``core.exr_header.ExrHeader``, read once by ``core.exr.read_exr``, which also chose the
+    channels: the view's, the healthy parts').
 
-    ``choose(names)`` gets every channel name of the file (parts in order, each name once)
-    and returns the names to decode (an iterable) or a dict ``{part index: names}`` (for
-    files that repeat names across parts, e.g. multi-view). ``reader``: ``"numpy"`` (this
-    module's decoder), ``"parts"`` (OpenEXR on a remuxed copy of the chosen parts) or
-    ``"auto"`` (:func:`pick_reader`). Raises :class:`Unsupported` (the caller reads the whole
-    file with OpenEXR) or :class:`Damaged` (likewise: OpenEXR's full read decides).
+    ``reader``: ``"numpy"`` (this module's decoder), ``"parts"`` (OpenEXR on a remuxed copy of
+    the chosen parts; ``open_exr(path) -> OpenEXR.File``) or ``"auto"`` (:func:`pick_reader`).
+    Raises :class:`Unsupported` (the caller reads the whole file with OpenEXR) or
+    :class:`Damaged` (likewise: OpenEXR's full read decides).
     """
-    with open(path, "rb") as fh:
+    with open(header.path, "rb") as fh:
         try:
             buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError as err:  # empty file
             raise Damaged(str(err)) from err
     try:
-        layout = read_layout(path, buf)
+        layout = layout_from_header(header, buf)
         if layout.version & _DEEP:  # deep parts: core/deep_read.py reads the whole file
             raise Unsupported("deep data")
-        per_part = _per_part(layout, choose)
         if reader == "auto":
             reader = pick_reader(layout, per_part)
         if reader == "numpy":

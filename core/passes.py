@@ -6,11 +6,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import deep
+from . import color_window, deep
 from . import depth as depth_mod
 from . import attributes, exr, masks
 from .colors import srgb_to_linear
-from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
+from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
 from .masks import mask_items
@@ -40,6 +40,8 @@ class SourceSpec:
     position_channels: str = ""
     #: build every Nth pixel (``core.detail``); 1 = every pixel
     detail: int = 1
+    #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
+    view: str = ""
     # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
     mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
     mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
@@ -99,6 +101,12 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: Multi-view files: the view read and the file's views (default first); None / [] otherwise.
+    view: str | None = None
+    views: list = field(default_factory=list)
+    #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
+    no_color: int = 0
+    no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
     #: every ``step``-th pixel kept (``core.detail.at_detail``): array column ``i`` is frame
     #: column ``window[0] + offset + step * i`` (rows likewise)
     step: int = 1
@@ -173,29 +181,38 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     picked = {}
 
-    def choose(names):  # decide from the channel list which channels to decode
-        picked.update(_pick_channels(spec, path, names, color_path is None))
+    def choose(names):  # decide from the view's channel list which channels to decode
+        try:
+            picked.update(_pick_channels(spec, path, names, color_path is None))
+        except ChannelError:
+            return []  # raised again below, with the file's views for its hints
         return picked["read"]
 
-    f = exr.read_exr(path, channels=choose)
+    f = exr.read_exr(path, view=spec.view or None, channels=choose)
     if f.deep:  # deep samples (core/deep.py); read whole, never through the part readers
         attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
+    if not picked:
+        _pick_channels(spec, path, names, color_path is None, f.views)  # raises the ChannelError
     layer, depth_name, pos_names, kind, rgba = (picked[k] for k in ("layer", "depth", "position", "kind", "rgba"))
 
     main = depth_name if kind == DEPTH else pos_names[0]
+    for name in [main] + (pos_names if kind == POSITION else []):
+        if f.damage_error(name) is not None:  # the part holding it is damaged: say so
+            raise f.damage_error(name)
     win = f.channels[main].data_window
     disp = f.display_window
     out = FramePasses(path=path, frame_size=exr.window_size(disp),
-                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names)
+                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names,
+                      view=f.view, views=list(f.views), warnings=list(f.warnings))
     if depth_name:
         out.depth = f.get(depth_name, win)
         out.depth_channel = depth_name
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
-    elif pos_names:
+    elif pos_names and not any(f.damage_error(n) for n in pos_names):  # a damaged one is only warned about
         out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
@@ -203,6 +220,8 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
             out.color_planes = _rgba_planes(f, rgba, win)
+            color_window.skip_uncolored(out, [f.channels[n].data_window for n in rgba if n], win,
+                                        f"channel {rgba[0]!r}")
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
@@ -210,21 +229,28 @@ def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FrameP
     return out
 
 
-def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool) -> dict:
+def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, views=()) -> dict:
     """Which channels of ``names`` a build of ``spec`` uses: ``layer``, ``depth``, ``position``,
     ``kind``, ``rgba`` and ``read`` (the names to decode). Raises ChannelError for channels
-    the settings ask for that are not there."""
+    the settings ask for that are not there (``views``: the file's, for the hints)."""
     names = list(names)
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
-        raise ChannelError(path, f"view layer {spec.layer!r}", exr.view_layers(names) or names)
+        if spec.layer in views:
+            raise ChannelError(path, f"view layer {spec.layer!r} ({spec.layer!r} is a view of this multi-view file: "
+                                     f"choose it as the View)", exr.view_layers(names), "view layers", noun="")
+        layers = exr.view_layers(names)
+        raise ChannelError(path, f"view layer {spec.layer!r}" + ("" if layers else " (the file has none)"),
+                           layers or names, "view layers" if layers else "channels", noun="")
 
     depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
     if spec.depth_channel and spec.depth_channel not in names:
-        raise ChannelError(path, f"depth channel {spec.depth_channel!r}", names)
+        raise ChannelError(path, f"depth channel {spec.depth_channel!r}{_other_view(views, spec.depth_channel)}",
+                           names)
     pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
     if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z", names)
+        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
+                                 f"{_other_view(views, spec.position_channels + '.X')}", names)
 
     kind = spec.kind
     if kind == AUTO:
@@ -232,23 +258,34 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool) -> d
             raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
         kind = DEPTH if depth_name else POSITION
     if kind == DEPTH and not depth_name:
-        raise ChannelError(path, "depth (Z) channel", names)
+        raise ChannelError(path, "depth (Z)", names)
     if kind == POSITION and not pos_names:
         raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
     rgba = None
     if color_in_file:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None and spec.color_channels:
-            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
+                                     f"{_other_view(views, spec.color_channels + '.R')}", names)
     # a Position pass next to the depth is read too: builds check the camera against it
     # (core/camera_check.py)
     read = ([depth_name] if depth_name else []) + list(pos_names or ())
     read += [n for n in (rgba or ()) if n]
     if masks.is_active(spec) or attributes.attribute_names(spec.attributes):
-        read = list(names)  # masks and named passes find their channels in the whole file (core/attributes.py)
+        read = list(names)  # masks and named passes find their channels in the whole view (core/attributes.py)
     elif spec.normals:  # the Normal pass becomes the points' normals (core/attributes.read_into)
         read += list(attributes.find_normal_channels(names, layer) or ())
     return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
+
+
+def _other_view(views, name: str) -> str:
+    """A hint when an override names a channel of another view (``left.Z``): views are chosen
+    as the View, so that depth and color never come from different eyes."""
+    bits = name.split(".")
+    if views and len(bits) >= 2 and bits[-2] in views:
+        base = ".".join(bits[:-2] + bits[-1:])
+        return f" (that is {base!r} of view {bits[-2]!r}: choose view {bits[-2]!r} and name {base!r})"
+    return ""
 
 
 def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reader) -> FramePasses:
@@ -260,7 +297,7 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
     read = deep.read_samples(spec, f, own_colors=color_path is None)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
-                      warnings=read.warnings, deep=read.samples)
+                      warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))
     out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
     out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
     if color_path is not None:  # a flat color file: each sample takes its pixel's color
@@ -272,8 +309,20 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
-    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window)."""
+    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window:
+    those pixels are skipped by ``color_window.skip_uncolored``, never built black)."""
     return tuple(f.get(name, win, fill=0.0) if name else None for name in rgba)
+
+
+def _color_view(color_path: str, passes: FramePasses):
+    """The view of a separate color EXR: the depth's view (a multi-view color file without it
+    is an error, never another eye's colors); None for a color file of one view."""
+    if not passes.view:
+        return None
+    views = exr.file_views(color_path)
+    if views and passes.view not in views:
+        raise ViewError(color_path, passes.view, views)
+    return passes.view if views else None
 
 
 def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: FramePasses, image_reader):
@@ -287,7 +336,8 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
                                                     spec.color_channels or None)
             return [n for n in found["rgba"] or () if n]
 
-        cf = exr.read_exr(color_path, channels=choose)
+        cf = exr.read_exr(color_path, view=_color_view(color_path, passes), channels=choose)
+        passes.warnings.extend(cf.warnings)
         rgba = found["rgba"]
         if rgba is None:
             raise ChannelError(color_path, "color (R/G/B) channels", cf.names())
@@ -298,8 +348,10 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
         disp = cf.display_window
         x0, y0 = passes.window
         win = (disp[0] + x0, disp[1] + y0, disp[0] + x0 + w - 1, disp[1] + y0 + h - 1)
-        return np.stack([p if p is not None else np.ones((h, w), np.float32)
-                         for p in _rgba_planes(cf, rgba, win)], axis=-1)
+        planes = _rgba_planes(cf, rgba, win)
+        color_window.skip_uncolored(passes, [cf.channels[n].data_window for n in rgba if n], win,
+                                    f"{color_path} ({rgba[0]})")
+        return np.stack([p if p is not None else np.ones((h, w), np.float32) for p in planes], axis=-1)
     if not os.path.isfile(color_path):
         raise SourceFileError(color_path, "color file not found")
     if not color_path.lower().endswith(DISPLAY_REFERRED):
