@@ -245,3 +245,80 @@ def test_real_files_equal_openexr(path):
     wanted = [n for n in names if n.endswith(("Z", "R", "A"))]
     for reader in READERS:
         assert_same(read_exr(path, channels=wanted, reader=reader), full, wanted)
+
+
+# ------------------------------------------------------------------ views and damage (issue 13)
+@pytest.mark.parametrize("codec,reader", [("NONE", "numpy"), ("ZIP", "parts"), ("ZIP", "auto")])
+@pytest.mark.parametrize("view", ["left", "right"])
+def test_views_decode_only_that_views_parts(tmp_path, codec, reader, view, monkeypatch):
+    """A stereo multipart file: the chosen view's depth and color parts alone are decoded (no
+    full read), giving exactly what OpenEXR's full read gives for that view."""
+    from test_views_windows_damage import _part, multipart_stereo
+    src, truth = multipart_stereo(tmp_path / "stereo_zip.exr")
+    path = str(tmp_path / f"stereo_{codec}.exr")
+    parts = OpenEXR.File(src, separate_channels=True).parts
+    OpenEXR.File([OpenEXR.Part({**p.header, "compression": CODECS[codec]},
+                               {n: c.pixels for n, c in p.channels.items()}) for p in parts]).write(path)
+    full = _read_all(path, False, view)
+    decoded = []
+    real = exr_parts.read_parts
+    monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how:
+                        decoded.append({k: sorted(v) for k, v in per_part.items()}) or real(hdr, per_part, open_exr, how))
+    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    wanted = ["Z", "R", "G", "B", "A"]
+    sel = read_exr(path, view=view, channels=wanted, reader=reader)
+    names = [p.header["name"] for p in parts]
+    assert decoded == [{names.index(f"depth_{view}"): ["Z"], names.index(f"rgba_{view}"): list("ABGR")}]
+    assert_same(sel, full, wanted)
+    assert sel.view == view and sel.views == ["right", "left"]
+    z, rgba = truth[view]
+    np.testing.assert_array_equal(sel.get("Z"), z)
+    np.testing.assert_array_equal(sel.get("R"), rgba[0])
+    passes = read_frame_passes(SourceSpec(path, view=view), 1)  # the build's read: same view, same pixels
+    assert passes.view == view
+    np.testing.assert_array_equal(passes.depth, z)
+    del _part
+
+
+def _cut_file(src, dst, n):
+    data = open(src, "rb").read()
+    open(dst, "wb").write(data[:n])
+    return str(dst)
+
+
+@pytest.mark.parametrize("codec", ["NONE", "ZIP"])
+def test_damaged_parts_before_decoding(tmp_path, codec, monkeypatch):
+    """Damage found by the header read: an unneeded damaged part (the other eye's color, last
+    in the file) is never decoded and gives one warning while the build goes on through the
+    part reader; the same part needed (that eye's build) raises the error naming it."""
+    from test_views_windows_damage import multipart_stereo
+    src, truth = multipart_stereo(tmp_path / "stereo.exr")
+    parts = OpenEXR.File(src, separate_channels=True).parts
+    assert parts[-1].header["name"] == "rgba_right"
+    full_path = str(tmp_path / f"s_{codec}.exr")
+    OpenEXR.File([OpenEXR.Part({**p.header, "compression": CODECS[codec]},
+                               {n: c.pixels for n, c in p.channels.items()}) for p in parts]).write(full_path)
+    cut = _cut_file(full_path, tmp_path / f"cut_{codec}.exr", os.path.getsize(full_path) - 40)
+    problem = read_exr(cut, view="right").damaged["R"][1]  # OpenEXR's full read of that view
+    decoded = []
+    real = exr_parts.read_parts
+    monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how:
+                        decoded.append(sorted(per_part)) or real(hdr, per_part, open_exr, how))
+    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    passes = read_frame_passes(SourceSpec(cut, view="left"), 1)
+    z, rgba = truth["left"]
+    np.testing.assert_array_equal(passes.depth, z)
+    np.testing.assert_array_equal(passes.color_planes[0], rgba[0])
+    label = f"part {len(parts) - 1} ('rgba_right')"
+    assert [w for w in passes.warnings if "rgba_right" in w] == [f"{cut}: {label} was skipped: {problem}"]
+    assert len(decoded) == 1 and len(parts) - 1 not in decoded[0]
+    with pytest.raises(SourceFileError, match=r"damaged EXR: channel 'R' is in part 4 \('rgba_right'\), which is "
+                                              r"damaged: truncated"):
+        read_frame_passes(SourceSpec(cut, view="right"), 1)
+    with pytest.raises(SourceFileError, match=r"part 4 \('rgba_right'\)"):  # names asked for must be readable
+        read_exr(cut, view="right", channels=["Z", "R"])
+    f = read_exr(cut, view="right", channels=lambda names: ["Z", "R"])  # a chooser: it decides on use
+    assert "R" in f.names() and "R" not in f.channels
+    with pytest.raises(SourceFileError, match="rgba_right"):
+        f.get("R")
+    assert len(decoded) == 3 and all(len(parts) - 1 not in d for d in decoded)  # the damaged part: never decoded
