@@ -49,7 +49,10 @@ def at_detail(passes, detail: int):
     xyz = getattr(passes, "position_planes", None)
     normal = getattr(passes, "normal", None)
     extra = {name: sub(arr) for name, arr in getattr(passes, "extra", {}).items()}
+    # pixels skipped for lack of color (core/color_window.py), counted again among the kept ones
+    uncolored = sub(getattr(passes, "uncolored", None))
+    recount = {} if uncolored is None else {"uncolored": uncolored, "no_color_nan": int(uncolored.sum())}
     return replace(passes, depth=sub(passes.depth), position=sub(passes.position), color=sub(passes.color),
                    color_planes=planes, position_planes=None if xyz is None else tuple(sub(p) for p in xyz),
                    normal=None if normal is None else tuple(sub(p) for p in normal), extra=extra,
-                   step=passes.step * n, offset=passes.offset + passes.step * o)
+                   step=passes.step * n, offset=passes.offset + passes.step * o, **recount)

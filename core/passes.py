@@ -107,6 +107,7 @@ class FramePasses:
     #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
     no_color: int = 0
     no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
+    uncolored: object = None  # (h, w) bool: those pixels (core.detail subsamples it to recount)
     #: every ``step``-th pixel kept (``core.detail.at_detail``): array column ``i`` is frame
     #: column ``window[0] + offset + step * i`` (rows likewise)
     step: int = 1

@@ -55,3 +55,24 @@ def test_bad_detail_names_the_setting(tmp_path, bad):
     passes = read_frame_passes(SourceSpec(_file(tmp_path)), 1)
     with pytest.raises(SettingsError, match="detail"):
         unproject(passes, CameraModel(np.eye(4), 41, 29), detail=bad)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_detail_with_a_smaller_color_window_counts_what_it_keeps(tmp_path, n):
+    """Depth pixels outside a separate color file's data window are skipped (core/color_window)
+    at every detail, and the NaN count of the kept pixels is not confused with them."""
+    from test_views_windows_damage import W, H, _part, camera
+    z = np.full((H, W), 4.0, np.float32)
+    z[0, 0] = z[1, 1] = np.nan  # (0, 0) is kept at every detail, (1, 1) only at detail 1
+    zpath = str(tmp_path / "z.exr")
+    OpenEXR.File([_part({"Z": z})]).write(zpath)
+    cpath = str(tmp_path / "c.exr")
+    OpenEXR.File([_part({c: np.full((H - 5, W), 0.5) for c in "RGB"}, (0, 0, W - 1, H - 6))]).write(cpath)
+    ps = unproject(read_frame_passes(SourceSpec(zpath, color_path=cpath, detail=n), 1), camera(), detail=n)
+    rows, cols = np.arange((n - 1) // 2, H, n), np.arange((n - 1) // 2, W, n)
+    kept = z[np.ix_(rows, cols)]
+    colored = (rows <= H - 6)[:, None] & np.ones(len(cols), bool)[None, :]
+    assert len(ps) == int((np.isfinite(kept) & colored).sum())
+    assert ps.meta["nonfinite"] == int((~np.isfinite(kept)).sum())
+    assert np.all(ps.colors[:, :3] == 0.5)
+    assert not [w for w in ps.meta["warnings"] if "NaN/inf" in w and "-" in w.split("NaN")[0].split(": ")[-1]]
