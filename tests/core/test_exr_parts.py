@@ -322,3 +322,33 @@ def test_damaged_parts_before_decoding(tmp_path, codec, monkeypatch):
     with pytest.raises(SourceFileError, match="rgba_right"):
         f.get("R")
     assert len(decoded) == 3 and all(len(parts) - 1 not in d for d in decoded)  # the damaged part: never decoded
+
+
+@pytest.mark.parametrize("blender", [False, True])
+@pytest.mark.parametrize("view", ["left", "right"])
+def test_single_part_views_by_the_numpy_reader(tmp_path, blender, view, monkeypatch):
+    """One part with ``multiView`` (OpenEXR's and Blender 4's names), uncompressed: the numpy
+    reader decodes just that view's depth and color channels of the part."""
+    from test_views_windows_damage import singlepart_stereo
+    src, truth, _default = singlepart_stereo(tmp_path / "sp_zip.exr", blender)
+    part = OpenEXR.File(src, separate_channels=True).parts[0]
+    path = str(tmp_path / "sp_none.exr")
+    OpenEXR.File([OpenEXR.Part({**part.header, "compression": OpenEXR.NO_COMPRESSION},
+                               {n: c.pixels for n, c in part.channels.items()})]).write(path)
+    full = _read_all(path, False, view)
+    decoded = []
+    real = exr_parts._decode_part
+    monkeypatch.setattr(exr_parts, "_decode_part", lambda buf, lay, p, wanted, pool:
+                        decoded.append(sorted(wanted)) or real(buf, lay, p, wanted, pool))
+    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    passes = read_frame_passes(SourceSpec(path, view=view), 1)
+    if blender:
+        want = [f"ViewLayer.Combined.{view}.{c}" for c in "ABGR"] + [f"ViewLayer.Depth.{view}.Z"]
+    else:
+        want = [("" if view == "right" else f"{view}.") + c for c in "ABGRZ"]
+    assert decoded == [want]
+    z, rgba = truth[view]
+    np.testing.assert_array_equal(passes.depth, z)
+    for plane, want in zip(passes.color_planes, rgba):
+        np.testing.assert_array_equal(plane, want)
+    assert passes.channels == full.names() and passes.view == view
