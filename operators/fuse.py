@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bpy
 
+from ._report import reports_errors
 from ._select import select_only
 
 
@@ -41,8 +42,8 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             return False
         return True
 
+    @reports_errors
     def execute(self, context):
-        from ..core.errors import DepthCloudError
         from ..core.fusion import FusionSettings
         from ..glue import fusion as glue_fusion
         from ..glue import source
@@ -62,16 +63,12 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             views = dict(cameras=fs.cameras, files=fs.files, color=fs.color_files or None)
         else:
             views = dict(frames=fs.frames)
-        try:
-            if fs.source != 'SEQUENCE' and settings.exr_path.strip():
-                views["base"] = source.settings_spec(settings)  # the panel's reading options
-            ob, result, _surface = glue_fusion.run_fusion(
-                scene, clip=settings.clip, name=fs.output_name or "Fused Cloud", surface=fs.make_surface,
-                surface_voxel_size=fs.surface_voxel_size, surface_radius=fs.surface_radius,
-                progress=Progress(context, "Fusing"), settings=FusionSettings(**fusion_options(fs)), **views)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        if fs.source != 'SEQUENCE' and settings.exr_path.strip():
+            views["base"] = source.settings_spec(settings)  # the panel's reading options
+        ob, result, _surface = glue_fusion.run_fusion(
+            scene, clip=settings.clip, name=fs.output_name or "Fused Cloud", surface=fs.make_surface,
+            surface_voxel_size=fs.surface_voxel_size, surface_radius=fs.surface_radius,
+            progress=Progress(context, "Fusing"), settings=FusionSettings(**fusion_options(fs)), **views)
         select_only(context, ob)
         st = result.stats
         self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "
