@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import bpy
 
+from ._poll import object_mode
 from ._report import reports_errors
 from ._select import select_only
 
@@ -31,10 +32,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if context.scene is None:
-            return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to fuse")
+        if context.scene is None or not object_mode(cls, context, "fuse"):
             return False
         problem = _source_problem(context)
         if problem:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty
 
+from ._poll import object_mode
 from ._report import reports_errors
 from ._select import select_only
 
@@ -36,10 +37,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
         except DepthCloudError as err:
             cls.poll_message_set(str(err))
             return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to render")
-            return False
-        return True
+        return object_mode(cls, context, "render")
 
     @reports_errors
     def execute(self, context):

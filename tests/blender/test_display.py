@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from render_compare import faithful_film, hide_sources, psnr, rerender
-from scenes import add_camera, add_primitives, read_ground_truth, render, setup_render, write_exr
+from scenes import (LayoutRecorder, add_camera, add_primitives, read_ground_truth, render, set_8bit_output, setup_render,
+                    write_exr)
 
 PSNR_MIN = {"POINTS": 30.0, "SQUARES": 40.0, "SURFACE": 40.0}
 
@@ -255,7 +256,6 @@ def _stored_pixels(path):
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_display_referred_color_is_linearized(scene, tmp_path, fmt):
     import bpy
-    from depth_cloud.glue import compat
     from depth_cloud import api
     setup_render(scene, 64, 48)
     faithful_film(scene)
@@ -265,13 +265,7 @@ def test_display_referred_color_is_linearized(scene, tmp_path, fmt):
     _pos, z, rgba = read_ground_truth(path)
     surface = z < 1e9
     # the same render saved as an 8-bit display-referred image (Standard = sRGB)
-    settings = scene.render.image_settings
-    compat.set_image_format(settings, fmt)
-    settings.color_mode = 'RGB'
-    if fmt == "JPEG":
-        settings.quality = 95
-    else:
-        settings.color_depth = '8'
+    set_8bit_output(scene, fmt, jpeg_quality=95)
     image_path = str(tmp_path / ("color.png" if fmt == "PNG" else "color.jpg"))
     bpy.data.images["Render Result"].save_render(image_path, scene=scene)
     _display(scene, mode="SURFACE")
@@ -512,20 +506,6 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     assert api.set_display(size=3.0) == [ob] and compat.get_modifier_input(mod, input_identifiers(mod.node_group)["Size"]) == 3.0
 
 
-class _Recorder:
-    """Stands in for a UILayout: records the properties a panel draws."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def prop(self, data, name, **_kw):
-        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
-        self.drawn.append(name)
-
-    def __getattr__(self, _name):
-        return lambda *a, **k: self
-
-
 def test_display_panels_draw_known_settings(scene):
     import bpy
     from depth_cloud.ui.display import classes, draw_display
@@ -534,7 +514,7 @@ def test_display_panels_draw_known_settings(scene):
     for mode in ("POINTS", "SURFACE"):
         scene.depth_cloud.display.mode = mode
         drawn = []
-        draw_display(_Recorder(drawn), bpy.context)
+        draw_display(LayoutRecorder(drawn), bpy.context)
         assert "mode" in drawn and "cleanup_flying" in drawn
         assert ("surface_max_jump" in drawn) == (mode == "SURFACE")
 

@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pytest
 
-from scenes import setup_render, write_exr
+from scenes import LayoutRecorder, setup_render, unit_suzanne, write_exr
 
 SIZE = 160
 LENS = 30.0
@@ -29,17 +29,7 @@ OUTLIER_BOUND = 0.0005
 
 def build_scene(scene):
     """Suzanne scaled to 1 m (largest dimension), with its bounding-box centre and diagonal."""
-    import bpy
-    from mathutils import Vector
-    bpy.ops.mesh.primitive_monkey_add()
-    ob = bpy.context.object
-    s = 1.0 / max(ob.dimensions)
-    ob.scale = (s, s, s)
-    bpy.ops.object.transform_apply(scale=True)
-    corners = np.array([ob.matrix_world @ Vector(c) for c in ob.bound_box])
-    centroid = (corners.min(0) + corners.max(0)) / 2
-    diag = float(np.linalg.norm(np.ptp(corners, axis=0)))
-    return ob, centroid, diag
+    return unit_suzanne()
 
 
 def track_matrix(location, target):
@@ -378,24 +368,6 @@ def test_look_at_rule_matches_blender_track_quat(dc):
     np.testing.assert_allclose(down[:3, 2], (0, 0, 1), atol=1e-12)  # looks down -Z
 
 
-class _Recorder:
-    """Stands in for a UILayout: records the properties and operators a panel draws."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def prop(self, data, name, **_kw):
-        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
-        self.drawn.append(name)
-
-    def operator(self, idname, **_kw):
-        self.drawn.append(idname)
-        return self
-
-    def __getattr__(self, _name):
-        return lambda *a, **k: self
-
-
 def test_fusion_panels_draw_known_settings(scene):
     import bpy
     from depth_cloud.ui.fusion import classes, draw_fusion
@@ -405,7 +377,7 @@ def test_fusion_panels_draw_known_settings(scene):
     for source, own in expected.items():
         scene.depth_cloud.fusion.source = source
         drawn = []
-        draw_fusion(_Recorder(drawn), bpy.context)
+        draw_fusion(LayoutRecorder(drawn), bpy.context)
         assert own <= set(drawn) and "depth_cloud.fuse" in drawn
         assert {"voxel_size", "min_views", "depth_tolerance", "make_surface"} <= set(drawn)
     # the operator explains why it cannot run yet
