@@ -66,7 +66,7 @@ def _camera_summary(model) -> dict:
     return d
 
 
-def guess_convention(header: dict, depth_channel: str | None, blender_file: bool):
+def guess_convention(header: dict, depth_channel: str | None, blender_file: bool) -> tuple[str | None, str]:
     """``(convention, reason)`` as a build with convention AUTO would decide it from the header."""
     if not depth_channel:
         return None, "no depth channel"
@@ -81,7 +81,7 @@ def guess_convention(header: dict, depth_channel: str | None, blender_file: bool
     return depth_mod.PLANAR, "assumed: the file does not say (use --convention if it is not planar Z)"
 
 
-def exr_info(path, stats: bool = False) -> dict:
+def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
     """Everything ``info`` reports about an EXR file (header only unless ``stats``)."""
     path = os.fspath(path)
     hdr = read_exr_header(path)
@@ -134,7 +134,7 @@ def exr_info(path, stats: bool = False) -> dict:
     return info
 
 
-def channel_stats(path) -> dict:
+def channel_stats(path: str | os.PathLike[str]) -> dict:
     """Per channel: finite min/max, NaN/inf count and background (>= 1e9) count. Reads pixels."""
     f = exr.read_exr(path)
     out = {}
@@ -164,7 +164,7 @@ def refine_guess_with_stats(info: dict) -> None:
         info["convention_reason"] = f"background pixels at >= 1e9 like Blender's Z pass: planar Z ({lo:.4g}..{hi:.4g})"
 
 
-def ply_info(path) -> dict:
+def ply_info(path: str | os.PathLike[str]) -> dict:
     from .ply import read_ply_header
     fmt, elements, header_size, comments = read_ply_header(path)
     return {"path": os.fspath(path), "format": "PLY", "encoding": fmt, "header_bytes": header_size,
@@ -172,7 +172,7 @@ def ply_info(path) -> dict:
             "elements": [{"name": n, "count": c, "properties": [list(p) for p in props]} for n, c, props in elements]}
 
 
-def file_info(path, stats: bool = False) -> dict:
+def file_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
     path = require_file(path)
     try:
