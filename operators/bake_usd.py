@@ -17,11 +17,11 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         return source_ready(cls, context, "bake")
 
     @reports_errors
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue import render, source, usd_bake
         from ..glue.progress import Progress
 

@@ -16,11 +16,11 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         return source_ready(cls, context, "build")
 
     @reports_errors
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue import build, source
 
         scene = context.scene

@@ -31,7 +31,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         if context.scene is None or not object_mode(cls, context, "fuse"):
             return False
         problem = _source_problem(context)
@@ -41,7 +41,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
         return True
 
     @reports_errors
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..core.fusion import FusionSettings
         from ..glue import fusion as glue_fusion
         from ..glue import source

@@ -21,13 +21,13 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
                         description="Then build the point cloud of the current frame from the rendered files")
 
     @classmethod
-    def description(cls, _context, properties):
+    def description(cls, _context: bpy.types.Context, properties: bpy.types.OperatorProperties) -> str | None:
         if properties.build:
             return "Render the passes into the cache folder, then build the current frame's point cloud from them"
         return None
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         from ..core.errors import DepthCloudError
         from ..glue.render import check_can_render
         if context.scene is None:
@@ -40,7 +40,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
         return object_mode(cls, context, "render")
 
     @reports_errors
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue import render
         from ..glue.progress import Progress
 
