@@ -9,7 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from scenes import add_camera, add_primitives, cloud_points, key_camera, read_ground_truth, relative_errors, setup_render
+from scenes import (add_camera, add_primitives, cloud_points, key_camera, read_ground_truth, relative_errors,
+                    setup_render)
 
 BOUND = 5e-5
 
