@@ -10,7 +10,8 @@
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
-``depth_channel``, ``color_channels``, ``position_channels``, ``clip``.
+``depth_channel``, ``color_channels``, ``position_channels``, ``clip``; for deep EXRs
+``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md).
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
 
 Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::
@@ -52,6 +53,7 @@ if TYPE_CHECKING:  # names for the type hints only
 
     import numpy as np
 
+    from .core.camera_check import CameraCheckReport
     from .glue.usd_bake import BakeResult
 
     FilePath = str | PathLike[str]
@@ -60,7 +62,7 @@ if TYPE_CHECKING:  # names for the type hints only
 #: What this module offers, in the order it is defined below.
 __all__ = [
     # clouds from one frame
-    "build_point_cloud", "unproject", "pixel_to_world", "camera_model", "source_spec",
+    "build_point_cloud", "unproject", "pixel_to_world", "check_camera", "camera_model", "source_spec",
     # how clouds look
     "set_display",
     # outputs: rendered passes and USD point caches (docs/render_and_usd.md)
@@ -125,6 +127,25 @@ def pixel_to_world(scene: bpy.types.Scene | None = None, column: int = 0, row: i
     if origin == 'bottom':
         row = passes.frame_size[1] - 1 - int(row)
     return point_at_pixel(passes, model, column, row)
+
+
+def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
+                 source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
+                 frames_around: int = 3, **options: Any) -> CameraCheckReport:
+    """How well ``camera`` (default: the camera a build would use) explains ``frame``'s
+    render: the depth unprojected with it against the file's Position pass. Returns a
+    ``CameraCheckReport``: ``.ok``, ``.measure`` (reprojection median/p99 in pixels, relative
+    3D error median/p99), ``.cause`` (``'FRAME'``, ``'OTHER_CAMERA'``, ``'FILE_CAMERA'``,
+    ``'LENS'``, ``'SHIFT'``, ``'LENS_AND_SHIFT'``, ``'SENSOR_FIT'``, ``'CONVENTION'`` or None),
+    ``.explanation``, ``.best`` (the alternative that fits), ``.lines()``. Alternatives tried
+    when it does not fit: the camera at ``frame ± 1..frames_around``, the other cameras of the
+    scene, the file's own camera, the other sensor fits, the focal length and shift fitted to
+    the Position pass, the other depth conventions. A frame without depth or Position pass
+    raises ChannelError naming the file (docs/picking.md)."""
+    from .glue import camera_check as _check
+    scene, frame = _scene_frame(scene, frame)
+    src = _source.resolve(scene, source, None, camera, **options)
+    return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
 
 
 def camera_model(camera: bpy.types.Object | None = None, scene: bpy.types.Scene | None = None,

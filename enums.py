@@ -13,6 +13,10 @@ KINDS = [
     ('DEPTH', "Depth", "A depth pass unprojected through the camera"),
     ('POSITION', "World Position", "A world position pass (needs no camera)"),
 ]
+DEEP_SAMPLES = [
+    ('ALL', "All Samples", "Deep files: every sample of every pixel becomes a point"),
+    ('FRONT', "Front Sample", "Deep files: only the nearest sample of each pixel (the surface a flat render shows)"),
+]
 CONVENTIONS = [
     ('AUTO', "Auto", "From the file (self-describing renders), else planar Z"),
     ('PLANAR', "Planar Z", "Distance from the camera plane: Blender's Z pass"),

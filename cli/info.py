@@ -1,4 +1,6 @@
-"""``depth_cloud info``: what an EXR (or PLY) file holds (pure core: ``core.info``)."""
+"""``depth_cloud info``: what an EXR (or PLY) file holds (pure core: ``core.info``); with
+``--check-camera`` also how well the opened .blend's camera explains it (``cli/camera_check.py``,
+Blender side)."""
 from __future__ import annotations
 
 import json
@@ -6,7 +8,7 @@ import os
 
 from ..core.frames import has_frame_placeholder, resolve_frame_path
 from ..core.info import file_info, format_info
-from .parser import EXIT_OK, UsageError
+from .parser import EXIT_CAMERA_MISMATCH, EXIT_OK, UsageError
 
 
 def run_info(args, console) -> int:
@@ -18,6 +20,12 @@ def run_info(args, console) -> int:
                 raise UsageError(f"{pattern!r} is a frame pattern: give --frame N")
             path = resolve_frame_path(pattern, args.frame)
         results.append(file_info(path, stats=args.stats))
+    checks = []
+    if args.check_camera:  # the Blender side: cli/camera_check.py
+        from .camera_check import check_files
+        checks = check_files(args, [r["path"] for r in results])
+        for info, (frame, report) in zip(results, checks):
+            info["camera_check"] = {"frame": frame, **report.to_dict()}
     if args.json:
         console.line(json.dumps(results if len(results) > 1 else results[0], indent=2, default=str))
     else:
@@ -26,4 +34,8 @@ def run_info(args, console) -> int:
                 console.line()
             for text in format_info(info):
                 console.line(text)
-    return EXIT_OK
+            if i < len(checks):
+                console.line(f"camera check (frame {checks[i][0]}):")
+                for text in checks[i][1].lines():
+                    console.line(f"  {text}")
+    return EXIT_OK if all(report.ok for _, report in checks) else EXIT_CAMERA_MISMATCH

@@ -6,7 +6,8 @@ need no Blender), listed in :data:`SUBCOMMANDS`.
 
 Exit status: 0 success; 1 failure (one ``depth_cloud <command>: error: ...`` line on stderr);
 2 usage error (bad option or value, same one-line form); 3 ``build`` finished but input frames
-were missing (they are listed; ``--allow-missing`` makes that 0).
+were missing (they are listed; ``--allow-missing`` makes that 0); 4 ``info --check-camera``
+found a camera that does not explain the render.
 """
 from __future__ import annotations
 
@@ -18,14 +19,17 @@ from ..core.batch import parse_chunk
 from ..core.errors import FramePatternError
 from ..core.frames import parse_frame_range
 from ..enums import CONVENTIONS as _CONVENTION_ITEMS
+from ..enums import DEEP_SAMPLES as _DEEP_ITEMS
 from ..enums import KINDS as _KIND_ITEMS
 
 PROG = "depth_cloud"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
+EXIT_CAMERA_MISMATCH = 4  # info --check-camera: the camera does not explain the render
 
 #: The panel's choices (``enums.py``), by identifier.
 KINDS = tuple(item[0] for item in _KIND_ITEMS)
 CONVENTIONS = tuple(item[0] for item in _CONVENTION_ITEMS)
+DEEP_SAMPLES = tuple(item[0] for item in _DEEP_ITEMS)
 #: Output format by file extension.
 FORMATS = {".ply": "ply", ".blend": "blend", ".usd": "usd", ".usda": "usd", ".usdc": "usd"}
 PER_FRAME_FORMATS = ("ply",)
@@ -155,6 +159,12 @@ def add_source_options(p):
     g.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. ViewLayer.Depth.Z")
     g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
     g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
+    g.add_argument("--deep-samples", type=_upper_choice(DEEP_SAMPLES, "deep samples"),
+                   metavar="{" + ",".join(DEEP_SAMPLES) + "}",
+                   help="deep EXRs: ALL samples become points, or only the FRONT (nearest) one of each pixel. "
+                        "Default ALL")
+    g.add_argument("--deep-min-alpha", type=_float_arg, metavar="A",
+                   help="deep EXRs: samples with a lower alpha (0..1) make no point")
     g.add_argument("--camera", metavar="NAME",
                    help="camera object that rendered the passes (default: the settings' camera, else the "
                         "scene camera)")
@@ -235,6 +245,7 @@ def add_info(subparsers):
                      blender -b -c depth_cloud info renders/shot_0001.exr
                      blender -b -c depth_cloud info "renders/shot_####.exr" --frame 12 --stats
                      blender -b -c depth_cloud info out/cloud_0001.ply --json
+                     blender -b shot.blend -c depth_cloud info renders/shot_0012.exr --check-camera
                    """)
     p.add_argument("files", nargs="+", metavar="FILE", help="EXR or PLY files ('#' patterns need --frame)")
     p.add_argument("--frame", type=int, help="frame number for '#' patterns")
@@ -242,6 +253,16 @@ def add_info(subparsers):
                    help="also read the pixels: per-channel min/max, NaN/inf and background counts "
                         "(refines the depth convention guess)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    c = p.add_argument_group("camera check (needs Blender: the camera of the opened .blend)")
+    c.add_argument("--check-camera", action="store_true",
+                   help="unproject the depth with the camera and compare with the file's Position pass: "
+                        "reprojection error (px) and relative 3D error, and the likely cause when they are "
+                        "large (frame off, another camera, lens/shift/sensor fit, depth convention). Exit "
+                        "status 4 when the camera does not fit")
+    c.add_argument("--camera", metavar="NAME", help="camera object to check (default: the one a build would use)")
+    c.add_argument("--scene", metavar="NAME", help="scene to use (default: the file's active scene)")
+    c.add_argument("--check-frames", type=int, default=3, metavar="N",
+                   help="neighbouring frames tried on each side when the camera does not fit (default 3)")
     p.set_defaults(run=runner("info", "run_info"))
     return p
 
@@ -306,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, formatter_class=_formatter,
         description="Depth Cloud: rendered depth / position passes -> colored point clouds, headless.\n"
                     "Run as: blender -b [file.blend] -c depth_cloud <command> [options]",
-        epilog="Exit status: 0 ok; 1 failure; 2 usage error; 3 build finished with missing input frames.")
+        epilog="Exit status: 0 ok; 1 failure; 2 usage error; 3 build finished with missing input frames; "
+               "4 info --check-camera: the camera does not fit.")
     subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=_Parser)
     for add in SUBCOMMANDS:
         add(subparsers)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import deep_read
 from .errors import ChannelError, SourceFileError
 from .exr_header import merge_part_headers
 from .fileio import require_file
@@ -50,6 +51,8 @@ class ExrFile:
     channels: dict = field(default_factory=dict)  # name -> ExrChannel
     headers: list = field(default_factory=list)
     display_window: Window = (0, 0, 0, 0)
+    #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
+    deep: dict = field(default_factory=dict)
 
     @property
     def header(self) -> dict:
@@ -117,7 +120,9 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False) -> ExrFile
             raise SourceFileError(path, "not an OpenEXR file")
         if not header_only:
             _set_decode_threads(OpenEXR, path)
-        f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
+        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
+        if f is None:
+            f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
     except SourceFileError:
         raise
@@ -139,6 +144,9 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False) -> ExrFile
         if header_only:
             for name in part.channels if hasattr(part, "channels") else ():
                 out.channels[name] = ExrChannel(name, np.empty((0, 0), np.float32), dw, index)
+            continue
+        if deep_read.is_deep_storage(header.get("type")):  # deep samples, flattened
+            out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
             continue
         w, h = window_size(dw)
         for name, channel in part.channels.items():

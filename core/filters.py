@@ -36,8 +36,13 @@ def depth_jump(za, zb, max_jump: float) -> np.ndarray:
 
 def depth_grid(point_set: PointSet):
     """``(z, (c0, r0))``: the PointSet's planar depth scattered into the bounding box of its
-    pixels (float32, NaN where there is no point) and the frame pixel of ``z[0, 0]``."""
-    return point_set.pixel_grid(np.asarray(point_set.depth, dtype=np.float32), np.nan)
+    pixels (float32, NaN where there is no point) and the frame pixel of ``z[0, 0]``. Deep
+    clouds (several points per pixel) hold the nearest depth of each pixel."""
+    depth = np.asarray(point_set.depth, dtype=np.float32)
+    z, (c0, r0) = point_set.pixel_grid(depth, np.nan)
+    if "sample_count" in point_set.attributes:  # core/deep.py: judge each pixel by its front sample
+        np.fmin.at(z, (point_set.pixels[:, 1] - r0, point_set.pixels[:, 0] - c0), depth)
+    return z, (c0, r0)
 
 
 def flying_pixel_mask(z: np.ndarray, max_jump: float = DEFAULT_MAX_JUMP, mode: str = FLYING) -> np.ndarray:

@@ -73,6 +73,9 @@ class DepthView:
     camera: CameraModel
     colors: np.ndarray | None = None
     name: str = ""
+    #: deep views (core/deep.py): ``(pixels (N, 2), planar depth (N,), colors (N, 4))`` of the
+    #: samples behind each pixel's front one, added to the view's points
+    behind: tuple | None = None
 
     def __post_init__(self):
         z = np.asarray(self.depth)
@@ -126,7 +129,12 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
     if passes.has_color:
         colors = np.ones((fh, fw, 4), dtype=np.float32)
         colors[y0:y0 + h, x0:x0 + w] = passes.rgba()
-    return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path))
+    behind = None
+    if passes.deep is not None:  # deep: the depth map holds the front samples, the rest come along
+        from .deep import behind_samples
+        behind = behind_samples(passes, camera, clip)
+    return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path),
+                     behind=behind)
 
 
 # --------------------------------------------------------------------------- settings
@@ -296,6 +304,19 @@ def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> Prepa
     pixels = np.stack([cols, rows], axis=-1).astype(np.int32)
     stats = {"pixels": int(surface.sum()), "spikes": spikes, "grazing": int(surface.sum()) - spikes - len(zv),
              "points": int(len(zv))}
+    if view.behind is not None and len(view.behind[1]):  # deep views: the samples behind the front
+        from .deep import sample_positions
+        bpix, bz, bcol = view.behind
+        bpos = sample_positions(cam, bpix, bz)
+        toward = (cam.location.astype(np.float32) - bpos) if cam.projection != ORTHOGRAPHIC else \
+            np.broadcast_to(cam.cam_to_world[:3, 2].astype(np.float32), bpos.shape)
+        bnor = toward / np.maximum(np.linalg.norm(toward, axis=1, keepdims=True), np.float32(1e-12))
+        positions, normals = np.concatenate([positions, bpos]), np.concatenate([normals, bnor])
+        colors, pixels = np.concatenate([colors, bcol]), np.concatenate([pixels, bpix.astype(np.int32)])
+        zv, radius = np.concatenate([zv, bz]), np.concatenate([radius, point_radius(cam, bz)])
+        stats["pixels"] += len(bz)
+        stats["points"] += len(bz)
+        stats["behind"] = int(len(bz))
     return PreparedView(index=index, name=view.name, camera=cam, lookup=lookup,
                         positions=np.ascontiguousarray(positions, dtype=np.float32),
                         normals=np.ascontiguousarray(normals, dtype=np.float32), colors=colors, pixels=pixels,

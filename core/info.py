@@ -128,6 +128,9 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
         "color_channels": [c for c in color if c] if color else None, "position_channels": position,
         "camera": camera, "stamp": {k: merged[k] for k in STAMP_FIELDS if isinstance(merged.get(k), str)},
     }
+    if any(str(p["storage"]).startswith("deep") for p in parts):  # reads the sample counts
+        from .deep import sample_summary
+        info["deep"] = sample_summary(path)
     if stats:
         info["stats"] = channel_stats(path)
         refine_guess_with_stats(info)
@@ -138,8 +141,9 @@ def channel_stats(path: str | os.PathLike[str]) -> dict:
     """Per channel: finite min/max, NaN/inf count and background (>= 1e9) count. Reads pixels."""
     f = exr.read_exr(path)
     out = {}
-    for name, ch in f.channels.items():
-        px = ch.pixels
+    planes = [(name, ch.pixels) for name, ch in f.channels.items()]
+    planes += [(name, np.asarray(v, np.float32)) for p in f.deep.values() for name, v in p.channels.items()]
+    for name, px in planes:
         finite = np.isfinite(px)
         bg = finite & (px >= depth_mod.BACKGROUND_DEPTH)
         good = px[finite & ~bg]
@@ -245,6 +249,13 @@ def format_info(info: dict) -> list:
         lines.append("  camera (Depth Cloud header): none")
     for line in cam.get("descriptions", ()):
         lines.append(f"  camera description: {line}")
+    for d in info.get("deep") or ():
+        name = f" {d['name']!r}" if d["name"] else ""
+        lines.append(f"  deep part {d['index']}{name}: {d['samples']:,} samples in {d['pixels']:,} pixels, "
+                     f"{d['min']}..{d['max']} samples per pixel, {d['empty']:,} empty pixels")
+    if info.get("deep"):
+        lines.append("  deep: every sample with a finite depth becomes a point at its Z (assumed planar camera "
+                     "depth unless --convention says otherwise)")
     lines.append(f"  pass (auto): {info['kind'] or 'none found: no depth or position channels'}")
     if info["depth_channel"]:
         lines.append(f"  depth: {info['depth_channel']}, convention {info['convention']}: {info['convention_reason']}")

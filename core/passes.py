@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import deep
 from . import depth as depth_mod
 from . import exr
 from .colors import srgb_to_linear
@@ -40,6 +41,9 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
+    deep_samples: str = "ALL"
+    deep_min_alpha: float = 0.0
 
     def __post_init__(self):
         if not str(self.path).strip():
@@ -48,6 +52,7 @@ class SourceSpec:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
         if self.convention != AUTO:
             depth_mod.check_convention(self.convention, self.near, self.far)
+        deep.check_options(self.deep_samples, self.deep_min_alpha)
 
     def paths(self, frame: int) -> tuple[str, str | None]:
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
@@ -78,9 +83,15 @@ class FramePasses:
     #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
     #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
     color_planes: tuple | None = None
+    #: A world Position pass found alongside the depth pass: its ``(X, Y, Z)`` planes (h, w)
+    #: over the same window, kept as read (no copy) so the camera can be checked against it
+    #: (``core/camera_check.py``). None when the file has none or the build reads positions.
+    position_planes: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
+    deep: object = None
 
     @property
     def has_color(self) -> bool:
@@ -138,6 +149,8 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     f = exr.read_exr(path)
+    if f.deep:  # deep samples (core/deep.py)
+        return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
@@ -171,6 +184,8 @@ def read_frame_passes(spec: SourceSpec, frame: int,
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
+    elif pos_names:
+        out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
@@ -183,6 +198,26 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
+    return out
+
+
+def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reader) -> FramePasses:
+    """A deep file's frame: every sample in ``FramePasses.deep``, each pixel's front sample as
+    its depth and color planes (core/deep.py)."""
+    if spec.kind == POSITION:
+        raise SettingsError(f"{f.path}: a deep file gives points from its depth samples; set the pass to Auto or "
+                            "Depth (world position passes are not read from deep files)")
+    read = deep.read_samples(spec, f, own_colors=color_path is None)
+    out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
+                      header=f.header, channels=read.names, depth_channel=read.depth_channel,
+                      warnings=read.warnings, deep=read.samples)
+    out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
+    out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
+    if color_path is not None:  # a flat color file: each sample takes its pixel's color
+        out.color_path = color_path
+        flat = _read_color_file(color_path, spec, read.layer, out, image_reader).reshape(-1, 4)
+        read.samples.colors = flat[read.samples.pixel]
+    deep.set_front(out)
     return out
 
 

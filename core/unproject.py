@@ -25,6 +25,9 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     if camera is None:
         raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it; "
                           "set a camera (or use a world Position pass, which needs none)")
+    if passes.deep is not None:  # deep files: one point per sample
+        from . import deep
+        return deep.unproject(passes, camera, clip)
     camera = frame_camera(passes, camera)
     if camera.projection == PANORAMIC:
         return panorama.unproject(passes, camera, clip)
@@ -112,10 +115,10 @@ def pixel_to_world(camera: CameraModel, column: float | np.ndarray, row: float |
     if camera.projection == PANORAMIC:
         return panorama.pixel_to_world(camera, column, row, depth, convention, near, far)
     col = np.atleast_1d(np.asarray(column, dtype=np.float64))
-    row = np.atleast_1d(np.asarray(row, dtype=np.float64))
+    rws = np.atleast_1d(np.asarray(row, dtype=np.float64))  # not ``row``: its ndim decides the result's shape
     d = np.atleast_1d(np.asarray(depth, dtype=np.float64))
     x = camera.plane_x(col)
-    y = camera.plane_y(row)
+    y = camera.plane_y(rws)
     z = d
     if convention == depth_mod.RAY_DISTANCE:
         if camera.projection != ORTHOGRAPHIC:

@@ -79,7 +79,12 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int):
 def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True):
     """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
     frame = scene.frame_current if frame is None else int(frame)
-    point_set, model = point_set_for_frame(scene, spec, frame, camera, clip)
+    passes, model = frame_inputs(scene, spec, frame, camera)
+    point_set = unproject(passes, model, clip=clip)
+    from .camera_check import warning_for_build  # the camera vs a Position pass in the file
+    mismatch = warning_for_build(scene, spec, frame, camera, passes, model)
+    if mismatch:
+        point_set.meta.setdefault("warnings", []).append(mismatch)
     display_settings = scene.depth_cloud.display
     point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.

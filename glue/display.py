@@ -367,6 +367,8 @@ def build_surface(obj, max_jump, model=None, point_set=None):
         point_set = datablock.point_set_from_data(obj.data, image_size(obj))
     if point_set.depth is None:
         raise CameraError(f"{obj.name}: a surface needs the camera that rendered the passes; rebuild with a camera set")
+    from ..core.deep import one_per_pixel  # deep clouds: the surface of each pixel's front sample
+    point_set = one_per_pixel(point_set)
     surface = surface_from_point_set(point_set, model if has_image_plane(model) else None, max_jump)
     me = datablock.mesh_from_surface(surface, point_set, f"{obj.name} Surface")
     s = obj.depth_cloud.display

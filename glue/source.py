@@ -28,7 +28,7 @@ from .images import abspath
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels")
+                   "position_channels", "deep_samples", "deep_min_alpha")
 
 
 @dataclass(frozen=True)

@@ -29,5 +29,7 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
         for warning in point_set.meta.get("warnings", ()):
             self.report({'WARNING'}, warning)
         select_only(context, ob)
-        self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
+        meta = point_set.meta
+        deep = f" ({meta['samples']:,} deep samples)" if meta.get("deep") else ""
+        self.report({'INFO'}, f"Built {len(point_set):,} points from {meta['path']}{deep}")
         return {'FINISHED'}

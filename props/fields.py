@@ -8,7 +8,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
 
-from ..enums import CONVENTIONS, KINDS
+from ..enums import CONVENTIONS, DEEP_SAMPLES, KINDS
 
 
 def is_camera(_self, obj):
@@ -51,6 +51,16 @@ def color_channels():
 
 def position_channels():
     return StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
+
+
+def deep_samples():
+    return EnumProperty(name="Deep Samples", items=DEEP_SAMPLES, default='ALL',
+                        description="Deep EXRs: which samples of a pixel become points")
+
+
+def deep_min_alpha():
+    return FloatProperty(name="Deep Min Alpha", default=0.0, min=0.0, max=1.0, subtype='FACTOR',
+                         description="Deep EXRs: samples with a lower alpha make no point")
 
 
 def clip():

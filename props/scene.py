@@ -11,6 +11,7 @@ from . import fields
 from .display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .fusion import DepthCloudFusionSettings
 from .output import DepthCloudOutputSettings
+from .pick import DepthCloudCameraCheckSettings, DepthCloudPickSettings
 from .sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
 
 
@@ -32,6 +33,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
+    deep_samples: fields.deep_samples()
+    deep_min_alpha: fields.deep_min_alpha()
     clip: fields.clip()
     show_channels: BoolProperty(name="Channels", default=False)
     # Settings of the other features, nested so a scene has one Depth Cloud settings group.
@@ -39,6 +42,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     output: PointerProperty(type=DepthCloudOutputSettings)
     sequence: PointerProperty(type=DepthCloudSequenceSettings)
     fusion: PointerProperty(type=DepthCloudFusionSettings)
+    pick: PointerProperty(type=DepthCloudPickSettings)
+    camera_check: PointerProperty(type=DepthCloudCameraCheckSettings)
 
 
 class DepthCloudObjectSettings(bpy.types.PropertyGroup):

@@ -48,6 +48,8 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
+    deep_samples: fields.deep_samples()
+    deep_min_alpha: fields.deep_min_alpha()
     camera: fields.camera("Camera that rendered the passes (empty: the camera named in each file, else the "
                           "scene camera at that frame)")
     clip: fields.clip()

@@ -59,3 +59,45 @@ def psnr(reference, test, mask, peak=1.0):
     d = (np.asarray(test, np.float64)[..., :3] - np.asarray(reference, np.float64)[..., :3])[mask]
     mse = float(np.mean(d * d))
     return math.inf if mse == 0 else 10 * math.log10(peak * peak / mse)
+
+
+def turned_camera(scene, degrees, location=(4.0, -5.0, 3.0), target=(0.4, 0.3, 0.4), lens=35.0):
+    """A camera at ``location`` turned ``degrees`` about the vertical through ``target``,
+    looking at it (figures: the same scene seen from the side)."""
+    from scenes import add_camera
+    a = math.radians(degrees)
+    dx, dy = location[0] - target[0], location[1] - target[1]
+    return add_camera(scene, location=(target[0] + dx * math.cos(a) - dy * math.sin(a),
+                                       target[1] + dx * math.sin(a) + dy * math.cos(a), location[2]),
+                      target=target, lens=lens)
+
+
+def save_render_png(scene, path):
+    """Save the last render as an 8-bit RGB PNG (display transform applied), then set the
+    output back to multilayer EXR."""
+    import bpy
+
+    from depth_cloud.glue import compat
+    s = scene.render.image_settings
+    compat.set_image_format(s, 'PNG')
+    s.color_mode = 'RGB'
+    s.color_depth = '8'
+    bpy.data.images["Render Result"].save_render(path, scene=scene)
+    set_exr_output(scene)
+    return path
+
+
+FIGURE_TARGET = (0.4, 0.3, 0.4)
+
+
+def figure_scene(width, height, samples=16):
+    """``(scene, camera)``: the docs figures' scene, from factory settings: the primitives under
+    a faithful film, seen by a 35 mm camera from (4, -5, 3) looking at :data:`FIGURE_TARGET`."""
+    import bpy
+    from scenes import add_camera, add_primitives, setup_render
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    setup_render(scene, width, height, samples=samples)
+    faithful_film(scene)
+    add_primitives(scene)
+    return scene, add_camera(scene, location=(4.0, -5.0, 3.0), target=FIGURE_TARGET, lens=35.0)

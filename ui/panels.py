@@ -31,6 +31,8 @@ def draw_settings(layout, context):
         sub.prop(settings, "depth_channel")
         sub.prop(settings, "color_channels")
         sub.prop(settings, "position_channels")
+        sub.prop(settings, "deep_samples")
+        sub.prop(settings, "deep_min_alpha")
     layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
 
 

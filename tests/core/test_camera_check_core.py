@@ -1,0 +1,128 @@
+"""Camera check without Blender: an analytic scene (spheres ray traced through a CameraModel)
+gives depth and the world position of every pixel; wrong cameras are made on purpose and must
+be detected and named."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from depth_cloud.core import camera_check as cc
+from depth_cloud.core import depth as depth_mod
+from depth_cloud.core.cameras_io import camera_from_direction
+from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.errors import ChannelError, InvalidDepthError
+from synthetic import rays, render_depth
+
+
+def _camera(**kw):
+    m = camera_from_direction(np.array([0.3, -1.0, 0.4]) / np.linalg.norm([0.3, -1.0, 0.4]), 2.0, (0, 0, 0))
+    return CameraModel(cam_to_world=m, width=kw.pop("width", 96), height=kw.pop("height", 64), **kw)
+
+
+def _frame(camera):
+    """``(planar depth, Position pass)`` of the spheres seen by ``camera`` (background 1e10 / 0)."""
+    z = render_depth(camera)
+    o, d = rays(camera)
+    hit = np.isfinite(z)
+    pos = np.where(hit[..., None], o + d * np.where(hit, z, 0)[..., None], 0.0)
+    return np.where(hit, z, 1e10).astype(np.float32), pos.astype(np.float32)
+
+
+def _samples(camera, convention=depth_mod.PLANAR, store=depth_mod.PLANAR):
+    z, pos = _frame(camera)
+    raw = z if store == depth_mod.PLANAR else np.where(z < 1e9, depth_mod.from_planar(z, store, camera), 1e10)
+    return cc.samples_from_arrays(raw, pos, convention, path="frame.exr")
+
+
+def test_correct_camera_is_sub_pixel():
+    cam = _camera(lens=35.0, shift_x=0.05, shift_y=-0.03)
+    report = cc.check_camera(_samples(cam), cam, "Camera")
+    assert report.ok and report.cause is None
+    assert report.measure.reprojection_p99 < 1e-3
+    assert report.measure.relative_p99 < 1e-5
+    assert "matches" in report.summary()
+
+
+@pytest.mark.parametrize("render_kw, scene_kw, cause, words", [
+    (dict(lens=35.0), dict(lens=50.0), cc.LENS, "focal length 35"),
+    (dict(lens=35.0, shift_x=0.1), dict(lens=35.0), cc.SHIFT, "shift (0.1"),
+    (dict(lens=35.0, shift_y=0.08), dict(lens=30.0), cc.LENS_AND_SHIFT, "focal length 35"),
+    (dict(lens=35.0, sensor_fit="VERTICAL", sensor_height=20.0), dict(lens=35.0, sensor_height=20.0), cc.SENSOR_FIT,
+     "Vertical"),
+    (dict(projection="ORTHO", ortho_scale=2.0), dict(projection="ORTHO", ortho_scale=2.5), cc.LENS,
+     "orthographic scale 2 "),
+])
+def test_intrinsic_mismatch_is_named(render_kw, scene_kw, cause, words):
+    samples = _samples(_camera(**render_kw))
+    report = cc.check_camera(samples, _camera(**scene_kw), "Camera")
+    assert not report.ok
+    assert report.measure.reprojection_median > 1.0
+    assert report.cause == cause, report.lines()
+    assert words in report.explanation, report.explanation
+    assert report.best.measure.reprojection_p99 < 0.05
+
+
+def test_ray_distance_read_as_planar_is_named():
+    cam = _camera(lens=24.0)
+    report = cc.check_camera(_samples(cam, store=depth_mod.RAY_DISTANCE), cam, "Camera")
+    assert not report.ok
+    assert report.measure.reprojection_median < 1e-3  # the camera itself is right…
+    assert report.measure.relative_median > 1e-3  # …the depth is not planar
+    assert report.cause == cc.CONVENTION and "ray distance" in report.explanation
+
+
+@pytest.mark.parametrize("store, near, far, words", [
+    (depth_mod.NORMALIZED, 1.0, 4.0, "normalized (near 1, far 4)"),
+    (depth_mod.ZBUFFER, 0.5, 20.0, "Z-buffer (near 0.5, far 20)"),
+    (depth_mod.INVERSE, 0.0, 0.0, "inverse depth"),
+])
+def test_other_stored_conventions_are_named_with_their_range(store, near, far, words):
+    cam = _camera(lens=30.0)
+    z, pos = _frame(cam)
+    raw = np.where(z < 1e9, depth_mod.from_planar(np.where(z < 1e9, z, 1.0), store, cam, near, far), 1e10)
+    report = cc.check_camera(cc.samples_from_arrays(raw.astype(np.float32), pos, path="frame.exr"), cam, "Camera")
+    assert not report.ok
+    assert report.cause == cc.CONVENTION and words in report.explanation, report.explanation
+    if store != depth_mod.INVERSE:
+        assert report.best.near == pytest.approx(near, rel=1e-3) and report.best.far == pytest.approx(far, rel=1e-3)
+
+
+def test_given_alternatives_are_ranked_and_named():
+    right = _camera(lens=35.0)
+    moved = replace(right, cam_to_world=right.cam_to_world @ _rotation_z(0.02))
+    samples = _samples(right)
+    alts = [cc.Alternative(cc.FRAME, "the camera at frame 11 (one frame earlier)", right)]
+    report = cc.check_camera(samples, moved, "Camera at frame 12", alts)
+    assert report.cause == cc.FRAME and "frame 11" in report.explanation
+
+
+def test_nothing_fits_says_what_was_tried():
+    right = _camera(lens=35.0)
+    far_off = replace(right, cam_to_world=right.cam_to_world @ _rotation_z(0.5))
+    report = cc.check_camera(_samples(right), far_off, "Camera")
+    assert not report.ok and report.cause is None
+    assert "no tested alternative" in report.explanation and "lens" in report.explanation
+
+
+def test_file_camera_compared():
+    cam = _camera(lens=35.0)
+    other = _camera(lens=50.0)
+    report = cc.check_camera(_samples(cam), cam, "Camera",
+                             compare_with=cc.Alternative(cc.FILE_CAMERA, "the file's camera", other))
+    assert report.ok and report.compared.measure.reprojection_median > 1
+    assert any("does NOT match" in n for n in report.notes)
+
+
+def test_bad_inputs_are_named():
+    z, pos = _frame(_camera())
+    with pytest.raises(ChannelError, match="frame.exr"):
+        cc.samples_from_arrays(z, pos[:-1], path="frame.exr")
+    with pytest.raises(InvalidDepthError, match="empty.exr"):
+        cc.samples_from_arrays(np.full_like(z, 1e10), pos, path="empty.exr")
+
+
+def _rotation_z(angle):
+    c, s = np.cos(angle), np.sin(angle)
+    m = np.eye(4)
+    m[:2, :2] = [[c, -s], [s, c]]
+    return m
