@@ -11,7 +11,10 @@ depth/position EXR; ``color=`` names a separate color file. Without ``source`` t
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
 ``depth_channel``, ``color_channels``, ``position_channels``, ``clip``; for deep EXRs
-``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md).
+``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md); masks and attributes
+(docs/masks.md): ``mask`` (Cryptomatte names/wildcards, or indices of ``mask_pass``),
+``mask_pass``, ``mask_threshold`` (0.5), ``normals`` (the Normal pass, default True),
+``attributes`` (passes/AOVs kept as point attributes).
 Bad input raises a subclass of :class:`DepthCloudError` naming the file, channel or setting.
 
 Multi-view fusion (many depth maps + their cameras -> one cleaned cloud with normals)::

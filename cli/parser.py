@@ -159,6 +159,7 @@ def add_source_options(p):
     g.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. ViewLayer.Depth.Z")
     g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
     g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
+    add_pass_options(g)
     g.add_argument("--deep-samples", type=_upper_choice(DEEP_SAMPLES, "deep samples"),
                    metavar="{" + ",".join(DEEP_SAMPLES) + "}",
                    help="deep EXRs: ALL samples become points, or only the FRONT (nearest) one of each pixel. "
@@ -171,6 +172,22 @@ def add_source_options(p):
     g.add_argument("--clip", action=argparse.BooleanOptionalAction, default=None,
                    help="drop depths outside the camera's clip start/end (default: on)")
     g.add_argument("--scene", metavar="NAME", help="scene to use (default: the file's active scene)")
+
+
+def add_pass_options(g):
+    """Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py)."""
+    g.add_argument("--mask", action="append", metavar="NAMES",
+                   help="only pixels of these Cryptomatte names/wildcards ('Suzanne', 'Tree*'; commas or repeated "
+                        "--mask), or of these indices of --mask-pass (3, 1-4)")
+    g.add_argument("--mask-pass", metavar="PASS",
+                   help="CryptoObject, CryptoMaterial, CryptoAsset, 'Object Index', 'Material Index' or any "
+                        "pass/channel (default: the Cryptomatte layer holding the --mask names)")
+    g.add_argument("--mask-threshold", type=_float_arg, metavar="T",
+                   help="summed coverage (or pass value) a pixel needs to belong (default 0.5)")
+    g.add_argument("--normals", action=argparse.BooleanOptionalAction, default=None,
+                   help="use the file's Normal pass as the points' normals (default: on)")
+    g.add_argument("--attributes", action="append", metavar="PASSES",
+                   help="passes/AOVs kept as point attributes of the same name (commas or repeated)")
 
 
 def add_frame_options(p):

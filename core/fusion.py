@@ -73,6 +73,12 @@ class DepthView:
     camera: CameraModel
     colors: np.ndarray | None = None
     name: str = ""
+    #: (H, W) bool: the pixels that may become points (a mask, core/masks.py); every pixel's
+    #: depth still takes part in the other views' consistency checks. None = all.
+    mask: np.ndarray | None = None
+    #: (H, W, 3) world-space normals (Blender's Normal pass), used instead of depth gradients
+    #: where they have length; None = from the depth gradients.
+    normals: np.ndarray | None = None
     #: deep views (core/deep.py): ``(pixels (N, 2), planar depth (N,), colors (N, 4))`` of the
     #: samples behind each pixel's front one, added to the view's points
     behind: tuple | None = None
@@ -99,6 +105,10 @@ class DepthView:
             z[z >= depth_mod.BACKGROUND_DEPTH] = np.inf
             z[~(z > 0)] = np.nan  # zero/negative: no measurement
         self.depth = z
+        for name, shape in (("mask", (h, w)), ("normals", (h, w, 3))):
+            a = getattr(self, name)
+            if a is not None and np.shape(a) != shape:
+                raise SizeMismatchError(f"{label}: {name} is {np.shape(a)}, depth is {w}x{h}")
 
 
 def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", clip: bool = True) -> DepthView:
@@ -129,12 +139,20 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
     if passes.has_color:
         colors = np.ones((fh, fw, 4), dtype=np.float32)
         colors[y0:y0 + h, x0:x0 + w] = passes.rgba()
+    mask = normals = None
+    if getattr(passes, "mask", None) is not None:
+        mask = np.zeros((fh, fw), bool)
+        mask[y0:y0 + h, x0:x0 + w] = passes.mask.selected
+    if getattr(passes, "normal", None) is not None:
+        normals = np.zeros((fh, fw, 3), np.float32)
+        for k, plane in enumerate(passes.normal):
+            normals[y0:y0 + h, x0:x0 + w, k] = plane
     behind = None
     if passes.deep is not None:  # deep: the depth map holds the front samples, the rest come along
         from .deep import behind_samples
         behind = behind_samples(passes, camera, clip)
     return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path),
-                     behind=behind)
+                     mask=mask, normals=normals, behind=behind)
 
 
 # --------------------------------------------------------------------------- settings
@@ -272,6 +290,24 @@ def depth_normals(camera: CameraModel, z: np.ndarray):
     return n.astype(np.float32), ok
 
 
+def _pass_normals(world, cam: CameraModel, fallback, x, y, zc):
+    """World-space pass normals (H, W, 3) in camera space, unit, facing the camera; pixels
+    whose pass normal has no length keep ``fallback`` (the depth-gradient normals)."""
+    rot = cam.cam_to_world[:3, :3].astype(np.float32)
+    n = world.astype(np.float32) @ rot  # world -> camera: R^T n, row-wise
+    length = np.sqrt((n * n).sum(-1))
+    ok = np.isfinite(length) & (length > 1e-6)
+    n = np.where(ok[..., None], n / np.where(ok, length, 1)[..., None], fallback)
+    if cam.projection == ORTHOGRAPHIC:
+        facing = n[..., 2]
+    else:
+        with np.errstate(invalid="ignore"):
+            facing = -(n[..., 0] * x + n[..., 1] * y + n[..., 2] * zc)
+    with np.errstate(invalid="ignore"):
+        n[facing < 0] *= -1
+    return n.astype(np.float32)
+
+
 def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> PreparedView:
     """Spike removal, normals and world points of one view."""
     z = view.depth
@@ -283,9 +319,15 @@ def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> Prepa
         keep = surface
     lookup = np.where(surface & ~keep, np.float32(np.nan), z)  # removed spikes are unknown
     spikes = int((surface & ~keep).sum())
+    masked = 0
+    if view.mask is not None:
+        masked = int((keep & ~view.mask).sum())
+        keep &= view.mask
     zk = np.where(keep, z, np.float32(np.nan))
     normals_cam, _ = depth_normals(cam, zk)
     x, y, zc = camera_space_grid(cam, zk)
+    if view.normals is not None:
+        normals_cam = _pass_normals(view.normals, cam, normals_cam, x, y, zc)
     if settings.max_incidence < 90:
         if cam.projection == ORTHOGRAPHIC:
             cosine = np.abs(normals_cam[..., 2])
@@ -302,8 +344,10 @@ def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> Prepa
     radius = point_radius(cam, zv)
     colors = view.colors[keep] if view.colors is not None else np.ones((len(zv), 4), np.float32)
     pixels = np.stack([cols, rows], axis=-1).astype(np.int32)
-    stats = {"pixels": int(surface.sum()), "spikes": spikes, "grazing": int(surface.sum()) - spikes - len(zv),
-             "points": int(len(zv))}
+    stats = {"pixels": int(surface.sum()), "spikes": spikes,
+             "grazing": int(surface.sum()) - spikes - masked - len(zv), "points": int(len(zv))}
+    if view.mask is not None:
+        stats["masked"] = masked
     if view.behind is not None and len(view.behind[1]):  # deep views: the samples behind the front
         from .deep import sample_positions
         bpix, bz, bcol = view.behind

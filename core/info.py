@@ -128,6 +128,7 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
         "color_channels": [c for c in color if c] if color else None, "position_channels": position,
         "camera": camera, "stamp": {k: merged[k] for k in STAMP_FIELDS if isinstance(merged.get(k), str)},
     }
+    info.update(pass_extras_info(merged, names, layer, path))
     if any(str(p["storage"]).startswith("deep") for p in parts):  # reads the sample counts
         from .deep import sample_summary
         info["deep"] = sample_summary(path)
@@ -135,6 +136,24 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
         info["stats"] = channel_stats(path)
         refine_guess_with_stats(info)
     return info
+
+
+def pass_extras_info(header: dict, names, layer: str, path: str) -> dict:
+    """Cryptomatte layers with their manifest names, the Normal pass, and the passes a mask
+    or an attribute can use (``mask_passes``: index passes and other passes by name)."""
+    from . import attributes, cryptomatte
+    crypto = cryptomatte.layers(header, names, path)
+    crypto_channels = {ch for lay in crypto for pair in lay.ranks for ch in pair}
+    normal = attributes.find_normal_channels(names, layer)
+    used = set(crypto_channels) | set(normal or ())
+    passes = []
+    for n in names:
+        if n in used:
+            continue
+        lay, pass_name, _ = exr.split_name(n)
+        if lay == layer and pass_name and pass_name not in passes:
+            passes.append(pass_name)
+    return {"cryptomatte": cryptomatte.describe(crypto), "normal_channels": normal, "mask_passes": passes}
 
 
 def channel_stats(path: str | os.PathLike[str]) -> dict:
@@ -262,6 +281,16 @@ def format_info(info: dict) -> list:
     if info["position_channels"]:
         lines.append(f"  position: {', '.join(info['position_channels'])}")
     lines.append(f"  color: {', '.join(info['color_channels']) if info['color_channels'] else 'none (points are white)'}")
+    for lay in info.get("cryptomatte", ()):
+        if "problem" in lay:
+            lines.append(f"  cryptomatte {lay['name']}: {lay['ranks']} ranks, no names ({lay['problem']})")
+        else:
+            shown = ", ".join(lay["names"][:40]) + (" …" if len(lay["names"]) > 40 else "")
+            lines.append(f"  cryptomatte {lay['name']}: {lay['ranks']} ranks, {len(lay['names'])} names: {shown}")
+    if info.get("normal_channels"):
+        lines.append(f"  normals: {', '.join(info['normal_channels'])}")
+    if info.get("mask_passes"):
+        lines.append(f"  passes for masks/attributes: {', '.join(info['mask_passes'])}")
     for key, value in info["stamp"].items():
         lines.append(f"  {key}: {value}")
     for name, s in (info.get("stats") or {}).items():

@@ -9,11 +9,12 @@ import numpy as np
 
 from . import deep
 from . import depth as depth_mod
-from . import exr
+from . import attributes, exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
+from .masks import mask_items
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,11 +42,19 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
+    mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
+    mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
+    mask_threshold: float = 0.5
+    normals: bool = True        # the Normal pass (when the file has one) becomes the points' normals
+    attributes: tuple = ()      # passes/AOVs that become point attributes of the same name
     #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
     deep_samples: str = "ALL"
     deep_min_alpha: float = 0.0
 
     def __post_init__(self):
+        object.__setattr__(self, "mask", mask_items(self.mask))
+        object.__setattr__(self, "attributes", mask_items(self.attributes))
         if not str(self.path).strip():
             raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
         if self.kind not in KINDS:
@@ -90,6 +99,9 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    mask: object = None            # core.masks.PixelMask over the data window, or None
+    normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
+    extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
     #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
     deep: object = None
 
@@ -150,6 +162,7 @@ def read_frame_passes(spec: SourceSpec, frame: int,
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
     f = exr.read_exr(path)
     if f.deep:  # deep samples (core/deep.py)
+        attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
@@ -198,6 +211,7 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
+    attributes.read_into(out, f, spec, layer, win, path)  # masks, normals, named passes
     return out
 
 

@@ -11,6 +11,10 @@ Layout (what Open3D, CloudCompare, MeshLab and Blender's own importer read)::
     property uchar red / green / blue   sRGB-encoded 0..255 (rounded)
     property uchar alpha            (optional; straight 0..255, not sRGB-encoded)
     property float radius           (when the PointSet has a footprint radius)
+    property float|int <attribute>  per extra attribute (``PointSet.attributes``: a Cryptomatte
+                                    ``coverage``, named passes/AOVs, a fused cloud's ``views``);
+                                    vectors as ``<name>_x/_y/_z``, colors ``<name>_r/_g/_b/_a``,
+                                    spaces in names become ``_``
     end_header
 
 Colors in a PointSet are scene-linear; PLY readers expect display-referred 8-bit color, so
@@ -47,7 +51,25 @@ def srgb8(colors: np.ndarray) -> np.ndarray:
     return np.rint(linear_to_srgb(rgb) * np.float32(255.0)).astype(np.uint8)
 
 
-def vertex_dtype(normals: bool = False, alpha: bool = False, radius: bool = False) -> np.dtype:
+_SUFFIXES = {2: ("x", "y"), 3: ("x", "y", "z"), 4: ("r", "g", "b", "a")}
+
+
+def attribute_fields(attributes) -> list:
+    """``[(ply property, dtype, attribute name, component or None)]`` of extra attributes."""
+    out = []
+    for name, values in (attributes or {}).items():
+        values = np.asarray(values)
+        base = re.sub(r"\W", "_", str(name))
+        kind = "<i4" if (np.issubdtype(values.dtype, np.integer) or values.dtype == bool) else "<f4"
+        if values.ndim == 1:
+            out.append((base, kind, name, None))
+        else:
+            suffixes = _SUFFIXES.get(values.shape[1]) or tuple(str(i) for i in range(values.shape[1]))
+            out += [(f"{base}_{sfx}", kind, name, i) for i, sfx in enumerate(suffixes)]
+    return out
+
+
+def vertex_dtype(normals: bool = False, alpha: bool = False, radius: bool = False, extra=()) -> np.dtype:
     """The packed little-endian record of one vertex, in PLY property order."""
     fields = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
     if normals:
@@ -57,6 +79,7 @@ def vertex_dtype(normals: bool = False, alpha: bool = False, radius: bool = Fals
         fields.append(("alpha", "u1"))
     if radius:
         fields.append(("radius", "<f4"))
+    fields += [(prop, kind) for prop, kind, _, _ in extra]
     return np.dtype(fields)
 
 
@@ -82,7 +105,8 @@ def point_records(point_set: PointSet, normals: np.ndarray | None = None, alpha:
         normals = getattr(point_set, "normals", None)
     n = len(point_set)
     use_radius = radius and point_set.radius is not None
-    rec = np.empty(n, dtype=vertex_dtype(normals is not None, alpha, use_radius))
+    extra = attribute_fields(getattr(point_set, "attributes", None))
+    rec = np.empty(n, dtype=vertex_dtype(normals is not None, alpha, use_radius, extra))
     pos = np.asarray(point_set.positions, dtype=np.float32).reshape(n, 3)
     rec["x"], rec["y"], rec["z"] = pos[:, 0], pos[:, 1], pos[:, 2]
     if normals is not None:
@@ -99,6 +123,9 @@ def point_records(point_set: PointSet, normals: np.ndarray | None = None, alpha:
         rec["alpha"] = np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
     if use_radius:
         rec["radius"] = np.asarray(point_set.radius, dtype=np.float32)
+    for prop, _, name, comp in extra:
+        values = np.asarray(point_set.attributes[name])
+        rec[prop] = values if comp is None else values[:, comp]
     return rec
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import attributes, masks
 from . import depth as depth_mod
 from . import panorama
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
@@ -18,8 +19,23 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     """Turn one frame's passes into a PointSet.
 
     With a depth pass a camera is required. With a world position pass no camera is needed;
-    a camera, when given, adds per-point planar depth and footprint radius.
+    a camera, when given, adds per-point planar depth and footprint radius. The frame's mask,
+    Normal pass and named passes (``passes.mask/normal/extra``) select and annotate the points.
     """
+    if passes.mask is None and passes.normal is None and not passes.extra:
+        return _unproject(passes, camera, clip)
+    if passes.mask is not None:
+        passes = masks.crop_to_mask(passes)  # unproject only the rows/columns the mask touches
+    try:
+        point_set = _unproject(passes, camera, clip)
+    except InvalidDepthError as err:
+        if passes.mask is None:
+            raise
+        raise masks.no_surface(passes) from err
+    return attributes.attach(masks.apply(point_set, passes), passes)
+
+
+def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> PointSet:
     if passes.position is not None:
         return _from_position(passes, camera, clip)
     if camera is None:

@@ -84,11 +84,15 @@ def write_attributes(data, point_set, domain='POINT'):
 
 
 def _write_extra(attrs, name, values, domain):
-    """An extra per-point array as an attribute: integers as INT, floats as FLOAT, (N, 3)
-    floats as FLOAT_VECTOR."""
+    """An extra per-point array as an attribute: integers as INT, floats as FLOAT, (N, 2)
+    as FLOAT2, (N, 3) as FLOAT_VECTOR, (N, 4) as FLOAT_COLOR."""
     values = np.asarray(values)
     if values.ndim == 2 and values.shape[1] == 3:
         kind, prop, dtype = 'FLOAT_VECTOR', 'vector', np.float32
+    elif values.ndim == 2 and values.shape[1] == 4:  # a color pass (RGBA), e.g. a color AOV
+        kind, prop, dtype = 'FLOAT_COLOR', 'color', np.float32
+    elif values.ndim == 2 and values.shape[1] == 2:
+        kind, prop, dtype = 'FLOAT2', 'vector', np.float32
     elif np.issubdtype(values.dtype, np.integer) or values.dtype == bool:
         kind, prop, dtype = 'INT', 'value', np.int32
     else:

@@ -107,6 +107,7 @@ def _new_material(name, lit):
     nt.links.new(inst.outputs['Color'], add.inputs['B'])
     if lit:
         shader = nt.nodes.new('ShaderNodeBsdfDiffuse')
+        _shade_with_point_normals(nt, shader)
     else:
         shader = nt.nodes.new('ShaderNodeEmission')
         shader.inputs['Strength'].default_value = 1.0
@@ -120,6 +121,39 @@ def _new_material(name, lit):
     mat[MARKER] = VERSION
     mat[MARKER + "_kind"] = "LIT" if lit else "UNLIT"
     return mat
+
+
+def _shade_with_point_normals(nt, shader):
+    """Lit look: shade with the points' ``normal`` attribute (the Normal pass, or a fused
+    cloud's normals) where there is one, else with the geometry's own normal. As for ``Col``,
+    points carry it on their geometry and pixel squares on their instancer."""
+    geo = nt.nodes.new('ShaderNodeAttribute')
+    geo.attribute_type, geo.attribute_name = 'GEOMETRY', datablock.NORMAL_ATTRIBUTE
+    inst = nt.nodes.new('ShaderNodeAttribute')
+    inst.attribute_type, inst.attribute_name = 'INSTANCER', datablock.NORMAL_ATTRIBUTE
+    add = nt.nodes.new('ShaderNodeVectorMath')
+    add.operation = 'ADD'
+    nt.links.new(geo.outputs['Vector'], add.inputs[0])
+    nt.links.new(inst.outputs['Vector'], add.inputs[1])
+    length = nt.nodes.new('ShaderNodeVectorMath')
+    length.operation = 'LENGTH'
+    nt.links.new(add.outputs['Vector'], length.inputs[0])
+    has = nt.nodes.new('ShaderNodeMath')
+    has.operation = 'GREATER_THAN'
+    has.inputs[1].default_value = 0.5
+    nt.links.new(length.outputs['Value'], has.inputs[0])
+    unit = nt.nodes.new('ShaderNodeVectorMath')
+    unit.operation = 'NORMALIZE'
+    nt.links.new(add.outputs['Vector'], unit.inputs[0])
+    own = nt.nodes.new('ShaderNodeNewGeometry')
+    pick = nt.nodes.new('ShaderNodeMix')
+    pick.data_type = 'VECTOR'
+    nt.links.new(has.outputs['Value'], pick.inputs['Factor'])
+    nt.links.new(own.outputs['Normal'], pick.inputs[4])   # A (vector)
+    nt.links.new(unit.outputs['Vector'], pick.inputs[5])  # B (vector)
+    nt.links.new(pick.outputs[1], shader.inputs['Normal'])
+    for i, node in enumerate((geo, inst, add, length, has, unit, own, pick)):
+        node.location = (-900 + 120 * (i // 2), -350 - 150 * (i % 2))
 
 
 def _new_node_group():

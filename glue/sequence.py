@@ -19,7 +19,7 @@ from ..core.passes import SourceSpec
 from . import build
 from . import compat, datablock, display
 from . import playback
-from .source import READING_OPTIONS
+from .source import READING_OPTIONS, setting_value
 
 LAZY, PRELOAD, KEYED = 'LAZY', 'PRELOAD', 'KEYED'
 KEYED_TAG = "depth_cloud_keyed_source"
@@ -62,7 +62,7 @@ def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, 
         s.uid = uuid.uuid4().hex
     s.source, s.color_source = spec.path, spec.color_path
     for name in READING_OPTIONS:
-        setattr(s, name, getattr(spec, name))
+        setattr(s, name, setting_value(spec, name))
     s.camera, s.clip = camera, clip
     s.frame_start, s.frame_end = frames[0], max(frames[-1], frame_end)
     s.frame_step = (frames[1] - frames[0]) if len(frames) > 1 else 1

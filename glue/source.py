@@ -28,7 +28,8 @@ from .images import abspath
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels", "deep_samples", "deep_min_alpha")
+                   "position_channels", "deep_samples", "deep_min_alpha", "mask", "mask_pass", "mask_threshold",
+                   "normals", "attributes")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class Source:
 def reading_options(props) -> dict:
     """The reading options of a settings group (``scene.depth_cloud``, ``object.depth_cloud.sequence``)."""
     return {name: getattr(props, name) for name in READING_OPTIONS}
+
+
+def setting_value(spec: SourceSpec, name: str):
+    """A SourceSpec field as the settings store it (lists such as ``mask`` as "a, b")."""
+    value = getattr(spec, name)
+    return ", ".join(value) if isinstance(value, tuple) else value
 
 
 def settings_spec(settings) -> SourceSpec:

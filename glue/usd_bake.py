@@ -5,7 +5,9 @@ time codes = frame numbers, ``timeCodesPerSecond`` = ``framesPerSecond`` = the s
 One root ``Points`` prim (the default prim) holds, at each baked frame, ``points`` (world
 space), ``widths`` (vertex: twice the point radius, i.e. the pixel's footprint, times a size
 multiplier), ``primvars:displayColor`` (vertex, scene-linear RGB of the Combined pass) and
-``extent``. A frame whose file is missing (or holds no surface) gets empty arrays, so
+``extent``, plus ``normals`` (vertex, world space: the Normal pass) and one vertex primvar per
+extra point attribute (a Cryptomatte ``coverage``, named passes/AOVs) when the frames carry
+them. A frame whose file is missing (or holds no surface) gets empty arrays, so
 nothing shows there. The file is written with the ``pxr`` module Blender bundles, saved
 after every frame (the crate format appends, so memory stays at one frame), into a
 temporary file moved in place at the end.
@@ -106,6 +108,37 @@ class PointsWriter:
         self.color = UsdGeom.PrimvarsAPI(self.points).CreatePrimvar(
             COLOR_PRIMVAR, Sdf.ValueTypeNames.Color3fArray, UsdGeom.Tokens.vertex)
 
+    def write_extras(self, frame: int, normals, attributes: dict, count: int):
+        """Normals (N,3) or None, and extra attributes as vertex primvars, at ``frame``
+        (empty arrays for the ones this frame lacks once they exist)."""
+        Gf, Sdf, Tf, Usd, UsdGeom, Vt = self.pxr
+        t = Usd.TimeCode(float(frame))
+        if normals is not None:
+            self.points.SetNormalsInterpolation(UsdGeom.Tokens.vertex)
+            self.has_normals = True
+        if getattr(self, "has_normals", False):
+            n = np.zeros((count, 3), np.float32) if normals is None else normals
+            self.points.GetNormalsAttr().Set(Vt.Vec3fArray.FromNumpy(np.ascontiguousarray(n, np.float32)), t)
+        self.extras = getattr(self, "extras", {})
+        for name, values in attributes.items():
+            values = np.asarray(values)
+            if name not in self.extras:
+                k = 1 if values.ndim == 1 else values.shape[1]
+                integer = np.issubdtype(values.dtype, np.integer)
+                vtype, array = ((Sdf.ValueTypeNames.IntArray, Vt.IntArray) if integer else
+                                {1: (Sdf.ValueTypeNames.FloatArray, Vt.FloatArray),
+                                 2: (Sdf.ValueTypeNames.Float2Array, Vt.Vec2fArray),
+                                 3: (Sdf.ValueTypeNames.Vector3fArray, Vt.Vec3fArray),
+                                 4: (Sdf.ValueTypeNames.Color4fArray, Vt.Vec4fArray)}[k])
+                primvar = UsdGeom.PrimvarsAPI(self.points).CreatePrimvar(Tf.MakeValidIdentifier(name), vtype,
+                                                                         UsdGeom.Tokens.vertex)
+                self.extras[name] = (primvar, array, np.int32 if integer else np.float32, values.shape[1:])
+        for name, (primvar, array, dtype, shape) in self.extras.items():
+            values = attributes.get(name)
+            if values is None:
+                values = np.zeros((count, *shape), dtype)
+            primvar.Set(array.FromNumpy(np.ascontiguousarray(values, dtype=dtype)), t)
+
     def write(self, frame: int, positions: np.ndarray, widths: np.ndarray, colors: np.ndarray):
         """One frame: ``positions`` (N,3), ``widths`` (N,), ``colors`` (N,3) float32."""
         Gf, Sdf, Tf, Usd, UsdGeom, Vt = self.pxr
@@ -129,6 +162,7 @@ class PointsWriter:
 
     def close(self):
         self.points = self.color = self.stage = None
+        self.extras = {}
 
 
 def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = True, size: float = 1.0,
@@ -177,9 +211,11 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
                     result.warnings.append(str(err))
             if point_set is None or len(point_set) == 0:
                 writer.write(frame, np.empty((0, 3), np.float32), np.empty(0, np.float32), np.empty((0, 3), np.float32))
+                writer.write_extras(frame, None, {}, 0)
                 result.empty.append(frame)
             else:
                 writer.write(frame, point_set.positions, _widths(point_set, size), point_set.colors[:, :3])
+                writer.write_extras(frame, point_set.normals, point_set.attributes, len(point_set))
                 result.frames.append(frame)
                 result.points += len(point_set)
             writer.save()

@@ -5,10 +5,12 @@ from .bake_usd import DEPTH_CLOUD_OT_bake_usd
 from .build import DEPTH_CLOUD_OT_build
 from .build_sequence import DEPTH_CLOUD_OT_build_sequence
 from .check_camera import DEPTH_CLOUD_OT_check_camera
+from .find_mask_names import DEPTH_CLOUD_OT_find_mask_names
 from .fuse import DEPTH_CLOUD_OT_fuse
 from .pick_point import DEPTH_CLOUD_OT_pick_point
 from .render_passes import DEPTH_CLOUD_OT_render_passes
 
 classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_build_sequence, DEPTH_CLOUD_OT_render_passes,
-           DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse, DEPTH_CLOUD_OT_check_camera, DEPTH_CLOUD_OT_pick_point)
+           DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse, DEPTH_CLOUD_OT_check_camera, DEPTH_CLOUD_OT_pick_point,
+           DEPTH_CLOUD_OT_find_mask_names)
 register, unregister = bpy.utils.register_classes_factory(classes)

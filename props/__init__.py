@@ -4,13 +4,13 @@ groups nested in those (``scene.depth_cloud.display`` …). Class names and prop
 those of 0.1.0, so older .blend files open with their settings (``tests/blender/test_old_blend.py``).
 
 - ``fields``: definitions shared by several groups (the reading options, the camera poll)
-- ``display``, ``output``, ``sequence``, ``fusion``, ``pick``: the nested groups
+- ``display``, ``output``, ``sequence``, ``fusion``, ``pick``, ``masks``: the nested groups
 - ``scene``: the two top-level groups and their ``Scene``/``Object`` pointers
 """
-from . import display, fusion, output, pick, scene, sequence
+from . import display, fusion, masks, output, pick, scene, sequence
 
-# Nested groups first: a PointerProperty needs its type registered.
-_MODULES = (output, display, sequence, fusion, pick, scene)
+# Nested groups first: a PointerProperty (or CollectionProperty) needs its type registered.
+_MODULES = (output, display, sequence, fusion, pick, masks, scene)
 
 
 def register():

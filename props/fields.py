@@ -70,3 +70,31 @@ def clip():
 
 def source_path(name="Source"):
     return StringProperty(name=name, subtype='FILE_PATH')
+
+
+# Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py, docs/masks.md).
+def mask():
+    return StringProperty(name="Mask", description="Cryptomatte names or wildcards (Suzanne, Tree*), or indices of "
+                                                   "the mask pass (3, 1-4), separated by commas; empty: every pixel")
+
+
+def mask_pass():
+    return StringProperty(name="Mask Pass", description="CryptoObject, CryptoMaterial, CryptoAsset, Object Index, "
+                                                        "Material Index or any pass/channel (an AOV); empty: the "
+                                                        "Cryptomatte layer holding the names")
+
+
+def mask_threshold():
+    return FloatProperty(name="Threshold", default=0.5, soft_min=0.0, soft_max=1.0,
+                         description="A pixel belongs when its summed Cryptomatte coverage (or the mask pass value) "
+                                     "reaches this")
+
+
+def normals():
+    return BoolProperty(name="Normals from Normal Pass", default=True,
+                        description="Use the file's Normal pass (world space) as the points' normals")
+
+
+def attributes():
+    return StringProperty(name="Attributes", description="Passes or AOVs kept as point attributes of the same name, "
+                                                         "separated by commas (e.g. rough, tint, Object Index)")

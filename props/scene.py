@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
+from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
 from ..enums import SOURCE_MODES
-from . import fields
+from . import fields, masks
 from .display import DepthCloudDisplaySettings, DepthCloudObjectDisplay
 from .fusion import DepthCloudFusionSettings
+from .masks import DepthCloudMaskName
 from .output import DepthCloudOutputSettings
 from .pick import DepthCloudCameraCheckSettings, DepthCloudPickSettings
 from .sequence import DepthCloudSequenceObject, DepthCloudSequenceSettings
@@ -33,10 +34,19 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
+    mask: fields.mask()
+    mask_pass: fields.mask_pass()
+    mask_threshold: fields.mask_threshold()
+    normals: fields.normals()
+    attributes: fields.attributes()
     deep_samples: fields.deep_samples()
     deep_min_alpha: fields.deep_min_alpha()
     clip: fields.clip()
     show_channels: BoolProperty(name="Channels", default=False)
+    # The panel's searchable list of the names in the file's Cryptomatte manifests (props/masks.py).
+    mask_names: CollectionProperty(type=DepthCloudMaskName)
+    mask_pick: masks.mask_pick()
+    show_masks: BoolProperty(name="Masks and Attributes", default=False)
     # Settings of the other features, nested so a scene has one Depth Cloud settings group.
     display: PointerProperty(type=DepthCloudDisplaySettings)
     output: PointerProperty(type=DepthCloudOutputSettings)

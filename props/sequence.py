@@ -48,6 +48,11 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
+    mask: fields.mask()
+    mask_pass: fields.mask_pass()
+    mask_threshold: fields.mask_threshold()
+    normals: fields.normals()
+    attributes: fields.attributes()
     deep_samples: fields.deep_samples()
     deep_min_alpha: fields.deep_min_alpha()
     camera: fields.camera("Camera that rendered the passes (empty: the camera named in each file, else the "

@@ -184,22 +184,3 @@ def look_at_euler(location, target):
 
 def angle(deg):
     return math.radians(deg)
-
-
-class LayoutRecorder:
-    """Stands in for a UILayout: records the properties and operators a panel draws (in
-    ``drawn``); every other layout call returns the recorder itself."""
-
-    def __init__(self, drawn):
-        self.drawn = drawn
-
-    def prop(self, data, name, **_kw):
-        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
-        self.drawn.append(name)
-
-    def operator(self, idname, **_kw):
-        self.drawn.append(idname)
-        return self
-
-    def __getattr__(self, _name):
-        return lambda *a, **k: self

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from . import masks
+
 
 def draw_settings(layout, context):
     settings = context.scene.depth_cloud
@@ -33,6 +35,7 @@ def draw_settings(layout, context):
         sub.prop(settings, "position_channels")
         sub.prop(settings, "deep_samples")
         sub.prop(settings, "deep_min_alpha")
+    masks.draw(layout, settings)
     layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
 
 

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from render_compare import faithful_film, hide_sources, psnr, rerender
-from scenes import (LayoutRecorder, add_camera, add_primitives, read_ground_truth, render, set_8bit_output,
-                    setup_render, write_exr)
+from scenes import (add_camera, add_primitives, read_ground_truth, render, set_8bit_output, setup_render,
+                    write_exr)
+from ui_recorder import Recorder
 
 PSNR_MIN = {"POINTS": 30.0, "SQUARES": 40.0, "SURFACE": 40.0}
 
@@ -514,7 +515,7 @@ def test_display_panels_draw_known_settings(scene):
     for mode in ("POINTS", "SURFACE"):
         scene.depth_cloud.display.mode = mode
         drawn = []
-        draw_display(LayoutRecorder(drawn), bpy.context)
+        draw_display(Recorder(drawn), bpy.context)
         assert "mode" in drawn and "cleanup_flying" in drawn
         assert ("surface_max_jump" in drawn) == (mode == "SURFACE")
 

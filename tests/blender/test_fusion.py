@@ -16,7 +16,8 @@ import os
 import numpy as np
 import pytest
 
-from scenes import LayoutRecorder, setup_render, unit_suzanne, write_exr
+from scenes import setup_render, unit_suzanne, write_exr
+from ui_recorder import Recorder
 
 SIZE = 160
 LENS = 30.0
@@ -377,7 +378,7 @@ def test_fusion_panels_draw_known_settings(scene):
     for source, own in expected.items():
         scene.depth_cloud.fusion.source = source
         drawn = []
-        draw_fusion(LayoutRecorder(drawn), bpy.context)
+        draw_fusion(Recorder(drawn), bpy.context)
         assert own <= set(drawn) and "depth_cloud.fuse" in drawn
         assert {"voxel_size", "min_views", "depth_tolerance", "make_surface"} <= set(drawn)
     # the operator explains why it cannot run yet

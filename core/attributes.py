@@ -1,0 +1,136 @@
+"""Per-pixel passes that become per-point data: the Normal pass and any pass the user names.
+
+* The **Normal** pass (Blender writes world-space shading normals, ``Layer.Normal.X/Y/Z``)
+  becomes ``PointSet.normals`` (unit length; pixels without a usable normal, e.g. the
+  background, get none: such points keep a zero normal and ``meta['normals_missing']`` counts them).
+* **Named passes** (``SourceSpec.attributes``, e.g. ``["rough", "tint", "Object Index"]``): each
+  becomes a point attribute of the same name: one channel -> float, two -> 2D vector, three
+  XYZ -> vector, RGB / four channels -> color (RGBA, alpha 1 when the pass has none). A full
+  channel name (``ViewLayer.rough.X``) picks that channel alone, named by its pass.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import masks
+from .errors import ChannelError, SettingsError
+
+NORMAL_PASSES = ("Normal", "N", "normal", "Nworld", "N_world")
+#: Names a point already carries (``glue/datablock.py`` writes them).
+RESERVED = ("position", "Col", "radius", "pixel", "depth", "normal", masks.COVERAGE_ATTRIBUTE)
+
+
+def attribute_names(value) -> tuple:
+    """Pass names of an attributes setting: a list, or one string split at commas."""
+    return masks.mask_items(value)
+
+
+def find_normal_channels(names, layer: str):
+    """``[X, Y, Z]`` of the Normal pass, or None."""
+    have = set(names)
+    for prefix in ([f"{layer}."] if layer else []) + [""]:
+        for pass_name in NORMAL_PASSES:
+            for leaves in ("XYZ", "RGB", "xyz"):
+                chans = [f"{prefix}{pass_name}.{c}" for c in leaves]
+                if all(c in have for c in chans):
+                    return chans
+    return None
+
+
+def read_normals(f, layer: str, window):
+    """The Normal pass over ``window`` as ``(X, Y, Z)`` (h, w) float32 planes (gathered per
+    point without interleaving the image), or None when the file has none."""
+    chans = find_normal_channels(f.names(), layer)
+    if chans is None:
+        return None
+    return tuple(f.get(c, window, fill=0.0) for c in chans)
+
+
+def _attribute_name(wanted: str, channels) -> str:
+    if len(channels) == 1 and channels[0] == wanted and "." in wanted:
+        bits = wanted.rsplit(".", 2)
+        return bits[-2] if len(bits) >= 2 else wanted
+    return wanted
+
+
+def read_named(f, layer: str, window, wanted_list, path: str) -> dict:
+    """``{attribute name: (h, w) or (h, w, k) float32}`` for the named passes."""
+    out = {}
+    names = f.names()
+    for wanted in wanted_list:
+        chans = None
+        for candidate in masks.INDEX_PASSES.get(wanted.lower(), (wanted,)):
+            chans = masks.pass_channels(names, layer, candidate)
+            if chans:
+                break
+        if not chans:
+            raise ChannelError(path, f"pass {wanted!r} to keep as an attribute", names)
+        name = _attribute_name(wanted, chans)
+        if name in RESERVED:
+            raise SettingsError(f"{path}: pass {wanted!r} cannot become attribute {name!r}: points already carry "
+                                f"{', '.join(RESERVED)}")
+        if len(chans) > 4:
+            raise SettingsError(f"{path}: pass {wanted!r} has {len(chans)} channels ({', '.join(chans)}); "
+                                "an attribute holds 1 to 4: name one channel")
+        planes = [f.get(c, window, fill=0.0) for c in chans]
+        leaves = [c.rsplit(".", 1)[-1] for c in chans]
+        if len(planes) == 1:
+            out[name] = planes[0]
+        else:
+            if len(planes) == 3 and leaves[0] in "Rr":  # RGB: a color with alpha 1
+                planes.append(np.ones_like(planes[0]))
+            out[name] = np.stack(planes, axis=-1)
+    return out
+
+
+def attach(point_set, passes):
+    """``point_set`` with the frame's normals and named passes gathered per point."""
+    normal = passes.normal
+    named = passes.extra or {}
+    if normal is None and not named:
+        return point_set
+    idx = masks.pixel_offsets(point_set, passes)
+    if normal is not None:
+        x, y, z = (plane.reshape(-1).take(idx) for plane in normal)
+        scale = x * x
+        scale += y * y
+        scale += z * z
+        np.sqrt(scale, out=scale)
+        ok = np.isfinite(scale) & (scale > 1e-6)
+        np.divide(np.float32(1), scale, out=scale, where=ok)
+        scale[~ok] = 0.0
+        n = np.empty((len(idx), 3), np.float32)
+        for k, comp in enumerate((x, y, z)):
+            np.multiply(comp, scale, out=n[:, k])
+        if not ok.all():
+            n[~ok] = 0.0
+        point_set.normals = n
+        if not ok.all():
+            point_set.meta["normals_missing"] = int((~ok).sum())
+    for name, plane in named.items():
+        k = plane.shape[2] if plane.ndim == 3 else 1
+        values = plane.reshape(-1, k).take(idx, axis=0) if k > 1 else plane.reshape(-1).take(idx)
+        point_set.attributes[name] = np.ascontiguousarray(values, dtype=np.float32)
+    return point_set
+
+
+def refuse_deep(spec, path: str):
+    """Masks and named passes are read from flat passes only: a deep file asked for them is an
+    error, never a silently unmasked cloud."""
+    wanted = [name for name, on in (("a mask", masks.is_active(spec)),
+                                    ("attributes", bool(attribute_names(getattr(spec, "attributes", ()))))) if on]
+    if wanted:
+        raise SettingsError(f"{path}: {' and '.join(wanted)} cannot be read from a deep EXR (its samples carry no "
+                            "Cryptomatte, index or AOV passes here); clear the mask/attributes settings")
+
+
+def read_into(passes, f, spec, layer: str, window, path: str):
+    """Fill ``passes.mask``, ``passes.normal`` and ``passes.extra`` as ``spec`` asks (the hook
+    of :func:`core.passes.read_frame_passes`)."""
+    passes.mask = masks.compute(f, spec, layer, window, path)
+    if getattr(spec, "normals", True):
+        passes.normal = read_normals(f, layer, window)
+    wanted = attribute_names(getattr(spec, "attributes", ()))
+    if wanted:
+        passes.extra = read_named(f, layer, window, wanted, path)
+    return passes
