@@ -15,9 +15,9 @@ guarantee, and the longer axis is covered up to ``0.71 x`` the shorter side.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 from render_compare import faithful_film, hide_sources, psnr, rerender
-from scenes import (add_camera, add_primitives, read_ground_truth, render, set_8bit_output, setup_render,
-                    write_exr)
+from scenes import add_camera, add_primitives, read_ground_truth, render, set_8bit_output, setup_render, write_exr
 from ui_recorder import Recorder
 
 PSNR_MIN = {"POINTS": 30.0, "SQUARES": 40.0, "SURFACE": 40.0}
