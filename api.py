@@ -10,7 +10,8 @@
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
-``depth_channel``, ``color_channels``, ``position_channels``, ``clip``; for deep EXRs
+``depth_channel``, ``color_channels``, ``position_channels``, ``view`` (multi-view EXRs: the view
+depth and color are read from, e.g. ``'left'``; default: the file's default view), ``clip``; for deep EXRs
 ``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md); masks and attributes
 (docs/masks.md): ``mask`` (Cryptomatte names/wildcards, or indices of ``mask_pass``),
 ``mask_pass``, ``mask_threshold`` (0.5), ``normals`` (the Normal pass, default True),
@@ -39,7 +40,8 @@ import bpy
 from .core.camera import CameraModel
 from .core.cameras_io import read_camera_list
 from .core.errors import (CameraError, ChannelError, DepthCloudError, ExportError, FramePatternError,
-                          InvalidDepthError, SettingsError, SizeMismatchError, SourceFileError)
+                          InvalidDepthError, OutputWriteError, SettingsError, SizeMismatchError, SourceFileError,
+                          ViewError)
 from .core.fusion import FusionResult, FusionSettings
 from .core.passes import SourceSpec
 from .core.pointset import PointSet
@@ -78,7 +80,7 @@ __all__ = [
     "PointSet", "CameraModel", "SourceSpec", "FusionSettings", "FusionResult",
     # errors: every bad input raises a DepthCloudError subclass
     "DepthCloudError", "SourceFileError", "ChannelError", "SizeMismatchError", "InvalidDepthError", "CameraError",
-    "SettingsError", "FramePatternError", "ExportError",
+    "SettingsError", "FramePatternError", "ExportError", "ViewError", "OutputWriteError",
 ]
 
 

@@ -7,12 +7,15 @@ Reuses the shared pipeline (``glue.build.point_set_for_frame`` for the numbers,
 * input file missing -> reported on its progress line, skipped, exit status 3 at the end
   (0 with ``--allow-missing``); if *every* frame is missing the run fails (a wrong pattern);
 * no usable pixel (``InvalidDepthError``) -> an empty cloud is written, with a warning
-  (fails only if every frame is empty: then the settings are wrong);
+  (fails only if every frame is empty: then the settings are wrong, and no file is left
+  for those frames, so a farm's rerun fails again instead of skipping them as done);
+* an output that cannot be written -> one line naming the output path (exit status 1);
 * any other error (unreadable/damaged file, unknown channel, missing camera...) -> stop at
   once with one line naming the frame, the file and the problem (exit status 1).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -76,6 +79,8 @@ def _ply_comments(spec: SourceSpec, frame: int, point_set) -> list:
     out = ["generator Depth Cloud", f"frame {frame}", f"source {os.path.basename(main)}"]
     if color:
         out.append(f"color_source {os.path.basename(color)}")
+    if point_set.meta.get("view"):
+        out.append(f"view {point_set.meta['view']}")  # multi-view EXRs: the eye it was built from
     out.append("colors sRGB-encoded from scene-linear")
     return out
 
@@ -126,6 +131,8 @@ class _Run:
         self.done = 0
         self.written, self.skipped, self.missing, self.empty = [], [], [], []
         self.points = 0
+        #: Outputs of empty frames, written only when the run does not fail (``_write_empties``).
+        self.pending_empty = []
 
     def prefix(self, frame):
         self.done += 1
@@ -164,13 +171,28 @@ class _Run:
             return EXIT_FAILURE
         nonmissing = self.total - len(self.skipped) - len(self.missing)
         if nonmissing and len(self.empty) == nonmissing:
+            self.remove_empty_outputs()
             c.error(f"every frame gave an empty cloud; first: {self.empty[0][1]}")
             return EXIT_FAILURE
+        self.write_pending_empty()
         if self.missing and not self.args.allow_missing:
             c.error(f"{len(self.missing)} input frame(s) missing: {frame_ranges_text(self.missing)} "
                     f"(reported above; --allow-missing makes this exit 0)")
             return EXIT_MISSING
         return EXIT_OK
+
+    def write_pending_empty(self):
+        for write in self.pending_empty:
+            write()
+        self.pending_empty = []
+
+    def remove_empty_outputs(self):
+        """A failed run leaves no output a rerun would skip as done: the empty frames' files
+        are not written (PLY) or are removed (a range output holding only empty frames)."""
+        self.pending_empty = []
+        for path in getattr(self, "empty_outputs", ()):
+            with contextlib.suppress(OSError):
+                os.remove(path)
 
 
 def _in_frame(err, frame):
@@ -195,6 +217,14 @@ class _PlyRun(_Run):
         point_set, note = self.point_set(frame)
         if point_set is None:
             self.console.line(f"{self.prefix(frame)} {note}")
+            return
+        if not len(point_set) and self.empty and self.empty[-1][0] == frame:
+            # written at the end, unless every frame is empty (then the run fails, file-less)
+            self.pending_empty.append(lambda: write_ply(path, point_set, alpha=self.args.alpha,
+                                                        radius=self.args.radius,
+                                                        comments=_ply_comments(self.spec, frame, point_set)))
+            self.written.append(frame)
+            self.console.line(f"{self.prefix(frame)} 0 points -> {rel_path(path)}  {note}")
             return
         size = write_ply(path, point_set, alpha=self.args.alpha, radius=self.args.radius,
                          comments=_ply_comments(self.spec, frame, point_set))
@@ -280,4 +310,6 @@ class _RangeRun(_Run):
             self.console.line(f"WARNING {warning}")
         self.empty.extend((f, f"frame {f}: no surface") for f in result.empty)
         self.written.extend(result.frames)
+        if set(result.empty) >= set(present):
+            self.empty_outputs = [*getattr(self, "empty_outputs", []), path]
         self.console.line(f"saved {len(present)} frame(s) -> {rel_path(path)} ({size_text(os.path.getsize(path))})")

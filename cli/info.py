@@ -19,7 +19,7 @@ def run_info(args, console) -> int:
             if args.frame is None:
                 raise UsageError(f"{pattern!r} is a frame pattern: give --frame N")
             path = resolve_frame_path(pattern, args.frame)
-        results.append(file_info(path, stats=args.stats))
+        results.append(file_info(path, stats=args.stats, view=args.view))
     checks = []
     if args.check_camera:  # the Blender side: cli/camera_check.py
         from .camera_check import check_files

@@ -156,6 +156,9 @@ def add_source_options(p):
     g.add_argument("--near", type=_float_arg, metavar="M", help="depth mapped to 0 (NORMALIZED, ZBUFFER)")
     g.add_argument("--far", type=_float_arg, metavar="M", help="depth mapped to 1 (NORMALIZED, ZBUFFER)")
     g.add_argument("--layer", metavar="NAME", help="view layer in the EXR (default: the first)")
+    g.add_argument("--view", metavar="NAME",
+                   help="view of a multi-view (stereo) EXR, e.g. left; depth and color both come from it "
+                        "(default: the file's default view; `info` lists the views)")
     g.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. ViewLayer.Depth.Z")
     g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
     g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
@@ -266,6 +269,8 @@ def add_info(subparsers):
                    """)
     p.add_argument("files", nargs="+", metavar="FILE", help="EXR or PLY files ('#' patterns need --frame)")
     p.add_argument("--frame", type=int, help="frame number for '#' patterns")
+    p.add_argument("--view", metavar="NAME", help="multi-view EXRs: show what a build of this view uses "
+                                                  "(default: the file's default view)")
     p.add_argument("--stats", action="store_true",
                    help="also read the pixels: per-channel min/max, NaN/inf and background counts "
                         "(refines the depth convention guess)")

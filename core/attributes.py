@@ -41,7 +41,7 @@ def read_normals(f, layer: str, window):
     """The Normal pass over ``window`` as ``(X, Y, Z)`` (h, w) float32 planes (gathered per
     point without interleaving the image), or None when the file has none."""
     chans = find_normal_channels(f.names(), layer)
-    if chans is None:
+    if chans is None or any(f.damage_error(c) for c in chans):  # a damaged Normal part: only warned about
         return None
     return tuple(f.get(c, window, fill=0.0) for c in chans)
 

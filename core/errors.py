@@ -21,12 +21,13 @@ class SourceFileError(DepthCloudError):
 class ChannelError(DepthCloudError):
     """A wanted channel is not in the file; the message lists what was found."""
 
-    def __init__(self, path, wanted, found):
+    def __init__(self, path, wanted, found, what: str = "channels", noun: str = " channel"):
         self.path = str(path)
         self.wanted = wanted
         self.found = sorted(found)
         shown = ", ".join(self.found[:40]) + (" …" if len(self.found) > 40 else "")
-        super().__init__(f"{self.path}: no {wanted} channel; channels found: {shown or '(none)'}")
+        noun = "" if "channel" in wanted else noun  # never "channel channel"
+        super().__init__(f"{self.path}: no {wanted}{noun}; {what} found: {shown or '(none)'}")
 
 
 class SizeMismatchError(DepthCloudError):
@@ -51,3 +52,18 @@ class FramePatternError(DepthCloudError):
 
 class ExportError(DepthCloudError):
     """An output (rendered passes, USD point cache) cannot be written or loaded."""
+
+
+class ViewError(ChannelError):
+    """A view asked for is not in a (multi-view) file; the message lists the file's views."""
+
+    def __init__(self, path, view, views):
+        DepthCloudError.__init__(self, f"{path}: no view {view!r} in this file; "
+                                       + (f"its views: {', '.join(views)}" if views else
+                                          "it is not a multi-view EXR (leave View empty)"))
+        self.path, self.wanted, self.found = str(path), view, list(views)
+
+
+class OutputWriteError(ExportError, OSError):
+    """The file system refused an output (permission, a file where a folder should be, disk
+    full). Also an OSError, as the failed write it reports."""

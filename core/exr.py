@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import deep_read
-from .errors import ChannelError, SourceFileError
-from .exr_header import merge_part_headers
+from . import deep_read, exr_damage
+from . import views as views_mod
+from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
+from .exr_header import merge_part_headers, read_exr_header
 from .fileio import require_file
 
 if TYPE_CHECKING:
@@ -51,6 +52,13 @@ class ExrFile:
     channels: dict = field(default_factory=dict)  # name -> ExrChannel
     headers: list = field(default_factory=list)
     display_window: Window = (0, 0, 0, 0)
+    #: Multi-view files: the file's views (default first) and the one read (core/views.py).
+    views: list = field(default_factory=list)
+    view: str | None = None
+    #: Channels of damaged parts: name -> (part label, what is wrong); ``warnings`` names them.
+    damaged: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    part_headers: dict = field(default_factory=dict)  # header part index -> attributes
     #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
     deep: dict = field(default_factory=dict)
 
@@ -65,13 +73,24 @@ class ExrFile:
         return window_size(self.display_window)
 
     def names(self) -> list[str]:
-        return list(self.channels)
+        """Channel names (a damaged part's too: ``get`` then says what is wrong with it)."""
+        return list(self.channels) + [n for n in self.damaged if n not in self.channels]
+
+    def damage_error(self, name: str) -> SourceFileError | None:
+        """The error for using channel ``name`` of a damaged part (None if it is not damaged)."""
+        if name in self.channels or name not in self.damaged:
+            return None
+        label, problem = self.damaged[name]
+        return SourceFileError(self.path, f"{label}, which holds channel {name!r}, is damaged: {problem}")
 
     def get(self, name: str, window: Window | None = None, fill: float = np.nan) -> np.ndarray:
         """Pixels of channel ``name`` placed in ``window`` (default: its own data window);
         pixels outside the channel's data window are ``fill``."""
         ch = self.channels.get(name)
         if ch is None:
+            damage = self.damage_error(name)
+            if damage is not None:
+                raise damage
             raise ChannelError(self.path, repr(name), self.channels)
         if window is None or tuple(window) == ch.data_window:
             return ch.pixels
@@ -111,39 +130,65 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
-def read_exr(path: str | os.PathLike[str], header_only: bool = False) -> ExrFile:
-    """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage."""
+def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str | None = None) -> ExrFile:
+    """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage.
+
+    Multi-view files (``core.views``) give the channels of one ``view`` (default: the file's
+    default view) under their names without the view, plus the channels of no view.
+    A damaged part (truncated, undecodable) is left out with a warning in ``warnings``; its
+    channels stay listed in ``names()`` so that using one raises an error naming the part and
+    the damage (``get``) instead of quietly building without it.
+    """
     path = require_file(path)
     OpenEXR = import_openexr()
+    try:  # typed errors for files that are no EXR or whose header is damaged
+        layout = read_exr_header(path)
+        problems = _layout_problems(layout, path, header_only)
+    except SourceFileError:
+        raise
+    except Exception as err:  # a header no reader anticipated: still the file's fault
+        raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
+    views = views_mod.file_views(p.attributes for p in layout.parts)
+    if view and view not in views:  # before decoding anything
+        raise ViewError(path, view, views)
+    if problems and len(problems) == len(layout.parts) and not header_only:
+        # nothing readable: say why without letting the library print its own diagnostics
+        raise _damaged_part(path, layout, problems)
     try:
-        if not OpenEXR.isOpenExrFile(path):
-            raise SourceFileError(path, "not an OpenEXR file")
         if not header_only:
             _set_decode_threads(OpenEXR, path)
         f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
         if f is None:
             f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
         parts = list(f.parts)
-    except SourceFileError:
+    except DepthCloudError:  # e.g. core.deep_read naming a damaged deep part
         raise
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
-        raise SourceFileError(path, f"damaged or unreadable EXR ({type(err).__name__}: {err})") from err
+        if problems:
+            raise _damaged_part(path, layout, problems) from err
+        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
     if not parts:
-        raise SourceFileError(path, "damaged EXR: no readable part")
+        if problems:
+            raise _damaged_part(path, layout, problems)
+        raise SourceFileError(path, f"damaged EXR: the OpenEXR library could read none of its {len(layout.parts)} "
+                                    "part(s) (corrupt pixel data)")
     out = ExrFile(path=path)
-    for index, part in enumerate(parts):
+    entries = []  # (part index, attributes, channel name, ExrChannel) of every part read
+    matched = _match_parts(layout, parts)
+    for index, part in matched.items():
         try:
             header = {k: _plain(v) for k, v in part.header.items()}
             dw = _window(header["dataWindow"])
             disp = _window(header["displayWindow"])
         except Exception as err:
-            raise SourceFileError(path, f"damaged EXR header in part {index} ({err})") from err
+            raise SourceFileError(path, f"damaged header attribute in part {index} ({err})") from err
         out.headers.append(header)
-        if index == 0:
+        if not out.part_headers:
             out.display_window = disp
+        out.part_headers[index] = header
         if header_only:
-            for name in part.channels if hasattr(part, "channels") else ():
-                out.channels[name] = ExrChannel(name, np.empty((0, 0), np.float32), dw, index)
+            continue
+        if index in problems:
             continue
         if deep_read.is_deep_storage(header.get("type")):  # deep samples, flattened
             out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
@@ -152,13 +197,79 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False) -> ExrFile
         for name, channel in part.channels.items():
             pixels = getattr(channel, "pixels", None)
             if pixels is None or getattr(pixels, "shape", None) != (h, w):
-                raise SourceFileError(
-                    path, f"damaged EXR: channel {name!r} has "
-                    f"{getattr(pixels, 'shape', None)} pixels, the data window needs {(h, w)}")
+                problems[index] = (f"damaged pixel data: channel {name!r} decoded to "
+                                   f"{getattr(pixels, 'shape', None)} pixels, its data window needs {(h, w)}")
+                break
             if pixels.dtype != np.float32:
                 pixels = pixels.astype(np.float32)
-            out.channels[name] = ExrChannel(name, pixels, dw, index)
+            entries.append((index, header, name, ExrChannel(name, pixels, dw, index)))
+    for index, part in enumerate(layout.parts):
+        if index not in matched and index not in problems:
+            problems[index] = "the OpenEXR library could not read it"
+    entries = [e for e in entries if e[0] not in problems]
+    _select_view(out, layout, entries, problems, view, header_only)
     return out
+
+
+def _damaged_part(path, layout, problems) -> SourceFileError:
+    """The error for the first damaged part (when nothing else of the file can be read)."""
+    index, problem = next(iter(problems.items()))
+    return SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
+
+
+def file_views(path: str | os.PathLike[str]) -> list[str]:
+    """The views of a multi-view EXR (default first; ``[]`` for other files), from its header."""
+    return views_mod.file_views(p.attributes for p in read_exr_header(path).parts)
+
+
+def _layout_problems(layout, path, header_only: bool = False) -> dict:
+    """Per-part damage of the flat parts found from the layout (deep parts are checked by
+    ``core.deep_read`` as it reads their samples)."""
+    try:
+        problems = exr_damage.part_problems(layout, path)
+    except exr_damage.LayoutError as err:
+        raise SourceFileError(path, str(err)) from err
+    return {i: p for i, p in problems.items() if not exr_damage.is_deep(layout.parts[i])}
+
+
+def _match_parts(layout, parts) -> dict:
+    """``{header part index: part read}``: the bindings leave out parts they cannot read, so the
+    parts read are matched to the header's by name, in order."""
+    matched, j = {}, 0
+    for index, hp in enumerate(layout.parts):
+        if j >= len(parts):
+            break
+        name = parts[j].header.get("name", "") or ""
+        if len(parts) == len(layout.parts) or str(name) == hp.name:
+            matched[index] = parts[j]
+            j += 1
+    return matched
+
+
+def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
+    """Fill ``out.channels`` (one view of a multi-view file), ``damaged`` and ``warnings``."""
+    out.views = views_mod.file_views(p.attributes for p in layout.parts)  # ``view`` was checked in read_exr
+    out.view = (view or out.views[0]) if out.views else None
+    # every channel the header promises, with the part it is in (also the damaged parts')
+    promised = [(i, p.attributes, c.name, i) for i, p in enumerate(layout.parts) for c in p.channels]
+    if out.views:
+        chosen, _ = views_mod.view_channels(entries, out.views, out.view)
+        by_name, _ = views_mod.view_channels(promised, out.views, out.view)
+        view_parts = {i for i, _ in enumerate(layout.parts)
+                      if views_mod.part_view(layout.parts[i].attributes) in (None, out.view)}
+        out.headers = [out.part_headers[i] for i in sorted(out.part_headers) if i in view_parts] or out.headers
+    else:
+        chosen = {}
+        for _index, _attrs, name, ch in entries:
+            chosen[name] = ch  # later parts win (as before)
+        by_name = {name: i for i, _a, name, _ in promised}
+    if not header_only:
+        out.channels = chosen
+    for name, index in by_name.items():
+        if index in problems and name not in out.channels:
+            out.damaged[name] = (exr_damage.part_label(index, layout.parts[index]), problems[index])
+    for index, problem in problems.items():  # one warning per damaged part (a build needing it fails)
+        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}")
 
 
 # ------------------------------------------------------------------ channel lookup

@@ -75,6 +75,8 @@ class ExrHeader:
     version: int
     flags: int
     parts: list = field(default_factory=list)  # PartHeader
+    #: Byte offset just after the headers: where the chunk offset tables begin.
+    header_end: int = 0
 
     @property
     def multipart(self) -> bool:
@@ -92,10 +94,11 @@ class _Reader:
 
     def read(self, n: int) -> bytes:
         if n < 0 or self.fh.tell() + n > self.size:
-            raise SourceFileError(self.path, "damaged EXR header (attribute runs past the end of the file)")
+            raise SourceFileError(self.path, "damaged EXR header: truncated, the file ends inside its header "
+                                             "(an attribute runs past the end)")
         data = self.fh.read(n)
         if len(data) != n:
-            raise SourceFileError(self.path, "damaged EXR header (file ends inside the header)")
+            raise SourceFileError(self.path, "damaged EXR header: truncated, the file ends inside its header")
         return data
 
     def cstr(self, limit: int = 256) -> str:
@@ -103,7 +106,7 @@ class _Reader:
         while True:
             b = self.fh.read(1)
             if not b:
-                raise SourceFileError(self.path, "damaged EXR header (file ends inside a name)")
+                raise SourceFileError(self.path, "damaged EXR header: truncated, the file ends inside its header")
             if b == b"\0":
                 return out.decode("utf-8", "replace")
             out += b
@@ -163,7 +166,7 @@ def _value(type_name: str, data: bytes, path: str):
                 i += 4 + n
             return items
     except (struct.error, IndexError) as err:
-        raise SourceFileError(path, f"damaged EXR header (bad {type_name} attribute: {err})") from err
+        raise SourceFileError(path, f"damaged EXR header: damaged header attribute ({type_name} of {len(data)} bytes)") from err
     return f"<{type_name}, {len(data)} bytes>"
 
 
@@ -177,7 +180,11 @@ def read_exr_header(path) -> ExrHeader:
         raise SourceFileError(path, f"cannot open ({err.strerror or err})") from err
     with fh:
         head = fh.read(8)
+        if not head:
+            raise SourceFileError(path, "empty file (0 bytes): not an OpenEXR file")
         if len(head) < 8 or struct.unpack("<i", head[:4])[0] != MAGIC:
+            if len(head) < 8 and b"\x76\x2f\x31\x01".startswith(head[:4]):
+                raise SourceFileError(path, "damaged EXR header: truncated, the file ends inside its header")
             raise SourceFileError(path, "not an OpenEXR file")
         (word,) = struct.unpack("<I", head[4:])
         version, flags = word & 0xFF, word & ~0xFF
@@ -205,6 +212,7 @@ def read_exr_header(path) -> ExrHeader:
             out.parts.append(part)
             if not flags & _MULTIPART:
                 break
+        out.header_end = fh.tell()
     if not out.parts:
         raise SourceFileError(path, "EXR file has no parts")
     for i, part in enumerate(out.parts):

@@ -101,9 +101,10 @@ def pixel_ids(cols: np.ndarray, rows: np.ndarray, passes: FramePasses) -> np.nda
 def point_meta(passes: FramePasses, valid: np.ndarray) -> dict:
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
-            "warnings": list(passes.warnings)}
+            "warnings": list(passes.warnings), "view": getattr(passes, "view", None)}
     raw = passes.depth if passes.depth is not None else passes.position
     nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
+    nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
     if nonfinite:
         meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
     meta["nonfinite"] = nonfinite

@@ -13,8 +13,9 @@ import os
 import numpy as np
 
 from . import depth as depth_mod
-from . import exr
-from .errors import CameraError, SourceFileError
+from . import exr, exr_damage
+from . import views as views_mod
+from .errors import CameraError, SourceFileError, ViewError
 from .exr_header import read_exr_header
 from .fileio import require_file
 from .header_camera import blender_camera_name, camera_from_header, describe_cameras
@@ -81,10 +82,22 @@ def guess_convention(header: dict, depth_channel: str | None, blender_file: bool
     return depth_mod.PLANAR, "assumed: the file does not say (use --convention if it is not planar Z)"
 
 
-def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
-    """Everything ``info`` reports about an EXR file (header only unless ``stats``)."""
+def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None = None) -> dict:
+    """Everything ``info`` reports about an EXR file (header only unless ``stats``). Multi-view
+    files: the channels a build would use are those of ``view`` (default: the file's default)."""
     path = os.fspath(path)
     hdr = read_exr_header(path)
+    views = views_mod.file_views(p.attributes for p in hdr.parts)
+    if view and view not in views:
+        raise ViewError(path, view, views)
+    build_view = (view or views[0]) if views else None
+    try:
+        damage = {exr_damage.part_label(i, hdr.parts[i]): problem
+                  for i, problem in exr_damage.part_problems(hdr, path).items()}
+    except exr_damage.LayoutError as err:
+        damage = {"file": str(err)}
+    except (OSError, ValueError) as err:
+        damage = {"file": f"damaged EXR ({type(err).__name__})"}
     merged = hdr.header
     parts, channels = [], []
     for i, part in enumerate(hdr.parts):
@@ -98,6 +111,12 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
                       "display_window": _window(part.display_window),
                       "pixel_aspect": a.get("pixelAspectRatio", 1.0), "channels": [c["name"] for c in chans]})
     names = [c["name"] for c in channels]
+    part_of = {c["name"]: c["part"] for c in channels}
+    if views:  # one view's channels, under their names without the view (core/views.py)
+        chosen, _ = views_mod.view_channels(
+            [(c["part"], hdr.parts[c["part"]].attributes, c["name"], c["part"]) for c in channels],
+            views, build_view)
+        names, part_of = list(chosen), chosen
     layer_names = exr.view_layers(names)
     layer = layer_names[0] if layer_names else ""
     depth_name = exr.find_depth_channel(names, layer)
@@ -118,7 +137,7 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
     camera["descriptions"] = describe_cameras(merged, size=tuple(disp["size"]) if disp else None)
 
     main = depth_name or (position[0] if position else None)
-    main_part = next((c["part"] for c in channels if c["name"] == main), 0)
+    main_part = part_of.get(main, 0)
     info = {
         "path": path, "format": "OpenEXR", "version": hdr.version, "multipart": hdr.multipart,
         "file_size": os.path.getsize(path), "parts": parts, "channels": channels, "layers": _layers(channels),
@@ -127,6 +146,7 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
         "depth_channel": depth_name, "convention": convention, "convention_reason": why,
         "color_channels": [c for c in color if c] if color else None, "position_channels": position,
         "camera": camera, "stamp": {k: merged[k] for k in STAMP_FIELDS if isinstance(merged.get(k), str)},
+        "views": views, "view": build_view, "damage": damage,
     }
     info.update(pass_extras_info(merged, names, layer, path))
     if any(str(p["storage"]).startswith("deep") for p in parts):  # reads the sample counts
@@ -195,7 +215,7 @@ def ply_info(path: str | os.PathLike[str]) -> dict:
             "elements": [{"name": n, "count": c, "properties": [list(p) for p in props]} for n, c, props in elements]}
 
 
-def file_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
+def file_info(path: str | os.PathLike[str], stats: bool = False, view: str | None = None) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
     path = require_file(path)
     try:
@@ -204,7 +224,10 @@ def file_info(path: str | os.PathLike[str], stats: bool = False) -> dict:
     except OSError as err:
         raise SourceFileError(path, f"cannot open ({err.strerror or err})") from err
     if magic == b"\x76\x2f\x31\x01":
-        return exr_info(path, stats)
+        try:
+            return exr_info(path, stats, view)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError) as err:  # a header nobody anticipated
+            raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
     if magic[:3] == b"ply":
         return ply_info(path)
     raise SourceFileError(path, "not an OpenEXR or PLY file")
@@ -215,6 +238,19 @@ def _win_text(w):
     if w is None:
         return "?"
     return f"({w['min'][0]},{w['min'][1]})-({w['max'][0]},{w['max'][1]}) {w['size'][0]}x{w['size'][1]}"
+
+
+def _window_note(info) -> str:
+    dw, disp = info.get("data_window"), info.get("display_window")
+    if not dw or not disp or dw == disp:
+        return ""
+    (x0, y0), (x1, y1) = dw["min"], dw["max"]
+    (dx0, dy0), (dx1, dy1) = disp["min"], disp["max"]
+    if x0 >= dx0 and y0 >= dy0 and x1 <= dx1 and y1 <= dy1:
+        return "  (smaller than the frame: border/crop render)"
+    if "file" in (info.get("damage") or {}):
+        return "  (impossible for this file: see DAMAGED)"
+    return "  (reaches outside the frame: overscan)"
 
 
 def format_info(info: dict) -> list:
@@ -232,10 +268,12 @@ def format_info(info: dict) -> list:
              f"  OpenEXR {'multi-part' if info['multipart'] else 'single-part'}, {len(parts)} part(s), "
              f"{info['file_size']:,} bytes",
              f"  display window {_win_text(info['display_window'])}",
-             f"  data window    {_win_text(info['data_window'])}"
-             + ("  (smaller than the frame: border/crop render)"
-                if info['data_window'] and info['display_window'] and info['data_window'] != info['display_window']
-                else "")]
+             f"  data window    {_win_text(info['data_window'])}" + _window_note(info)]
+    if info.get("views"):
+        lines.append(f"  views: {', '.join(info['views'])} (default {info['views'][0]}); a build reads view "
+                     f"{info['view']!r} (choose with --view)")
+    for where, problem in (info.get("damage") or {}).items():
+        lines.append(f"  DAMAGED {where}: {problem}")
     for p in parts:
         name = f" {p['name']!r}" if p["name"] else ""
         extra = f", pixel aspect {p['pixel_aspect']:g}" if p["pixel_aspect"] not in (1, 1.0) else ""

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import deep
+from . import color_window, deep
 from . import depth as depth_mod
 from . import attributes, exr
 from .colors import srgb_to_linear
-from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError
+from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
 from .masks import mask_items
@@ -42,6 +42,8 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
+    view: str = ""
     # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
     mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
     mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
@@ -99,6 +101,12 @@ class FramePasses:
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    #: Multi-view files: the view read and the file's views (default first); None / [] otherwise.
+    view: str | None = None
+    views: list = field(default_factory=list)
+    #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
+    no_color: int = 0
+    no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
     mask: object = None            # core.masks.PixelMask over the data window, or None
     normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
     extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
@@ -160,21 +168,27 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     path, color_path = spec.paths(frame)
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
-    f = exr.read_exr(path)
+    f = exr.read_exr(path, view=spec.view or None)
     if f.deep:  # deep samples (core/deep.py)
         attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
-        raise ChannelError(path, f"view layer {spec.layer!r}", exr.view_layers(names) or names)
+        if spec.layer in f.views:
+            raise ChannelError(path, f"view layer {spec.layer!r} ({spec.layer!r} is a view of this multi-view file: "
+                                     f"choose it as the View)", exr.view_layers(names), "view layers", noun="")
+        layers = exr.view_layers(names)
+        raise ChannelError(path, f"view layer {spec.layer!r}" + ("" if layers else " (the file has none)"),
+                           layers or names, "view layers" if layers else "channels", noun="")
 
     depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
-    if spec.depth_channel and spec.depth_channel not in f.channels:
-        raise ChannelError(path, f"depth channel {spec.depth_channel!r}", names)
+    if spec.depth_channel and spec.depth_channel not in names:
+        raise ChannelError(path, f"depth channel {spec.depth_channel!r}{_other_view(f, spec.depth_channel)}", names)
     pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
     if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z", names)
+        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
+                                 f"{_other_view(f, spec.position_channels + '.X')}", names)
 
     kind = spec.kind
     if kind == AUTO:
@@ -182,37 +196,54 @@ def read_frame_passes(spec: SourceSpec, frame: int,
             raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
         kind = DEPTH if depth_name else POSITION
     if kind == DEPTH and not depth_name:
-        raise ChannelError(path, "depth (Z) channel", names)
+        raise ChannelError(path, "depth (Z)", names)
     if kind == POSITION and not pos_names:
         raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
 
     main = depth_name if kind == DEPTH else pos_names[0]
+    for name in [main] + (pos_names if kind == POSITION else []):
+        if f.damage_error(name) is not None:  # the part holding it is damaged: say so
+            raise f.damage_error(name)
     win = f.channels[main].data_window
     disp = f.display_window
     out = FramePasses(path=path, frame_size=exr.window_size(disp),
-                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names)
+                      window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names,
+                      view=f.view, views=list(f.views), warnings=list(f.warnings))
     if depth_name:
         out.depth = f.get(depth_name, win)
         out.depth_channel = depth_name
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
-    elif pos_names:
+    elif pos_names and not any(f.damage_error(n) for n in pos_names):  # a damaged one is only warned about
         out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None:
             if spec.color_channels:
-                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
+                                         f"{_other_view(f, spec.color_channels + '.R')}", names)
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
             out.color_planes = _rgba_planes(f, rgba, win)
+            color_window.skip_uncolored(out, [f.channels[n].data_window for n in rgba if n], win,
+                                        f"channel {rgba[0]!r}")
     else:
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
     attributes.read_into(out, f, spec, layer, win, path)  # masks, normals, named passes
     return out
+
+
+def _other_view(f: exr.ExrFile, name: str) -> str:
+    """A hint when an override names a channel of another view (``left.Z``): views are chosen
+    as the View, so that depth and color never come from different eyes."""
+    bits = name.split(".")
+    if f.views and len(bits) >= 2 and bits[-2] in f.views:
+        base = ".".join(bits[:-2] + bits[-1:])
+        return f" (that is {base!r} of view {bits[-2]!r}: choose view {bits[-2]!r} and name {base!r})"
+    return ""
 
 
 def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reader) -> FramePasses:
@@ -224,7 +255,7 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
     read = deep.read_samples(spec, f, own_colors=color_path is None)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
-                      warnings=read.warnings, deep=read.samples)
+                      warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))
     out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
     out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
     if color_path is not None:  # a flat color file: each sample takes its pixel's color
@@ -236,15 +267,28 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
 
 
 def _rgba_planes(f: exr.ExrFile, rgba, win) -> tuple:
-    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window)."""
+    """``(R, G, B, A or None)`` (h, w) planes over ``win`` (0 outside a channel's data window:
+    those pixels are skipped by ``color_window.skip_uncolored``, never built black)."""
     return tuple(f.get(name, win, fill=0.0) if name else None for name in rgba)
+
+
+def _color_view(color_path: str, passes: FramePasses):
+    """The view of a separate color EXR: the depth's view (a multi-view color file without it
+    is an error, never another eye's colors); None for a color file of one view."""
+    if not passes.view:
+        return None
+    views = exr.file_views(color_path)
+    if views and passes.view not in views:
+        raise ViewError(color_path, passes.view, views)
+    return passes.view if views else None
 
 
 def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: FramePasses, image_reader):
     width, height = passes.frame_size
     h, w = passes.shape
     if color_path.lower().endswith(".exr"):
-        cf = exr.read_exr(color_path)
+        cf = exr.read_exr(color_path, view=_color_view(color_path, passes))
+        passes.warnings.extend(cf.warnings)
         rgba = exr.find_color_channels(cf.names(), spec.layer or next(iter(exr.view_layers(cf.names())), ""),
                                        spec.color_channels or None)
         if rgba is None:
@@ -256,8 +300,10 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
         disp = cf.display_window
         x0, y0 = passes.window
         win = (disp[0] + x0, disp[1] + y0, disp[0] + x0 + w - 1, disp[1] + y0 + h - 1)
-        return np.stack([p if p is not None else np.ones((h, w), np.float32)
-                         for p in _rgba_planes(cf, rgba, win)], axis=-1)
+        planes = _rgba_planes(cf, rgba, win)
+        color_window.skip_uncolored(passes, [cf.channels[n].data_window for n in rgba if n], win,
+                                    f"{color_path} ({rgba[0]})")
+        return np.stack([p if p is not None else np.ones((h, w), np.float32) for p in planes], axis=-1)
     if not os.path.isfile(color_path):
         raise SourceFileError(color_path, "color file not found")
     if not color_path.lower().endswith(DISPLAY_REFERRED):

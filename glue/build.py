@@ -67,11 +67,12 @@ def put_cloud_data(scene, ob, name: str, data):
     return ob, True
 
 
-def find_cloud_object(scene, spec: SourceSpec, frame: int):
-    """The cloud object already built from the same source and frame in this scene."""
+def find_cloud_object(scene, spec: SourceSpec, frame: int, view: str = ""):
+    """The cloud object already built from the same source, frame (and view) in this scene."""
     for ob in scene.objects:
         s = ob.depth_cloud
-        if s.is_cloud and s.source == spec.path and s.color_source == spec.color_path and s.frame == frame:
+        if s.is_cloud and s.source == spec.path and s.color_source == spec.color_path and s.frame == frame \
+                and s.view == (view or ""):
             return ob
     return None
 
@@ -89,12 +90,13 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     point_set = display.prepare_point_set(point_set, model, display_settings)
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)
-    name = os.path.splitext(os.path.basename(path))[0] or "DepthCloud"
+    view = point_set.meta.get("view") or ""  # multi-view files: one cloud per eye
+    name = (os.path.splitext(os.path.basename(path))[0] or "DepthCloud") + (f"_{view}" if view else "")
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
-    ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame), name, pc)
+    ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame, view), name, pc)
     if new:
         s = ob.depth_cloud
-        s.is_cloud, s.source, s.color_source, s.frame = True, spec.path, spec.color_path, frame
+        s.is_cloud, s.source, s.color_source, s.frame, s.view = True, spec.path, spec.color_path, frame, view
     ob.depth_cloud.points = len(point_set)
     display.setup_cloud(ob, point_set, model, display_settings)
     return ob, point_set

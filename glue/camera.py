@@ -36,19 +36,24 @@ def resolve_camera(scene, camera=None):
     return cam
 
 
-def camera_model(cam_obj, scene, frame=None, depsgraph=None, size=None) -> CameraModel:
+def camera_model(cam_obj, scene, frame=None, depsgraph=None, size=None, view=None) -> CameraModel:
     """CameraModel of ``cam_obj`` as the renderer saw it at ``frame`` (default: current).
 
     Evaluating another frame moves the scene there (so constraints, parents and drivers are
     evaluated exactly) and back again. ``size`` overrides the frame size (the stored pixels).
+    ``view`` (a render view name such as ``'left'``) gives that eye's camera when the scene
+    renders with Stereoscopy on (``glue/stereo.py``); None or a mono scene: the camera itself.
     """
     if frame is not None and int(frame) != scene.frame_current:
         current = (scene.frame_current, scene.frame_subframe)
         scene.frame_set(int(frame))
         try:
-            return camera_model(cam_obj, scene, None, None, size)
+            return camera_model(cam_obj, scene, None, None, size, view)
         finally:
             scene.frame_set(current[0], subframe=current[1])
+    if view and scene.render.use_multiview:
+        from . import stereo  # the per-view camera, as Blender's renderer computes it
+        cam_obj = stereo.view_camera_object(scene, cam_obj, view)
     if depsgraph is None:
         import bpy
         depsgraph = bpy.context.evaluated_depsgraph_get() if bpy.context.scene == scene else None
@@ -61,10 +66,13 @@ def camera_model(cam_obj, scene, frame=None, depsgraph=None, size=None) -> Camer
     if proj == 'PANO':
         from . import panorama as pano_glue  # panoramic camera support
         panorama = pano_glue.panorama_settings(cam)
+    cam_to_world, shift_x = camera_matrix(ev), float(cam.shift_x)
+    if view and scene.render.use_multiview:
+        cam_to_world, shift_x = stereo.view_matrix_and_shift(scene, ev, view, cam_to_world)
     return CameraModel(
-        cam_to_world=camera_matrix(ev), width=int(width), height=int(height), projection=proj,
+        cam_to_world=cam_to_world, width=int(width), height=int(height), projection=proj,
         lens=float(cam.lens), sensor_width=float(cam.sensor_width), sensor_height=float(cam.sensor_height),
-        sensor_fit=cam.sensor_fit, shift_x=float(cam.shift_x), shift_y=float(cam.shift_y),
+        sensor_fit=cam.sensor_fit, shift_x=shift_x, shift_y=float(cam.shift_y),
         ortho_scale=float(cam.ortho_scale), clip_start=float(cam.clip_start), clip_end=float(cam.clip_end),
         pixel_aspect_x=float(r.pixel_aspect_x), pixel_aspect_y=float(r.pixel_aspect_y), panorama=panorama)
 

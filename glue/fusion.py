@@ -168,7 +168,8 @@ def views_from_self_describing(scene, files, base: SourceSpec | None = None, cli
             # the named camera as it was on the frame Blender rendered (header "Frame")
             frame = str(passes.header.get("Frame", "")).strip()
             frame = int(frame) if frame.lstrip("-").isdigit() else scene.frame_current
-            model = camera_glue.camera_model(cam_obj, scene, frame=frame, size=passes.frame_size)
+            model = camera_glue.camera_model(cam_obj, scene, frame=frame, size=passes.frame_size,
+                                             view=source_glue.camera_view(scene, passes))  # a stereo eye
         if model is None:
             raise CameraError(f"{passes.path}: no camera for this file: give camera objects or a camera list "
                               "(its header neither describes nor names a camera of this scene)")

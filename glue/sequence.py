@@ -37,22 +37,26 @@ def range_end_points(scene):
 
 
 def sequence_name(spec: SourceSpec) -> str:
-    return build.source_stem(spec.path)
+    return build.source_stem(spec.path) + (f"_{spec.view}" if spec.view else "")  # one sequence per eye
 
 
 def find_sequence_object(scene, spec: SourceSpec):
     for ob in playback.sequence_objects(scene):
         s = ob.depth_cloud.sequence
-        if s.source == spec.path and s.color_source == spec.color_path:
+        if s.source == spec.path and s.color_source == spec.color_path and s.view == spec.view:
             return ob
     return None
 
 
 def find_keyed_collection(scene, spec: SourceSpec):
     for coll in bpy.data.collections:
-        if coll.get(KEYED_TAG) == spec.path + "|" + spec.color_path and coll in scene.collection.children_recursive:
+        if coll.get(KEYED_TAG) == _keyed_tag(spec) and coll in scene.collection.children_recursive:
             return coll
     return None
+
+
+def _keyed_tag(spec: SourceSpec) -> str:
+    return spec.path + "|" + spec.color_path + (f"|{spec.view}" if spec.view else "")
 
 
 def _store_settings(obj, spec: SourceSpec, camera, clip: bool, frames, missing, frame_end):
@@ -206,7 +210,7 @@ class SequenceBuild:
                     bpy.data.pointclouds.remove(data)
             bpy.data.collections.remove(old)
         coll = bpy.data.collections.new(f"{sequence_name(spec)} Frames")
-        coll[KEYED_TAG] = spec.path + "|" + spec.color_path
+        coll[KEYED_TAG] = _keyed_tag(spec)
         build.cloud_collection(scene).children.link(coll)
         built = [f for f, _item, _n in self.staged]
         step = (self.frames[1] - self.frames[0]) if len(self.frames) > 1 else 1

@@ -17,6 +17,7 @@ operators, the command line, fusion and playback.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 from ..core import header_camera
@@ -28,8 +29,8 @@ from .images import abspath
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels", "deep_samples", "deep_min_alpha", "mask", "mask_pass", "mask_threshold",
-                   "normals", "attributes")
+                   "position_channels", "view", "deep_samples", "deep_min_alpha", "mask", "mask_pass",
+                   "mask_threshold", "normals", "attributes")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,35 @@ def frame_camera(scene, passes, frame: int, camera=None, depsgraph=None):
     fw, fh, x0, y0 = camera_glue.crop_placement(scene, passes.frame_size)
     if (fw, fh) != tuple(passes.frame_size):
         passes = passes.placed_in_frame(fw, fh, x0, y0)
-    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, depsgraph=depsgraph, size=passes.frame_size)
+    return passes, camera_glue.camera_model(cam_obj, scene, frame=frame, depsgraph=depsgraph, size=passes.frame_size,
+                                            view=camera_view(scene, passes))
+
+
+def camera_view(scene, passes):
+    """The render view whose camera made ``passes`` (multi-view files), else None. A multi-view
+    file built in a scene without Stereoscopy uses the camera itself, with one warning."""
+    if not passes.view:
+        return _view_from_file_name(scene, passes.path)
+    if not scene.render.use_multiview:
+        passes.warnings.append(
+            f"{passes.path}: view {passes.view!r} of a multi-view file is built with the scene's mono camera "
+            f"(Stereoscopy is off in scene {scene.name!r}); turn it on with the settings that rendered the file "
+            "for each eye's own camera")
+        return None
+    return passes.view
+
+
+def _view_from_file_name(scene, path):
+    """Stereoscopy with *Individual* files: Blender 5.x writes each eye to its own file
+    (``shot_0001_L.exr``) with no view in the header; the render view whose file suffix ends
+    the name is the one that rendered it."""
+    if not scene.render.use_multiview:
+        return None
+    stem = os.path.splitext(os.path.basename(path))[0]
+    for rv in scene.render.views:
+        if rv.use and rv.file_suffix and stem.endswith(rv.file_suffix):
+            return rv.name
+    return None
 
 
 def camera_from_file(scene, passes):

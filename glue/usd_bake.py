@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from ..core.errors import ExportError, InvalidDepthError, SettingsError, SourceFileError
+from ..core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
+from ..core.fileio import output_problem
 from ..core.passes import SourceSpec
 from . import build, compat
 from .render import cache_folder
@@ -188,7 +189,7 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
-        raise ExportError(f"{folder}: cannot create the folder of the USD file ({err})") from err
+        raise OutputWriteError(f"{path}: cannot write the output: {output_problem(folder, err)}") from err
     tmp = os.path.join(folder, f".{os.path.splitext(os.path.basename(path))[0]}.partial.usdc")
     if os.path.exists(tmp):
         os.remove(tmp)
@@ -228,7 +229,7 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
     except Tf.ErrorException as err:
         raise ExportError(f"{path}: USD could not write the point cache ({err})") from err
     except OSError as err:
-        raise ExportError(f"{path}: cannot write the point cache ({err})") from err
+        raise OutputWriteError(f"{path}: cannot write the point cache: {output_problem(folder, err)}") from err
     finally:
         if writer is not None:
             writer.close()

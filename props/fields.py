@@ -41,6 +41,11 @@ def layer():
     return StringProperty(name="View Layer", description="View layer in the EXR (empty: the first)")
 
 
+def view():
+    return StringProperty(name="View", description="View of a multi-view (stereo) EXR, e.g. 'left': depth and "
+                                                   "color both come from it (empty: the file's default view)")
+
+
 def depth_channel():
     return StringProperty(name="Depth Channel", description="Override, e.g. 'ViewLayer.Depth.Z'")
 

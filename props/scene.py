@@ -31,6 +31,7 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     camera: fields.camera("Camera that rendered the passes (empty: the camera the file describes or names, "
                           "else the scene camera)")
     layer: fields.layer()
+    view: fields.view()
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
@@ -63,6 +64,7 @@ class DepthCloudObjectSettings(bpy.types.PropertyGroup):
     source: fields.source_path()
     color_source: fields.source_path("Color Source")
     frame: IntProperty(name="Frame")
+    view: StringProperty(name="View", description="View of the multi-view EXR it was built from")
     points: IntProperty(name="Points")
     display: PointerProperty(type=DepthCloudObjectDisplay)
     sequence: PointerProperty(type=DepthCloudSequenceObject)

@@ -45,6 +45,7 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     near: fields.near()
     far: fields.far()
     layer: fields.layer()
+    view: fields.view()
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()

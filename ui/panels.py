@@ -22,6 +22,7 @@ def draw_settings(layout, context):
             sub = col.column(align=True)
             sub.prop(settings, "near")
             sub.prop(settings, "far")
+    draw_views(col, context)
     col.prop(settings, "camera")
     col.prop(settings, "clip")
     box = layout.box()
@@ -37,6 +38,23 @@ def draw_settings(layout, context):
         sub.prop(settings, "deep_min_alpha")
     masks.draw(layout, settings)
     layout.operator("depth_cloud.build", icon='POINTCLOUD_DATA')
+
+
+def draw_views(layout, context):
+    """The View choice of a multi-view (stereo) EXR: one button per view in the file."""
+    from ..glue.views import source_views
+    settings = context.scene.depth_cloud
+    views = source_views(context.scene)
+    if not views and not settings.view:
+        return
+    row = layout.row(align=True)
+    row.label(text="View")
+    for i, name in enumerate(views):
+        chosen = settings.view == name or (not settings.view and i == 0)
+        row.operator("depth_cloud.set_view", text=name + (" (default)" if i == 0 else ""),
+                     depress=chosen).view = "" if i == 0 else name
+    if settings.view and settings.view not in views:
+        layout.prop(settings, "view", icon='ERROR')
 
 
 class _SidebarPanel:
