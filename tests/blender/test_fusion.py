@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pytest
 
-from scenes import setup_render, write_exr
+from scenes import setup_render, unit_suzanne, write_exr
 from ui_recorder import Recorder
 
 SIZE = 160
@@ -30,17 +30,7 @@ OUTLIER_BOUND = 0.0005
 
 def build_scene(scene):
     """Suzanne scaled to 1 m (largest dimension), with its bounding-box centre and diagonal."""
-    import bpy
-    from mathutils import Vector
-    bpy.ops.mesh.primitive_monkey_add()
-    ob = bpy.context.object
-    s = 1.0 / max(ob.dimensions)
-    ob.scale = (s, s, s)
-    bpy.ops.object.transform_apply(scale=True)
-    corners = np.array([ob.matrix_world @ Vector(c) for c in ob.bound_box])
-    centroid = (corners.min(0) + corners.max(0)) / 2
-    diag = float(np.linalg.norm(np.ptp(corners, axis=0)))
-    return ob, centroid, diag
+    return unit_suzanne()
 
 
 def track_matrix(location, target):
@@ -377,7 +367,6 @@ def test_look_at_rule_matches_blender_track_quat(dc):
     down = camera_from_direction((0, 0, 1), 2.0)
     np.testing.assert_allclose(down[:3, 1], (0, 1, 0), atol=1e-12)  # image up = world +Y
     np.testing.assert_allclose(down[:3, 2], (0, 0, 1), atol=1e-12)  # looks down -Z
-
 
 
 def test_fusion_panels_draw_known_settings(scene):
