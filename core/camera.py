@@ -22,6 +22,7 @@ import numpy as np
 from . import panorama
 from .errors import CameraError
 from .projections import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE, PROJECTIONS  # noqa: F401 (camera.PANORAMIC …)
+
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 
@@ -91,7 +92,8 @@ class CameraModel:
         if self.projection == ORTHOGRAPHIC:
             size = float(self.ortho_scale)
         else:
-            size = (float(self.sensor_height) if self.sensor_fit == "VERTICAL" else float(self.sensor_width)) / float(self.lens)
+            sensor = float(self.sensor_height) if self.sensor_fit == "VERTICAL" else float(self.sensor_width)
+            size = sensor / float(self.lens)
         return size / viewfac, self.shift_x * viewfac, self.shift_y * viewfac
 
     def plane_x(self, cols: float | np.ndarray) -> np.ndarray:
@@ -120,7 +122,7 @@ class CameraModel:
     def location(self) -> np.ndarray:
         return self.cam_to_world[:3, 3].copy()
 
-    def with_frame_size(self, width: int, height: int) -> "CameraModel":
+    def with_frame_size(self, width: int, height: int) -> CameraModel:
         return replace(self, width=int(width), height=int(height))
 
     def project(self, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +153,7 @@ class CameraModel:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CameraModel":
+    def from_dict(cls, d: dict) -> CameraModel:
         d = dict(d)
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known

@@ -43,7 +43,8 @@ def check_convention(convention: str, near: float = 0.0, far: float = 0.0) -> No
         raise SettingsError(f"depth convention {convention!r} is unknown; expected one of {', '.join(CONVENTIONS)}")
     if convention in NEEDS_NEAR_FAR:
         if not (np.isfinite(near) and np.isfinite(far)) or near == far:
-            raise SettingsError(f"depth convention {convention} needs distinct finite near/far, got near={near}, far={far}")
+            raise SettingsError(f"depth convention {convention} needs distinct finite near/far, "
+                                f"got near={near}, far={far}")
         if convention == ZBUFFER and not (0 < near < far):
             raise SettingsError(f"depth convention ZBUFFER needs 0 < near < far, got near={near}, far={far}")
 

@@ -28,10 +28,8 @@ def has_frame_placeholder(pattern: str) -> bool:
 def last_placeholder(pattern: str) -> re.Match[str] | None:
     """The ``re.Match`` of the last frame placeholder in ``pattern`` (the one Blender fills
     in), or None."""
-    last = None
-    for last in _PLACEHOLDER.finditer(pattern):
-        pass
-    return last
+    matches = list(_PLACEHOLDER.finditer(pattern))
+    return matches[-1] if matches else None
 
 
 def resolve_frame_path(pattern: str, frame: int) -> str:

@@ -45,9 +45,9 @@ from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from .footprint import point_radius
+from .gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
 from .knn import knn, knn_distances
 from .pointset import PointSet
-from .gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

@@ -373,15 +373,16 @@ def header_camera(header: dict, size: tuple[int, int], path: str = "") -> tuple[
 def _describe_model(model: CameraModel) -> str:
     loc = ", ".join(f"{v:.4g}" for v in model.location)
     if model.projection == "PERSP":
-        what = (f"perspective, lens {model.lens:.4g} mm on {model.sensor_width:.4g} mm ({model.sensor_fit.lower()} fit), "
-                f"shift ({model.shift_x:.4g}, {model.shift_y:.4g})")
+        what = (f"perspective, lens {model.lens:.4g} mm on {model.sensor_width:.4g} mm "
+                f"({model.sensor_fit.lower()} fit), shift ({model.shift_x:.4g}, {model.shift_y:.4g})")
     elif model.projection == "ORTHO":
         what = f"orthographic, scale {model.ortho_scale:.4g}, shift ({model.shift_x:.4g}, {model.shift_y:.4g})"
     else:
         pano = dict(model.panorama or {})
         kind = pano.pop("type", "?")
         what = f"panoramic {kind}" + (" (" + ", ".join(f"{k} {v:.4g}" for k, v in pano.items()) + ")" if pano else "")
-    aspect = "" if abs(model.ycor - 1) < 1e-6 else f", pixel aspect {model.pixel_aspect_x:.4g}:{model.pixel_aspect_y:.4g}"
+    aspect = ("" if abs(model.ycor - 1) < 1e-6
+              else f", pixel aspect {model.pixel_aspect_x:.4g}:{model.pixel_aspect_y:.4g}")
     return f"{what}{aspect}, {model.width}x{model.height}, at ({loc})"
 
 
@@ -434,7 +435,8 @@ def describe_cameras(header: dict, size: tuple[int, int] | None = None) -> list:
                          "not documented")
     conv = convention_from_header(header)
     if conv is not None:
-        lines.append(f"depth convention: {conv[0]}" + (f" (near {conv[1]:g}, far {conv[2]:g})" if conv[1] or conv[2] else ""))
+        near_far = f" (near {conv[1]:g}, far {conv[2]:g})" if conv[1] or conv[2] else ""
+        lines.append(f"depth convention: {conv[0]}{near_far}")
     name = blender_camera_name(header)
     if name:
         lines.append(f"Blender camera name: {name!r}" + ("" if used else " (looked up in the scene)"))

@@ -318,7 +318,8 @@ def format_info(info: dict) -> list:
         lines.append(f"  depth: {info['depth_channel']}, convention {info['convention']}: {info['convention_reason']}")
     if info["position_channels"]:
         lines.append(f"  position: {', '.join(info['position_channels'])}")
-    lines.append(f"  color: {', '.join(info['color_channels']) if info['color_channels'] else 'none (points are white)'}")
+    colors = ', '.join(info['color_channels']) if info['color_channels'] else 'none (points are white)'
+    lines.append(f"  color: {colors}")
     for lay in info.get("cryptomatte", ()):
         if "problem" in lay:
             lines.append(f"  cryptomatte {lay['name']}: {lay['ranks']} ranks, no names ({lay['problem']})")

@@ -16,10 +16,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
-import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
-
 import bpy  # noqa: E402
 
+import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
 import depth_cloud  # noqa: E402
 from scenes import add_camera, setup_render, unit_suzanne, write_exr  # noqa: E402
 from synthetic import inject_outliers  # noqa: E402
@@ -30,6 +29,7 @@ SIZE, LENS, RADIUS = 160, 30.0, 1.5
 
 def views_collection(scene, centroid):
     from mathutils import Matrix
+
     from depth_cloud.core.cameras_io import camera_from_direction, dodecahedron_directions
     coll = bpy.data.collections.new("Views")
     scene.collection.children.link(coll)

@@ -10,7 +10,7 @@ from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
-    """Bake the frame range's point clouds to one USD point cache (.usdc) that Blender streams from disk and other applications can open"""
+    """Bake the frame range's point clouds to one USD point cache (.usdc) that Blender streams from disk and other applications can open"""  # noqa: E501 (the tooltip)
 
     bl_idname = "depth_cloud.bake_usd"
     bl_label = "Bake to USD"

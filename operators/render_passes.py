@@ -11,7 +11,7 @@ from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
-    """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""
+    """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""  # noqa: E501 (the tooltip)
 
     bl_idname = "depth_cloud.render_passes"
     bl_label = "Render Passes"

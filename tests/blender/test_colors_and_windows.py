@@ -2,8 +2,15 @@
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, read_ground_truth, relative_errors, render, set_8bit_output,
-                    setup_render, write_exr)
+from scenes import (
+    add_camera,
+    add_primitives,
+    read_ground_truth,
+    render,
+    set_8bit_output,
+    setup_render,
+    write_exr,
+)
 
 BOUND = 5e-5
 

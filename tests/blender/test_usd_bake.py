@@ -69,6 +69,7 @@ def test_bake_streams_back_through_blenders_importer(scene, tmp_path):
     import bpy
     need_pxr()
     from pxr import Usd, UsdGeom
+
     from depth_cloud import api
     paths = render_sequence(scene, tmp_path)
     out = scene.depth_cloud.output
@@ -145,6 +146,7 @@ def test_missing_frame_is_empty_and_rebake_reloads(scene, tmp_path):
 
 def test_bad_input_names_the_problem(scene, tmp_path):
     import bpy
+
     from depth_cloud import api
     from depth_cloud.core.errors import ExportError, SettingsError, SourceFileError
     scene.depth_cloud.exr_path = str(tmp_path / "nothing_####.exr")
@@ -165,6 +167,7 @@ def test_load_usd_into_the_given_scene(scene, tmp_path):
     """api.load_usd(path, scene) puts the streaming object in that scene, not the current one."""
     need_pxr()
     import bpy
+
     from depth_cloud import api
     render_sequence(scene, tmp_path)
     result = api.bake_usd(scene, frames="1-2")
