@@ -34,6 +34,8 @@ Fusion options: ``voxel_size`` (0 = automatic), ``min_views``, ``depth_tolerance
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import bpy
 
 from .core.camera import CameraModel
@@ -49,6 +51,19 @@ from .glue import build as _build
 from .glue import camera as _camera
 from .glue import source as _source
 from .glue.images import abspath
+
+if TYPE_CHECKING:  # names for the type hints only
+    from collections.abc import Callable, Iterable, Sequence
+    from os import PathLike
+    from typing import TextIO
+
+    import numpy as np
+
+    from .core.camera_check import CameraCheckReport
+    from .glue.usd_bake import BakeResult
+
+    FilePath = str | PathLike[str]
+    Frames = str | int | Iterable[int]
 
 #: What this module offers, in the order it is defined below.
 __all__ = [
@@ -70,19 +85,22 @@ __all__ = [
 ]
 
 
-def _scene_frame(scene, frame):
+def _scene_frame(scene: bpy.types.Scene | None, frame: int | None) -> tuple[bpy.types.Scene, int]:
     scene = scene if scene is not None else bpy.context.scene
     return scene, scene.frame_current if frame is None else int(frame)
 
 
 # ----------------------------------------------------------------------------- clouds from one frame
-def source_spec(scene=None, source=None, color=None, **options) -> SourceSpec:
+def source_spec(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | None = None,
+                color: FilePath | None = None, **options: Any) -> SourceSpec:
     """A SourceSpec from a path/SourceSpec and options, or from the scene's settings."""
     return _source.resolve(scene if scene is not None else bpy.context.scene, source, color, **options).spec
 
 
-def build_point_cloud(scene=None, frame=None, source=None, camera=None, color=None, clip=True, pixel_ids=None,
-                      **options):
+def build_point_cloud(scene: bpy.types.Scene | None = None, frame: int | None = None,
+                      source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
+                      color: FilePath | None = None, clip: bool = True, pixel_ids: bool | None = None,
+                      **options: Any) -> bpy.types.Object:
     """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object.
     ``detail=N`` builds every Nth pixel; ``pixel_ids=True`` also stores the ``pixel`` and
     ``depth`` attributes (None: the scene's setting)."""
@@ -92,7 +110,9 @@ def build_point_cloud(scene=None, frame=None, source=None, camera=None, color=No
     return ob
 
 
-def unproject(scene=None, frame=None, source=None, camera=None, color=None, clip=True, **options) -> PointSet:
+def unproject(scene: bpy.types.Scene | None = None, frame: int | None = None,
+              source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
+              color: FilePath | None = None, clip: bool = True, **options: Any) -> PointSet:
     """The frame's points as a PointSet (numpy arrays), without touching the scene."""
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
@@ -100,7 +120,9 @@ def unproject(scene=None, frame=None, source=None, camera=None, color=None, clip
     return point_set
 
 
-def pixel_to_world(scene=None, column=0, row=0, frame=None, source=None, camera=None, origin='top', **options):
+def pixel_to_world(scene: bpy.types.Scene | None = None, column: int = 0, row: int = 0, frame: int | None = None,
+                   source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
+                   origin: str = 'top', **options: Any) -> np.ndarray:
     """World position (numpy (3,)) of the surface seen at pixel ``(column, row)``.
 
     ``origin='top'`` counts rows from the top (EXR/numpy); ``'bottom'`` from the bottom as
@@ -116,7 +138,9 @@ def pixel_to_world(scene=None, column=0, row=0, frame=None, source=None, camera=
     return point_at_pixel(passes, model, column, row)
 
 
-def check_camera(scene=None, frame=None, source=None, camera=None, frames_around=3, **options):
+def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
+                 source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
+                 frames_around: int = 3, **options: Any) -> CameraCheckReport:
     """How well ``camera`` (default: the camera a build would use) explains ``frame``'s
     render: the depth unprojected with it against the file's Position pass. Returns a
     ``CameraCheckReport``: ``.ok``, ``.measure`` (reprojection median/p99 in pixels, relative
@@ -133,14 +157,17 @@ def check_camera(scene=None, frame=None, source=None, camera=None, frames_around
     return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
 
 
-def camera_model(camera=None, scene=None, frame=None, size=None) -> CameraModel:
+def camera_model(camera: bpy.types.Object | None = None, scene: bpy.types.Scene | None = None,
+                 frame: int | None = None, size: tuple[int, int] | None = None) -> CameraModel:
     """The core CameraModel of a Blender camera object at ``frame``."""
     scene, frame = _scene_frame(scene, frame)
     return _camera.camera_model(_camera.resolve_camera(scene, camera), scene, frame=frame, size=size)
 
 
 # ----------------------------------------------------------------------------- how clouds look
-def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_jump=None):
+def set_display(objects: Iterable[bpy.types.Object] | None = None, scene: bpy.types.Scene | None = None,
+                mode: str | None = None, size: float | None = None, lit: bool | None = None,
+                max_jump: float | None = None) -> list[bpy.types.Object]:
     """Change how clouds are drawn, live (no source file is read again).
 
     ``objects``: cloud objects (default: every cloud of ``scene``). ``mode``: 'POINTS',
@@ -156,7 +183,9 @@ def set_display(objects=None, scene=None, mode=None, size=None, lit=None, max_ju
 
 
 # ----------------------------------------------------------------------------- outputs
-def render_passes(scene=None, frames=None, folder=None, view_layer=None, progress=None) -> list:
+def render_passes(scene: bpy.types.Scene | None = None, frames: Frames | None = None, folder: FilePath | None = None,
+                  view_layer: bpy.types.ViewLayer | None = None,
+                  progress: Callable[..., object] | None = None) -> list[str]:
     """Render Combined, Z and Position of ``frames`` (default: the current frame; a list,
     a range such as ``range(1, 49)`` or text ``"1-48x2"``) into one self-describing
     multilayer EXR per frame, ``<folder>/<scene>_####.exr`` (default folder: the scene's
@@ -168,8 +197,10 @@ def render_passes(scene=None, frames=None, folder=None, view_layer=None, progres
     return _render.render_frames(scene, frame_list(frames, [scene.frame_current]), str(folder), view_layer, progress)
 
 
-def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color=None, clip=True, size=1.0,
-             load=False, progress=None, **options):
+def bake_usd(scene: bpy.types.Scene | None = None, frames: Frames | None = None, path: FilePath | None = None,
+             source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
+             color: FilePath | None = None, clip: bool = True, size: float = 1.0, load: bool = False,
+             progress: Callable[..., object] | None = None, **options: Any) -> BakeResult:
     """Bake ``frames`` (default: the scene's frame range) of ``source`` (default: the scene's
     Depth Cloud settings) to one time-sampled UsdGeom.Points ``.usdc`` at ``path`` (default:
     the scene's USD File setting, else ``<cache folder>/<scene>.usdc``). ``size`` multiplies
@@ -188,7 +219,7 @@ def bake_usd(scene=None, frames=None, path=None, source=None, camera=None, color
     return result
 
 
-def load_usd(path, scene=None):
+def load_usd(path: FilePath, scene: bpy.types.Scene | None = None) -> bpy.types.Object:
     """The object streaming the USD point cache ``path`` in ``scene`` (default: the current
     one), made by Blender's USD importer, or the existing one, reloaded."""
     from .glue import usd_bake
@@ -200,9 +231,13 @@ def load_usd(path, scene=None):
 
 
 # ----------------------------------------------------------------------------- fusion
-def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
-         camera=None, clip=True, name="Fused Cloud", surface=False, surface_voxel_size=0.0, surface_radius=0.0,
-         progress=None, **options):
+def fuse(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | None = None,
+         frames: Frames | None = None, cameras: bpy.types.Collection | str | Sequence[bpy.types.Object] | None = None,
+         camera_list: FilePath | None = None, files: str | Sequence[FilePath] | None = None,
+         color: FilePath | None = None,
+         camera: bpy.types.Object | None = None, clip: bool = True, name: str = "Fused Cloud", surface: bool = False,
+         surface_voxel_size: float = 0.0, surface_radius: float = 0.0,
+         progress: Callable[[float, str], object] | None = None, **options: Any) -> bpy.types.Object:
     """Fuse many depth maps (sources as in :func:`fuse_point_set`) into ONE Point Cloud object
     with ``normal``, ``views`` and ``confidence`` point attributes; fusing the same source
     again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
@@ -218,8 +253,12 @@ def fuse(scene=None, source=None, frames=None, cameras=None, camera_list=None, f
     return ob
 
 
-def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_list=None, files=None, color=None,
-                   camera=None, clip=True, progress=None, **options) -> FusionResult:
+def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | None = None,
+                   frames: Frames | None = None,
+                   cameras: bpy.types.Collection | str | Sequence[bpy.types.Object] | None = None,
+                   camera_list: FilePath | None = None, files: str | Sequence[FilePath] | None = None,
+                   color: FilePath | None = None, camera: bpy.types.Object | None = None, clip: bool = True,
+                   progress: Callable[[float, str], object] | None = None, **options: Any) -> FusionResult:
     """Fuse many depth maps without touching the scene; returns a FusionResult
     (``.point_set`` with ``normals`` and ``attributes['views'/'confidence']``, ``.stats``).
 
@@ -238,14 +277,14 @@ def fuse_point_set(scene=None, source=None, frames=None, cameras=None, camera_li
                       progress=progress, **options)[1]
 
 
-def fusion_settings(settings: FusionSettings | None = None, **options) -> FusionSettings:
+def fusion_settings(settings: FusionSettings | None = None, **options: Any) -> FusionSettings:
     """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
     from .glue.fusion import fusion_settings as _settings
     return _settings(settings, **options)
 
 
 # ----------------------------------------------------------------------------- command line
-def run_cli(argv, stdout=None, stderr=None) -> int:
+def run_cli(argv: Sequence[str] | str, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run a Depth Cloud command line inside this session and return its exit status, exactly
     as ``blender -b shot.blend -c depth_cloud ...`` would (for ``--python-expr`` users)::
 

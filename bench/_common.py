@@ -14,9 +14,11 @@ def synthetic_frame(width=1920, height=1080, seed=0):
     """A smooth surface (depth 3..9) with 10% background and a color ramp, as float32 arrays."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    z = 6.0 + 2.0 * np.sin(xx / width * 6.0 + seed) * np.cos(yy / height * 4.0) + rng.random((height, width), np.float32) * 0.01
+    z = (6.0 + 2.0 * np.sin(xx / width * 6.0 + seed) * np.cos(yy / height * 4.0)
+         + rng.random((height, width), np.float32) * 0.01)
     z[: height // 10] = 1e10  # background band
-    rgba = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 50.0), np.ones_like(xx)], axis=-1).astype(np.float32)
+    rgba = np.stack([xx / width, yy / height, 0.5 + 0.5 * np.sin(xx / 50.0), np.ones_like(xx)],
+                    axis=-1).astype(np.float32)
     return z, rgba
 
 

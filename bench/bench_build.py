@@ -11,8 +11,6 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import import_extension, synthetic_frame, timed, write_blender_like_exr  # noqa: E402
 

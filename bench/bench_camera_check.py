@@ -50,7 +50,7 @@ def main():
     depth = np.where(hit, z, 1e10).astype(np.float32)
     print(f"1920x1080, {int(hit.sum()):,} surface pixels")
     for n in (5000, cc.MAX_SAMPLES):
-        ms = timed(lambda: cc.measure(cc.samples_from_arrays(depth, planes, max_samples=n), cam))
+        ms = timed(lambda n=n: cc.measure(cc.samples_from_arrays(depth, planes, max_samples=n), cam))
         print(f"check with {n:>6,} pixels (samples + measure): {ms:6.1f} ms")
     samples = cc.samples_from_arrays(depth, planes)
     wrong = replace(cam, lens=50.0)

@@ -75,8 +75,9 @@ def main(argv=None):
     OpenEXR.set_global_thread_count(min(os.cpu_count() or 1, 8))  # compressed files: as read_exr decodes
     t_read, f = median(lambda: deep_read.open_deep_file(OpenEXR, path), args.repeat)  # as read_exr opens it
     t_separate, sep = median(lambda: OpenEXR.File(path, separate_channels=True), 1)
-    t_flat_separate, _ = median(lambda: flatten(path, sep.parts[0]), 1)
-    del sep, _
+    first_part = sep.parts[0]
+    t_flat_separate, _ = median(lambda: flatten(path, first_part), 1)
+    sep = first_part = _ = None  # free the separate-channel read before the next one
     part = f.parts[0]
     t_flat, dp = median(lambda: flatten(path, part), args.repeat)
     t_frame, passes = median(lambda: read_frame_passes(SourceSpec(path), 1), args.repeat)

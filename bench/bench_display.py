@@ -24,8 +24,8 @@ sys.path.insert(0, _LINK_DIR)
 
 from depth_cloud.core.camera import CameraModel  # noqa: E402
 from depth_cloud.core.filters import remove_flying_pixels  # noqa: E402
-from depth_cloud.core.passes import FramePasses  # noqa: E402
 from depth_cloud.core.grid_mesh import surface_from_point_set  # noqa: E402
+from depth_cloud.core.passes import FramePasses  # noqa: E402
 from depth_cloud.core.unproject import unproject  # noqa: E402
 
 

@@ -74,8 +74,8 @@ def main():
         print(f"{w}x{h}, {len(cases)} builds, median of {args.repeat} after warm-up (read + unproject):")
         for label, opts in cases:
             spec = SourceSpec(path=path, **opts)
-            t_read, passes = timed(lambda: read_frame_passes(spec, 1), args.repeat)
-            t_unp, ps = timed(lambda: unproject(passes, cam), args.repeat)
+            t_read, passes = timed(lambda spec=spec: read_frame_passes(spec, 1), args.repeat)
+            t_unp, ps = timed(lambda passes=passes: unproject(passes, cam), args.repeat)
             print(f"  {label:<42} read {t_read * 1e3:6.1f} ms  unproject {t_unp * 1e3:6.1f} ms  "
                   f"{len(ps):>9,} points")
 

@@ -27,6 +27,7 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 from checkout import import_extension  # noqa: E402
+
 W, H = 1920, 1080
 
 
@@ -108,8 +109,8 @@ def main():
     ap.add_argument("--exr-threads", type=int, default=1, help="OpenEXR decoding threads (default 1)")
     args = ap.parse_args()
 
-    import OpenEXR
     import bpy
+    import OpenEXR
     dc = import_extension()
     from depth_cloud.glue import playback
 
@@ -146,7 +147,8 @@ def main():
                         f"{len(playback.cache())} cached frames = {(rss1 - rss0) / max(1, pts):.1f} bytes per cached "
                         f"point (includes the displayed Mesh, read-ahead buffers and allocator slack)")
         hits = playback.player(obj.depth_cloud.sequence.uid).read_ahead_hits
-        label = ("with read-ahead" if prefetch else "no read-ahead  ") + (", fresh process" if run == 0 else ", warm memory  ")
+        label = (("with read-ahead" if prefetch else "no read-ahead  ")
+                 + (", fresh process" if run == 0 else ", warm memory  "))
         print(f"cold lazy playback {label}: {fps(cold):6.1f} fps  (median {1000 * statistics.median(cold):.0f} ms, "
               f"max {1000 * max(cold):.0f} ms per frame; first frame via the operator {1000 * first:.0f} ms; "
               f"{hits} of {len(cold)} frames decoded ahead)")

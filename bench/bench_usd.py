@@ -22,11 +22,13 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 from checkout import import_extension  # noqa: E402
+
 W, H = 1920, 1080
 
 
 def make_frames(folder, count):
     import OpenEXR
+
     from depth_cloud.core.camera import CameraModel
     from depth_cloud.core.header_camera import HEADER_CONVENTION, camera_to_header
     rows, cols = np.mgrid[0:H, 0:W].astype(np.float32)

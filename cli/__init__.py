@@ -17,9 +17,22 @@ import shlex
 import sys
 
 from ..core.errors import DepthCloudError
-from .parser import (EXIT_FAILURE, EXIT_MISSING, EXIT_OK, EXIT_USAGE, PROG, SUBCOMMANDS, Console, ParserExit,
-                     UsageError, add_frame_options, add_output_options, add_source_options, build_parser,
-                     subparser)
+from .parser import (
+    EXIT_FAILURE,
+    EXIT_MISSING,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    SUBCOMMANDS,
+    Console,
+    ParserExit,
+    UsageError,
+    add_frame_options,
+    add_output_options,
+    add_source_options,
+    build_parser,
+    subparser,
+)
 from .plan import output_format, plan_outputs, select_frames
 
 __all__ = ["main", "execute", "register", "unregister", "build_parser", "SUBCOMMANDS", "subparser",

@@ -14,8 +14,8 @@ import bpy
 from ..core.fileio import atomic_output
 from ..core.ply import write_ply
 from ..glue import fusion as fusion_glue
-from ..glue.source import READING_OPTIONS
 from ..glue.images import abspath
+from ..glue.source import READING_OPTIONS
 from .common import blender_quiet, rel_path, resolve_scene, size_text
 from .parser import EXIT_OK, UsageError
 from .plan import output_format

@@ -4,8 +4,16 @@ Data flows: ``exr`` / ``passes`` read files -> ``camera`` models the projection 
 ``unproject`` makes a :class:`~.pointset.PointSet`.
 """
 from .camera import CameraModel
-from .errors import (CameraError, ChannelError, DepthCloudError, FramePatternError, InvalidDepthError,
-                     SettingsError, SizeMismatchError, SourceFileError)
+from .errors import (
+                     CameraError,
+                     ChannelError,
+                     DepthCloudError,
+                     FramePatternError,
+                     InvalidDepthError,
+                     SettingsError,
+                     SizeMismatchError,
+                     SourceFileError,
+)
 from .passes import FramePasses, SourceSpec, read_frame_passes
 from .pointset import PointSet
 from .unproject import pixel_to_world, unproject

@@ -13,14 +13,18 @@ Blender names render outputs. Per-range outputs (``.blend``, USD) replace it wit
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .errors import FramePatternError
 from .frames import last_placeholder, resolve_frame_path
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
 _CHUNK = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
 
-def parse_chunk(text: str):
+def parse_chunk(text: str) -> tuple[int, int]:
     """``"2/5"`` -> ``(2, 5)``; K counts from 1."""
     m = _CHUNK.fullmatch(str(text))
     if not m:
@@ -31,14 +35,14 @@ def parse_chunk(text: str):
     return k, n
 
 
-def chunk_bounds(count: int, k: int, n: int):
+def chunk_bounds(count: int, k: int, n: int) -> tuple[int, int]:
     """``(start, stop)`` indices of chunk ``k`` of ``n`` over ``count`` items."""
     if n < 1 or not 1 <= k <= n:
         raise FramePatternError(f"bad chunk {k}/{n}: K/N needs 1 <= K <= N")
     return ((k - 1) * count) // n, (k * count) // n
 
 
-def chunk_frames(frames, k: int, n: int) -> list:
+def chunk_frames(frames: Sequence[int], k: int, n: int) -> list:
     """Frames of chunk ``k`` of ``n`` (contiguous slice of ``frames`` in their given order)."""
     frames = list(frames)
     start, stop = chunk_bounds(len(frames), k, n)
@@ -69,7 +73,7 @@ def range_output_path(pattern: str, first: int, last: int) -> str:
             + pattern[stop:])
 
 
-def frame_ranges_text(frames) -> str:
+def frame_ranges_text(frames: Iterable[int]) -> str:
     """Compact text of a frame list: ``[1, 2, 3, 7, 9]`` -> ``"1-3,7,9"``."""
     frames = list(frames)
     if not frames:

@@ -22,6 +22,7 @@ import numpy as np
 from . import panorama
 from .errors import CameraError
 from .projections import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE, PROJECTIONS  # noqa: F401 (camera.PANORAMIC …)
+
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
 
@@ -83,7 +84,7 @@ class CameraModel:
             return "HORIZONTAL" if wide else "VERTICAL"
         return self.sensor_fit
 
-    def view_plane(self):
+    def view_plane(self) -> tuple[float, float, float]:
         """``(pixsize, dx, dy)``: size of one pixel width on the view plane (at unit depth
         for perspective, in scene units for orthographic) and the shift in pixel widths."""
         horizontal = self.fitted_axis == "HORIZONTAL"
@@ -91,21 +92,22 @@ class CameraModel:
         if self.projection == ORTHOGRAPHIC:
             size = float(self.ortho_scale)
         else:
-            size = (float(self.sensor_height) if self.sensor_fit == "VERTICAL" else float(self.sensor_width)) / float(self.lens)
+            sensor = float(self.sensor_height) if self.sensor_fit == "VERTICAL" else float(self.sensor_width)
+            size = sensor / float(self.lens)
         return size / viewfac, self.shift_x * viewfac, self.shift_y * viewfac
 
-    def plane_x(self, cols) -> np.ndarray:
+    def plane_x(self, cols: float | np.ndarray) -> np.ndarray:
         """View-plane x of pixel-centre columns (float64). Perspective: x/depth; ortho: x."""
         pix, dx, _ = self.view_plane()
         return (np.asarray(cols, dtype=np.float64) + 0.5 - 0.5 * self.width + dx) * pix
 
-    def plane_y(self, rows) -> np.ndarray:
+    def plane_y(self, rows: float | np.ndarray) -> np.ndarray:
         """View-plane y of pixel-centre rows counted from the top (float64)."""
         pix, _, dy = self.view_plane()
         ycor = self.ycor
         return (0.5 * ycor * self.height + dy - (np.asarray(rows, dtype=np.float64) + 0.5) * ycor) * pix
 
-    def pixel_size(self):
+    def pixel_size(self) -> tuple[float, float]:
         """``(w, h)`` of one pixel on the view plane: per unit depth (perspective) or in
         scene units (orthographic). Multiply by planar depth for the metric footprint."""
         pix, _, _ = self.view_plane()
@@ -120,10 +122,10 @@ class CameraModel:
     def location(self) -> np.ndarray:
         return self.cam_to_world[:3, 3].copy()
 
-    def with_frame_size(self, width: int, height: int) -> "CameraModel":
+    def with_frame_size(self, width: int, height: int) -> CameraModel:
         return replace(self, width=int(width), height=int(height))
 
-    def project(self, points_world):
+    def project(self, points_world: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """World points -> ``(x, y, depth)``: continuous pixel coordinates (pixel ``c``
         spans ``[c, c+1)``, rows from the top) and planar depth in front of the camera
         (panoramic cameras: the distance from the camera, see ``core.panorama.project``)."""
@@ -151,7 +153,7 @@ class CameraModel:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CameraModel":
+    def from_dict(cls, d: dict) -> CameraModel:
         d = dict(d)
         known = set(cls.__dataclass_fields__)
         unknown = set(d) - known

@@ -25,8 +25,8 @@ import numpy as np
 
 from . import depth as depth_mod
 from .camera import SENSOR_FITS, CameraModel
-from .projections import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE
 from .errors import ChannelError, InvalidDepthError, SettingsError
+from .projections import ORTHOGRAPHIC, PANORAMIC, PERSPECTIVE
 from .unproject import pixel_to_world
 
 #: A camera explains the render when the median reprojection error is at most this (pixels) …
@@ -163,7 +163,7 @@ class Alternative:
     near: float | None = None  # with ``convention``: NORMALIZED / ZBUFFER fitted near and far
     far: float | None = None
 
-    def measured(self, samples: CheckSamples) -> "Alternative":
+    def measured(self, samples: CheckSamples) -> Alternative:
         if self.measure is not None:
             return self
         return replace(self, measure=measure(samples, self.model, self.convention, self.near, self.far))

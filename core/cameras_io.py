@@ -54,11 +54,17 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .camera import CameraModel
 from .errors import CameraError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
 
 BLENDER = "BLENDER"
 OPENCV = "OPENCV"
@@ -78,7 +84,7 @@ _STRING_FIELDS = ("projection", "sensor_fit", "name", "depth", "color", "convent
 _CV_TO_BLENDER = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
-def look_at(location, target, up=None) -> np.ndarray:
+def look_at(location: ArrayLike, target: ArrayLike, up: ArrayLike | None = None) -> np.ndarray:
     """Camera-to-world matrix of a camera at ``location`` looking at ``target`` (Blender axes).
 
     Up rule: ``up`` when given, else world +Z, or world +Y when the view is (anti)parallel
@@ -104,7 +110,8 @@ def look_at(location, target, up=None) -> np.ndarray:
     return m
 
 
-def camera_from_direction(direction, distance: float, centroid=(0.0, 0.0, 0.0), up=None) -> np.ndarray:
+def camera_from_direction(direction: ArrayLike, distance: float, centroid: ArrayLike = (0.0, 0.0, 0.0),
+                          up: ArrayLike | None = None) -> np.ndarray:
     """Camera-to-world matrix of the *view direction* form: the camera sits at
     ``centroid + distance * normalize(direction)`` and looks at ``centroid``."""
     d = np.asarray(direction, dtype=np.float64).reshape(3)
@@ -158,11 +165,11 @@ class CameraEntry:
     source: str = ""  # where it was defined, for messages ("cams.json, camera 3")
 
     @property
-    def size(self):
+    def size(self) -> tuple[int, int] | None:
         w, h = self.intrinsics.get("width"), self.intrinsics.get("height")
         return (int(w), int(h)) if w and h else None
 
-    def model(self, size=None) -> CameraModel:
+    def model(self, size: tuple[int, int] | None = None) -> CameraModel:
         """The CameraModel for a frame of ``size`` (width, height); the list's own size when
         ``size`` is None."""
         if size is None:
@@ -274,7 +281,7 @@ def _entry(d: dict, where: str, base_dir: str, index: int) -> CameraEntry:
     return entry
 
 
-def parse_camera_list(data, source: str = "<camera list>", base_dir: str = "") -> list:
+def parse_camera_list(data: dict | list, source: str = "<camera list>", base_dir: str = "") -> list:
     """Camera entries from parsed JSON (a dict with ``cameras``, or a list of cameras)."""
     if isinstance(data, list):
         defaults, cams = {}, data
@@ -306,7 +313,8 @@ def parse_camera_list(data, source: str = "<camera list>", base_dir: str = "") -
 _CSV_VECTORS = {"dir": "direction", "centroid": "centroid", "loc": "location", "look": "look_at", "up": "up"}
 
 
-def parse_camera_csv(text: str, source: str = "<camera list>", base_dir: str = "", defaults=None) -> list:
+def parse_camera_csv(text: str, source: str = "<camera list>", base_dir: str = "",
+                     defaults: dict | None = None) -> list:
     """Camera entries from CSV text (header row + one camera per row)."""
     reader = csv.reader(io.StringIO(text))
     rows = [r for r in reader if any(c.strip() for c in r) and not r[0].lstrip().startswith("#")]
@@ -355,7 +363,7 @@ def _float(text, what, where):
         raise CameraError(f"{where}: {what} must be a number, got {text!r}") from err
 
 
-def read_camera_list(path: str, defaults=None) -> list:
+def read_camera_list(path: str, defaults: dict | None = None) -> list:
     """Read a camera list file (``.json`` or ``.csv``) into :class:`CameraEntry` objects.
     ``defaults`` (dict) fills keys the file leaves out (e.g. width/height or lens)."""
     path = str(path)
@@ -384,7 +392,8 @@ def read_camera_list(path: str, defaults=None) -> list:
     return parse_camera_list(data, path, base)
 
 
-def camera_list_json(models, depth_paths=None, names=None, color_paths=None) -> dict:
+def camera_list_json(models: Sequence[CameraModel], depth_paths: Sequence[str] | None = None,
+                     names: Sequence[str] | None = None, color_paths: Sequence[str] | None = None) -> dict:
     """A camera list (JSON-ready dict) describing CameraModels, e.g. to save Blender cameras."""
     cams = []
     for i, m in enumerate(models):

@@ -94,7 +94,8 @@ def layers(header: dict, channel_names, path: str = "") -> list:
             continue
         layer = CryptoLayer(name=name, key=key, hash=str(e.get("hash", "")), conversion=str(e.get("conversion", "")))
         if "manifest" in e:
-            layer.manifest, layer.manifest_problem = _parse_manifest(e["manifest"], f"header cryptomatte/{key}/manifest")
+            layer.manifest, layer.manifest_problem = _parse_manifest(e["manifest"],
+                                                                     f"header cryptomatte/{key}/manifest")
         elif "manif_file" in e:
             side = os.path.join(os.path.dirname(path), str(e["manif_file"]))
             try:

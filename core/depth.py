@@ -43,12 +43,13 @@ def check_convention(convention: str, near: float = 0.0, far: float = 0.0) -> No
         raise SettingsError(f"depth convention {convention!r} is unknown; expected one of {', '.join(CONVENTIONS)}")
     if convention in NEEDS_NEAR_FAR:
         if not (np.isfinite(near) and np.isfinite(far)) or near == far:
-            raise SettingsError(f"depth convention {convention} needs distinct finite near/far, got near={near}, far={far}")
+            raise SettingsError(f"depth convention {convention} needs distinct finite near/far, "
+                                f"got near={near}, far={far}")
         if convention == ZBUFFER and not (0 < near < far):
             raise SettingsError(f"depth convention ZBUFFER needs 0 < near < far, got near={near}, far={far}")
 
 
-def ray_length_factor(camera: CameraModel, cols, rows) -> np.ndarray:
+def ray_length_factor(camera: CameraModel, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """``|ray| / planar depth`` per pixel (1 for orthographic). Shape (len(rows), len(cols))
     when given 1-D column and row index arrays meant to be broadcast as a grid."""
     if camera.projection == ORTHOGRAPHIC:
@@ -59,7 +60,8 @@ def ray_length_factor(camera: CameraModel, cols, rows) -> np.ndarray:
 
 
 def to_planar(values: np.ndarray, convention: str, camera: CameraModel | None = None,
-              near: float = 0.0, far: float = 0.0, cols=None, rows=None) -> np.ndarray:
+              near: float = 0.0, far: float = 0.0, cols: np.ndarray | None = None,
+              rows: np.ndarray | None = None) -> np.ndarray:
     """Convert a depth image (H, W) stored in ``convention`` to planar depth (float32).
 
     ``cols``/``rows`` are the frame coordinates of the array's columns and rows (needed by

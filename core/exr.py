@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,10 @@ from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
 from .exr_header import merge_part_headers, read_exr_header
 from .fileio import require_file
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import ModuleType
+
 Window = tuple  # (xmin, ymin, xmax, ymax), inclusive, EXR convention (y down)
 
 
@@ -27,7 +32,7 @@ def _window(value) -> Window:
     return (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
 
 
-def window_size(win: Window):
+def window_size(win: Window) -> tuple[int, int]:
     return win[2] - win[0] + 1, win[3] - win[1] + 1
 
 
@@ -65,25 +70,25 @@ class ExrFile:
         return merge_part_headers(self.headers)
 
     @property
-    def size(self):
+    def size(self) -> tuple[int, int]:
         """``(width, height)`` of the display window: the full frame."""
         return window_size(self.display_window)
 
-    def names(self):
+    def names(self) -> list[str]:
         """Channel names (a damaged part's too: ``get`` then says what is wrong with it; and
         the ones not read by ``read_exr(channels=...)``)."""
         if self.listed:
             return list(self.listed)
         return list(self.channels) + [n for n in self.damaged if n not in self.channels]
 
-    def damage_error(self, name: str):
+    def damage_error(self, name: str) -> SourceFileError | None:
         """The error for using channel ``name`` of a damaged part (None if it is not damaged)."""
         if name in self.channels or name not in self.damaged:
             return None
         label, problem = self.damaged[name]
         return SourceFileError(self.path, f"damaged EXR: channel {name!r} is in {label}, which is damaged: {problem}")
 
-    def get(self, name: str, window: Window | None = None, fill=np.nan) -> np.ndarray:
+    def get(self, name: str, window: Window | None = None, fill: float = np.nan) -> np.ndarray:
         """Pixels of channel ``name`` placed in ``window`` (default: its own data window);
         pixels outside the channel's data window are ``fill``."""
         ch = self.channels.get(name)
@@ -105,7 +110,7 @@ class ExrFile:
         return out
 
 
-def import_openexr():
+def import_openexr() -> ModuleType:
     try:
         import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -130,7 +135,8 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
-def read_exr(path, header_only: bool = False, view: str | None = None, channels=None,
+def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str | None = None,
+             channels: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None,
              reader: str = "auto") -> ExrFile:
     """Read the channels of ``path`` as float32 (H, W) arrays, checked for damage.
 
@@ -351,7 +357,7 @@ def _damaged_part(path, layout, problems) -> SourceFileError:
     return SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
 
 
-def file_views(path) -> list:
+def file_views(path: str | os.PathLike[str]) -> list[str]:
     """The views of a multi-view EXR (default first; ``[]`` for other files), from its header."""
     return views_mod.file_views(p.attributes for p in read_exr_header(path).parts)
 
@@ -407,7 +413,7 @@ def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
 
 
 # ------------------------------------------------------------------ channel lookup
-def split_name(name: str):
+def split_name(name: str) -> tuple[str, str, str]:
     """``'ViewLayer.Depth.Z'`` -> ``('ViewLayer', 'Depth', 'Z')``; ``'Depth.Z'`` ->
     ``('', 'Depth', 'Z')``; ``'Z'`` -> ``('', '', 'Z')``."""
     bits = name.rsplit(".", 2)
@@ -416,7 +422,7 @@ def split_name(name: str):
     return tuple(bits)
 
 
-def view_layers(names) -> list:
+def view_layers(names: Iterable[str]) -> list[str]:
     """View layer names found in Blender-style ``Layer.Pass.Channel`` names, in file order."""
     seen = []
     for n in names:
@@ -436,7 +442,7 @@ COLOR_PASSES = ("Combined", "Image", "rgba", "RGBA", "Beauty", "beauty", "")
 POSITION_PASSES = ("Position", "P", "position", "Pworld", "WorldPosition", "P_world")
 
 
-def find_depth_channel(names, layer: str = "") -> str | None:
+def find_depth_channel(names: Iterable[str], layer: str = "") -> str | None:
     """Best depth channel: ``Layer.Depth.Z``, ``Depth.Z``, ``Z``, ``Depth``, ``depth``, ``V``…"""
     names = list(names)
     have = set(names)
@@ -464,7 +470,7 @@ def _find_group(names, passes, leaves, layer: str):
     return None
 
 
-def find_color_channels(names, layer: str = "", prefix: str | None = None):
+def find_color_channels(names: Iterable[str], layer: str = "", prefix: str | None = None) -> list[str | None] | None:
     """``[R, G, B, A-or-None]`` channel names of the colour pass, or None."""
     have = set(names)
     base = None
@@ -480,7 +486,7 @@ def find_color_channels(names, layer: str = "", prefix: str | None = None):
     return [f"{base}R", f"{base}G", f"{base}B", alpha]
 
 
-def find_position_channels(names, layer: str = "", prefix: str | None = None):
+def find_position_channels(names: Iterable[str], layer: str = "", prefix: str | None = None) -> list[str] | None:
     """``[X, Y, Z]`` channel names of a world position pass (``Position.X`` or ``P.R`` style)."""
     have = set(names)
     candidates = [prefix if prefix.endswith(".") else prefix + "."] if prefix else None

@@ -84,8 +84,9 @@ def part_problems(header, path) -> dict:
                         f"impossible data window in {label}: {w}x{h} pixels need {n:,} pixel blocks, more than "
                         f"a file of {size:,} bytes can hold")
                 for j in range(i, len(header.parts)):
-                    problems[j] = f"truncated: the file ends ({size:,} bytes) inside the block table of " \
-                                  f"{part_label(j, header.parts[j])}" if j == i else "truncated: the file ends before it"
+                    problems[j] = (f"truncated: the file ends ({size:,} bytes) inside the block table of "
+                                   f"{part_label(j, header.parts[j])}" if j == i
+                                   else "truncated: the file ends before it")
                 return problems
             fh.seek(pos)
             offsets = np.frombuffer(fh.read(8 * n), dtype="<u8")

@@ -15,12 +15,17 @@ guarantee, and the longer axis is covered up to ``0.71 x`` the shorter side.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 
+if TYPE_CHECKING:
+    from .pointset import PointSet
 
-def pixel_footprint(camera: CameraModel, depth) -> np.ndarray:
+
+def pixel_footprint(camera: CameraModel, depth: np.ndarray) -> np.ndarray:
     """``(N, 2)`` float32: width and height in scene units of one pixel at planar ``depth``."""
     pw, ph = camera.pixel_size()
     d = np.asarray(depth, dtype=np.float32).reshape(-1)
@@ -41,7 +46,7 @@ def radius_scale(camera: CameraModel) -> float:
     return float(np.sqrt(0.5) * min(pw, ph))
 
 
-def point_radius(camera: CameraModel, depth) -> np.ndarray:
+def point_radius(camera: CameraModel, depth: np.ndarray) -> np.ndarray:
     """``(N,)`` float32 sphere radius: ``sqrt(1/2)`` x the shorter side of the pixel
     footprint (the half diagonal of a square pixel; see the module docstring)."""
     half = np.float32(radius_scale(camera))
@@ -51,7 +56,7 @@ def point_radius(camera: CameraModel, depth) -> np.ndarray:
     return (d * half).astype(np.float32)
 
 
-def radius_from_neighbours(point_set) -> np.ndarray:
+def radius_from_neighbours(point_set: PointSet) -> np.ndarray:
     """``(N,)`` float32 radius of points that came without a camera (world position passes):
     the half diagonal of a square as wide as the distance to the nearest valid neighbour
     pixel (right, left, down or up); isolated points take the median spacing."""

@@ -82,7 +82,7 @@ class CachedFrame:
         return int(self.positions.nbytes + self.colors.nbytes + extra)
 
     @classmethod
-    def from_point_set(cls, frame: int, point_set, camera: CameraModel | None = None) -> "CachedFrame":
+    def from_point_set(cls, frame: int, point_set, camera: CameraModel | None = None) -> CachedFrame:
         plane = radius_plane(camera) if point_set.radius is not None else None
         radius16 = None
         if plane is None and point_set.radius is not None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 from .errors import FramePatternError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
 
 #: A frame placeholder: a ``#`` run or a printf ``%d`` / ``%04d``.
 _PLACEHOLDER = re.compile(r"#+|%0?\d*d")
@@ -21,13 +25,11 @@ def has_frame_placeholder(pattern: str) -> bool:
     return bool(_PLACEHOLDER.search(pattern))
 
 
-def last_placeholder(pattern: str):
+def last_placeholder(pattern: str) -> re.Match[str] | None:
     """The ``re.Match`` of the last frame placeholder in ``pattern`` (the one Blender fills
     in), or None."""
-    last = None
-    for last in _PLACEHOLDER.finditer(pattern):
-        pass
-    return last
+    matches = list(_PLACEHOLDER.finditer(pattern))
+    return matches[-1] if matches else None
 
 
 def resolve_frame_path(pattern: str, frame: int) -> str:
@@ -81,7 +83,8 @@ def frame_numbers(start: int, end: int, step: int = 1) -> list:
     return list(range(start, end + 1, step))
 
 
-def split_existing(pattern: str, frames, exists=os.path.isfile):
+def split_existing(pattern: str, frames: Iterable[int],
+                   exists: Callable[[str], bool] = os.path.isfile) -> tuple[list[int], list[int]]:
     """``(present, missing)``: the frames of ``frames`` whose file (``pattern`` resolved)
     exists, and those whose file does not, both in the given order."""
     present, missing = [], []
@@ -90,7 +93,7 @@ def split_existing(pattern: str, frames, exists=os.path.isfile):
     return present, missing
 
 
-def format_frames(frames, limit: int = 12) -> str:
+def format_frames(frames: Iterable[int], limit: int = 12) -> str:
     """A short human list of frame numbers: ``[1, 2, 3, 5, 7, 9, 20]`` -> ``"1-3, 5-9x2, 20"``.
 
     Runs of three or more frames with a constant step become ``START-END`` (step 1) or

@@ -37,6 +37,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -44,9 +45,14 @@ from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from .footprint import point_radius
+from .gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
 from .knn import knn, knn_distances
 from .pointset import PointSet
-from .gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from .passes import FramePasses
 
 VIEWS_ATTRIBUTE = "views"
 CONFIDENCE_ATTRIBUTE = "confidence"
@@ -105,7 +111,7 @@ class DepthView:
                 raise SizeMismatchError(f"{label}: {name} is {np.shape(a)}, depth is {w}x{h}")
 
 
-def view_from_passes(passes, camera: CameraModel, name: str = "", clip: bool = True) -> DepthView:
+def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", clip: bool = True) -> DepthView:
     """A DepthView from one frame's passes (depth or world position) and its camera; pixels
     outside the data window or the clip range are unknown."""
     if camera is None:
@@ -166,7 +172,7 @@ class FusionSettings:
     split_normals: bool = True       # keep opposite-facing surfaces in one voxel apart
     workers: int = 1                 # threads for the per-view work (0 = min(2, CPU count))
 
-    def validate(self):
+    def validate(self) -> FusionSettings:
         checks = [
             (self.voxel_size >= 0 and math.isfinite(self.voxel_size), "voxel size must be >= 0 (0 = automatic)"),
             (self.min_views >= 0, "minimum views must be >= 0 (0 = no multi-view filter)"),
@@ -603,7 +609,8 @@ def _map(fn, items, workers):
         return list(pool.map(fn, items))
 
 
-def fuse(views, settings: FusionSettings | None = None, progress=None) -> FusionResult:
+def fuse(views: Iterable[DepthView], settings: FusionSettings | None = None,
+         progress: Callable[[float, str], object] | None = None) -> FusionResult:
     """Fuse DepthViews into one cleaned PointSet with normals, ``views`` and ``confidence``.
 
     ``progress(fraction, message)`` is called between stages.

@@ -61,7 +61,7 @@ def within_clip(z: np.ndarray, camera: CameraModel) -> np.ndarray:
         return (z >= camera.clip_start * (1 - CLIP_TOLERANCE)) & (z <= camera.clip_end * (1 + CLIP_TOLERANCE))
 
 
-def require_valid(valid: np.ndarray, passes: FramePasses, what: str, z=None):
+def require_valid(valid: np.ndarray, passes: FramePasses, what: str, z: np.ndarray | None = None) -> None:
     if valid.any():
         return
     total = valid.size
@@ -73,7 +73,7 @@ def require_valid(valid: np.ndarray, passes: FramePasses, what: str, z=None):
                             f"background, NaN/inf or outside the camera clip range{extra}")
 
 
-def gather_colors(passes: FramePasses, index) -> np.ndarray:
+def gather_colors(passes: FramePasses, index: np.ndarray) -> np.ndarray:
     """Colors of the pixels at flat ``index`` (row-major over the data window)."""
     if passes.color is None and passes.color_planes is not None:
         out = np.empty((len(index), 4), dtype=np.float32)
@@ -88,7 +88,7 @@ def gather_colors(passes: FramePasses, index) -> np.ndarray:
     return passes.color.reshape(-1, 4).take(index, axis=0)
 
 
-def pixel_ids(cols, rows, passes: FramePasses) -> np.ndarray:
+def pixel_ids(cols: np.ndarray, rows: np.ndarray, passes: FramePasses) -> np.ndarray:
     x0, y0 = passes.window
     out = np.empty((len(cols), 2), dtype=np.int32)
     if passes.step == 1:
@@ -100,7 +100,7 @@ def pixel_ids(cols, rows, passes: FramePasses) -> np.ndarray:
     return out
 
 
-def point_meta(passes: FramePasses, valid) -> dict:
+def point_meta(passes: FramePasses, valid: np.ndarray) -> dict:
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
             "warnings": list(passes.warnings), "detail": int(passes.step), "view": getattr(passes, "view", None)}
@@ -113,7 +113,7 @@ def point_meta(passes: FramePasses, valid) -> dict:
     return meta
 
 
-def camera_to_world(camera: CameraModel, x, y, z) -> np.ndarray:
+def camera_to_world(camera: CameraModel, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Camera-space coordinates (float32 arrays) to world positions (N, 3) float32."""
     m = camera.cam_to_world.astype(np.float32)
     out = np.empty((len(x), 3), dtype=np.float32)

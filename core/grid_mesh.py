@@ -29,8 +29,8 @@ from .camera import ORTHOGRAPHIC, CameraModel
 from .errors import CameraError, SettingsError
 from .filters import DEFAULT_MAX_JUMP, depth_jump
 from .footprint import has_image_plane
-from .pointset import PointSet
 from .gather import camera_to_world
+from .pointset import PointSet
 
 # A corner is shared by up to four pixels, its "slots": 0 = up-left, 1 = up-right,
 # 2 = down-left, 3 = down-right of the corner.

@@ -169,7 +169,7 @@ def camera_from_header(header: dict, path: str = "") -> CameraModel | None:
         raise CameraError(f"{_where(path)}header camera is incomplete ({err})") from err
 
 
-def convention_from_header(header: dict):
+def convention_from_header(header: dict) -> tuple[str, float, float] | None:
     """``(convention, near, far)`` from the header (or the note), or None."""
     conv = _text(header.get(HEADER_CONVENTION))
     if conv:
@@ -238,12 +238,12 @@ def _pixel_aspect(header) -> float:
     return v if v and v > 0 else 1.0
 
 
-def standard_camera_matrices(header):
+def standard_camera_matrices(header: dict) -> tuple[np.ndarray | None, np.ndarray | None]:
     """``(worldToCamera, worldToNDC)`` as float64 4x4 arrays (None where missing)."""
     return _matrix(header.get(WORLD_TO_CAMERA)), _matrix(header.get(WORLD_TO_NDC))
 
 
-def camera_from_standard(header: dict, size, path: str = "") -> CameraModel | None:
+def camera_from_standard(header: dict, size: tuple[int, int], path: str = "") -> CameraModel | None:
     """Camera from OpenEXR's standard ``worldToCamera`` + ``worldToNDC`` (or None).
 
     Conventions (OpenEXR ``ImfStandardAttributes.h``, same as RenderMan): points are row
@@ -330,7 +330,7 @@ def _nuke_value(header, key):
     return None
 
 
-def camera_from_nuke(header: dict, size, path: str = "") -> CameraModel | None:
+def camera_from_nuke(header: dict, size: tuple[int, int], path: str = "") -> CameraModel | None:
     """Camera from Nuke's ``nuke/camera/{matrix,focal,haperture}`` keys (or None).
 
     The matrix is the camera's world matrix (camera looks down -Z, +Y up, like Blender's);
@@ -350,7 +350,7 @@ def camera_from_nuke(header: dict, size, path: str = "") -> CameraModel | None:
                        pixel_aspect_y=1.0, clip_start=_NO_CLIP[0], clip_end=_NO_CLIP[1])
 
 
-def header_camera(header: dict, size, path: str = ""):
+def header_camera(header: dict, size: tuple[int, int], path: str = "") -> tuple[CameraModel | None, str | None]:
     """``(CameraModel, source)`` of the camera an EXR header describes, or ``(None, None)``.
 
     Order: Depth Cloud's own camera (``depthCloud/camera`` or the stamp note), the standard
@@ -373,19 +373,20 @@ def header_camera(header: dict, size, path: str = ""):
 def _describe_model(model: CameraModel) -> str:
     loc = ", ".join(f"{v:.4g}" for v in model.location)
     if model.projection == "PERSP":
-        what = (f"perspective, lens {model.lens:.4g} mm on {model.sensor_width:.4g} mm ({model.sensor_fit.lower()} fit), "
-                f"shift ({model.shift_x:.4g}, {model.shift_y:.4g})")
+        what = (f"perspective, lens {model.lens:.4g} mm on {model.sensor_width:.4g} mm "
+                f"({model.sensor_fit.lower()} fit), shift ({model.shift_x:.4g}, {model.shift_y:.4g})")
     elif model.projection == "ORTHO":
         what = f"orthographic, scale {model.ortho_scale:.4g}, shift ({model.shift_x:.4g}, {model.shift_y:.4g})"
     else:
         pano = dict(model.panorama or {})
         kind = pano.pop("type", "?")
         what = f"panoramic {kind}" + (" (" + ", ".join(f"{k} {v:.4g}" for k, v in pano.items()) + ")" if pano else "")
-    aspect = "" if abs(model.ycor - 1) < 1e-6 else f", pixel aspect {model.pixel_aspect_x:.4g}:{model.pixel_aspect_y:.4g}"
+    aspect = ("" if abs(model.ycor - 1) < 1e-6
+              else f", pixel aspect {model.pixel_aspect_x:.4g}:{model.pixel_aspect_y:.4g}")
     return f"{what}{aspect}, {model.width}x{model.height}, at ({loc})"
 
 
-def describe_cameras(header: dict, size=None) -> list:
+def describe_cameras(header: dict, size: tuple[int, int] | None = None) -> list:
     """Human-readable lines about every camera description found in a header (for ``info``).
 
     ``size`` defaults to the header's display window. Lines say which description is used
@@ -434,7 +435,8 @@ def describe_cameras(header: dict, size=None) -> list:
                          "not documented")
     conv = convention_from_header(header)
     if conv is not None:
-        lines.append(f"depth convention: {conv[0]}" + (f" (near {conv[1]:g}, far {conv[2]:g})" if conv[1] or conv[2] else ""))
+        near_far = f" (near {conv[1]:g}, far {conv[2]:g})" if conv[1] or conv[2] else ""
+        lines.append(f"depth convention: {conv[0]}{near_far}")
     name = blender_camera_name(header)
     if name:
         lines.append(f"Blender camera name: {name!r}" + ("" if used else " (looked up in the scene)"))

@@ -67,7 +67,7 @@ def _camera_summary(model) -> dict:
     return d
 
 
-def guess_convention(header: dict, depth_channel: str | None, blender_file: bool):
+def guess_convention(header: dict, depth_channel: str | None, blender_file: bool) -> tuple[str | None, str]:
     """``(convention, reason)`` as a build with convention AUTO would decide it from the header."""
     if not depth_channel:
         return None, "no depth channel"
@@ -82,7 +82,7 @@ def guess_convention(header: dict, depth_channel: str | None, blender_file: bool
     return depth_mod.PLANAR, "assumed: the file does not say (use --convention if it is not planar Z)"
 
 
-def exr_info(path, stats: bool = False, view: str | None = None) -> dict:
+def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None = None) -> dict:
     """Everything ``info`` reports about an EXR file (header only unless ``stats``). Multi-view
     files: the channels a build would use are those of ``view`` (default: the file's default)."""
     path = os.fspath(path)
@@ -176,7 +176,7 @@ def pass_extras_info(header: dict, names, layer: str, path: str) -> dict:
     return {"cryptomatte": cryptomatte.describe(crypto), "normal_channels": normal, "mask_passes": passes}
 
 
-def channel_stats(path) -> dict:
+def channel_stats(path: str | os.PathLike[str]) -> dict:
     """Per channel: finite min/max, NaN/inf count and background (>= 1e9) count. Reads pixels."""
     f = exr.read_exr(path)
     out = {}
@@ -207,7 +207,7 @@ def refine_guess_with_stats(info: dict) -> None:
         info["convention_reason"] = f"background pixels at >= 1e9 like Blender's Z pass: planar Z ({lo:.4g}..{hi:.4g})"
 
 
-def ply_info(path) -> dict:
+def ply_info(path: str | os.PathLike[str]) -> dict:
     from .ply import read_ply_header
     fmt, elements, header_size, comments = read_ply_header(path)
     return {"path": os.fspath(path), "format": "PLY", "encoding": fmt, "header_bytes": header_size,
@@ -215,7 +215,7 @@ def ply_info(path) -> dict:
             "elements": [{"name": n, "count": c, "properties": [list(p) for p in props]} for n, c, props in elements]}
 
 
-def file_info(path, stats: bool = False, view: str | None = None) -> dict:
+def file_info(path: str | os.PathLike[str], stats: bool = False, view: str | None = None) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
     path = require_file(path)
     try:
@@ -318,7 +318,8 @@ def format_info(info: dict) -> list:
         lines.append(f"  depth: {info['depth_channel']}, convention {info['convention']}: {info['convention_reason']}")
     if info["position_channels"]:
         lines.append(f"  position: {', '.join(info['position_channels'])}")
-    lines.append(f"  color: {', '.join(info['color_channels']) if info['color_channels'] else 'none (points are white)'}")
+    colors = ', '.join(info['color_channels']) if info['color_channels'] else 'none (points are white)'
+    lines.append(f"  color: {colors}")
     for lay in info.get("cryptomatte", ()):
         if "problem" in lay:
             lines.append(f"  cryptomatte {lay['name']}: {lay['ranks']} ranks, no names ({lay['problem']})")

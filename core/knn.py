@@ -32,7 +32,8 @@ _CHUNK = 2_000_000
 _DENSE_CELLS = 32_000_000
 
 
-def knn_brute(points, k: int, queries=None, exclude_self: bool | None = None):
+def knn_brute(points: np.ndarray, k: int, queries: np.ndarray | None = None,
+              exclude_self: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Reference k-NN by brute force (chunked). Returns ``(distances (Q, k), indices (Q, k))``
     sorted by distance; missing neighbours (fewer than k points) get ``inf`` / ``-1``."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
@@ -232,8 +233,8 @@ def _gather(grid: _Grid, queries, qcells, k, ring, self_index):
     return dist, idx, np.isfinite(kth) & (kth <= grid.reach(queries, qcells, ring))
 
 
-def knn(points, k: int, queries=None, exclude_self: bool | None = None, max_distance: float | None = None,
-        method: str = "auto"):
+def knn(points: np.ndarray, k: int, queries: np.ndarray | None = None, exclude_self: bool | None = None,
+        max_distance: float | None = None, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest neighbours: ``(distances (Q, k), indices (Q, k))`` sorted by distance.
 
     Without ``queries`` every point queries its neighbours among the others (itself
@@ -373,7 +374,7 @@ def _knn_grid(pts, q, k, exclude_self, max_distance, self_query=False, with_inde
     return dist, (idx if with_index else None)
 
 
-def knn_distances(points, k: int, max_distance: float | None = None, method: str = "auto") -> np.ndarray:
+def knn_distances(points: np.ndarray, k: int, max_distance: float | None = None, method: str = "auto") -> np.ndarray:
     """Distances (N, k) from every point to its k nearest other points, sorted; the fast
     path (float32 batched distances, no indices) behind the statistical outlier removal.
     Neighbours farther than ``max_distance`` (or missing) are ``inf``."""
@@ -387,7 +388,7 @@ def knn_distances(points, k: int, max_distance: float | None = None, method: str
     return dist
 
 
-def mean_neighbor_distance(points, k: int, max_distance: float | None = None) -> np.ndarray:
+def mean_neighbor_distance(points: np.ndarray, k: int, max_distance: float | None = None) -> np.ndarray:
     """Mean distance of each point to its k nearest other points. With ``max_distance``,
     neighbours beyond it are not searched and count as ``max_distance`` (a lower bound)."""
     dist = knn_distances(points, k, max_distance=max_distance)

@@ -141,8 +141,8 @@ def compute(f, spec, layer: str, window, path: str) -> PixelMask | None:
         if channels:
             break
     if not channels:
-        raise ChannelError(path, f"mask pass {wanted!r}" + (" (Blender 4.x: IndexOB/IndexMA; enable the pass "
-                                                              "in View Layer Properties)" if index_names else ""), names)
+        hint = " (Blender 4.x: IndexOB/IndexMA; enable the pass in View Layer Properties)" if index_names else ""
+        raise ChannelError(path, f"mask pass {wanted!r}{hint}", names)
     plane = get(channels[0])
     what = f"{channels[0]}"
     if index_names and not items:

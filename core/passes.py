@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileEr
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
 from .masks import mask_items
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 DEPTH = "DEPTH"
 POSITION = "POSITION"
@@ -65,7 +69,7 @@ class SourceSpec:
         check_detail(self.detail)
         deep.check_options(self.deep_samples, self.deep_min_alpha)
 
-    def paths(self, frame: int):
+    def paths(self, frame: int) -> tuple[str, str | None]:
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
         main = resolve_frame_path(self.path, frame)
         color = resolve_frame_path(self.color_path, frame) if str(self.color_path).strip() else None
@@ -130,7 +134,7 @@ class FramePasses:
     def has_color(self) -> bool:
         return self.color is not None or self.color_planes is not None
 
-    def rgba(self):
+    def rgba(self) -> np.ndarray | None:
         """The colors as one (h, w, 4) array (stacked once from EXR planes), or None."""
         if self.color is None and self.color_planes is not None:
             r = self.color_planes[0]
@@ -138,7 +142,7 @@ class FramePasses:
         return self.color
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, int]:
         arr = self.depth if self.depth is not None else self.position
         return arr.shape[:2]
 
@@ -150,7 +154,7 @@ class FramePasses:
         return replace(self, frame_size=(int(width), int(height)), window=(int(x0), int(y0)))
 
 
-def file_convention(header: dict, channel: str):
+def file_convention(header: dict, channel: str) -> tuple[str, float, float, str | None]:
     """``(convention, near, far, source)`` the file itself implies for depth ``channel``:
     ``source`` is ``'header'`` (Depth Cloud header or stamp note; near/far 0 when not
     stored), ``'channel'`` (a ``…distance`` channel: ray distance) or None (the file says
@@ -170,7 +174,8 @@ def _guess_convention(spec: SourceSpec, header: dict, channel: str):
     return conv, near or spec.near, far or spec.far
 
 
-def read_frame_passes(spec: SourceSpec, frame: int, image_reader=None) -> FramePasses:
+def read_frame_passes(spec: SourceSpec, frame: int,
+                      image_reader: Callable[[str], np.ndarray] | None = None) -> FramePasses:
     """Read ``frame``'s passes as described by ``spec``.
 
     ``image_reader(path) -> (h, w, 4) float32`` reads display-referred images (PNG/JPG, rows

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,13 +34,18 @@ from .colors import linear_to_srgb
 from .errors import SourceFileError
 from .fileio import atomic_output
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .pointset import PointSet
+
 PLY_TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "<i2", "int16": "<i2",
              "ushort": "<u2", "uint16": "<u2", "int": "<i4", "int32": "<i4", "uint": "<u4", "uint32": "<u4",
              "float": "<f4", "float32": "<f4", "double": "<f8", "float64": "<f8"}
 _WRITE_TYPES = {"f4": "float", "u1": "uchar", "i4": "int", "f8": "double", "u2": "ushort", "i2": "short"}
 
 
-def srgb8(colors) -> np.ndarray:
+def srgb8(colors: np.ndarray) -> np.ndarray:
     """Scene-linear RGB (N, >=3) -> sRGB-encoded uint8 (N, 3), rounded to nearest."""
     rgb = np.asarray(colors, dtype=np.float32)[:, :3]
     return np.rint(linear_to_srgb(rgb) * np.float32(255.0)).astype(np.uint8)
@@ -81,7 +87,7 @@ def _comment(text: str) -> str:
     return "comment " + re.sub(r"[\r\n]+", " ", str(text)).strip()
 
 
-def ply_header(count: int, dtype: np.dtype, comments=()) -> bytes:
+def ply_header(count: int, dtype: np.dtype, comments: Iterable[str] = ()) -> bytes:
     lines = ["ply", "format binary_little_endian 1.0"]
     lines += [_comment(c) for c in comments]
     lines.append(f"element vertex {int(count)}")
@@ -92,7 +98,8 @@ def ply_header(count: int, dtype: np.dtype, comments=()) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def point_records(point_set, normals=None, alpha: bool = False, radius: bool = True) -> np.ndarray:
+def point_records(point_set: PointSet, normals: np.ndarray | None = None, alpha: bool = False,
+                  radius: bool = True) -> np.ndarray:
     """The PointSet as a structured array of :func:`vertex_dtype` records (vectorized)."""
     if normals is None:
         normals = getattr(point_set, "normals", None)
@@ -127,7 +134,8 @@ def _write_body(fh, records: np.ndarray) -> None:
     fh.write(memoryview(np.ascontiguousarray(records)).cast("B"))
 
 
-def write_ply(path, point_set, normals=None, alpha: bool = False, radius: bool = True, comments=()) -> int:
+def write_ply(path: str | os.PathLike[str], point_set: PointSet, normals: np.ndarray | None = None,
+              alpha: bool = False, radius: bool = True, comments: Iterable[str] = ()) -> int:
     """Write ``point_set`` to ``path`` atomically (temp file in the same folder, then rename);
     a failed or killed write never leaves a partial ``path``. Returns the bytes written."""
     records = point_records(point_set, normals=normals, alpha=alpha, radius=radius)
@@ -142,7 +150,7 @@ def write_ply(path, point_set, normals=None, alpha: bool = False, radius: bool =
 
 
 # ------------------------------------------------------------------ reading
-def read_ply_header(path):
+def read_ply_header(path: str | os.PathLike[str]) -> tuple[str, list, int, list[str]]:
     """``(format, elements, header_bytes, comments)``; elements is a list of
     ``(name, count, [(property, type), ...])``. Lists (faces) are kept as ``('list', ...)``."""
     path = os.fspath(path)
@@ -179,7 +187,7 @@ def read_ply_header(path):
     raise SourceFileError(path, "damaged PLY header")
 
 
-def read_ply(path) -> dict:
+def read_ply(path: str | os.PathLike[str]) -> dict:
     """The vertex element of a binary little-endian PLY as a structured numpy array
     (``{'vertex': array, 'comments': [...]}``). Enough for checks and tools; other
     elements must come after the vertices."""

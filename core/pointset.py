@@ -44,7 +44,7 @@ class PointSet:
     def __len__(self) -> int:
         return len(self.positions)
 
-    def subset(self, index) -> "PointSet":
+    def subset(self, index: np.ndarray) -> PointSet:
         """A PointSet of the points selected by a boolean mask or an index array."""
         kw = {}
         for f in fields(self):
@@ -53,7 +53,7 @@ class PointSet:
         kw["attributes"] = {name: arr[index] for name, arr in self.attributes.items()}
         return replace(self, **kw)
 
-    def pixel_grid(self, values, fill, pad: int = 0):
+    def pixel_grid(self, values: np.ndarray, fill: float, pad: int = 0) -> tuple[np.ndarray, tuple[int, int]]:
         """``(grid, (c0, r0))``: per-point ``values`` scattered over the bounding box of the
         points' pixels, widened by ``pad`` pixels all round (``fill`` where there is no point);
         ``grid[row - r0, col - c0]`` is the value of the point at frame pixel ``(col, row)``."""

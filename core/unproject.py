@@ -131,7 +131,8 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=point_meta(passes, valid))
 
 
-def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = depth_mod.PLANAR,
+def pixel_to_world(camera: CameraModel, column: float | np.ndarray, row: float | np.ndarray,
+                   depth: float | np.ndarray, convention: str = depth_mod.PLANAR,
                    near: float = 0.0, far: float = 0.0) -> np.ndarray:
     """World position of pixel(s) ``(column, row)`` (row 0 at the top, integers address
     pixel centres, fractions sub-pixel positions) at the given depth value(s)."""

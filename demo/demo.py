@@ -23,8 +23,9 @@ from checkout import import_extension  # noqa: E402
 
 def make_scene(bpy, size):
     """Colored primitives on a checkered floor, a sun, a camera; Cycles with the passes needed."""
-    from depth_cloud.glue import compat
     from mathutils import Vector
+
+    from depth_cloud.glue import compat
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     r = scene.render
@@ -63,7 +64,8 @@ def make_scene(bpy, size):
     add(bpy.ops.mesh.primitive_cube_add, mat("Red", (0.8, 0.1, 0.08)), size=1.2, location=(-1.2, 0.3, 0.6))
     add(bpy.ops.mesh.primitive_uv_sphere_add, mat("Green", (0.1, 0.7, 0.2)), radius=0.7, location=(0.6, 0.9, 0.7))
     add(bpy.ops.mesh.primitive_torus_add, mat("Blue", (0.1, 0.3, 0.9)), location=(1.3, -0.9, 0.3))
-    add(bpy.ops.mesh.primitive_cone_add, mat("Gold", (0.9, 0.6, 0.1)), radius1=0.5, depth=1.4, location=(-0.3, -1.3, 0.7))
+    add(bpy.ops.mesh.primitive_cone_add, mat("Gold", (0.9, 0.6, 0.1)), radius1=0.5, depth=1.4,
+        location=(-0.3, -1.3, 0.7))
     bpy.ops.object.light_add(type='SUN', rotation=(0.7, 0.2, 0.8))
     bpy.context.object.data.energy = 3.5
     originals = [o for o in scene.objects]
@@ -125,7 +127,8 @@ def main():
     scene.collection.objects.link(viewer)
     a = math.radians(35)
     cam = scene.camera.matrix_world.translation
-    viewer.location = (cam.x * math.cos(a) - cam.y * math.sin(a), cam.x * math.sin(a) + cam.y * math.cos(a), cam.z + 1.5)
+    viewer.location = (cam.x * math.cos(a) - cam.y * math.sin(a), cam.x * math.sin(a) + cam.y * math.cos(a),
+                       cam.z + 1.5)
     from mathutils import Vector
     viewer.rotation_euler = (Vector((0, 0, 0.5)) - viewer.location).to_track_quat('-Z', 'Y').to_euler()
     scene.camera = viewer

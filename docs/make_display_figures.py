@@ -13,10 +13,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
-
 import depth_cloud  # noqa: E402
-from render_compare import (FIGURE_TARGET, figure_scene, hide_sources, psnr, read_combined,  # noqa: E402
-                            save_render_png, turned_camera)
+from render_compare import (  # noqa: E402
+    FIGURE_TARGET,
+    figure_scene,
+    hide_sources,
+    psnr,
+    read_combined,
+    save_render_png,
+    turned_camera,
+)
 from scenes import read_ground_truth, render  # noqa: E402
 
 W, H = 240, 180

@@ -16,31 +16,20 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
-import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
-
 import bpy  # noqa: E402
 
+import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
 import depth_cloud  # noqa: E402
-from scenes import setup_render, write_exr  # noqa: E402
+from scenes import add_camera, setup_render, unit_suzanne, write_exr  # noqa: E402
 from synthetic import inject_outliers  # noqa: E402
 
 OUT = os.path.join(HERE, "img")
 SIZE, LENS, RADIUS = 160, 30.0, 1.5
 
 
-def suzanne():
-    from mathutils import Vector
-    bpy.ops.mesh.primitive_monkey_add()
-    ob = bpy.context.object
-    s = 1.0 / max(ob.dimensions)
-    ob.scale = (s, s, s)
-    bpy.ops.object.transform_apply(scale=True)
-    corners = np.array([ob.matrix_world @ Vector(c) for c in ob.bound_box])
-    return ob, (corners.min(0) + corners.max(0)) / 2, float(np.linalg.norm(np.ptp(corners, axis=0)))
-
-
 def views_collection(scene, centroid):
     from mathutils import Matrix
+
     from depth_cloud.core.cameras_io import camera_from_direction, dodecahedron_directions
     coll = bpy.data.collections.new("Views")
     scene.collection.children.link(coll)
@@ -83,13 +72,8 @@ def contact_sheet(depths, cols=5):
 
 
 def look_camera(scene):
-    from mathutils import Vector
-    cam = bpy.data.objects.new("Figure", bpy.data.cameras.new("Figure"))
-    scene.collection.objects.link(cam)
-    cam.location = (0.9, -1.6, 0.6)
-    cam.rotation_euler = (Vector((0, 0, 0)) - cam.location).to_track_quat('-Z', 'Y').to_euler()
-    cam.data.lens = 50
-    scene.camera = cam
+    cam = add_camera(scene, location=(0.9, -1.6, 0.6), target=(0, 0, 0), lens=50)
+    cam.name = cam.data.name = "Figure"
     return cam
 
 
@@ -147,7 +131,7 @@ def main():
     scene = bpy.context.scene
     tmp = tempfile.mkdtemp()
     setup_render(scene, SIZE, SIZE, position=False)
-    ob, centroid, diag = suzanne()
+    ob, centroid, diag = unit_suzanne()
     coll, cams = views_collection(scene, centroid)
     depths = []
     for i, cam in enumerate(cams):

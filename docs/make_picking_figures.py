@@ -17,10 +17,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
-import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
-
 import bpy  # noqa: E402
 
+import conftest  # noqa: E402,F401  (the import link: ``depth_cloud`` = this checkout)
 import depth_cloud  # noqa: E402
 from render_compare import FIGURE_TARGET, figure_scene, hide_sources, save_render_png, turned_camera  # noqa: E402
 from scenes import material, read_ground_truth, render  # noqa: E402

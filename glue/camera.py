@@ -30,7 +30,8 @@ def resolve_camera(scene, camera=None):
     """The camera object to use: the given one, else the scene camera; a clear error if none."""
     cam = camera if camera is not None else scene.camera
     if cam is None:
-        raise CameraError(f"scene {scene.name!r} has no camera: set the scene camera or choose one in Depth Cloud settings")
+        raise CameraError(f"scene {scene.name!r} has no camera: set the scene camera or choose one in "
+                          "Depth Cloud settings")
     if cam.type != 'CAMERA':
         raise CameraError(f"object {cam.name!r} is a {cam.type.lower()}, not a camera")
     return cam

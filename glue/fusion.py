@@ -24,9 +24,8 @@ from ..core.cameras_io import read_camera_list
 from ..core.errors import CameraError, SettingsError
 from ..core.frames import has_frame_placeholder, resolve_frame_path
 from ..core.passes import SourceSpec, read_frame_passes
-from . import build
+from . import build, datablock
 from . import camera as camera_glue
-from . import datablock
 from . import source as source_glue
 from .frames import frame_list, scene_frames
 from .images import abspath, read_display_image

@@ -36,6 +36,16 @@ def _socket(tree, name, in_out, socket_type, default=None, min_value=None):
     return s
 
 
+def _compare_with_zero(nodes, links, operation, value):
+    """A float Compare node: ``value`` (a socket) against 0 by ``operation`` ('LESS_THAN', ...)."""
+    compare = nodes.new('FunctionNodeCompare')
+    compare.data_type = 'FLOAT'
+    compare.operation = operation
+    links.new(value, compare.inputs[0])
+    compare.inputs[1].default_value = 0.0
+    return compare
+
+
 def surface_node_group():
     """The shared node group (built on first use, rebuilt if from an older version)."""
     ng = bpy.data.node_groups.get(GROUP_NAME)
@@ -89,11 +99,7 @@ def surface_node_group():
     dot.operation = 'DOT_PRODUCT'
     links.new(normal.outputs["Normal"], dot.inputs[0])
     links.new(_output(sample, "Value", 'VECTOR'), dot.inputs[1])
-    inner = nodes.new('FunctionNodeCompare')
-    inner.data_type = 'FLOAT'
-    inner.operation = 'LESS_THAN'
-    links.new(dot.outputs["Value"], inner.inputs[0])
-    inner.inputs[1].default_value = 0.0
+    inner = _compare_with_zero(nodes, links, 'LESS_THAN', dot.outputs["Value"])
     # each mesh island votes: +1 per inner face, -1 per outer face; islands with more inner
     # than outer faces are the inner sheets and go (whole, so no cracks open in the outer one)
     vote = nodes.new('ShaderNodeMath')
@@ -107,11 +113,7 @@ def surface_node_group():
     tally.domain = 'FACE'
     links.new(vote.outputs[0], tally.inputs["Value"])
     links.new(island.outputs["Island Index"], tally.inputs[1])
-    majority = nodes.new('FunctionNodeCompare')
-    majority.data_type = 'FLOAT'
-    majority.operation = 'GREATER_THAN'
-    links.new(tally.outputs["Total"], majority.inputs[0])
-    majority.inputs[1].default_value = 0.0
+    majority = _compare_with_zero(nodes, links, 'GREATER_THAN', tally.outputs["Total"])
     delete = nodes.new('GeometryNodeDeleteGeometry')
     delete.domain = 'FACE'
     links.new(to_mesh.outputs["Mesh"], delete.inputs["Geometry"])

@@ -28,8 +28,8 @@ import bpy
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError, ExportError, SettingsError
-from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.exr_write import add_header_attributes
+from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.header_camera import HEADER_CONVENTION, camera_to_header
 from ..enums import DEFAULT_CACHE_DIR
 from . import camera as camera_glue

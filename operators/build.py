@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
+from ._report import reports_errors
 from ._select import select_only
 
 
@@ -15,20 +16,16 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         return source_ready(cls, context, "build")
 
-    def execute(self, context):
-        from ..core.errors import DepthCloudError
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue import build, source
 
         scene = context.scene
-        try:
-            src = source.resolve(scene)
-            ob, point_set = build.build_cloud_object(scene, src.spec, scene.frame_current, src.camera, clip=src.clip)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        src = source.resolve(scene)
+        ob, point_set = build.build_cloud_object(scene, src.spec, scene.frame_current, src.camera, clip=src.clip)
         for warning in point_set.meta.get("warnings", ()):
             self.report({'WARNING'}, warning)
         select_only(context, ob)

@@ -23,7 +23,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
     _progress = None
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         return source_ready(cls, context, "build", "the EXR file (with a '#' frame pattern)")
 
     def _start(self, context):
@@ -47,7 +47,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         job = self._job
         return f"built frame {frame} ({job.done}/{job.total})"
 
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue.progress import Progress
         if not self._start(context):
             return {'CANCELLED'}
@@ -63,7 +63,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
                 raise
         return self._finish(context, time.perf_counter() - t0)
 
-    def invoke(self, context, event):
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if bpy.app.background or context.window is None:
             return self.execute(context)
         if not self._start(context):
@@ -79,7 +79,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         self._progress.step(0, f"building {self._job.total} frames… (Esc to cancel)")
         return {'RUNNING_MODAL'}
 
-    def modal(self, context, event):
+    def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         job = self._job
         if event.type == 'ESC':
             job.cancel()

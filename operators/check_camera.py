@@ -14,10 +14,10 @@ class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
     bl_options = {'REGISTER'}  # changes no data (the scene is moved to other frames and back)
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         return source_ready(cls, context, "check the camera")
 
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..core.errors import DepthCloudError
         from ..glue import camera_check, source
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
+from ._report import reports_errors
 
 
 class DEPTH_CLOUD_OT_find_mask_names(bpy.types.Operator):
@@ -15,18 +16,14 @@ class DEPTH_CLOUD_OT_find_mask_names(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         return source_ready(cls, context, "find mask names")
 
-    def execute(self, context):
-        from ..core.errors import DepthCloudError
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue import masks
 
-        try:
-            found, problems = masks.fill_mask_names(context.scene)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        found, problems = masks.fill_mask_names(context.scene)
         for problem in problems:
             self.report({'WARNING'}, problem)
         self.report({'INFO'}, f"Found {found} names")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import bpy
 
+from ._poll import object_mode
+from ._report import reports_errors
 from ._select import select_only
 
 
@@ -29,11 +31,8 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
     bl_options = {'REGISTER', 'UNDO'}
 
     @classmethod
-    def poll(cls, context):
-        if context.scene is None:
-            return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to fuse")
+    def poll(cls, context: bpy.types.Context) -> bool:
+        if context.scene is None or not object_mode(cls, context, "fuse"):
             return False
         problem = _source_problem(context)
         if problem:
@@ -41,8 +40,8 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             return False
         return True
 
-    def execute(self, context):
-        from ..core.errors import DepthCloudError
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..core.fusion import FusionSettings
         from ..glue import fusion as glue_fusion
         from ..glue import source
@@ -62,16 +61,12 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             views = dict(cameras=fs.cameras, files=fs.files, color=fs.color_files or None)
         else:
             views = dict(frames=fs.frames)
-        try:
-            if fs.source != 'SEQUENCE' and settings.exr_path.strip():
-                views["base"] = source.settings_spec(settings)  # the panel's reading options
-            ob, result, _surface = glue_fusion.run_fusion(
-                scene, clip=settings.clip, name=fs.output_name or "Fused Cloud", surface=fs.make_surface,
-                surface_voxel_size=fs.surface_voxel_size, surface_radius=fs.surface_radius,
-                progress=Progress(context, "Fusing"), settings=FusionSettings(**fusion_options(fs)), **views)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        if fs.source != 'SEQUENCE' and settings.exr_path.strip():
+            views["base"] = source.settings_spec(settings)  # the panel's reading options
+        ob, result, _surface = glue_fusion.run_fusion(
+            scene, clip=settings.clip, name=fs.output_name or "Fused Cloud", surface=fs.make_surface,
+            surface_voxel_size=fs.surface_voxel_size, surface_radius=fs.surface_radius,
+            progress=Progress(context, "Fusing"), settings=FusionSettings(**fusion_options(fs)), **views)
         select_only(context, ob)
         st = result.stats
         self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "

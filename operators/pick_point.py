@@ -6,6 +6,7 @@ import bpy
 from bpy.props import EnumProperty, FloatVectorProperty, IntProperty
 
 from ..props.pick import PICK_TARGETS
+from ._report import reports_errors
 
 
 class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
@@ -25,7 +26,7 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
                          + PICK_TARGETS, default='SETTINGS')
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         from ..glue.picking import image_space
         if context.scene is None:
             return False
@@ -35,28 +36,25 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
         cls.poll_message_set("Show the render in the Image Editor, or set the EXR in the Depth Cloud settings")
         return False
 
-    def execute(self, context):
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
         """Typed pixel (``column``/``row``, else the pick settings) or image point ``uv``."""
-        from ..core.errors import DepthCloudError, SettingsError
+        from ..core.errors import SettingsError
         from ..glue import picking
-        try:
-            source, image = picking.source_in_context(context)
-            if tuple(self.uv) != (-1.0, -1.0):
-                pixel = picking.pixel_for(source, image, tuple(self.uv))
-                if pixel is None:
-                    raise SettingsError(f"image point ({self.uv[0]:.4g}, {self.uv[1]:.4g}) is outside the image "
-                                        f"(0..1 on both axes)")
-            else:
-                pick = context.scene.depth_cloud.pick
-                pixel = (self.column if self.column >= 0 else pick.column, self.row if self.row >= 0 else pick.row)
-            text = picking.pick_and_place(context.scene, source, pixel, self.target)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        source, image = picking.source_in_context(context)
+        if tuple(self.uv) != (-1.0, -1.0):
+            pixel = picking.pixel_for(source, image, tuple(self.uv))
+            if pixel is None:
+                raise SettingsError(f"image point ({self.uv[0]:.4g}, {self.uv[1]:.4g}) is outside the image "
+                                    f"(0..1 on both axes)")
+        else:
+            pick = context.scene.depth_cloud.pick
+            pixel = (self.column if self.column >= 0 else pick.column, self.row if self.row >= 0 else pick.row)
+        text = picking.pick_and_place(context.scene, source, pixel, self.target)
         self.report({'INFO'}, text)
         return {'FINISHED'}
 
-    def invoke(self, context, event):
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         """In the Image Editor: wait for a click (the modal below); elsewhere: execute."""
         from ..core.errors import DepthCloudError
         from ..glue import picking
@@ -70,7 +68,7 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
         context.window_manager.modal_handler_add(self)
         return {'RUNNING_MODAL'}
 
-    def modal(self, context, event):
+    def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         session = self._session
         state = session.handle(context, event)
         for level, text in session.take_messages():

@@ -5,11 +5,13 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty
 
+from ._poll import object_mode
+from ._report import reports_errors
 from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
-    """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""
+    """Render the passes a point cloud needs (Combined, Z, Position) into one multilayer EXR per frame in the cache folder, with the frame's camera in the file header"""  # noqa: E501 (the tooltip)
 
     bl_idname = "depth_cloud.render_passes"
     bl_label = "Render Passes"
@@ -19,13 +21,13 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
                         description="Then build the point cloud of the current frame from the rendered files")
 
     @classmethod
-    def description(cls, _context, properties):
+    def description(cls, _context: bpy.types.Context, properties: bpy.types.OperatorProperties) -> str | None:
         if properties.build:
             return "Render the passes into the cache folder, then build the current frame's point cloud from them"
         return None
 
     @classmethod
-    def poll(cls, context):
+    def poll(cls, context: bpy.types.Context) -> bool:
         from ..core.errors import DepthCloudError
         from ..glue.render import check_can_render
         if context.scene is None:
@@ -35,49 +37,34 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
         except DepthCloudError as err:
             cls.poll_message_set(str(err))
             return False
-        if context.mode != 'OBJECT':
-            cls.poll_message_set("Switch to Object Mode to render")
-            return False
-        return True
+        return object_mode(cls, context, "render")
 
-    def execute(self, context):
-        from ..core.errors import DepthCloudError
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
         from ..glue import render
         from ..glue.progress import Progress
 
         scene = context.scene
         out = scene.depth_cloud.output
-        try:
-            frames = render.frames_for(scene, out.render_frames, out.frames)
-            render.check_can_render(scene)
-            pattern = render.cache_pattern(scene, out.cache_dir)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        frames = render.frames_for(scene, out.render_frames, out.frames)
+        render.check_can_render(scene)
+        pattern = render.cache_pattern(scene, out.cache_dir)
 
         with Progress(context, "Depth Cloud", total=len(frames)) as progress:
             def rendered(done, total, frame, path, seconds):
                 progress.step(done, f"rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}")
-            try:
-                paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, rendered)
-            except DepthCloudError as err:
-                self.report({'ERROR'}, str(err))
-                return {'CANCELLED'}
+            paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, rendered)
         self.report({'INFO'}, f"Rendered {len(paths)} frame(s) to {pattern}")
         if self.build:
             return self._build(context, pattern, frames)
         return {'FINISHED'}
 
     def _build(self, context, pattern, frames):
-        """Point the scene's source at the rendered files and build the current frame."""
-        from ..core.errors import DepthCloudError
+        """Point the scene's source at the rendered files and build the current frame (a core
+        error here is reported by ``execute``'s boundary, after the Rendered line)."""
         from ..glue import render
 
-        try:
-            ob, point_set = render.build_rendered(context.scene, pattern, frames)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        ob, point_set = render.build_rendered(context.scene, pattern, frames)
         select_only(context, ob)
         self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
         return {'FINISHED'}

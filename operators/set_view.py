@@ -14,6 +14,6 @@ class DEPTH_CLOUD_OT_set_view(bpy.types.Operator):
 
     view: StringProperty(name="View", description="View name; empty: the file's default view")
 
-    def execute(self, context):
+    def execute(self, context: bpy.types.Context) -> set[str]:
         context.scene.depth_cloud.view = self.view
         return {'FINISHED'}

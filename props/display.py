@@ -22,7 +22,8 @@ SHADINGS = [
     ('LIT', "Lit", "Diffuse shading of the source colors, lit by the scene"),
 ]
 CLEANUP_MODES = [
-    ('FLYING', "Flying Pixels", "Drop pixels whose depth jumps against both opposite neighbours (between two surfaces)"),
+    ('FLYING', "Flying Pixels",
+     "Drop pixels whose depth jumps against both opposite neighbours (between two surfaces)"),
     ('EDGES', "All Edge Pixels", "Drop every pixel that touches a depth jump, on both sides"),
 ]
 

@@ -30,11 +30,8 @@ except ImportError:
 
 #: EEVEE renders take 25-45 s each on a 2-core machine without a GPU: tools/run_tests.sh runs
 #: them on the oldest and the newest supported Blender (DEPTH_CLOUD_EEVEE=1), not on every one.
+#: The ``eevee`` marker is registered in pyproject.toml.
 RUN_EEVEE = os.environ.get("DEPTH_CLOUD_EEVEE") == "1"
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "eevee: renders with EEVEE (slow; run with DEPTH_CLOUD_EEVEE=1)")
 
 
 def pytest_collection_modifyitems(config, items):

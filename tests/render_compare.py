@@ -94,6 +94,7 @@ def figure_scene(width, height, samples=16):
     """``(scene, camera)``: the docs figures' scene, from factory settings: the primitives under
     a faithful film, seen by a 35 mm camera from (4, -5, 3) looking at :data:`FIGURE_TARGET`."""
     import bpy
+
     from scenes import add_camera, add_primitives, setup_render
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene

@@ -91,6 +91,44 @@ def add_camera(scene, location=(4.0, -5.0, 3.0), target=(0.4, 0.3, 0.4), ortho=F
     return cam
 
 
+def key_camera(cam, keys, target):
+    """Keyframe ``cam`` looking at ``target``: ``keys`` holds ``(frame, location, lens)``."""
+    for frame, loc, lens in keys:
+        cam.location, cam.data.lens = loc, lens
+        cam.rotation_euler = look_at_euler(loc, target)
+        cam.keyframe_insert("location", frame=frame)
+        cam.keyframe_insert("rotation_euler", frame=frame)
+        cam.data.keyframe_insert("lens", frame=frame)
+    return cam
+
+
+def unit_suzanne():
+    """Suzanne scaled to 1 m (largest dimension), with its bounding-box centre and diagonal."""
+    import bpy
+    from mathutils import Vector
+    bpy.ops.mesh.primitive_monkey_add()
+    ob = bpy.context.object
+    s = 1.0 / max(ob.dimensions)
+    ob.scale = (s, s, s)
+    bpy.ops.object.transform_apply(scale=True)
+    corners = np.array([ob.matrix_world @ Vector(c) for c in ob.bound_box])
+    centroid = (corners.min(0) + corners.max(0)) / 2
+    diag = float(np.linalg.norm(np.ptp(corners, axis=0)))
+    return ob, centroid, diag
+
+
+def set_8bit_output(scene, fmt, jpeg_quality):
+    """Save renders as 8-bit display-referred RGB ``fmt`` ('PNG' or 'JPEG')."""
+    from depth_cloud.glue import compat
+    s = scene.render.image_settings
+    compat.set_image_format(s, fmt)
+    s.color_mode = 'RGB'
+    if fmt == "JPEG":
+        s.quality = jpeg_quality
+    else:
+        s.color_depth = '8'
+
+
 def render(scene, path):
     """Render the current frame to ``path`` (multilayer EXR unless set otherwise)."""
     import bpy
@@ -109,6 +147,17 @@ def read_ground_truth(path, layer="ViewLayer"):
     z = f.get(f"{layer}.Depth.Z")
     rgba = np.stack([f.get(f"{layer}.Combined.{c}") for c in "RGBA"], axis=-1)
     return pos, z, rgba
+
+
+def cloud_points(pc):
+    """``(positions (n, 3) float32, pixels (n, 2) int32 as column, row)`` of a built Point Cloud
+    datablock, read from its ``position`` and ``pixel`` attributes."""
+    n = len(pc.points)
+    positions = np.empty(n * 3, np.float32)
+    pc.attributes['position'].data.foreach_get('vector', positions)
+    pixels = np.empty(n * 2, np.int32)
+    pc.attributes['pixel'].data.foreach_get('value', pixels)
+    return positions.reshape(-1, 3), pixels.reshape(-1, 2)
 
 
 def relative_errors(point_set, position_gt):

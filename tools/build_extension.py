@@ -22,7 +22,7 @@ import sys
 import time
 import zipfile
 
-if sys.version_info < (3, 11):
+if sys.version_info < (3, 11):  # noqa: UP036 (a clear message when run with an older Python)
     sys.exit("build_extension.py needs Python >= 3.11 (tomllib, and blender_ext.py requires it)")
 import tomllib
 

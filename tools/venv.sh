@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make (once) and print the path of a virtual environment for one Blender release
-# ("4.2", "4.5", "5.0", "5.2", "5.3") or "core" (numpy + OpenEXR only: proves the core runs
-# without Blender). The bpy wheels of 4.2-5.0 need Python 3.11, those of 5.1+ Python 3.13.
+# ("4.2", "4.5", "5.0", "5.2", "5.3"), "core" (numpy + OpenEXR only: proves the core runs
+# without Blender) or "lint" (ruff, pinned). The bpy wheels of 4.2-5.0 need Python 3.11,
+# those of 5.1+ Python 3.13.
 # Usage: bash tools/venv.sh 5.3
 set -euo pipefail
 version="${1:-5.3}"
@@ -14,7 +15,8 @@ case "$version" in
   5.2) pkgs="bpy==5.2.3"; pyver=3.13 ;;
   5.3) pkgs="bpy==5.3.0"; pyver=3.13 ;;
   core) pkgs="numpy"; pyver=3.11 ;;
-  *) echo "unknown version '$version' (use 4.2, 4.5, 5.0, 5.2, 5.3 or core)" >&2; exit 2 ;;
+  lint) pkgs="ruff==0.17.6"; pyver=3.11 ;;
+  *) echo "unknown version '$version' (use 4.2, 4.5, 5.0, 5.2, 5.3, core or lint)" >&2; exit 2 ;;
 esac
 
 is_python() {  # is_python CMD X.Y: CMD runs and is Python X.Y
@@ -47,10 +49,12 @@ fi
 venv="${DEPTH_CLOUD_VENV_DIR:-$repo}/.venv-$version"
 stamp="$venv/.installed-$(echo "$pkgs" | tr -c 'a-zA-Z0-9.' '_')"
 if [ ! -f "$stamp" ]; then
-  echo "setting up $venv ($pkgs on Python $pyver, OpenEXR, pytest)…" >&2
+  reqs=("$pkgs")
+  [ "$version" = lint ] || reqs+=("OpenEXR==3.5.3" pytest)
+  echo "setting up $venv (${reqs[*]} on Python $pyver)…" >&2
   rm -rf "$venv"
   "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check $pkgs "OpenEXR==3.5.3" pytest >&2
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check "${reqs[@]}" >&2
   touch "$stamp"
 fi
 echo "$venv"

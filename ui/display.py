@@ -1,7 +1,7 @@
 """Display sub-panels: how clouds are drawn (live) and edge cleanup (at build)."""
 from __future__ import annotations
 
-from .panels import sidebar_subpanels
+from .panels import property_column, sidebar_subpanels
 
 
 def draw_display(layout, context):
@@ -9,9 +9,7 @@ def draw_display(layout, context):
     layout.row().prop(settings, "mode", expand=True)
     if settings.message:
         layout.label(text=settings.message, icon='ERROR')
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
+    col = property_column(layout)
     if settings.mode == 'SURFACE':
         col.prop(settings, "surface_max_jump")
     else:
@@ -19,16 +17,11 @@ def draw_display(layout, context):
     col.row().prop(settings, "shading", expand=True)
     box = layout.box()
     box.prop(settings, "cleanup_flying")
-    sub = box.column()
-    sub.use_property_split = True
-    sub.use_property_decorate = False
+    sub = property_column(box)
     sub.active = settings.cleanup_flying
     sub.prop(settings, "cleanup_mode")
     sub.prop(settings, "cleanup_max_jump")
-    alpha = box.column()
-    alpha.use_property_split = True
-    alpha.use_property_decorate = False
-    alpha.prop(settings, "cleanup_min_alpha")
+    property_column(box).prop(settings, "cleanup_min_alpha")
     box.label(text="Edge cleanup applies to the next build", icon='INFO')
 
 

@@ -1,14 +1,12 @@
 """Fusion sub-panels (3D Viewport and Compositor sidebars): they only draw."""
 from __future__ import annotations
 
-from .panels import sidebar_subpanels
+from .panels import property_column, sidebar_subpanels
 
 
 def draw_fusion(layout, context):
     fs = context.scene.depth_cloud.fusion
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
+    col = property_column(layout)
     col.prop(fs, "source")
     if fs.source == 'SEQUENCE':
         col.prop(fs, "frames")

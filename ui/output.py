@@ -1,18 +1,21 @@
 """Sub-panels of the Depth Cloud sidebar: Render Passes and Bake to USD."""
 from __future__ import annotations
 
-from .panels import sidebar_subpanels
+from .panels import property_column, sidebar_subpanels
+
+
+def _path_and_frames(layout, out, path, frames):
+    """The output path, the frame choice, and the Frames field when the choice is Custom."""
+    col = property_column(layout)
+    col.prop(out, path)
+    col.prop(out, frames)
+    if getattr(out, frames) == 'CUSTOM':
+        col.prop(out, "frames")
+    return col
 
 
 def draw_render(layout, context):
-    out = context.scene.depth_cloud.output
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
-    col.prop(out, "cache_dir")
-    col.prop(out, "render_frames")
-    if out.render_frames == 'CUSTOM':
-        col.prop(out, "frames")
+    _path_and_frames(layout, context.scene.depth_cloud.output, "cache_dir", "render_frames")
     row = layout.row(align=True)
     row.operator("depth_cloud.render_passes", icon='RENDER_STILL')
     row.operator("depth_cloud.render_passes", text="Render & Build", icon='POINTCLOUD_DATA').build = True
@@ -20,13 +23,7 @@ def draw_render(layout, context):
 
 def draw_bake(layout, context):
     out = context.scene.depth_cloud.output
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
-    col.prop(out, "usd_path")
-    col.prop(out, "bake_frames")
-    if out.bake_frames == 'CUSTOM':
-        col.prop(out, "frames")
+    col = _path_and_frames(layout, out, "usd_path", "bake_frames")
     col.prop(out, "usd_size")
     col.prop(out, "usd_load")
     layout.operator("depth_cloud.bake_usd", icon='EXPORT')

@@ -98,3 +98,12 @@ def sidebar_subpanels(key: str, label: str, draw, closed: bool = False) -> tuple
             attrs["bl_options"] = {'DEFAULT_CLOSED'}
         made.append(type(idname, (bpy.types.Panel,), attrs))
     return tuple(made)
+
+
+def property_column(layout):
+    """A column of properties with their labels split off to the left, without animation
+    decorators: how every Depth Cloud panel lays out its settings."""
+    col = layout.column()
+    col.use_property_split = True
+    col.use_property_decorate = False
+    return col

@@ -2,15 +2,13 @@
 active sequence object's playback state."""
 from __future__ import annotations
 
-from .panels import sidebar_subpanels
+from .panels import property_column, sidebar_subpanels
 
 
 def draw_sequence(layout, context):
     scene = context.scene
     s = scene.depth_cloud.sequence
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
+    col = property_column(layout)
     col.prop(s, "mode")
     col.prop(s, "use_scene_range")
     sub = col.column(align=True)

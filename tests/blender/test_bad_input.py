@@ -1,7 +1,6 @@
 """Every bad input gets a clear message naming the file/channel/setting, and the scene is
 left exactly as it was. Operators report an ERROR (bpy.ops raises RuntimeError carrying the
 report text when called from Python); the API raises a typed DepthCloudError."""
-import os
 import re
 
 import numpy as np
@@ -129,7 +128,7 @@ def test_no_camera(scene, rendered):
 
 def test_position_pass_needs_no_camera(scene, rendered):
     import bpy
-    from scenes import relative_errors
+
     pos, z, _ = read_ground_truth(rendered)
     scene.camera = None
     scene.depth_cloud.exr_path = rendered

@@ -68,7 +68,8 @@ def test_background_script_enables_builds_exports_and_exits(tmp_path):
     assert proc.returncode == 0, out[-4000:]
     built = [line for line in proc.stdout.splitlines() if line.startswith("DEPTH_CLOUD_BUILT")]
     assert built and int(built[0].split()[1]) > 100, out[-4000:]
-    cli_status = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("DEPTH_CLOUD_CLI_STATUS")]
+    cli_status = [int(line.split()[1]) for line in proc.stdout.splitlines()
+                  if line.startswith("DEPTH_CLOUD_CLI_STATUS")]
     if _wheel_bundles_pxr():
         assert "DEPTH_CLOUD_USD_OK" in proc.stdout, out[-4000:]
         assert cli_status == [0], out[-4000:]

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, read_ground_truth, relative_errors, render, setup_render,
+from scenes import (add_camera, add_primitives, cloud_points, read_ground_truth, relative_errors, render, setup_render,
                     write_exr)
 
 BOUND = 5e-5
@@ -66,14 +66,10 @@ def test_build_operator_makes_point_cloud_object(scene, tmp_path):
     pc = obs[0].data
     n = len(pc.points)
     assert n == int((z < 1e9).sum())
-    got = np.empty(n * 3, np.float32)
-    pc.attributes['position'].data.foreach_get('vector', got)
-    pix = np.empty(n * 2, np.int32)
-    pc.attributes['pixel'].data.foreach_get('value', pix)
-    pix = pix.reshape(-1, 2)
+    got, pix = cloud_points(pc)
     gt = pos[pix[:, 1], pix[:, 0]]
     depth = z[pix[:, 1], pix[:, 0]]
-    err = np.linalg.norm(got.reshape(-1, 3) - gt, axis=1) / depth
+    err = np.linalg.norm(got - gt, axis=1) / depth
     assert np.percentile(err, 99) <= BOUND
     col = pc.attributes['Col']
     assert col.data_type == 'FLOAT_COLOR' and col.domain == 'POINT'

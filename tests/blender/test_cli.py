@@ -76,6 +76,7 @@ def ply_files(folder):
 # ------------------------------------------------------------------ build -> PLY
 def test_build_ply_reads_back_in_blender_matching_the_position_pass(opened, tmp_path, capsys):
     import bpy
+
     from depth_cloud.core.colors import linear_to_srgb
     out = tmp_path / "out"
     status, stdout, err = run(capsys, "build", "--source", opened["pattern"], "--frames", "1-3",
@@ -139,7 +140,8 @@ def test_existing_outputs_are_skipped_unless_overwrite(opened, tmp_path, capsys)
     assert status == 0 and stdout.count("exists (--overwrite rebuilds)") == 2
     assert {n: os.stat(out / n).st_mtime_ns for n in ply_files(out)} == stamp
     status, stdout, _ = run(capsys, *args, "--overwrite")
-    assert status == 0 and "skipped" not in stdout and len([m for m in map(PROGRESS.match, stdout.splitlines()) if m]) == 2
+    progress_lines = [m for m in map(PROGRESS.match, stdout.splitlines()) if m]
+    assert status == 0 and "skipped" not in stdout and len(progress_lines) == 2
     assert {n: (out / n).read_bytes() for n in ply_files(out)} == data
 
 
@@ -274,6 +276,7 @@ def test_unset_options_come_from_the_scene_settings(opened, tmp_path, capsys):
 
 def test_blend_output_holds_one_cloud_per_frame(opened, tmp_path, capfd):
     import bpy
+
     from depth_cloud import cli
     status = cli.main(["build", "--source", opened["pattern"], "--frames", "1-3", "--chunk", "1/1",
                        "-o", str(tmp_path / "clouds_####.blend")])

@@ -5,10 +5,10 @@ import os
 
 import numpy as np
 import pytest
-
-from scenes import add_camera, add_primitives, render, setup_render, write_exr
 from test_cli import error_lines, run
 from test_views_stereo import eye_truth, stereo_scene
+
+from scenes import add_camera, add_primitives, render, setup_render, write_exr
 
 
 @pytest.fixture
@@ -112,7 +112,8 @@ def test_read_only_folder(frames, capsys):
 def test_all_empty_chunk_leaves_no_file_and_fails_again(frames, capsys):
     for f in (1, 2):
         write_exr(str(frames / f"sky_{f:04d}.exr"), {"Z": np.full((36, 48), 1e10, np.float32)})
-    args = ("build", "--source", str(frames / "sky_####.exr"), "--frames", "1-2", "-o", str(frames / "o" / "s_####.ply"))
+    args = ("build", "--source", str(frames / "sky_####.exr"), "--frames", "1-2",
+            "-o", str(frames / "o" / "s_####.ply"))
     for _attempt in (1, 2):  # a farm's rerun of the failed chunk fails again
         status, out, err = run(capsys, *args)
         assert status == 1 and "empty" in error_lines(err)[-1], (out, err)
@@ -122,7 +123,8 @@ def test_all_empty_chunk_leaves_no_file_and_fails_again(frames, capsys):
 
 def test_failed_frame_leaves_no_file_and_rerun_fails_again(frames, capsys):
     _cut(str(frames / "shot_0002.exr"), 0.6)
-    args = ("build", "--source", str(frames / "shot_####.exr"), "--frames", "1-3", "-o", str(frames / "o" / "c_####.ply"))
+    args = ("build", "--source", str(frames / "shot_####.exr"), "--frames", "1-3",
+            "-o", str(frames / "o" / "c_####.ply"))
     for attempt in (1, 2):
         status, out, err = run(capsys, *args)
         (line,) = error_lines(err)

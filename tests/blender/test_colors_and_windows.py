@@ -2,8 +2,15 @@
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, read_ground_truth, relative_errors, render, setup_render,
-                    write_exr)
+from scenes import (
+    add_camera,
+    add_primitives,
+    read_ground_truth,
+    render,
+    set_8bit_output,
+    setup_render,
+    write_exr,
+)
 
 BOUND = 5e-5
 
@@ -50,7 +57,6 @@ def test_png_channels_not_swapped_or_flipped(scene, tmp_path):
 @pytest.mark.parametrize("fmt,percentile,tolerance", [("PNG", 99, 0.51 / 255), ("JPEG", 50, 2 / 255)])
 def test_display_referred_color_is_linearized(scene, tmp_path, fmt, percentile, tolerance):
     """A PNG/JPG render of the Combined pass, linearized, matches the EXR's linear pixels."""
-    from depth_cloud.glue import compat
     from depth_cloud import api
     from depth_cloud.core.colors import linear_to_srgb
     setup_render(scene, 48, 36)
@@ -59,13 +65,7 @@ def test_display_referred_color_is_linearized(scene, tmp_path, fmt, percentile, 
     scene.render.dither_intensity = 0.0
     exr = render(scene, str(tmp_path / "frame.exr"))
     pos, z, rgba = read_ground_truth(exr)
-    s = scene.render.image_settings
-    compat.set_image_format(s, fmt)
-    s.color_mode = 'RGB'
-    if fmt == "JPEG":
-        s.quality = 100
-    else:
-        s.color_depth = '8'
+    set_8bit_output(scene, fmt, jpeg_quality=100)
     img = render(scene, str(tmp_path / ("frame.jpg" if fmt == "JPEG" else "frame.png")))
     ps = api.unproject(scene, source=exr, color=img)
     truth = rgba[ps.pixels[:, 1], ps.pixels[:, 0], :3]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from render_compare import faithful_film, hide_sources, psnr, rerender
-from scenes import add_camera, add_primitives, read_ground_truth, render, setup_render, write_exr
+from scenes import add_camera, add_primitives, read_ground_truth, render, set_8bit_output, setup_render, write_exr
 from ui_recorder import Recorder
 
 PSNR_MIN = {"POINTS": 30.0, "SQUARES": 40.0, "SURFACE": 40.0}
@@ -256,7 +256,6 @@ def _stored_pixels(path):
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_display_referred_color_is_linearized(scene, tmp_path, fmt):
     import bpy
-    from depth_cloud.glue import compat
     from depth_cloud import api
     setup_render(scene, 64, 48)
     faithful_film(scene)
@@ -266,13 +265,7 @@ def test_display_referred_color_is_linearized(scene, tmp_path, fmt):
     _pos, z, rgba = read_ground_truth(path)
     surface = z < 1e9
     # the same render saved as an 8-bit display-referred image (Standard = sRGB)
-    settings = scene.render.image_settings
-    compat.set_image_format(settings, fmt)
-    settings.color_mode = 'RGB'
-    if fmt == "JPEG":
-        settings.quality = 95
-    else:
-        settings.color_depth = '8'
+    set_8bit_output(scene, fmt, jpeg_quality=95)
     image_path = str(tmp_path / ("color.png" if fmt == "PNG" else "color.jpg"))
     bpy.data.images["Render Result"].save_render(image_path, scene=scene)
     _display(scene, mode="SURFACE")
@@ -511,7 +504,6 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     with pytest.raises(api.SettingsError, match="mode"):
         api.set_display([ob], mode="VOXELS")
     assert api.set_display(size=3.0) == [ob] and compat.get_modifier_input(mod, input_identifiers(mod.node_group)["Size"]) == 3.0
-
 
 
 def test_display_panels_draw_known_settings(scene):

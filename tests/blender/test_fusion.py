@@ -16,7 +16,7 @@ import os
 import numpy as np
 import pytest
 
-from scenes import setup_render, write_exr
+from scenes import setup_render, unit_suzanne, write_exr
 from ui_recorder import Recorder
 
 SIZE = 160
@@ -30,17 +30,7 @@ OUTLIER_BOUND = 0.0005
 
 def build_scene(scene):
     """Suzanne scaled to 1 m (largest dimension), with its bounding-box centre and diagonal."""
-    import bpy
-    from mathutils import Vector
-    bpy.ops.mesh.primitive_monkey_add()
-    ob = bpy.context.object
-    s = 1.0 / max(ob.dimensions)
-    ob.scale = (s, s, s)
-    bpy.ops.object.transform_apply(scale=True)
-    corners = np.array([ob.matrix_world @ Vector(c) for c in ob.bound_box])
-    centroid = (corners.min(0) + corners.max(0)) / 2
-    diag = float(np.linalg.norm(np.ptp(corners, axis=0)))
-    return ob, centroid, diag
+    return unit_suzanne()
 
 
 def track_matrix(location, target):
@@ -338,6 +328,7 @@ def test_fuse_operator_with_surface(scene, renders):
 
 def test_bad_inputs_are_reported_and_leave_the_scene(scene, renders, tmp_path):
     import bpy
+
     from depth_cloud import api
     from depth_cloud.core.errors import CameraError, SettingsError
     _ob, centroid, _diag = build_scene(scene)
@@ -379,9 +370,9 @@ def test_look_at_rule_matches_blender_track_quat(dc):
     np.testing.assert_allclose(down[:3, 2], (0, 0, 1), atol=1e-12)  # looks down -Z
 
 
-
 def test_fusion_panels_draw_known_settings(scene):
     import bpy
+
     from depth_cloud.ui.fusion import classes, draw_fusion
     assert sorted(c.bl_space_type for c in classes) == ['NODE_EDITOR', 'VIEW_3D']
     assert all(c.bl_parent_id in dir(bpy.types) and c.__name__ in dir(bpy.types) for c in classes)
@@ -402,9 +393,10 @@ def test_register_unregister_exits_cleanly(dc):
     method; a fresh interpreter must register, unregister and exit with status 0."""
     import subprocess
     import sys
+
     import conftest
-    code = ("import sys; sys.path.insert(0, %r); import depth_cloud; depth_cloud.register(); "
-            "depth_cloud.unregister(); print('ok')" % conftest._LINK_DIR)
+    code = (f"import sys; sys.path.insert(0, {conftest._LINK_DIR!r}); import depth_cloud; depth_cloud.register(); "
+            "depth_cloud.unregister(); print('ok')")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "ok" in run.stdout, run.stderr[-2000:]
 

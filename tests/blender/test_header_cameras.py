@@ -6,8 +6,7 @@ The standard matrices are built here from Blender's own projection
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, read_ground_truth, relative_errors, render, setup_render,
-                    write_exr)
+from scenes import add_camera, add_primitives, read_ground_truth, relative_errors, render, setup_render, write_exr
 
 BOUND = 5e-5
 
@@ -24,7 +23,8 @@ def standard_matrices(scene, cam, width, height):
     w2c = np.diag([1.0, 1.0, -1.0, 1.0]) @ world_to_cam
     w2n = to_ndc @ proj @ world_to_cam
     # contiguous: the OpenEXR bindings ignore strides when writing a matrix (a .T view comes out transposed)
-    return {"worldToCamera": np.ascontiguousarray(w2c.T, np.float32), "worldToNDC": np.ascontiguousarray(w2n.T, np.float32)}
+    return {"worldToCamera": np.ascontiguousarray(w2c.T, np.float32),
+            "worldToNDC": np.ascontiguousarray(w2n.T, np.float32)}
 
 
 def _render(scene, tmp_path, name, width, height, **cam):
@@ -42,6 +42,7 @@ def _render(scene, tmp_path, name, width, height, **cam):
 ])
 def test_world_to_ndc_file_needs_no_blender_camera(scene, tmp_path, case):
     import bpy
+
     from depth_cloud import api
     case = dict(case)
     name, w, h = case.pop("name"), case.pop("width"), case.pop("height")
@@ -87,6 +88,7 @@ def test_blender_camera_header_names_the_rendering_camera(scene, tmp_path):
 def test_stamp_note_camera_without_any_camera(scene, tmp_path):
     """A self-describing Blender render (camera JSON in the stamp note) needs no camera."""
     import bpy
+
     from depth_cloud import api
     from depth_cloud.core.header_camera import camera_to_note
     setup_render(scene, 60, 44)
@@ -106,9 +108,10 @@ def test_stamp_note_camera_without_any_camera(scene, tmp_path):
 def test_stamp_note_panoramic_camera(scene, tmp_path):
     """The note carries panorama settings too: a fisheye render with no camera left."""
     import bpy
+    from test_panorama import CASES, add_panoramic_camera, room
+
     from depth_cloud import api
     from depth_cloud.core.header_camera import camera_to_note
-    from test_panorama import CASES, add_panoramic_camera, room
     w, h, data = CASES["fisheye_lens_polynomial"]
     setup_render(scene, w, h)
     room(scene)

@@ -7,7 +7,6 @@ import os
 import shutil
 
 import numpy as np
-import pytest
 
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 _spec = importlib.util.spec_from_file_location("make_saved_blend", os.path.join(DATA, "make_saved_blend.py"))
@@ -42,6 +41,7 @@ def test_old_blend_settings_survive(scene, tmp_path):
 
 def test_old_blend_cloud_survives(scene, tmp_path):
     import bpy
+
     from depth_cloud.core.exr import read_exr
     scene = _open_copy(tmp_path)
     clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]

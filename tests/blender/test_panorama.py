@@ -32,7 +32,8 @@ CASES = {
     "equiangular_cubemap_face": (64, 64, dict(panorama_type='EQUIANGULAR_CUBEMAP_FACE')),
     "central_cylindrical": (96, 48, dict(panorama_type='CENTRAL_CYLINDRICAL', central_cylindrical_range_u_min=-2.2,
                                          central_cylindrical_range_u_max=1.9, central_cylindrical_range_v_min=-1.4,
-                                         central_cylindrical_range_v_max=1.1, central_cylindrical_radius=1.3, shift_y=0.05)),
+                                         central_cylindrical_range_v_max=1.1, central_cylindrical_radius=1.3,
+                                         shift_y=0.05)),
 }
 
 

@@ -69,6 +69,7 @@ def _cursor_error(scene, shot, col, row):
 
 def test_click_in_image_editor_places_cursor_on_the_surface(scene, shot):
     import bpy
+
     from depth_cloud import api
     from depth_cloud.glue.picking import PickSession
     scene.depth_cloud.exr_path = str(shot.path).replace(f"{FRAME:04d}", "####")
@@ -116,6 +117,7 @@ def test_operator_uv_and_empty(scene, shot):
     ('UNDO'); headless Blender has no undo stack (``ed.undo`` never polls), so undoing itself
     is not run here."""
     import bpy
+
     from depth_cloud.operators.pick_point import DEPTH_CLOUD_OT_pick_point
     assert 'UNDO' in DEPTH_CLOUD_OT_pick_point.bl_options
     col, row = _surface_pixels(shot.z, n=1)[0]
@@ -175,6 +177,7 @@ def test_multi_view_file_picks_the_shown_view_or_says_it_cannot(scene, shot, tmp
     read-only), or, with a reader that keeps no views apart, refuses with a clear message."""
     import bpy
     import OpenEXR
+
     from depth_cloud.core.passes import SourceSpec
     h, w = 48, 64
     z = np.full((h, w), 2.0, np.float32)

@@ -9,7 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from scenes import add_camera, add_primitives, read_ground_truth, relative_errors, setup_render
+from scenes import (add_camera, add_primitives, cloud_points, key_camera, read_ground_truth, relative_errors,
+                    setup_render)
 
 BOUND = 5e-5
 
@@ -187,15 +188,9 @@ def test_range_with_animated_camera_and_camera_switch(scene, tmp_path):
     """One file per frame; each carries its own frame's camera (keyframed location, rotation
     and focal length, then a switch to a second camera by a timeline marker)."""
     import bpy
-    from scenes import look_at_euler
     make_scene(scene, tmp_path)
     cam = scene.camera
-    for frame, loc, lens in ((1, (4.0, -5.0, 3.0), 30.0), (3, (-3.5, -4.5, 2.5), 45.0)):
-        cam.location, cam.data.lens = loc, lens
-        cam.rotation_euler = look_at_euler(loc, (0.3, 0.3, 0.4))
-        cam.keyframe_insert("location", frame=frame)
-        cam.keyframe_insert("rotation_euler", frame=frame)
-        cam.data.keyframe_insert("lens", frame=frame)
+    key_camera(cam, ((1, (4.0, -5.0, 3.0), 30.0), (3, (-3.5, -4.5, 2.5), 45.0)), target=(0.3, 0.3, 0.4))
     other = add_camera(scene, location=(0.5, -6.0, 4.0), lens=28.0)
     scene.camera = cam
     scene.timeline_markers.new("first", frame=1).camera = cam
@@ -258,12 +253,8 @@ def test_render_and_build(scene, tmp_path):
     pc = obs[0].data
     n = len(pc.points)
     assert n == int((z < 1e9).sum())
-    got = np.empty(n * 3, np.float32)
-    pc.attributes['position'].data.foreach_get('vector', got)
-    pix = np.empty(n * 2, np.int32)
-    pc.attributes['pixel'].data.foreach_get('value', pix)
-    pix = pix.reshape(-1, 2)
-    err = np.linalg.norm(got.reshape(-1, 3) - pos[pix[:, 1], pix[:, 0]], axis=1) / z[pix[:, 1], pix[:, 0]]
+    got, pix = cloud_points(pc)
+    err = np.linalg.norm(got - pos[pix[:, 1], pix[:, 0]], axis=1) / z[pix[:, 1], pix[:, 0]]
     assert np.percentile(err, 99) <= BOUND
 
 

@@ -160,12 +160,13 @@ def test_animation_render_shows_each_frame(shot, tmp_path):
     """F12-style animation render with the handler active: the cloud rendered by Cycles is the
     frame's cloud, and the data the handler wrote at each frame matches that frame."""
     import bpy
-    from depth_cloud.glue import compat
-    from depth_cloud.glue import datablock
+
+    from depth_cloud.glue import compat, datablock
     scene, cam, pattern = shot
     obj = _build(scene, pattern)
     mod = obj.modifiers[datablock.POINTS_MODIFIER]
-    compat.set_modifier_input(mod, datablock.point_size_key(mod), 0.1)  # small spheres: a hit lies within 0.1 footprint of the point
+    # small spheres: a hit lies within 0.1 footprint of the point
+    compat.set_modifier_input(mod, datablock.point_size_key(mod), 0.1)
     for other in scene.objects:
         if other not in (obj, cam) and other.type == 'MESH':
             other.hide_render = True
@@ -198,6 +199,7 @@ def test_animation_render_shows_each_frame(shot, tmp_path):
 
 def test_save_and_reload(shot, tmp_path):
     import bpy
+
     from depth_cloud import handlers
     scene, cam, pattern = shot
     obj = _build(scene, pattern)
@@ -218,6 +220,7 @@ def test_save_and_reload(shot, tmp_path):
 
 def test_keyed_objects(shot):
     import bpy
+
     from depth_cloud.glue.compat import object_fcurves as _fcurves
     scene, cam, pattern = shot
     _build(scene, pattern, mode='KEYED')
@@ -298,6 +301,7 @@ def test_sequence_renders_show_the_source_colors(shot, tmp_path):
     """A render of a sequence frame reproduces that frame's Combined pixels (the shared unlit
     material on the playback object), and keyed frames get the same display."""
     import bpy
+
     from depth_cloud.glue import display
     from render_compare import faithful_film, psnr, read_combined, rerender
     scene, cam, pattern = shot
@@ -344,6 +348,7 @@ def test_file_names_the_rendering_camera(scene, tmp_path):
     """Cameras switched by timeline markers: each EXR names its camera in the header; a
     build after the markers are gone still uses the camera that rendered each frame."""
     import bpy
+
     from depth_cloud import api
     cam = _shot_scene(scene)
     other = add_camera(scene, location=(-3.5, -4.5, 2.6), lens=30.0)
@@ -367,6 +372,7 @@ def test_file_names_the_rendering_camera(scene, tmp_path):
 
 def _scene_state(scene):
     import bpy
+
     from depth_cloud.glue import playback
     return (scene.frame_current, sorted(o.name for o in bpy.data.objects), sorted(m.name for m in bpy.data.meshes),
             sorted(p.name for p in bpy.data.pointclouds), sorted(c.name for c in bpy.data.collections),
@@ -407,6 +413,7 @@ def test_missing_frames_are_listed_and_skipped(shot):
 
 def test_unregister_removes_handlers(dc, scene):
     import bpy
+
     from depth_cloud import handlers
     dc.unregister()
     try:
@@ -437,6 +444,7 @@ def test_undo_handler_forgets_removed_sequences(shot):
     undo the meshes are rewritten on the next change, and sequences no object refers to
     (an undone build) free their cached frames."""
     import bpy
+
     from depth_cloud import handlers
     from depth_cloud.glue import playback
     scene, cam, pattern = shot

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import pytest
 
-from scenes import add_camera, add_primitives, look_at_euler, read_ground_truth, setup_render
+from scenes import add_camera, add_primitives, key_camera, read_ground_truth, setup_render
 
 BOUND = 5e-5
 FRAMES = (1, 2, 3, 4)
@@ -37,12 +37,7 @@ def render_sequence(scene, tmp_path):
     setup_render(scene, 40, 30)
     add_primitives(scene)
     cam = add_camera(scene)
-    for frame, loc, lens in ((1, (4.0, -5.0, 3.0), 30.0), (4, (-3.0, -4.5, 3.5), 48.0)):
-        cam.location, cam.data.lens = loc, lens
-        cam.rotation_euler = look_at_euler(loc, (0.3, 0.2, 0.4))
-        cam.keyframe_insert("location", frame=frame)
-        cam.keyframe_insert("rotation_euler", frame=frame)
-        cam.data.keyframe_insert("lens", frame=frame)
+    key_camera(cam, ((1, (4.0, -5.0, 3.0), 30.0), (4, (-3.0, -4.5, 3.5), 48.0)), target=(0.3, 0.2, 0.4))
     scene.unit_settings.scale_length = 0.5
     scene.render.fps, scene.render.fps_base = 25, 1.0
     scene.frame_start, scene.frame_end = 1, 10  # the bake's own range is custom: 1-4
@@ -74,6 +69,7 @@ def test_bake_streams_back_through_blenders_importer(scene, tmp_path):
     import bpy
     need_pxr()
     from pxr import Usd, UsdGeom
+
     from depth_cloud import api
     paths = render_sequence(scene, tmp_path)
     out = scene.depth_cloud.output
@@ -150,6 +146,7 @@ def test_missing_frame_is_empty_and_rebake_reloads(scene, tmp_path):
 
 def test_bad_input_names_the_problem(scene, tmp_path):
     import bpy
+
     from depth_cloud import api
     from depth_cloud.core.errors import ExportError, SettingsError, SourceFileError
     scene.depth_cloud.exr_path = str(tmp_path / "nothing_####.exr")
@@ -170,6 +167,7 @@ def test_load_usd_into_the_given_scene(scene, tmp_path):
     """api.load_usd(path, scene) puts the streaming object in that scene, not the current one."""
     need_pxr()
     import bpy
+
     from depth_cloud import api
     render_sequence(scene, tmp_path)
     result = api.bake_usd(scene, frames="1-2")

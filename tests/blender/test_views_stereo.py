@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 import pytest
+from test_sequence import displayed_points
 
 from scenes import add_camera, add_primitives, relative_errors, render, setup_render
-from test_sequence import displayed_points
 
 BOUND = 5e-5
 
@@ -87,6 +87,7 @@ def test_stereo_eyes_with_sensor_fit_portrait_and_ortho(scene, tmp_path, fit, si
 def test_multiview_format_uses_each_views_camera(scene, tmp_path):
     """Views format Multi-View: each view renders through ``<camera><suffix>``."""
     import bpy
+
     from depth_cloud import api
     cam = stereo_scene(scene, views_format='MULTIVIEW')
     cam.name = "Cam"
@@ -138,6 +139,7 @@ def test_stereo_sequence_plays_each_eye(scene, tmp_path):
     """A moving stereo camera rendered over 3 frames, built as a sequence of the right eye:
     every played frame matches that frame's right-eye Position pass."""
     import bpy
+
     from depth_cloud import api
     cam = stereo_scene(scene, 'OFFAXIS', 'CENTER')
     scene.frame_start, scene.frame_end = 1, 3
@@ -167,9 +169,8 @@ def test_stereo_sequence_plays_each_eye(scene, tmp_path):
 
 def _view_buttons(context):
     """``[(text, depressed, view)]`` of the View buttons the Depth Cloud panel draws."""
-    from ui_recorder import Recorder
-
     from depth_cloud.ui.panels import draw_settings
+    from ui_recorder import Recorder
 
     class Buttons(Recorder):
         def operator(self, idname, **kw):
@@ -192,6 +193,7 @@ def test_panel_view_choice_and_build_operator(scene, tmp_path):
     """The panel lists the file's views (default first); Set View stores the choice in the
     scene settings and Build Point Cloud builds that eye (undoable operators)."""
     import bpy
+
     from depth_cloud.glue.views import source_views
     stereo_scene(scene)
     path = render(scene, str(tmp_path / "st.exr"))
@@ -220,6 +222,7 @@ def test_one_cloud_and_one_sequence_per_eye(scene, tmp_path):
     """Building each eye of the same file makes one object per eye; rebuilding an eye updates
     its own object. Sequences likewise."""
     import bpy
+
     from depth_cloud import api
     stereo_scene(scene)
     path = render(scene, str(tmp_path / "st_0001.exr"))
@@ -250,6 +253,7 @@ def test_beachball_views_through_the_api(scene, layout):
     """A real stereo frame nobody here made, built in Blender per view with a scene camera:
     each view's valid-Z count and that view's colors (read with OpenEXR directly)."""
     import OpenEXR
+
     from depth_cloud import api
     cam = add_camera(scene, location=(0, 0, 0), target=(0, 0, -1))
     scene.render.resolution_x, scene.render.resolution_y = 2048, 1556

@@ -5,11 +5,11 @@ import pytest
 
 from depth_cloud.core.cameras_io import parse_camera_list
 from depth_cloud.core.errors import CameraError, DepthCloudError, SettingsError, SourceFileError
-from depth_cloud.core.info import file_info
+from depth_cloud.core.grid_mesh import surface_from_point_set
 from depth_cloud.core.header_camera import NOTE_PREFIX, camera_from_header, convention_from_header
+from depth_cloud.core.info import file_info
 from depth_cloud.core.ply import read_ply
 from depth_cloud.core.pointset import PointSet
-from depth_cloud.core.grid_mesh import surface_from_point_set
 
 
 def test_damaged_ply_headers_name_the_file(tmp_path):
@@ -17,7 +17,8 @@ def test_damaged_ply_headers_name_the_file(tmp_path):
                                 b"ply\nformat binary_little_endian 1.0\nelement vertex many\nend_header\n",
                                 b"ply\nformat\nend_header\n",
                                 b"ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty float\nend_header\n",
-                                b"ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty quad x\nend_header\n"]):
+                                b"ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty quad x\n"
+                                b"end_header\n"]):
         path = tmp_path / f"bad{i}.ply"
         path.write_bytes(header + b"\0" * 16)
         with pytest.raises(SourceFileError, match=f"bad{i}.ply"):

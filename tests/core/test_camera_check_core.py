@@ -8,8 +8,8 @@ import pytest
 
 from depth_cloud.core import camera_check as cc
 from depth_cloud.core import depth as depth_mod
-from depth_cloud.core.cameras_io import camera_from_direction
 from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.cameras_io import camera_from_direction
 from depth_cloud.core.errors import ChannelError, InvalidDepthError
 from synthetic import rays, render_depth
 

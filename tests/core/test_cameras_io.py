@@ -6,9 +6,16 @@ import numpy as np
 import pytest
 
 from depth_cloud.core.camera import CameraModel
-from depth_cloud.core.cameras_io import (camera_from_direction, camera_list_json, dodecahedron_directions,
-                                         intrinsics_to_model_fields, look_at, parse_camera_csv, parse_camera_list,
-                                         read_camera_list)
+from depth_cloud.core.cameras_io import (
+    camera_from_direction,
+    camera_list_json,
+    dodecahedron_directions,
+    intrinsics_to_model_fields,
+    look_at,
+    parse_camera_csv,
+    parse_camera_list,
+    read_camera_list,
+)
 from depth_cloud.core.errors import CameraError
 
 

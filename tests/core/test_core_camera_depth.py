@@ -80,7 +80,8 @@ def test_pixel_aspect_stretches_rows():
     assert h == pytest.approx(2 * w)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(sensor_fit="VERTICAL", shift_x=0.1), dict(projection="ORTHO", ortho_scale=5.0, shift_y=-0.2),
+@pytest.mark.parametrize("kw", [dict(), dict(sensor_fit="VERTICAL", shift_x=0.1),
+                                dict(projection="ORTHO", ortho_scale=5.0, shift_y=-0.2),
                                 dict(pixel_aspect_x=1.5), dict(sensor_fit="HORIZONTAL", shift_y=0.3)])
 def test_project_inverts_unproject(kw):
     cam = CameraModel(pose(), 97, 61, lens=35.0, **kw)

@@ -6,8 +6,7 @@ import re
 import numpy as np
 import pytest
 
-from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
-from depth_cloud.core import deep, deep_read
+from depth_cloud.core import CameraModel, SourceSpec, deep, deep_read, read_frame_passes, unproject
 from depth_cloud.core.errors import ChannelError, DepthCloudError, SourceFileError
 from depth_cloud.core.info import exr_info, format_info
 

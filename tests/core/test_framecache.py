@@ -7,8 +7,14 @@ import pytest
 
 from depth_cloud.core.camera import CameraModel
 from depth_cloud.core.errors import SourceFileError
-from depth_cloud.core.framecache import (COLOR_TOLERANCE, CachedFrame, FrameCache, Prefetcher, decode_colors,
-                                         encode_colors)
+from depth_cloud.core.framecache import (
+    COLOR_TOLERANCE,
+    CachedFrame,
+    FrameCache,
+    Prefetcher,
+    decode_colors,
+    encode_colors,
+)
 from depth_cloud.core.passes import FramePasses
 from depth_cloud.core.unproject import unproject
 

@@ -2,8 +2,7 @@
 import pytest
 
 from depth_cloud.core.errors import FramePatternError
-from depth_cloud.core.frames import (format_frames, frame_numbers, parse_frame_range, resolve_frame_path,
-                                     split_existing)
+from depth_cloud.core.frames import format_frames, frame_numbers, parse_frame_range, resolve_frame_path, split_existing
 
 
 @pytest.mark.parametrize("pattern, frame, expected", [

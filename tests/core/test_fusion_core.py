@@ -10,8 +10,7 @@ from depth_cloud.core.cameras_io import camera_from_direction, look_at
 from depth_cloud.core.errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from depth_cloud.core.knn import knn
 from depth_cloud.core.passes import FramePasses
-from synthetic import (dodecahedron_cameras, inject_outliers, render_depth, shade, surface_distance,
-                       surface_samples)
+from synthetic import dodecahedron_cameras, inject_outliers, render_depth, shade, surface_distance, surface_samples
 
 DIAG = float(np.linalg.norm(np.ptp(surface_samples(20000), axis=0)))
 

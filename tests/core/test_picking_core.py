@@ -68,6 +68,7 @@ def test_blender_view_order():
 
 def test_blender_view_order_of_real_stereo_files():
     import os
+
     from depth_cloud.core.exr_header import read_exr_header
     data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
     if not os.path.isdir(data):

@@ -3,8 +3,6 @@ which, no import cycle in core, no private name used outside its module."""
 import ast
 import os
 
-import pytest
-
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKIP_DIRS = {"tests", "bench", "demo", "docs", "tools", "farm", "__pycache__"}
 
@@ -38,7 +36,8 @@ def _runtime_nodes(tree):
         node = stack.pop()
         yield node
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and getattr(child.test, "id", getattr(child.test, "attr", "")) == "TYPE_CHECKING":
+            if (isinstance(child, ast.If)
+                    and getattr(child.test, "id", getattr(child.test, "attr", "")) == "TYPE_CHECKING"):
                 stack.extend(child.orelse)
                 continue
             stack.append(child)

@@ -10,8 +10,8 @@ from depth_cloud.core.camera import CameraModel
 from depth_cloud.core.errors import SettingsError
 from depth_cloud.core.filters import flying_pixel_mask, remove_flying_pixels
 from depth_cloud.core.footprint import pixel_footprint, point_radius, radius_from_neighbours
-from depth_cloud.core.passes import FramePasses
 from depth_cloud.core.grid_mesh import surface_from_point_set
+from depth_cloud.core.passes import FramePasses
 from depth_cloud.core.unproject import unproject
 
 W, H = 24, 18
@@ -80,7 +80,7 @@ def test_surface_of_a_plane_lies_on_the_plane(projection):
     ps = unproject(_passes(z), cam)
     surf = surface_from_point_set(ps, cam)
     # the plane through three world points of the unprojected pixel centres
-    p0, p1, p2 = ps.positions[0].astype(np.float64), ps.positions[W - 1].astype(np.float64), ps.positions[-1].astype(np.float64)
+    p0, p1, p2 = (ps.positions[i].astype(np.float64) for i in (0, W - 1, -1))
     n = np.cross(p1 - p0, p2 - p0)
     n /= np.linalg.norm(n)
     dist = np.abs((surf.vertices.astype(np.float64) - p0) @ n)

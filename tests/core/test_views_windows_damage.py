@@ -379,7 +379,8 @@ def test_text_attribute_that_is_not_utf8(tmp_path):
     data[at:at + 6] = b"\xff\xfe\xfd\xfc\xfb\xfa"
     bad = tmp_path / "owner.exr"
     bad.write_bytes(bytes(data))
-    with pytest.raises(SourceFileError, match=r"owner\.exr: damaged header attribute: a text attribute is not valid UTF-8"):
+    with pytest.raises(SourceFileError,
+                       match=r"owner\.exr: damaged header attribute: a text attribute is not valid UTF-8"):
         read_exr(bad)
 
 

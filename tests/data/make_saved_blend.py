@@ -61,6 +61,7 @@ def main():
     os.symlink(REPO, os.path.join(link_dir, "depth_cloud"))
     sys.path[:0] = [link_dir, os.path.join(REPO, "tests")]
     import bpy
+
     import depth_cloud
     from scenes import add_camera, add_primitives, render, setup_render
     depth_cloud.register()

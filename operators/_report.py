@@ -1,0 +1,31 @@
+"""The operator boundary: a core error becomes one ERROR report, and the operator cancels."""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import bpy
+
+    Execute = Callable[[Any, bpy.types.Context], set[str]]
+
+
+def reports_errors(execute: Execute) -> Execute:
+    """Wrap an operator's ``execute``: a :class:`~..core.errors.DepthCloudError` raised inside
+    it (its message names the file, channel or setting) is reported as one ERROR line and the
+    operator returns ``{'CANCELLED'}``. The glue changes the scene only in its last step, so a
+    failed build leaves the scene as it was."""
+
+    # exactly (self, context): Blender checks the argument count of ``execute``
+    @functools.wraps(execute)
+    def boundary(self, context: bpy.types.Context) -> set[str]:
+        from ..core.errors import DepthCloudError  # core pulls in numpy: not at enable time
+        try:
+            return execute(self, context)
+        except DepthCloudError as err:
+            self.report({'ERROR'}, str(err))
+            return {'CANCELLED'}
+
+    return boundary
