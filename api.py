@@ -40,9 +40,19 @@ import bpy
 
 from .core.camera import CameraModel
 from .core.cameras_io import read_camera_list
-from .core.errors import (CameraError, ChannelError, DepthCloudError, ExportError, FramePatternError,
-                          InvalidDepthError, OutputWriteError, SettingsError, SizeMismatchError, SourceFileError,
-                          ViewError)
+from .core.errors import (
+    CameraError,
+    ChannelError,
+    DepthCloudError,
+    ExportError,
+    FramePatternError,
+    InvalidDepthError,
+    OutputWriteError,
+    SettingsError,
+    SizeMismatchError,
+    SourceFileError,
+    ViewError,
+)
 from .core.fusion import FusionResult, FusionSettings
 from .core.passes import SourceSpec
 from .core.pointset import PointSet

@@ -3,7 +3,8 @@
 ``frame_change_post`` makes every sequence object show its frame (``glue.playback``); it
 runs in viewport playback, scrubbing and F12 animation renders (it calls no operator and
 reads no window). ``render_init``/``render_complete``/``render_cancel`` tell playback a render
-(with ``render_pre``) is running (renders use the build's detail, the viewport its Viewport Detail). ``load_post`` forgets the previous file's frames and makes sure the frame
+(with ``render_pre``) is running (renders use the build's detail, the viewport its Viewport
+Detail). ``load_post`` forgets the previous file's frames and makes sure the frame
 handler is attached; ``undo_post``/``redo_post`` forget what the meshes showed.
 """
 import bpy

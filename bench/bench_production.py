@@ -143,6 +143,7 @@ def seed_approach(scene, path):
     """The seed answer: numpy unprojection, then mathutils per point, from_pydata, per-vertex colors."""
     import bpy
     from mathutils import Vector
+
     from depth_cloud.core.exr import read_exr
     f = read_exr(path)
     z = f.get("ViewLayer.Depth.Z")
@@ -207,8 +208,8 @@ def main():
     w, h = map(int, args.size.lower().split("x"))
     codecs = [c.strip().upper() for c in args.codecs.split(",") if c.strip()]
 
-    import OpenEXR
     import bpy
+    import OpenEXR
     dc = import_extension()
     from depth_cloud import api
     from depth_cloud.core import exr
@@ -222,20 +223,22 @@ def main():
     scene = make_scene(w, h)
     files = {}
     for codec in codecs:
-        files[("Combined+Z", codec)] = render_once(scene, os.path.join(folder, f"combined_z_{codec}.exr"), codec, ("z",))
-        files[("16 passes", codec)] = render_once(scene, os.path.join(folder, f"passes16_{codec}.exr"), codec, PASSES_16)
+        files[("Combined+Z", codec)] = render_once(scene, os.path.join(folder, f"combined_z_{codec}.exr"), codec,
+                                                   ("z",))
+        files[("16 passes", codec)] = render_once(scene, os.path.join(folder, f"passes16_{codec}.exr"), codec,
+                                                  PASSES_16)
 
-    say("\nper file (median of %d after warm-up, ms):" % args.repeat)
+    say(f"\nper file (median of {args.repeat} after warm-up, ms):")
     say(f"{'file':24s} {'MiB':>6s} {'OpenEXR all':>11s} {'read used':>9s} {'build':>7s} {'Blender load':>12s} "
         f"{'build/Blender':>13s}")
     builds = {}
     for (label, codec), path in files.items():
         spec = SourceSpec(path)
-        t_all, _ = timed(lambda: exr.read_exr(path), repeat=args.repeat)
-        t_read, _ = timed(lambda: read_frame_passes(spec, 1), repeat=args.repeat)
-        t_build, ob = timed(lambda: api.build_point_cloud(scene, source=path), repeat=args.repeat)
+        t_all, _ = timed(lambda path=path: exr.read_exr(path), repeat=args.repeat)
+        t_read, _ = timed(lambda spec=spec: read_frame_passes(spec, 1), repeat=args.repeat)
+        t_build, ob = timed(lambda path=path: api.build_point_cloud(scene, source=path), repeat=args.repeat)
         yard = single_layer_copy(files[("Combined+Z", codec)], codec)
-        t_load, npx = timed(lambda: blender_load(yard), repeat=args.repeat)
+        t_load, npx = timed(lambda yard=yard: blender_load(yard), repeat=args.repeat)
         builds[(label, codec)] = t_build
         ratio = f"{t_build / t_load:13.2f}" if npx else "   (no pixels)"
         say(f"{label + ' ' + codec:24s} {os.path.getsize(path) / 2**20:6.1f} {1e3 * t_all:11.1f} {1e3 * t_read:9.1f} "
@@ -252,7 +255,7 @@ def main():
     say("detail (every Nth pixel), build of " + os.path.basename(ref) + ":")
     t1 = None
     for detail in (1, 2, 3, 4):
-        t, ob = timed(lambda: api.build_point_cloud(scene, source=ref, detail=detail), repeat=args.repeat)
+        t, ob = timed(lambda detail=detail: api.build_point_cloud(scene, source=ref, detail=detail), repeat=args.repeat)
         t1 = t1 or t
         say(f"  detail {detail}: {1e3 * t:7.1f} ms, {len(ob.data.points):>9,} points ({t1 / t:.1f}x faster than 1)")
     t_zip = builds.get(("Combined+Z", "ZIP"))
@@ -272,6 +275,7 @@ def main():
 def play_sequence(scene, folder, count):
     import bpy
     from mathutils import Matrix
+
     from depth_cloud.glue import playback
     frames = list(range(1, count + 1))
     seq_dir = os.path.join(folder, f"sequence16_{count}")

@@ -151,7 +151,7 @@ class _Run:
             self.empty.append((frame, str(err)))
             return _empty_point_set(), f"WARNING empty cloud: {err}"
         except DepthCloudError as err:
-            raise _in_frame(err, frame)
+            raise _in_frame(err, frame) from err
         self.points += len(point_set)
         return point_set, None
 
@@ -276,7 +276,7 @@ class _RangeRun(_Run):
                 self.console.line(f"{self.prefix(frame)} WARNING no cloud: {err}")
                 continue
             except DepthCloudError as err:
-                raise _in_frame(err, frame)
+                raise _in_frame(err, frame) from err
             built.append(frame)
             self.points += len(point_set)
             self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> object {ob.name!r} "
@@ -315,7 +315,7 @@ class _RangeRun(_Run):
         try:
             result = usd_bake.bake(self.scene, self.spec, present, path, self.camera, self.clip, progress=progress)
         except DepthCloudError as err:
-            raise _in_frame(err, present[0]) if len(present) == 1 else err
+            raise (_in_frame(err, present[0]) if len(present) == 1 else err) from err
         for warning in result.warnings:
             self.console.line(f"WARNING {warning}")
         self.empty.extend((f, f"frame {f}: no surface") for f in result.empty)

@@ -82,7 +82,7 @@ class _FullHelpParser(_Parser):
 
     def format_help(self):
         text = super().format_help()
-        for name, sub in self.subcommand_parsers():
+        for _name, sub in self.subcommand_parsers():
             text += f"\n{'=' * 78}\n{sub.format_help()}"
         return text
 
@@ -318,7 +318,7 @@ def add_fuse(subparsers):
                      blender -b rig.blend -c depth_cloud fuse --cameras Rig --files "maps/{camera}.exr" -o obj.blend --surface
                      blender -b -c depth_cloud fuse --camera-list cams.json --files "maps/view_##.exr" -o obj.ply
                      blender -b -c depth_cloud fuse --files maps/a.exr maps/b.exr maps/c.exr -o obj.ply
-                   """)
+                   """)  # noqa: E501 (help examples are printed as written)
     add_source_options(p)
     g = p.add_argument_group("views (default: the frames of the source sequence)")
     g.add_argument("--frames", type=_frames_arg, metavar="RANGE", help="frames of the sequence (default: scene range)")

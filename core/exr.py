@@ -260,7 +260,7 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None) -> E
             if pixels.dtype != np.float32:
                 pixels = pixels.astype(np.float32)
             entries.append((index, header, name, ExrChannel(name, pixels, dw, index)))
-    for index, part in enumerate(layout.parts):
+    for index in range(len(layout.parts)):
         if index not in matched and index not in problems:
             problems[index] = "the OpenEXR library could not read it"
     entries = [e for e in entries if e[0] not in problems]

@@ -168,7 +168,8 @@ def _value(type_name: str, data: bytes, path: str):
                 i += 4 + n
             return items
     except (struct.error, IndexError) as err:
-        raise SourceFileError(path, f"damaged EXR header: damaged header attribute ({type_name} of {len(data)} bytes)") from err
+        raise SourceFileError(path, f"damaged EXR header: damaged header attribute ({type_name} of {len(data)} "
+                                    "bytes)") from err
     return f"<{type_name}, {len(data)} bytes>"
 
 

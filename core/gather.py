@@ -108,7 +108,8 @@ def point_meta(passes: FramePasses, valid: np.ndarray) -> dict:
     nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
     nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
     if nonfinite:
-        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
+        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} "
+                                "were skipped")
     meta["nonfinite"] = nonfinite
     return meta
 

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import color_window, deep
+from . import attributes, color_window, deep, exr, masks
 from . import depth as depth_mod
-from . import attributes, exr, masks
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
@@ -146,11 +145,12 @@ class FramePasses:
         arr = self.depth if self.depth is not None else self.position
         return arr.shape[:2]
 
-    def placed_in_frame(self, width: int, height: int, x0: int, y0: int) -> "FramePasses":
+    def placed_in_frame(self, width: int, height: int, x0: int, y0: int) -> FramePasses:
         """The same pixels placed at ``(x0, y0)`` inside a larger frame (crop renders)."""
         h, w = self.shape
         if x0 < 0 or y0 < 0 or x0 + w > width or y0 + h > height:
-            raise SizeMismatchError(f"{self.path}: a {w}x{h} image cannot sit at ({x0}, {y0}) in a {width}x{height} frame")
+            raise SizeMismatchError(f"{self.path}: a {w}x{h} image cannot sit at ({x0}, {y0}) in a {width}x{height} "
+                                    "frame")
         return replace(self, frame_size=(int(width), int(height)), window=(int(x0), int(y0)))
 
 
@@ -361,7 +361,8 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
     if not os.path.isfile(color_path):
         raise SourceFileError(color_path, "color file not found")
     if not color_path.lower().endswith(DISPLAY_REFERRED):
-        raise SourceFileError(color_path, f"unsupported color file type; use EXR or one of {', '.join(DISPLAY_REFERRED)}")
+        raise SourceFileError(color_path,
+                              f"unsupported color file type; use EXR or one of {', '.join(DISPLAY_REFERRED)}")
     if image_reader is None:
         raise SourceFileError(color_path, "reading PNG/JPG colors needs an image reader (run inside Blender)")
     img = np.asarray(image_reader(color_path), dtype=np.float32)

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import attributes, masks
+from . import attributes, masks, panorama
 from . import depth as depth_mod
-from . import panorama
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
 from .footprint import point_radius
-from .gather import (CLIP_TOLERANCE, camera_to_world, frame_camera, gather_colors, pixel_ids, planar_depth,  # noqa: F401
-                     point_meta, require_valid, valid_depth_mask, within_clip)
+from .gather import (  # noqa: F401
+    CLIP_TOLERANCE,
+    camera_to_world,
+    frame_camera,
+    gather_colors,
+    pixel_ids,
+    planar_depth,
+    point_meta,
+    require_valid,
+    valid_depth_mask,
+    within_clip,
+)
 from .passes import FramePasses
 from .pointset import PointSet
 
@@ -148,7 +157,8 @@ def pixel_to_world(camera: CameraModel, column: float | np.ndarray, row: float |
         if camera.projection != ORTHOGRAPHIC:
             z = z / np.sqrt(1 + x * x + y * y)
     elif convention != depth_mod.PLANAR:
-        z = depth_mod.to_planar(z.reshape(1, -1).astype(np.float32), convention, camera, near, far).ravel().astype(np.float64)
+        z = depth_mod.to_planar(z.reshape(1, -1).astype(np.float32), convention, camera, near, far)
+        z = z.ravel().astype(np.float64)
     if camera.projection != ORTHOGRAPHIC:
         x, y = x * z, y * z
     p = np.stack([x, y, -z, np.ones_like(z)], axis=-1) @ camera.cam_to_world.T

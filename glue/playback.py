@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import replace
 import sys
 import traceback
+from dataclasses import replace
 
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError
 from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
 from ..core.passes import SourceSpec, read_frame_passes
-from . import build
-from . import datablock
+from . import build, datablock
 from .source import reading_options, settings_spec
 
 MB = 1024 * 1024

@@ -16,9 +16,7 @@ from ..core.errors import DepthCloudError, SourceFileError
 from ..core.framecache import CachedFrame
 from ..core.frames import format_frames, frame_numbers, split_existing
 from ..core.passes import SourceSpec
-from . import build
-from . import compat, datablock, display
-from . import playback
+from . import build, compat, datablock, display, playback
 from .source import READING_OPTIONS, setting_value
 
 LAZY, PRELOAD, KEYED = 'LAZY', 'PRELOAD', 'KEYED'
@@ -107,7 +105,9 @@ def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", a
         pixels = max(pixels, w * h)
     ids = scene.depth_cloud.pixel_ids if pixel_ids is None else bool(pixel_ids)
 
-    def total(detail, count=len(frames)):
+    n_frames = len(frames)
+
+    def total(detail, count=n_frames):
         return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids)
 
     return memory.check_fits(

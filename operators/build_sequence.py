@@ -12,7 +12,7 @@ from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
-    """Build the frame range's point clouds for playback (one object swapping frames) or as one keyed object per frame. Esc cancels"""
+    """Build the frame range's point clouds for playback (one object swapping frames) or as one keyed object per frame. Esc cancels"""  # noqa: E501 (the tooltip)
 
     bl_idname = "depth_cloud.build_sequence"
     bl_label = "Build Sequence"

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 from ..enums import SOURCE_MODES
 from . import fields, masks
@@ -23,7 +29,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     exr_path: StringProperty(name="EXR", subtype='FILE_PATH',
                              description="Multilayer EXR, or the depth/position EXR; '#' runs are the frame number")
     color_path: StringProperty(name="Color", subtype='FILE_PATH',
-                               description="Color pass for Separate Files (EXR, PNG or JPG); '#' runs are the frame number")
+                               description="Color pass for Separate Files (EXR, PNG or JPG); "
+                                           "'#' runs are the frame number")
     kind: fields.kind()
     convention: fields.convention()
     near: fields.near()

@@ -2,13 +2,20 @@
 
 Bound from the foundation issue: 99th percentile of |point - Position| <= 5e-5 x depth.
 """
-import os
 
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, cloud_points, read_ground_truth, relative_errors, render, setup_render,
-                    write_exr)
+from scenes import (
+    add_camera,
+    add_primitives,
+    cloud_points,
+    read_ground_truth,
+    relative_errors,
+    render,
+    setup_render,
+    write_exr,
+)
 
 BOUND = 5e-5
 

@@ -38,7 +38,8 @@ def _smooth_scene(scene, width, height, **camera):
     nodes, links = mat.node_tree.nodes, mat.node_tree.links
     nodes.clear()
     geo, sep = nodes.new("ShaderNodeNewGeometry"), nodes.new("ShaderNodeSeparateXYZ")
-    comb, emit, out = nodes.new("ShaderNodeCombineXYZ"), nodes.new("ShaderNodeEmission"), nodes.new("ShaderNodeOutputMaterial")
+    comb, emit = nodes.new("ShaderNodeCombineXYZ"), nodes.new("ShaderNodeEmission")
+    out = nodes.new("ShaderNodeOutputMaterial")
     links.new(geo.outputs["Position"], sep.inputs[0])
     for axis, scale, offset in (("X", 0.015, 0.5), ("Y", 0.012, 0.5), ("Z", 0.25, 0.2)):
         m = nodes.new("ShaderNodeMath")
@@ -135,6 +136,7 @@ def test_detail_points_on_the_position_pass_and_squares_tile(scene, tmp_path, de
 
 def test_detail_in_the_cli_and_bad_detail_everywhere(scene, tmp_path, capsys):
     import bpy
+
     from depth_cloud import api
     from depth_cloud.core.errors import SettingsError
     _cam, path = _source(scene, tmp_path)
@@ -146,7 +148,8 @@ def test_detail_in_the_cli_and_bad_detail_everywhere(scene, tmp_path, capsys):
     assert len(ply.data.vertices) == len(api.unproject(scene, source=path, detail=2))
     bpy.data.objects.remove(ply)
     capsys.readouterr()
-    assert api.run_cli(["build", "--source", path, "--frames", "1", "--detail", "0", "-o", str(tmp_path / "d.ply")]) != 0
+    argv = ["build", "--source", path, "--frames", "1", "--detail", "0", "-o", str(tmp_path / "d.ply")]
+    assert api.run_cli(argv) != 0
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(lines) == 1 and "--detail" in lines[0]
     names = sorted(o.name for o in bpy.data.objects)
@@ -171,6 +174,7 @@ def _shot(scene, tmp_path, frames=3):
 
 def test_keyed_objects_state_their_memory_and_refuse_beyond_the_machine(scene, tmp_path, monkeypatch):
     import bpy
+
     from depth_cloud.core import memory
     from depth_cloud.core.errors import SettingsError
     from depth_cloud.glue import sequence
@@ -200,7 +204,8 @@ def test_blend_output_states_its_memory_and_refuses_beyond_the_machine(scene, tm
     from depth_cloud import api
     from depth_cloud.core import memory
     _shot(scene, tmp_path, frames=2)
-    argv = ["build", "--source", str(tmp_path / "shot_####.exr"), "--frames", "1-2", "-o", str(tmp_path / "c_####.blend")]
+    argv = ["build", "--source", str(tmp_path / "shot_####.exr"), "--frames", "1-2",
+            "-o", str(tmp_path / "c_####.blend")]
     monkeypatch.setattr(memory, "total_memory", lambda: 100_000)
     assert api.run_cli(argv) != 0
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
@@ -214,6 +219,7 @@ def test_blend_output_states_its_memory_and_refuses_beyond_the_machine(scene, tm
 
 def test_viewport_detail_plays_coarse_while_renders_use_the_build_detail(scene, tmp_path):
     import bpy
+
     from depth_cloud import api
     _shot(scene, tmp_path)
     pattern = str(tmp_path / "shot_####.exr")

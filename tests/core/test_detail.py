@@ -61,7 +61,7 @@ def test_bad_detail_names_the_setting(tmp_path, bad):
 def test_detail_with_a_smaller_color_window_counts_what_it_keeps(tmp_path, n):
     """Depth pixels outside a separate color file's data window are skipped (core/color_window)
     at every detail, and the NaN count of the kept pixels is not confused with them."""
-    from test_views_windows_damage import W, H, _part, camera
+    from test_views_windows_damage import H, W, _part, camera
     z = np.full((H, W), 4.0, np.float32)
     z[0, 0] = z[1, 1] = np.nan  # (0, 0) is kept at every detail, (1, 1) only at detail 1
     zpath = str(tmp_path / "z.exr")

@@ -8,11 +8,11 @@ import os
 import numpy as np
 import OpenEXR
 import pytest
+from test_core_exr import write as write_parts
 
 from depth_cloud.core import SourceSpec, exr_parts, read_frame_passes
 from depth_cloud.core.errors import ChannelError, SourceFileError
 from depth_cloud.core.exr import _read_all, read_exr
-from test_core_exr import write as write_parts
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
 CODECS = {"NONE": OpenEXR.NO_COMPRESSION, "RLE": OpenEXR.RLE_COMPRESSION, "ZIPS": OpenEXR.ZIPS_COMPRESSION,
@@ -192,7 +192,7 @@ def test_damaged_files_same_error_or_same_pixels(tmp_path, codec, reader):
     for p in _damaged_copies(tmp_path, src):
         try:
             full = _read_all(p, False)
-        except SourceFileError as err:
+        except SourceFileError:
             with pytest.raises(SourceFileError, match=os.path.basename(p)):
                 read_exr(p, channels=wanted, reader=reader)
             outcomes.append("error")
@@ -262,8 +262,8 @@ def test_views_decode_only_that_views_parts(tmp_path, codec, reader, view, monke
     full = _read_all(path, False, view)
     decoded = []
     real = exr_parts.read_parts
-    monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how:
-                        decoded.append({k: sorted(v) for k, v in per_part.items()}) or real(hdr, per_part, open_exr, how))
+    monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how: decoded.append(
+        {k: sorted(v) for k, v in per_part.items()}) or real(hdr, per_part, open_exr, how))
     monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
     wanted = ["Z", "R", "G", "B", "A"]
     sel = read_exr(path, view=view, channels=wanted, reader=reader)
