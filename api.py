@@ -10,8 +10,9 @@
 depth/position EXR; ``color=`` names a separate color file. Without ``source`` the scene's
 Depth Cloud settings are used. Options: ``kind`` ('AUTO'|'DEPTH'|'POSITION'), ``convention``
 ('AUTO'|'PLANAR'|'RAY_DISTANCE'|'NORMALIZED'|'ZBUFFER'|'INVERSE'), ``near``, ``far``, ``layer``,
-``depth_channel``, ``color_channels``, ``position_channels``, ``view`` (multi-view EXRs: the view
-depth and color are read from, e.g. ``'left'``; default: the file's default view), ``clip``; for deep EXRs
+``depth_channel``, ``color_channels``, ``position_channels``, ``detail`` (every Nth pixel), ``view``
+(multi-view EXRs: the view depth and color are read from, e.g. ``'left'``; default: the file's
+default view), ``clip``; for deep EXRs
 ``deep_samples`` ('ALL'|'FRONT') and ``deep_min_alpha`` (docs/deep.md); masks and attributes
 (docs/masks.md): ``mask`` (Cryptomatte names/wildcards, or indices of ``mask_pass``),
 ``mask_pass``, ``mask_threshold`` (0.5), ``normals`` (the Normal pass, default True),
@@ -39,9 +40,19 @@ import bpy
 
 from .core.camera import CameraModel
 from .core.cameras_io import read_camera_list
-from .core.errors import (CameraError, ChannelError, DepthCloudError, ExportError, FramePatternError,
-                          InvalidDepthError, OutputWriteError, SettingsError, SizeMismatchError, SourceFileError,
-                          ViewError)
+from .core.errors import (
+    CameraError,
+    ChannelError,
+    DepthCloudError,
+    ExportError,
+    FramePatternError,
+    InvalidDepthError,
+    OutputWriteError,
+    SettingsError,
+    SizeMismatchError,
+    SourceFileError,
+    ViewError,
+)
 from .core.fusion import FusionResult, FusionSettings
 from .core.passes import SourceSpec
 from .core.pointset import PointSet
@@ -98,11 +109,14 @@ def source_spec(scene: bpy.types.Scene | None = None, source: FilePath | SourceS
 
 def build_point_cloud(scene: bpy.types.Scene | None = None, frame: int | None = None,
                       source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
-                      color: FilePath | None = None, clip: bool = True, **options: Any) -> bpy.types.Object:
-    """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object."""
+                      color: FilePath | None = None, clip: bool = True, pixel_ids: bool | None = None,
+                      **options: Any) -> bpy.types.Object:
+    """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object.
+    ``detail=N`` builds every Nth pixel; ``pixel_ids=True`` also stores the ``pixel`` and
+    ``depth`` attributes (None: the scene's setting)."""
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
-    ob, _ = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip)
+    ob, _ = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip, pixel_ids=pixel_ids)
     return ob
 
 

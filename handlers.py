@@ -2,7 +2,9 @@
 
 ``frame_change_post`` makes every sequence object show its frame (``glue.playback``); it
 runs in viewport playback, scrubbing and F12 animation renders (it calls no operator and
-reads no window). ``load_post`` forgets the previous file's frames and makes sure the frame
+reads no window). ``render_init``/``render_complete``/``render_cancel`` tell playback a render
+(with ``render_pre``) is running (renders use the build's detail, the viewport its Viewport
+Detail). ``load_post`` forgets the previous file's frames and makes sure the frame
 handler is attached; ``undo_post``/``redo_post`` forget what the meshes showed.
 """
 import bpy
@@ -29,12 +31,32 @@ def depth_cloud_undo_post(*_args):
     playback.drop_unused(bpy.data)
 
 
+@persistent
+def depth_cloud_render_init(scene=None, *_args):
+    """render_init and render_pre: the first frame of an animation render is set before
+    render_init, so sequence objects are shown again (at the render's detail) when a render
+    starts."""
+    from .glue import playback
+    if playback.set_rendering(True) and isinstance(scene, bpy.types.Scene):
+        playback.on_frame_change(scene)
+
+
+@persistent
+def depth_cloud_render_done(*_args):
+    from .glue import playback
+    playback.set_rendering(False)
+
+
 HANDLERS = (
     ("frame_change_post", depth_cloud_frame_change),
     ("load_post", depth_cloud_load_post),
     ("load_factory_startup_post", depth_cloud_load_post),
     ("undo_post", depth_cloud_undo_post),
     ("redo_post", depth_cloud_undo_post),
+    ("render_init", depth_cloud_render_init),
+    ("render_pre", depth_cloud_render_init),
+    ("render_complete", depth_cloud_render_done),
+    ("render_cancel", depth_cloud_render_done),
 )
 
 

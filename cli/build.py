@@ -151,7 +151,7 @@ class _Run:
             self.empty.append((frame, str(err)))
             return _empty_point_set(), f"WARNING empty cloud: {err}"
         except DepthCloudError as err:
-            raise _in_frame(err, frame)
+            raise _in_frame(err, frame) from err
         self.points += len(point_set)
         return point_set, None
 
@@ -250,6 +250,15 @@ class _RangeRun(_Run):
             self._usd(frames, path)
 
     def _blend(self, frames, path):
+        from ..glue.sequence import keyed_memory  # one datablock per frame: state it, refuse beyond the machine
+        present = [f for f in frames if _missing_input(self.spec, f) is None]
+        if present:
+            try:
+                self.console.line(keyed_memory(self.scene, self.spec, present, "the .blend's clouds",
+                                               "write PLY or USD (one frame at a time)",
+                                               getattr(self.args, "pixel_ids", None)))
+            except SettingsError as err:
+                raise UsageError(str(err)) from err
         built = []
         for frame in frames:
             t0 = time.perf_counter()
@@ -260,13 +269,14 @@ class _RangeRun(_Run):
                 continue
             try:
                 with blender_quiet(not self.args.verbose):
-                    ob, point_set = build_glue.build_cloud_object(self.scene, self.spec, frame, self.camera, self.clip)
+                    ob, point_set = build_glue.build_cloud_object(self.scene, self.spec, frame, self.camera, self.clip,
+                                                                  pixel_ids=getattr(self.args, "pixel_ids", None))
             except InvalidDepthError as err:
                 self.empty.append((frame, str(err)))
                 self.console.line(f"{self.prefix(frame)} WARNING no cloud: {err}")
                 continue
             except DepthCloudError as err:
-                raise _in_frame(err, frame)
+                raise _in_frame(err, frame) from err
             built.append(frame)
             self.points += len(point_set)
             self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> object {ob.name!r} "
@@ -305,7 +315,7 @@ class _RangeRun(_Run):
         try:
             result = usd_bake.bake(self.scene, self.spec, present, path, self.camera, self.clip, progress=progress)
         except DepthCloudError as err:
-            raise _in_frame(err, present[0]) if len(present) == 1 else err
+            raise (_in_frame(err, present[0]) if len(present) == 1 else err) from err
         for warning in result.warnings:
             self.console.line(f"WARNING {warning}")
         self.empty.extend((f, f"frame {f}: no surface") for f in result.empty)

@@ -82,7 +82,7 @@ class _FullHelpParser(_Parser):
 
     def format_help(self):
         text = super().format_help()
-        for name, sub in self.subcommand_parsers():
+        for _name, sub in self.subcommand_parsers():
             text += f"\n{'=' * 78}\n{sub.format_help()}"
         return text
 
@@ -114,6 +114,16 @@ def _chunk_arg(text):
         return parse_chunk(text)
     except FramePatternError as err:
         raise argparse.ArgumentTypeError(str(err)) from err
+
+
+def _detail_arg(text):
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"--detail {text!r} is not a whole number (build every Nth pixel)") from err
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"--detail {text!r} must be from 1 to 64 (build every Nth pixel)")
+    return value
 
 
 def _float_arg(text):
@@ -162,6 +172,7 @@ def add_source_options(p):
     g.add_argument("--depth-channel", metavar="NAME", help="depth channel, e.g. ViewLayer.Depth.Z")
     g.add_argument("--color-channels", metavar="PREFIX", help="color channel prefix, e.g. ViewLayer.Combined")
     g.add_argument("--position-channels", metavar="PREFIX", help="position channel prefix, e.g. ViewLayer.Position")
+    g.add_argument("--detail", type=_detail_arg, metavar="N", help="build every Nth pixel (default 1: all)")
     add_pass_options(g)
     g.add_argument("--deep-samples", type=_upper_choice(DEEP_SAMPLES, "deep samples"),
                    metavar="{" + ",".join(DEEP_SAMPLES) + "}",
@@ -218,6 +229,8 @@ def add_output_options(p):
     g.add_argument("--overwrite", action="store_true",
                    help="rebuild outputs that exist (default: skip them, so a re-run resumes)")
     g.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
+    g.add_argument("--pixel-ids", action=argparse.BooleanOptionalAction, default=None,
+                   help=".blend: also store the 'pixel' and 'depth' point attributes (default: the scene's setting)")
     g.add_argument("--no-radius", dest="radius", action="store_false",
                    help="PLY: leave out the 'radius' float property (the pixel footprint)")
     g.add_argument("--verbose", action="store_true",
@@ -305,7 +318,7 @@ def add_fuse(subparsers):
                      blender -b rig.blend -c depth_cloud fuse --cameras Rig --files "maps/{camera}.exr" -o obj.blend --surface
                      blender -b -c depth_cloud fuse --camera-list cams.json --files "maps/view_##.exr" -o obj.ply
                      blender -b -c depth_cloud fuse --files maps/a.exr maps/b.exr maps/c.exr -o obj.ply
-                   """)
+                   """)  # noqa: E501 (help examples are printed as written)
     add_source_options(p)
     g = p.add_argument_group("views (default: the frames of the source sequence)")
     g.add_argument("--frames", type=_frames_arg, metavar="RANGE", help="frames of the sequence (default: scene range)")

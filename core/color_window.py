@@ -40,6 +40,9 @@ def skip_uncolored(passes, color_windows, win, what: str) -> int:
         passes.depth = passes.depth.copy()
         passes.depth[mask] = np.nan
     passes.no_color_nan += int(finite.sum())
+    made = np.zeros(mask.shape, dtype=bool)
+    made[mask] = finite
+    passes.uncolored = made if getattr(passes, "uncolored", None) is None else passes.uncolored | made
     passes.no_color += counted
     if counted:
         passes.warnings.append(f"{passes.path}: {counted} pixels with depth lie outside the data window of the "

@@ -21,7 +21,7 @@ from .exr_header import merge_part_headers, read_exr_header
 from .fileio import require_file
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from types import ModuleType
 
 Window = tuple  # (xmin, ymin, xmax, ymax), inclusive, EXR convention (y down)
@@ -61,6 +61,8 @@ class ExrFile:
     part_headers: dict = field(default_factory=dict)  # header part index -> attributes
     #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
     deep: dict = field(default_factory=dict)
+    #: every channel name of the view when only some were read (``read_exr(channels=...)``)
+    listed: list = field(default_factory=list)
 
     @property
     def header(self) -> dict:
@@ -73,7 +75,10 @@ class ExrFile:
         return window_size(self.display_window)
 
     def names(self) -> list[str]:
-        """Channel names (a damaged part's too: ``get`` then says what is wrong with it)."""
+        """Channel names (a damaged part's too: ``get`` then says what is wrong with it; and
+        the ones not read by ``read_exr(channels=...)``)."""
+        if self.listed:
+            return list(self.listed)
         return list(self.channels) + [n for n in self.damaged if n not in self.channels]
 
     def damage_error(self, name: str) -> SourceFileError | None:
@@ -81,7 +86,7 @@ class ExrFile:
         if name in self.channels or name not in self.damaged:
             return None
         label, problem = self.damaged[name]
-        return SourceFileError(self.path, f"{label}, which holds channel {name!r}, is damaged: {problem}")
+        return SourceFileError(self.path, f"damaged EXR: channel {name!r} is in {label}, which is damaged: {problem}")
 
     def get(self, name: str, window: Window | None = None, fill: float = np.nan) -> np.ndarray:
         """Pixels of channel ``name`` placed in ``window`` (default: its own data window);
@@ -91,7 +96,7 @@ class ExrFile:
             damage = self.damage_error(name)
             if damage is not None:
                 raise damage
-            raise ChannelError(self.path, repr(name), self.channels)
+            raise ChannelError(self.path, repr(name) + (" (not read)" if name in self.listed else ""), self.names())
         if window is None or tuple(window) == ch.data_window:
             return ch.pixels
         w, h = window_size(window)
@@ -113,11 +118,11 @@ def import_openexr() -> ModuleType:
     return OpenEXR
 
 
-def _set_decode_threads(OpenEXR, path):
+def _set_decode_threads(OpenEXR, compressed: bool):
     """Decode compressed files on every core (ZIP/PIZ/DWA about halve on two cores) but
-    uncompressed ones on one thread (threads only add overhead there: 8 ms -> 17 ms at 1080p)."""
-    compression = OpenEXR.File(path, header_only=True).parts[0].header.get("compression")
-    threads = 1 if compression == OpenEXR.NO_COMPRESSION else min(os.cpu_count() or 1, 8)
+    uncompressed ones on one thread (threads only add overhead there: 8 ms -> 17 ms at 1080p).
+    ``compressed`` comes from the header read (``core.exr_header``), not another open."""
+    threads = min(os.cpu_count() or 1, 8) if compressed else 1
     if OpenEXR.global_thread_count() != threads:
         OpenEXR.set_global_thread_count(threads)
 
@@ -130,17 +135,50 @@ def _plain(value):
     return name if isinstance(name, str) else value
 
 
-def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str | None = None) -> ExrFile:
-    """Read every channel of ``path`` as float32 (H, W) arrays, checked for damage.
+def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str | None = None,
+             channels: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None,
+             reader: str = "auto") -> ExrFile:
+    """Read the channels of ``path`` as float32 (H, W) arrays, checked for damage.
+
+    The header is read once (``core.exr_header``): it gives the typed errors of damaged
+    headers, each part's damage (``core.exr_damage``), the views, and the channel list a build
+    chooses from before anything is decoded.
 
     Multi-view files (``core.views``) give the channels of one ``view`` (default: the file's
     default view) under their names without the view, plus the channels of no view.
     A damaged part (truncated, undecodable) is left out with a warning in ``warnings``; its
     channels stay listed in ``names()`` so that using one raises an error naming the part and
     the damage (``get``) instead of quietly building without it.
+
+    ``channels``: None reads every channel (of the view); else the names to read, or
+    ``choose(names) -> names`` called with every channel name of the view (damaged parts'
+    included). Only those are decoded, from only the parts that hold them (``names()`` still
+    lists them all; ``get`` of another says it was not read). Names given as a list must be
+    readable: one in a damaged part raises the error naming the part; a ``choose`` callable may
+    pick optional channels, so a damaged one is only left in ``damaged`` (``get`` raises).
+    ``reader``: see :data:`READERS`.
     """
     path = require_file(path)
-    OpenEXR = import_openexr()
+    if reader not in READERS:
+        raise ValueError(f"EXR reader {reader!r} is unknown; expected one of {READERS}")
+    known = _checked_header(path, header_only, view)
+    if channels is None or header_only:
+        return _read_all(path, header_only, view, known)
+    return _read_selected(path, known, view, channels, reader)
+
+
+#: How ``read_exr(channels=...)`` decodes: ``"parts"`` (the chosen parts of a multipart file
+#: copied into a smaller file that OpenEXR decodes: any codec), ``"numpy"`` (core.exr_parts'
+#: own numpy + zlib decoder: scanline NONE/ZIPS/ZIP), ``"full"`` (OpenEXR reads every part), or
+#: ``"auto"`` (what measured fastest, see docs/production.md). Any file the chosen reader cannot
+#: take, and every part it finds damaged, goes to the full read.
+READERS = ("auto", "parts", "numpy", "full")
+
+
+def _checked_header(path, header_only: bool, view):
+    """``(layout, problems)``: the file's headers (``core.exr_header``) and its damaged flat
+    parts; typed errors for files that are no EXR, damaged headers, an unknown ``view``, and
+    (unless ``header_only``) files of which no part is readable."""
     try:  # typed errors for files that are no EXR or whose header is damaged
         layout = read_exr_header(path)
         problems = _layout_problems(layout, path, header_only)
@@ -154,9 +192,37 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     if problems and len(problems) == len(layout.parts) and not header_only:
         # nothing readable: say why without letting the library print its own diagnostics
         raise _damaged_part(path, layout, problems)
+    return layout, problems
+
+
+def _compressed(layout, indices=None) -> bool:
+    parts = layout.parts if indices is None else [layout.parts[i] for i in indices]
+    return any(p.attributes.get("compression") != "NONE" for p in parts)
+
+
+def _add_header(out: ExrFile, path, index, part):
+    """Store part ``index``'s header (as OpenEXR gives it); returns ``(header, data window)``."""
+    try:
+        header = {k: _plain(v) for k, v in part.header.items()}
+        dw = _window(header["dataWindow"])
+        disp = _window(header["displayWindow"])
+    except Exception as err:
+        raise SourceFileError(path, f"damaged header attribute in part {index} ({err})") from err
+    out.headers.append(header)
+    if not out.part_headers:
+        out.display_window = disp
+    out.part_headers[index] = header
+    return header, dw
+
+
+def _read_all(path, header_only: bool, view: str | None = None, known=None) -> ExrFile:
+    """OpenEXR's read of every part (``known``: ``_checked_header``'s result, else read here)."""
+    layout, problems = known if known is not None else _checked_header(path, header_only, view)
+    problems = dict(problems)
+    OpenEXR = import_openexr()
     try:
         if not header_only:
-            _set_decode_threads(OpenEXR, path)
+            _set_decode_threads(OpenEXR, _compressed(layout))
         f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
         if f is None:
             f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
@@ -176,16 +242,7 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     entries = []  # (part index, attributes, channel name, ExrChannel) of every part read
     matched = _match_parts(layout, parts)
     for index, part in matched.items():
-        try:
-            header = {k: _plain(v) for k, v in part.header.items()}
-            dw = _window(header["dataWindow"])
-            disp = _window(header["displayWindow"])
-        except Exception as err:
-            raise SourceFileError(path, f"damaged header attribute in part {index} ({err})") from err
-        out.headers.append(header)
-        if not out.part_headers:
-            out.display_window = disp
-        out.part_headers[index] = header
+        header, dw = _add_header(out, path, index, part)
         if header_only:
             continue
         if index in problems:
@@ -203,12 +260,95 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
             if pixels.dtype != np.float32:
                 pixels = pixels.astype(np.float32)
             entries.append((index, header, name, ExrChannel(name, pixels, dw, index)))
-    for index, part in enumerate(layout.parts):
+    for index in range(len(layout.parts)):
         if index not in matched and index not in problems:
             problems[index] = "the OpenEXR library could not read it"
     entries = [e for e in entries if e[0] not in problems]
     _select_view(out, layout, entries, problems, view, header_only)
     return out
+
+
+def _open_openexr(compressed: bool):
+    def open_exr(path):
+        OpenEXR = import_openexr()
+        _set_decode_threads(OpenEXR, compressed)
+        return OpenEXR.File(path, separate_channels=True)
+    return open_exr
+
+
+def _read_selected(path, known, view, channels, reader) -> ExrFile:
+    """``read_exr(channels=...)``: the view's channel list and the damaged parts from the one
+    header read, then only the chosen channels of the healthy parts decoded by a part reader
+    (``core.exr_parts``), or by OpenEXR's full read where those cannot (codec, layout, damage
+    they find)."""
+    from . import exr_parts
+    layout, problems = known
+    strict = not callable(channels)
+    if any(exr_damage.is_deep(p) for p in layout.parts):  # deep files are read whole (core/deep_read.py)
+        return _read_all(path, False, view, known)
+    out = ExrFile(path=path)
+    heads = _openexr_headers(path, layout)
+    if len(heads) != len(layout.parts):  # the library drops a part: let its full read say which
+        return _filtered(_read_all(path, False, view, known), channels, strict)
+    for index in sorted(heads):
+        _add_header(out, path, index, heads[index])
+    slots = [(i, p.attributes, c.name, (i, c.name)) for i, p in enumerate(layout.parts) if i not in problems
+             for c in p.channels]
+    _select_view(out, layout, slots, problems, view, False)  # views, damaged, warnings, headers
+    slot_of, out.channels = out.channels, {}  # name (view removed) -> (part index, name in the part)
+    out.listed = list(slot_of) + [n for n in out.damaged if n not in slot_of]
+    chosen = list(dict.fromkeys(channels(list(out.listed)) if not strict else channels))
+    if strict:
+        for name in chosen:
+            if name not in slot_of and name in out.damaged:
+                raise out.damage_error(name)
+    per_part = {}
+    for name in chosen:
+        if name in slot_of:
+            index, raw = slot_of[name]
+            per_part.setdefault(index, set()).add(raw)
+    if not per_part:
+        return out
+    try:
+        if reader == "full":
+            raise exr_parts.Unsupported("full read asked for")
+        _, decoded = exr_parts.read_parts(layout, per_part, _open_openexr(_compressed(layout, per_part)), reader)
+    except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
+        # OpenEXR's full read decides: it repairs some damage and names the rest
+        return _filtered(_read_all(path, False, view, known), chosen, strict)
+    for name in chosen:
+        if name in slot_of:
+            index, raw = slot_of[name]
+            out.channels[name] = ExrChannel(raw, decoded[index][raw], tuple(layout.parts[index].data_window), index)
+    return out
+
+
+def _filtered(full: ExrFile, chosen, strict: bool) -> ExrFile:
+    """A full read cut down to the chosen channels (deep files stay whole)."""
+    if full.deep:
+        return full
+    names = full.names()
+    if callable(chosen):
+        chosen = chosen(list(names))
+    keep = set(chosen)
+    if strict:
+        for name in chosen:
+            if name in names and name not in full.channels:
+                raise full.damage_error(name) or SourceFileError(
+                    full.path, f"damaged EXR: channel {name!r} is in the header but its pixels could not be read")
+    full.listed = names
+    full.channels = {n: ch for n, ch in full.channels.items() if n in keep}
+    return full
+
+
+def _openexr_headers(path, layout) -> dict:
+    """``{part index: OpenEXR part}`` of the file's headers as OpenEXR gives them (no pixels)."""
+    OpenEXR = import_openexr()
+    try:
+        parts = list(OpenEXR.File(path, separate_channels=True, header_only=True).parts)
+    except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError
+        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
+    return _match_parts(layout, parts)
 
 
 def _damaged_part(path, layout, problems) -> SourceFileError:

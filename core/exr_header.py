@@ -51,6 +51,8 @@ class PartHeader:
 
     attributes: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)  # ChannelInfo
+    #: byte range of this header in the file, its closing null included (core/exr_parts.remux)
+    span: tuple = (0, 0)
 
     @property
     def name(self) -> str:
@@ -166,7 +168,8 @@ def _value(type_name: str, data: bytes, path: str):
                 i += 4 + n
             return items
     except (struct.error, IndexError) as err:
-        raise SourceFileError(path, f"damaged EXR header: damaged header attribute ({type_name} of {len(data)} bytes)") from err
+        raise SourceFileError(path, f"damaged EXR header: damaged header attribute ({type_name} of {len(data)} "
+                                    "bytes)") from err
     return f"<{type_name}, {len(data)} bytes>"
 
 
@@ -192,6 +195,7 @@ def read_exr_header(path) -> ExrHeader:
         out = ExrHeader(path=path, version=version, flags=flags)
         while True:
             part = PartHeader()
+            start = fh.tell()
             while True:
                 name = r.cstr()
                 if not name:
@@ -206,6 +210,7 @@ def read_exr_header(path) -> ExrHeader:
                     part.attributes[name] = _value(type_name, data, path)
             if not part.attributes:
                 break  # the empty header that ends a multi-part list
+            part.span = (start, fh.tell())
             if "type" not in part.attributes:
                 part.attributes["type"] = ("deeptile" if flags & _TILED else "deepscanline") if flags & _DEEP \
                     else ("tiledimage" if flags & _TILED else "scanlineimage")

@@ -40,10 +40,8 @@ def planar_depth(passes: FramePasses, camera: CameraModel | None) -> np.ndarray:
     """The frame's depth as planar camera depth (float32, data window)."""
     if passes.depth is None:
         raise InvalidDepthError(f"{passes.path}: no depth pass was read")
-    h, w = passes.shape
-    x0, y0 = passes.window
     return depth_mod.to_planar(passes.depth, passes.convention, camera, passes.near, passes.far,
-                               cols=np.arange(x0, x0 + w), rows=np.arange(y0, y0 + h))
+                               cols=passes.frame_columns(), rows=passes.frame_rows())
 
 
 def valid_depth_mask(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> np.ndarray:
@@ -93,20 +91,25 @@ def gather_colors(passes: FramePasses, index: np.ndarray) -> np.ndarray:
 def pixel_ids(cols: np.ndarray, rows: np.ndarray, passes: FramePasses) -> np.ndarray:
     x0, y0 = passes.window
     out = np.empty((len(cols), 2), dtype=np.int32)
-    out[:, 0] = cols + x0
-    out[:, 1] = rows + y0
+    if passes.step == 1:
+        out[:, 0] = cols + x0
+        out[:, 1] = rows + y0
+    else:  # every Nth pixel (core.detail): array index -> frame pixel
+        out[:, 0] = cols * passes.step + (x0 + passes.offset)
+        out[:, 1] = rows * passes.step + (y0 + passes.offset)
     return out
 
 
 def point_meta(passes: FramePasses, valid: np.ndarray) -> dict:
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size), "points": int(valid.sum()),
-            "warnings": list(passes.warnings), "view": getattr(passes, "view", None)}
+            "warnings": list(passes.warnings), "detail": int(passes.step), "view": getattr(passes, "view", None)}
     raw = passes.depth if passes.depth is not None else passes.position
     nonfinite = int((~np.isfinite(raw)).sum()) if raw is not None else 0
     nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
     if nonfinite:
-        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} were skipped")
+        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} "
+                                "were skipped")
     meta["nonfinite"] = nonfinite
     return meta
 

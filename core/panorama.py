@@ -31,15 +31,13 @@ Sensor size, sensor fit, shift and pixel aspect come from the CameraModel itself
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from typing import TYPE_CHECKING
-
 from . import depth as depth_mod
 from .errors import CameraError, InvalidDepthError
-from .gather import (camera_to_world, gather_colors, pixel_ids, point_meta, require_valid, valid_depth_mask,
-                     within_clip)
+from .gather import camera_to_world, gather_colors, pixel_ids, point_meta, require_valid, valid_depth_mask, within_clip
 from .pointset import PointSet
 from .projections import PANORAMIC
 
@@ -472,9 +470,7 @@ def _steps(camera, kind, xs, ys, ci, ri, centre):
 def pixel_centres(passes):
     """``(xs, ys)`` float64: continuous frame positions of the centres of the stored columns
     and rows (the data window starts at ``passes.window``)."""
-    x0, y0 = passes.window
-    h, w = passes.shape
-    return np.arange(w, dtype=np.float64) + (x0 + 0.5), np.arange(h, dtype=np.float64) + (y0 + 0.5)
+    return passes.frame_columns() + 0.5, passes.frame_rows() + 0.5
 
 
 def point_radius(camera: CameraModel, xs, ys, cols, rows, distance, centre=None) -> np.ndarray:
@@ -508,8 +504,9 @@ def unproject(passes, camera: CameraModel, clip: bool = True):
     dv = dist[rows, cols]
     df = d.astype(np.float32)
     positions = camera_to_world(camera, df[:, 0] * dv, df[:, 1] * dv, df[:, 2] * dv)
-    radius = point_radius(camera, xs, ys, cols, rows, dv, d)
-    return PointSet(positions=positions, colors=gather_colors(passes, rows * w + cols), pixels=pixel_ids(cols, rows, passes),
+    radius = point_radius(camera, xs, ys, cols, rows, dv, d) * np.float32(passes.step)
+    return PointSet(positions=positions, colors=gather_colors(passes, rows * w + cols),
+                    pixels=pixel_ids(cols, rows, passes),
                     depth=np.ascontiguousarray(dv, dtype=np.float32), radius=radius,
                     image_size=tuple(passes.frame_size), meta=point_meta(passes, valid))
 
@@ -520,7 +517,8 @@ def pixel_to_world(camera: CameraModel, column, row, depth, convention: str = de
     centres) at the given depth value(s) (distance from the camera for panoramic cameras)."""
     col = np.atleast_1d(np.asarray(column, dtype=np.float64))
     row_ = np.atleast_1d(np.asarray(row, dtype=np.float64))
-    dist = np.atleast_1d(distance_from_depth(np.asarray(depth, dtype=np.float64), convention, near, far)).astype(np.float64)
+    dist = np.atleast_1d(distance_from_depth(np.asarray(depth, dtype=np.float64), convention, near, far))
+    dist = dist.astype(np.float64)
     d = directions(camera, col + 0.5, row_ + 0.5)
     if not np.all(np.abs(d).sum(axis=-1) > 0):
         raise CameraError("pixel lies outside the panoramic camera's image (no ray is cast there)")

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import color_window, deep
+from . import attributes, color_window, deep, exr, masks
 from . import depth as depth_mod
-from . import attributes, exr
 from .colors import srgb_to_linear
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
@@ -42,6 +41,8 @@ class SourceSpec:
     depth_channel: str = ""
     color_channels: str = ""
     position_channels: str = ""
+    #: build every Nth pixel (``core.detail``); 1 = every pixel
+    detail: int = 1
     #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
     view: str = ""
     # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
@@ -63,6 +64,8 @@ class SourceSpec:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
         if self.convention != AUTO:
             depth_mod.check_convention(self.convention, self.near, self.far)
+        from .detail import check_detail
+        check_detail(self.detail)
         deep.check_options(self.deep_samples, self.deep_min_alpha)
 
     def paths(self, frame: int) -> tuple[str, str | None]:
@@ -107,6 +110,19 @@ class FramePasses:
     #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
     no_color: int = 0
     no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
+    uncolored: object = None  # (h, w) bool: those pixels (core.detail subsamples it to recount)
+    #: every ``step``-th pixel kept (``core.detail.at_detail``): array column ``i`` is frame
+    #: column ``window[0] + offset + step * i`` (rows likewise)
+    step: int = 1
+    offset: int = 0
+
+    def frame_columns(self) -> np.ndarray:
+        """Frame column of each array column (int64)."""
+        return self.window[0] + self.offset + self.step * np.arange(self.shape[1])
+
+    def frame_rows(self) -> np.ndarray:
+        """Frame row (from the top) of each array row (int64)."""
+        return self.window[1] + self.offset + self.step * np.arange(self.shape[0])
     mask: object = None            # core.masks.PixelMask over the data window, or None
     normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
     extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
@@ -129,11 +145,12 @@ class FramePasses:
         arr = self.depth if self.depth is not None else self.position
         return arr.shape[:2]
 
-    def placed_in_frame(self, width: int, height: int, x0: int, y0: int) -> "FramePasses":
+    def placed_in_frame(self, width: int, height: int, x0: int, y0: int) -> FramePasses:
         """The same pixels placed at ``(x0, y0)`` inside a larger frame (crop renders)."""
         h, w = self.shape
         if x0 < 0 or y0 < 0 or x0 + w > width or y0 + h > height:
-            raise SizeMismatchError(f"{self.path}: a {w}x{h} image cannot sit at ({x0}, {y0}) in a {width}x{height} frame")
+            raise SizeMismatchError(f"{self.path}: a {w}x{h} image cannot sit at ({x0}, {y0}) in a {width}x{height} "
+                                    "frame")
         return replace(self, frame_size=(int(width), int(height)), window=(int(x0), int(y0)))
 
 
@@ -168,37 +185,23 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     path, color_path = spec.paths(frame)
     if not path.lower().endswith(".exr"):
         raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
-    f = exr.read_exr(path, view=spec.view or None)
-    if f.deep:  # deep samples (core/deep.py)
+    picked = {}
+
+    def choose(names):  # decide from the view's channel list which channels to decode
+        try:
+            picked.update(_pick_channels(spec, path, names, color_path is None))
+        except ChannelError:
+            return []  # raised again below, with the file's views for its hints
+        return picked["read"]
+
+    f = exr.read_exr(path, view=spec.view or None, channels=choose)
+    if f.deep:  # deep samples (core/deep.py); read whole, never through the part readers
         attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
     names = f.names()
-    layer = spec.layer or next(iter(exr.view_layers(names)), "")
-    if spec.layer and spec.layer not in exr.view_layers(names):
-        if spec.layer in f.views:
-            raise ChannelError(path, f"view layer {spec.layer!r} ({spec.layer!r} is a view of this multi-view file: "
-                                     f"choose it as the View)", exr.view_layers(names), "view layers", noun="")
-        layers = exr.view_layers(names)
-        raise ChannelError(path, f"view layer {spec.layer!r}" + ("" if layers else " (the file has none)"),
-                           layers or names, "view layers" if layers else "channels", noun="")
-
-    depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
-    if spec.depth_channel and spec.depth_channel not in names:
-        raise ChannelError(path, f"depth channel {spec.depth_channel!r}{_other_view(f, spec.depth_channel)}", names)
-    pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
-    if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
-                                 f"{_other_view(f, spec.position_channels + '.X')}", names)
-
-    kind = spec.kind
-    if kind == AUTO:
-        if not depth_name and not pos_names:
-            raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
-        kind = DEPTH if depth_name else POSITION
-    if kind == DEPTH and not depth_name:
-        raise ChannelError(path, "depth (Z)", names)
-    if kind == POSITION and not pos_names:
-        raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
+    if not picked:
+        _pick_channels(spec, path, names, color_path is None, f.views)  # raises the ChannelError
+    layer, depth_name, pos_names, kind, rgba = (picked[k] for k in ("layer", "depth", "position", "kind", "rgba"))
 
     main = depth_name if kind == DEPTH else pos_names[0]
     for name in [main] + (pos_names if kind == POSITION else []):
@@ -219,11 +222,7 @@ def read_frame_passes(spec: SourceSpec, frame: int,
         out.position_planes = tuple(f.get(n, win) for n in pos_names)
 
     if color_path is None:
-        rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None:
-            if spec.color_channels:
-                raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
-                                         f"{_other_view(f, spec.color_channels + '.R')}", names)
             out.warnings.append(f"{path}: no color channel found; points are white")
         else:
             out.color_planes = _rgba_planes(f, rgba, win)
@@ -236,11 +235,60 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     return out
 
 
-def _other_view(f: exr.ExrFile, name: str) -> str:
+def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, views=()) -> dict:
+    """Which channels of ``names`` a build of ``spec`` uses: ``layer``, ``depth``, ``position``,
+    ``kind``, ``rgba`` and ``read`` (the names to decode). Raises ChannelError for channels
+    the settings ask for that are not there (``views``: the file's, for the hints)."""
+    names = list(names)
+    layer = spec.layer or next(iter(exr.view_layers(names)), "")
+    if spec.layer and spec.layer not in exr.view_layers(names):
+        if spec.layer in views:
+            raise ChannelError(path, f"view layer {spec.layer!r} ({spec.layer!r} is a view of this multi-view file: "
+                                     f"choose it as the View)", exr.view_layers(names), "view layers", noun="")
+        layers = exr.view_layers(names)
+        raise ChannelError(path, f"view layer {spec.layer!r}" + ("" if layers else " (the file has none)"),
+                           layers or names, "view layers" if layers else "channels", noun="")
+
+    depth_name = spec.depth_channel or exr.find_depth_channel(names, layer)
+    if spec.depth_channel and spec.depth_channel not in names:
+        raise ChannelError(path, f"depth channel {spec.depth_channel!r}{_other_view(views, spec.depth_channel)}",
+                           names)
+    pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
+    if spec.position_channels and pos_names is None:
+        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
+                                 f"{_other_view(views, spec.position_channels + '.X')}", names)
+
+    kind = spec.kind
+    if kind == AUTO:
+        if not depth_name and not pos_names:
+            raise ChannelError(path, "depth (Z) or world position (Position.X/Y/Z)", names)
+        kind = DEPTH if depth_name else POSITION
+    if kind == DEPTH and not depth_name:
+        raise ChannelError(path, "depth (Z)", names)
+    if kind == POSITION and not pos_names:
+        raise ChannelError(path, "position (Position.X/Y/Z or P.X/Y/Z)", names)
+    rgba = None
+    if color_in_file:
+        rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
+        if rgba is None and spec.color_channels:
+            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
+                                     f"{_other_view(views, spec.color_channels + '.R')}", names)
+    # a Position pass next to the depth is read too: builds check the camera against it
+    # (core/camera_check.py)
+    read = ([depth_name] if depth_name else []) + list(pos_names or ())
+    read += [n for n in (rgba or ()) if n]
+    if masks.is_active(spec) or attributes.attribute_names(spec.attributes):
+        read = list(names)  # masks and named passes find their channels in the whole view (core/attributes.py)
+    elif spec.normals:  # the Normal pass becomes the points' normals (core/attributes.read_into)
+        read += list(attributes.find_normal_channels(names, layer) or ())
+    return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
+
+
+def _other_view(views, name: str) -> str:
     """A hint when an override names a channel of another view (``left.Z``): views are chosen
     as the View, so that depth and color never come from different eyes."""
     bits = name.split(".")
-    if f.views and len(bits) >= 2 and bits[-2] in f.views:
+    if views and len(bits) >= 2 and bits[-2] in views:
         base = ".".join(bits[:-2] + bits[-1:])
         return f" (that is {base!r} of view {bits[-2]!r}: choose view {bits[-2]!r} and name {base!r})"
     return ""
@@ -287,10 +335,16 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
     width, height = passes.frame_size
     h, w = passes.shape
     if color_path.lower().endswith(".exr"):
-        cf = exr.read_exr(color_path, view=_color_view(color_path, passes))
+        found = {}
+
+        def choose(names):
+            found["rgba"] = exr.find_color_channels(names, spec.layer or next(iter(exr.view_layers(names)), ""),
+                                                    spec.color_channels or None)
+            return [n for n in found["rgba"] or () if n]
+
+        cf = exr.read_exr(color_path, view=_color_view(color_path, passes), channels=choose)
         passes.warnings.extend(cf.warnings)
-        rgba = exr.find_color_channels(cf.names(), spec.layer or next(iter(exr.view_layers(cf.names())), ""),
-                                       spec.color_channels or None)
+        rgba = found["rgba"]
         if rgba is None:
             raise ChannelError(color_path, "color (R/G/B) channels", cf.names())
         if cf.size != (width, height):
@@ -307,7 +361,8 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
     if not os.path.isfile(color_path):
         raise SourceFileError(color_path, "color file not found")
     if not color_path.lower().endswith(DISPLAY_REFERRED):
-        raise SourceFileError(color_path, f"unsupported color file type; use EXR or one of {', '.join(DISPLAY_REFERRED)}")
+        raise SourceFileError(color_path,
+                              f"unsupported color file type; use EXR or one of {', '.join(DISPLAY_REFERRED)}")
     if image_reader is None:
         raise SourceFileError(color_path, "reading PNG/JPG colors needs an image reader (run inside Blender)")
     img = np.asarray(image_reader(color_path), dtype=np.float32)

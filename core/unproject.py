@@ -4,24 +4,39 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import attributes, masks
+from . import attributes, masks, panorama
 from . import depth as depth_mod
-from . import panorama
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .errors import CameraError, InvalidDepthError
 from .footprint import point_radius
-from .gather import (CLIP_TOLERANCE, camera_to_world, frame_camera, gather_colors, pixel_ids, planar_depth,  # noqa: F401
-                     point_meta, require_valid, valid_depth_mask, within_clip)
+from .gather import (  # noqa: F401
+    CLIP_TOLERANCE,
+    camera_to_world,
+    frame_camera,
+    gather_colors,
+    pixel_ids,
+    planar_depth,
+    point_meta,
+    require_valid,
+    valid_depth_mask,
+    within_clip,
+)
 from .passes import FramePasses
 from .pointset import PointSet
 
-def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool = True) -> PointSet:
+
+def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool = True,
+              detail: int = 1) -> PointSet:
     """Turn one frame's passes into a PointSet.
 
     With a depth pass a camera is required. With a world position pass no camera is needed;
-    a camera, when given, adds per-point planar depth and footprint radius. The frame's mask,
+    a camera, when given, adds per-point planar depth and footprint radius. ``detail`` N
+    keeps every Nth pixel with N times the footprint (``core.detail``). The frame's mask,
     Normal pass and named passes (``passes.mask/normal/extra``) select and annotate the points.
     """
+    if detail != 1:
+        from .detail import at_detail
+        passes = at_detail(passes, detail)
     if passes.mask is None and passes.normal is None and not passes.extra:
         return _unproject(passes, camera, clip)
     if passes.mask is not None:
@@ -55,16 +70,19 @@ def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> P
     index = np.flatnonzero(valid)
     rows, cols = np.divmod(index.astype(np.int32), np.int32(w))
     zv = z.reshape(-1).take(index)
-    positions = _world_at(camera, z, passes.window, index)
+    positions = _world_at(camera, z, (passes.frame_columns(), passes.frame_rows()), index)
 
     radius = point_radius(camera, zv)
+    if passes.step != 1:  # every Nth pixel: each point covers N x N source pixels
+        radius *= np.float32(passes.step)
     return PointSet(positions=positions, colors=gather_colors(passes, index), pixels=pixel_ids(cols, rows, passes),
                     depth=zv, radius=radius, image_size=tuple(passes.frame_size),
                     meta=point_meta(passes, valid))
 
 
-def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
-    """World positions (N, 3) float32 of the pixels at flat ``index`` of the planar depth ``z``.
+def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.ndarray:
+    """World positions (N, 3) float32 of the pixels at flat ``index`` of the planar depth ``z``
+    (``frame_cols_rows``: the frame column and row of each array column and row).
 
     Separable: with R, t the camera rotation and location, a pixel's point is
     ``z * (px[col] R0 + py[row] R1 - R2) + t`` (perspective) or
@@ -73,10 +91,9 @@ def _world_at(camera: CameraModel, z: np.ndarray, window, index) -> np.ndarray:
     valid pixels are taken once.
     """
     h, w = z.shape
-    x0, y0 = window
     m = camera.cam_to_world
-    px = camera.plane_x(np.arange(x0, x0 + w))
-    py = camera.plane_y(np.arange(y0, y0 + h))
+    px = camera.plane_x(frame_cols_rows[0])
+    py = camera.plane_y(frame_cols_rows[1])
     ortho = camera.projection == ORTHOGRAPHIC
     out = np.empty((len(index), 3), dtype=np.float32)
     plane = np.empty((h, w), dtype=np.float32)
@@ -114,11 +131,11 @@ def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) 
         if camera.projection != PANORAMIC:
             _, _, d = camera.project(positions)
             depth = d.astype(np.float32)
-            radius = point_radius(camera, depth)
+            radius = point_radius(camera, depth) * np.float32(passes.step)
         else:  # panoramic: distance from the camera and the pixel's angular footprint
             depth = np.linalg.norm(positions - camera.location.astype(np.float32), axis=1).astype(np.float32)
             xs, ys = panorama.pixel_centres(passes)
-            radius = panorama.point_radius(camera, xs, ys, cols, rows, depth)
+            radius = panorama.point_radius(camera, xs, ys, cols, rows, depth) * np.float32(passes.step)
     return PointSet(positions=positions, colors=gather_colors(passes, index), pixels=pixel_ids(cols, rows, passes),
                     depth=depth, radius=radius, image_size=tuple(passes.frame_size), meta=point_meta(passes, valid))
 
@@ -140,7 +157,8 @@ def pixel_to_world(camera: CameraModel, column: float | np.ndarray, row: float |
         if camera.projection != ORTHOGRAPHIC:
             z = z / np.sqrt(1 + x * x + y * y)
     elif convention != depth_mod.PLANAR:
-        z = depth_mod.to_planar(z.reshape(1, -1).astype(np.float32), convention, camera, near, far).ravel().astype(np.float64)
+        z = depth_mod.to_planar(z.reshape(1, -1).astype(np.float32), convention, camera, near, far)
+        z = z.ravel().astype(np.float64)
     if camera.projection != ORTHOGRAPHIC:
         x, y = x * z, y * z
     p = np.stack([x, y, -z, np.ones_like(z)], axis=-1) @ camera.cam_to_world.T

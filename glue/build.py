@@ -44,7 +44,7 @@ def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: 
                         passes=None):
     """``(PointSet, CameraModel or None)`` of ``frame``."""
     passes, model = frame_inputs(scene, spec, frame, camera, depsgraph, passes)
-    return unproject(passes, model, clip=clip), model
+    return unproject(passes, model, clip=clip, detail=spec.detail), model
 
 
 def cloud_collection(scene):
@@ -77,11 +77,16 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int, view: str = ""):
     return None
 
 
-def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True):
-    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``."""
+def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True,
+                       pixel_ids: bool | None = None):
+    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``.
+    ``pixel_ids``: also store the ``pixel`` and ``depth`` attributes (None: the scene's
+    setting); without them a point takes 32 bytes (position, color, radius)."""
     frame = scene.frame_current if frame is None else int(frame)
+    if pixel_ids is None:
+        pixel_ids = scene.depth_cloud.pixel_ids
     passes, model = frame_inputs(scene, spec, frame, camera)
-    point_set = unproject(passes, model, clip=clip)
+    point_set = unproject(passes, model, clip=clip, detail=spec.detail)
     from .camera_check import warning_for_build  # the camera vs a Position pass in the file
     mismatch = warning_for_build(scene, spec, frame, camera, passes, model)
     if mismatch:
@@ -92,7 +97,7 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     path, _ = spec.paths(frame)
     view = point_set.meta.get("view") or ""  # multi-view files: one cloud per eye
     name = (os.path.splitext(os.path.basename(path))[0] or "DepthCloud") + (f"_{view}" if view else "")
-    pc = datablock.pointcloud_from_point_set(point_set, name, scene)
+    pc = datablock.pointcloud_from_point_set(point_set, name, scene, pixel_ids=bool(pixel_ids))
     ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame, view), name, pc)
     if new:
         s = ob.depth_cloud

@@ -136,3 +136,14 @@ def expose_bundled_modules() -> None:
     expose = getattr(bpy.utils, "expose_bundled_modules", None)
     if expose is not None:
         expose()
+
+
+# ---------------------------------------------------------------- Point Cloud datablocks
+def resize_pointcloud(pc, count: int) -> bool:
+    """Give a new Point Cloud ``count`` points with ``PointCloud.resize`` (5.3 has it; 4.2 and
+    5.0 do not). False when this Blender lacks it: the caller sizes it another way."""
+    resize = getattr(pc, "resize", None)
+    if resize is None:
+        return False
+    resize(int(count))
+    return True

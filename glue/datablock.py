@@ -10,6 +10,8 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from . import compat
+
 COLOR_ATTRIBUTE = "Col"
 PIXEL_ATTRIBUTE = "pixel"
 DEPTH_ATTRIBUTE = "depth"
@@ -32,7 +34,7 @@ def new_pointcloud(name: str, count: int, scene=None):
     """A new PointCloud datablock holding ``count`` points (all attributes zero)."""
     scene = scene if scene is not None else bpy.context.scene
     pc = bpy.data.pointclouds.new(name)
-    if count == 0:
+    if count == 0 or compat.resize_pointcloud(pc, count):  # 5.3: no operator, no scratch object
         return pc
     ob = bpy.data.objects.new(_SCRATCH, pc)
     ng = _points_node_group(count)
@@ -58,8 +60,10 @@ def _flat(arr, dtype):
     return np.ascontiguousarray(arr, dtype=dtype).reshape(-1)
 
 
-def write_attributes(data, point_set, domain='POINT'):
-    """Write a PointSet's arrays into ``data`` (PointCloud or Mesh with N points/vertices)."""
+def write_attributes(data, point_set, domain='POINT', pixel_ids=True):
+    """Write a PointSet's arrays into ``data`` (PointCloud or Mesh with N points/vertices).
+    ``pixel_ids=False`` leaves out ``pixel`` and ``depth`` when the points have a camera
+    (:func:`point_set_from_data` recovers both from the positions through it): 32 B/point."""
     attrs = data.attributes
     attrs['position'].data.foreach_set('vector', _flat(point_set.positions, np.float32))
     col = attrs.get(COLOR_ATTRIBUTE) or attrs.new(COLOR_ATTRIBUTE, 'FLOAT_COLOR', domain)
@@ -69,9 +73,10 @@ def write_attributes(data, point_set, domain='POINT'):
     if point_set.radius is not None:
         rad = attrs.get('radius') or attrs.new('radius', 'FLOAT', domain)
         rad.data.foreach_set('value', _flat(point_set.radius, np.float32))
-    pix = attrs.get(PIXEL_ATTRIBUTE) or attrs.new(PIXEL_ATTRIBUTE, 'INT32_2D', domain)
-    pix.data.foreach_set('value', _flat(point_set.pixels, np.int32))
-    if point_set.depth is not None:
+    if pixel_ids or point_set.depth is None:  # without a camera the pixels cannot be recovered
+        pix = attrs.get(PIXEL_ATTRIBUTE) or attrs.new(PIXEL_ATTRIBUTE, 'INT32_2D', domain)
+        pix.data.foreach_set('value', _flat(point_set.pixels, np.int32))
+    if point_set.depth is not None and pixel_ids:
         dep = attrs.get(DEPTH_ATTRIBUTE) or attrs.new(DEPTH_ATTRIBUTE, 'FLOAT', domain)
         dep.data.foreach_set('value', _flat(point_set.depth, np.float32))
     normals = getattr(point_set, "normals", None)
@@ -105,13 +110,13 @@ def _write_extra(attrs, name, values, domain):
     attr.data.foreach_set(prop, _flat(values, dtype))
 
 
-def pointcloud_from_point_set(point_set, name: str, scene=None):
+def pointcloud_from_point_set(point_set, name: str, scene=None, pixel_ids: bool = True):
     """A new PointCloud datablock with the PointSet's positions, ``Col`` (FLOAT_COLOR),
-    ``radius``, ``pixel`` (INT32_2D source pixel) and ``depth`` point attributes, plus
-    ``normal`` (FLOAT_VECTOR) and the extra attributes (e.g. ``views``, ``confidence``) when
-    the PointSet has them."""
+    ``radius``, and with ``pixel_ids`` (or when there is no camera) ``pixel`` (INT32_2D source
+    pixel) and ``depth`` point attributes, plus ``normal`` (FLOAT_VECTOR) and the extra
+    attributes (e.g. ``views``, ``confidence``) when the PointSet has them."""
     pc = new_pointcloud(name, len(point_set), scene)
-    write_attributes(pc, point_set)
+    write_attributes(pc, point_set, pixel_ids=pixel_ids)
     return pc
 
 
@@ -170,9 +175,11 @@ def mesh_from_surface(surface, point_set, name: str):
     return me
 
 
-def point_set_from_data(data, image_size, meta=None):
+def point_set_from_data(data, image_size, meta=None, camera=None):
     """The PointSet stored in a PointCloud written by :func:`write_attributes` (the inverse
-    of it: positions, ``Col``, ``pixel``, and ``depth``/``radius`` when present)."""
+    of it: positions, ``Col``, ``pixel``, and ``depth``/``radius`` when present). Without
+    ``pixel``/``depth`` attributes, ``camera`` (the core CameraModel that rendered the
+    passes) gives both: each point projects onto its own pixel's centre."""
     from ..core.pointset import PointSet
     attrs = data.attributes
     n = len(attrs['position'].data)
@@ -187,11 +194,20 @@ def point_set_from_data(data, image_size, meta=None):
 
     colors = read(COLOR_ATTRIBUTE, 'color', 4, np.float32)
     pixels = read(PIXEL_ATTRIBUTE, 'value', 2, np.int32)
+    positions = read('position', 'vector', 3, np.float32)
+    depth = read(DEPTH_ATTRIBUTE, 'value', 1, np.float32)
+    if (pixels is None or depth is None) and camera is not None:
+        x, y, d = camera.with_frame_size(*image_size).project(positions)
+        if pixels is None:
+            pixels = np.stack([np.floor(x), np.floor(y)], axis=1).astype(np.int32)
+        if depth is None:
+            depth = d.astype(np.float32)
     if pixels is None:
-        raise ValueError(f"{data.name!r} has no {PIXEL_ATTRIBUTE!r} attribute: it was not built by Depth Cloud")
-    return PointSet(positions=read('position', 'vector', 3, np.float32),
+        raise ValueError(f"{data.name!r} has no {PIXEL_ATTRIBUTE!r} attribute and no camera: it was not built "
+                         "by Depth Cloud")
+    return PointSet(positions=positions,
                     colors=colors if colors is not None else np.ones((n, 4), np.float32),
-                    pixels=pixels, depth=read(DEPTH_ATTRIBUTE, 'value', 1, np.float32),
+                    pixels=pixels, depth=depth,
                     radius=read('radius', 'value', 1, np.float32), image_size=tuple(image_size),
                     meta=dict(meta or {}))
 

@@ -30,7 +30,7 @@ import bpy
 from ..core.camera import CameraModel
 from ..core.errors import CameraError, DepthCloudError, SettingsError
 from ..core.filters import DEFAULT_MAX_JUMP, remove_flying_pixels
-from ..core.footprint import has_image_plane, radius_from_neighbours
+from ..core.footprint import has_image_plane, radius_from_neighbours, radius_scale
 from ..core.grid_mesh import surface_from_point_set
 from . import compat, datablock
 
@@ -39,7 +39,7 @@ MODIFIER_NAME = "Depth Cloud Display"
 UNLIT_MATERIAL = "Depth Cloud Unlit"
 LIT_MATERIAL = "Depth Cloud Lit"
 MARKER = "depth_cloud_display"
-VERSION = 1
+VERSION = 2  # 2: pixel squares sized from the radius (no depth attribute needed)
 
 POINTS, SQUARES, SURFACE = "POINTS", "SQUARES", "SURFACE"
 MODES = (POINTS, SQUARES, SURFACE)
@@ -56,6 +56,9 @@ INPUTS = (
     ("Pixel Size", 'NodeSocketVector', (0.0, 0.0, 0.0),
      "Width and height of one source pixel per unit depth (orthographic: in scene units)"),
     ("Orthographic", 'NodeSocketBool', False, "The source camera is orthographic"),
+    ("Square Offset", 'NodeSocketVector', (0.0, 0.0, 0.0),
+     "Camera-space shift of each pixel square per unit radius: half a pixel at an even detail, "
+     "where a point's pixel is not the centre of the block it stands for"),
     ("Surface", 'NodeSocketObject', None, "Object holding the surface mesh of this cloud"),
 )
 
@@ -198,13 +201,14 @@ def _new_node_group():
     links.new(points, set_radius.inputs['Points'])
     links.new(rmul.outputs[0], set_radius.inputs['Radius'])
 
-    # Pixel squares: a unit quad per point, scaled to the footprint, turned like the camera
-    depth = node('GeometryNodeInputNamedAttribute', -900, -100, data_type='FLOAT')
-    depth.inputs['Name'].default_value = datablock.DEPTH_ATTRIBUTE
+    # Pixel squares: a unit quad per point, scaled to the footprint, turned like the camera.
+    # The radius is the footprint (x detail) times radius_scale, and "Pixel Size" is the pixel
+    # per radius unit, so squares need no depth attribute and follow the detail.
+    depth = node('GeometryNodeInputRadius', -900, -100)
     per_depth = node('GeometryNodeSwitch', -700, -100, input_type='FLOAT')
     links.new(gi.outputs['Orthographic'], per_depth.inputs['Switch'])
-    links.new(depth.outputs['Attribute'], per_depth.inputs['False'])
-    per_depth.inputs['True'].default_value = 1.0
+    links.new(depth.outputs[0], per_depth.inputs['False'])
+    links.new(depth.outputs[0], per_depth.inputs['True'])
     smul = node('ShaderNodeMath', -500, -100, operation='MULTIPLY')
     links.new(per_depth.outputs[0], smul.inputs[0])
     links.new(gi.outputs['Size'], smul.inputs[1])
@@ -217,8 +221,18 @@ def _new_node_group():
     grid_mat = node('GeometryNodeSetMaterial', -300, -300)
     links.new(grid.outputs['Mesh'], grid_mat.inputs['Geometry'])
     links.new(material.outputs[0], grid_mat.inputs['Material'])
+    # at an even detail the square is centred on the N x N block, half a pixel off the point
+    shift = node('ShaderNodeVectorMath', -700, -420, operation='SCALE')
+    links.new(gi.outputs['Square Offset'], shift.inputs[0])
+    links.new(depth.outputs[0], shift.inputs['Scale'])
+    turn = node('FunctionNodeRotateVector', -500, -420)
+    links.new(shift.outputs['Vector'], turn.inputs['Vector'])
+    links.new(gi.outputs['Camera Rotation'], turn.inputs['Rotation'])
+    centred = node('GeometryNodeSetPosition', -300, -450)
+    links.new(points, centred.inputs['Geometry'])
+    links.new(turn.outputs[0], centred.inputs['Offset'])
     squares = node('GeometryNodeInstanceOnPoints', -50, -150)
-    links.new(points, squares.inputs['Points'])
+    links.new(centred.outputs[0], squares.inputs['Points'])
     links.new(grid_mat.outputs[0], squares.inputs['Instance'])
     links.new(gi.outputs['Camera Rotation'], squares.inputs['Rotation'])
     links.new(scale.outputs['Vector'], squares.inputs['Scale'])
@@ -291,14 +305,20 @@ def image_size(obj):
     return int(s.image_width), int(s.image_height)
 
 
-def camera_inputs(model: CameraModel | None) -> dict:
-    """Modifier input values describing the source camera."""
+def camera_inputs(model: CameraModel | None, detail: int = 1) -> dict:
+    """Modifier input values describing the source camera (and the build's detail)."""
     if not has_image_plane(model):
-        return {"Camera Rotation": (0.0, 0.0, 0.0), "Pixel Size": (0.0, 0.0, 0.0), "Orthographic": False}
+        return {"Camera Rotation": (0.0, 0.0, 0.0), "Pixel Size": (0.0, 0.0, 0.0), "Orthographic": False,
+                "Square Offset": (0.0, 0.0, 0.0)}
     from mathutils import Matrix
     euler = Matrix(model.cam_to_world.tolist()).to_3x3().normalized().to_euler('XYZ')
     pw, ph = model.pixel_size()
-    return {"Camera Rotation": tuple(euler), "Pixel Size": (pw, ph, 1.0),
+    k = radius_scale(model)  # pixel squares scale with the radius: footprint x detail x k
+    # core.detail keeps pixel (N - 1) // 2 of each block: the block's centre is half a pixel
+    # right of and below it at an even N (camera y points up the image), per radius N k
+    half = 0.5 / (detail * k) if detail % 2 == 0 else 0.0
+    return {"Camera Rotation": tuple(euler), "Pixel Size": (pw / k, ph / k, 1.0),
+            "Square Offset": (half * pw, -half * ph, 0.0),
             "Orthographic": model.projection == 'ORTHO'}
 
 
@@ -321,7 +341,7 @@ def setup_cloud(obj, point_set, model, settings=None):
     s.camera = json.dumps(model.to_dict()) if model is not None else ""
     s.image_width, s.image_height = (int(v) for v in point_set.image_size)
     mod = display_modifier(obj)
-    set_inputs(mod, camera_inputs(model))
+    set_inputs(mod, camera_inputs(model, point_set.meta.get("detail", 1)))
     if s.surface is not None:  # rebuilt: the old surface no longer matches the points
         remove_surface(obj)
     if settings is None:
@@ -380,7 +400,7 @@ def display_problem(obj, mode):
         return CameraError(f"{obj.name}: pixel squares need the (non-panoramic) camera that rendered the passes; "
                            "rebuild with a camera set")
     if mode == SURFACE and obj.depth_cloud.display.surface is None and \
-            datablock.DEPTH_ATTRIBUTE not in obj.data.attributes:
+            datablock.DEPTH_ATTRIBUTE not in obj.data.attributes and not has_image_plane(stored_camera(obj)):
         return CameraError(f"{obj.name}: a surface needs the camera that rendered the passes (its points have "
                            "no camera depth); rebuild with a camera set")
     return None
@@ -398,7 +418,8 @@ def build_surface(obj, max_jump, model=None, point_set=None):
     if model is None:
         model = stored_camera(obj)
     if point_set is None:
-        point_set = datablock.point_set_from_data(obj.data, image_size(obj))
+        point_set = datablock.point_set_from_data(obj.data, image_size(obj),
+                                                  camera=model if has_image_plane(model) else None)
     if point_set.depth is None:
         raise CameraError(f"{obj.name}: a surface needs the camera that rendered the passes; rebuild with a camera set")
     from ..core.deep import one_per_pixel  # deep clouds: the surface of each pixel's front sample

@@ -17,14 +17,14 @@ import contextlib
 import os
 import sys
 import traceback
+from dataclasses import replace
 
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError
 from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
 from ..core.passes import SourceSpec, read_frame_passes
-from . import build
-from . import datablock
+from . import build, datablock
 from .source import reading_options, settings_spec
 
 MB = 1024 * 1024
@@ -63,20 +63,37 @@ class Player:
             self.prefetcher = None
 
 
-def spec_of(obj) -> SourceSpec:
-    return settings_spec(obj.depth_cloud.sequence)
+_rendering = False
 
 
-def _signature(obj) -> tuple:
+def set_rendering(on: bool) -> bool:
+    """Renders in progress (render_init .. render_complete/cancel) use the build's detail;
+    True when that changed."""
+    global _rendering
+    changed = _rendering != bool(on)
+    _rendering = bool(on)
+    return changed
+
+
+def spec_of(obj, scene=None) -> SourceSpec:
+    """What ``obj`` plays back; in the viewport (not while rendering) at the scene's
+    *Viewport Detail* when that is coarser than the build's detail."""
+    spec = settings_spec(obj.depth_cloud.sequence)
+    coarse = scene.depth_cloud.sequence.viewport_detail if scene is not None and not _rendering else 1
+    return replace(spec, detail=coarse) if coarse > spec.detail else spec
+
+
+def _signature(obj, scene=None) -> tuple:
     s = obj.depth_cloud.sequence
     cam = s.camera.session_uid if s.camera is not None else None
-    return (s.source, s.color_source, *reading_options(s).values(), cam, s.clip)
+    return (s.source, s.color_source, *reading_options(s).values(), cam, s.clip, spec_of(obj, scene).detail)
 
 
-def player_for(obj) -> Player:
-    """The player of ``obj``'s sequence; a changed source forgets its frames."""
+def player_for(obj, scene=None) -> Player:
+    """The player of ``obj``'s sequence; a changed source (or detail: viewport against
+    render) forgets its frames."""
     uid = obj.depth_cloud.sequence.uid
-    sig = _signature(obj)
+    sig = _signature(obj, scene)
     player = _players.get(uid)
     if player is None or player.signature != sig:
         if player is not None:
@@ -155,7 +172,7 @@ def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
     """Build ``frame`` of ``obj``'s sequence from its files, with the camera evaluated at the
     scene's current frame (which must be ``frame``); returns ``(CachedFrame, PointSet)``."""
     s = obj.depth_cloud.sequence
-    point_set, model = build.point_set_for_frame(scene, spec_of(obj), frame, s.camera, s.clip,
+    point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), frame, s.camera, s.clip,
                                                  depsgraph=depsgraph, passes=passes)
     return CachedFrame.from_point_set(frame, point_set, model), point_set
 
@@ -195,7 +212,7 @@ def _read_ahead(player: Player, obj, scene, frame: int):
         if player.prefetcher is not None:
             player.prefetcher.want(())
         return
-    spec = spec_of(obj)
+    spec = spec_of(obj, scene)
     if not _prefetch_ok(spec):
         return
     step = max(1, s.frame_step)
@@ -222,7 +239,7 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     """Make ``obj`` show scene frame ``frame`` (default: current). Returns the source frame
     shown, or None when it shows no points."""
     s = obj.depth_cloud.sequence
-    player = player_for(obj)
+    player = player_for(obj, scene)
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
     key = obj.data.session_uid  # linked duplicates share the Mesh: written once
@@ -250,7 +267,7 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
 
 
 def _build_visit(player: Player, obj, scene, target: int, depsgraph):
-    path, _color = spec_of(obj).paths(target)
+    path, _color = spec_of(obj, scene).paths(target)
     failed = player.failed.get(target)
     if failed is not None and failed[1] == _stat(path):
         return None, None  # same file as when it failed: already reported

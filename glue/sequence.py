@@ -16,9 +16,7 @@ from ..core.errors import DepthCloudError, SourceFileError
 from ..core.framecache import CachedFrame
 from ..core.frames import format_frames, frame_numbers, split_existing
 from ..core.passes import SourceSpec
-from . import build
-from . import compat, datablock, display
-from . import playback
+from . import build, compat, datablock, display, playback
 from .source import READING_OPTIONS, setting_value
 
 LAZY, PRELOAD, KEYED = 'LAZY', 'PRELOAD', 'KEYED'
@@ -87,6 +85,38 @@ def _key_visibility(obj, frame: int, until: int, current: int):
     obj.hide_viewport = obj.hide_render = not (frame <= current < until)
 
 
+KEYED_ADVICE = "play the sequence from the cache (mode Lazy or Preload)"
+
+
+def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", advice: str = KEYED_ADVICE,
+                 pixel_ids: bool | None = None) -> str:
+    """What ``what`` (one datablock per frame of ``frames``) will take at most: every kept
+    pixel of the first file's largest data window a point, at the spec's detail and the
+    attribute setting (None: the scene's). Raises SettingsError, suggesting ``advice`` or a
+    coarser detail, when that exceeds the machine's memory. Reads only the first file's header."""
+    from ..core import memory
+    from ..core.exr import read_exr, window_size
+    path, _ = spec.paths(frames[0])
+    head = read_exr(path, header_only=True)
+    pixels = 0
+    for header in head.headers:
+        (x0, y0), (x1, y1) = header["dataWindow"]
+        w, h = window_size((int(x0), int(y0), int(x1), int(y1)))
+        pixels = max(pixels, w * h)
+    ids = scene.depth_cloud.pixel_ids if pixel_ids is None else bool(pixel_ids)
+
+    n_frames = len(frames)
+
+    def total(detail, count=n_frames):
+        return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids)
+
+    return memory.check_fits(
+        total(spec.detail), f"{what} of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "
+                            f"per frame at detail {spec.detail})",
+        f"{advice} or build at a coarser detail (detail {spec.detail + 1}: "
+        f"{memory.describe(total(spec.detail + 1))})")
+
+
 class SequenceBuild:
     """Build ``frames`` of ``spec`` in ``mode`` (LAZY, PRELOAD or KEYED) step by step."""
 
@@ -109,6 +139,8 @@ class SequenceBuild:
             raise SourceFileError(first, f"no file found for any of frames {format_frames(self.frames)} "
                                          f"(pattern {spec.path})")
         self.present, self.missing = present, missing
+        #: the memory statement of a build that keeps a datablock per frame (KEYED), or ""
+        self.memory = keyed_memory(scene, spec, present) if mode == KEYED else ""
         self.failed: list = []  # (frame, message)
         self.staged: list = []  # (frame, CachedFrame or PointCloud datablock, points)
         self.todo = list(present) if mode != LAZY else []
@@ -153,7 +185,8 @@ class SequenceBuild:
             self.staged.append((frame, entry, len(entry)))
         else:
             name = f"{sequence_name(self.spec)}_{frame:04d}"
-            self.staged.append((frame, datablock.pointcloud_from_point_set(point_set, name, scene), len(point_set)))
+            pc = datablock.pointcloud_from_point_set(point_set, name, scene, pixel_ids=scene.depth_cloud.pixel_ids)
+            self.staged.append((frame, pc, len(point_set)))
         return frame
 
     def _restore_frame(self):

@@ -29,7 +29,7 @@ from .images import abspath
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
-                   "position_channels", "view", "deep_samples", "deep_min_alpha", "mask", "mask_pass",
+                   "position_channels", "detail", "view", "deep_samples", "deep_min_alpha", "mask", "mask_pass",
                    "mask_threshold", "normals", "attributes")
 
 

@@ -12,7 +12,7 @@ from ._select import select_only
 
 
 class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
-    """Build the frame range's point clouds for playback (one object swapping frames) or as one keyed object per frame. Esc cancels"""
+    """Build the frame range's point clouds for playback (one object swapping frames) or as one keyed object per frame. Esc cancels"""  # noqa: E501 (the tooltip)
 
     bl_idname = "depth_cloud.build_sequence"
     bl_label = "Build Sequence"
@@ -39,6 +39,8 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         except DepthCloudError as err:
             self.report({'ERROR'}, str(err))
             return False
+        if self._job.memory:
+            self.report({'INFO'}, self._job.memory)
         return True
 
     def _progress_line(self, frame):

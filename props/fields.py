@@ -6,7 +6,7 @@ returns a fresh property for one class annotation."""
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, PointerProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from ..enums import CONVENTIONS, DEEP_SAMPLES, KINDS
 
@@ -56,6 +56,12 @@ def color_channels():
 
 def position_channels():
     return StringProperty(name="Position Channels", description="Override prefix, e.g. 'ViewLayer.Position'")
+
+
+def detail():
+    return IntProperty(name="Detail", default=1, min=1, max=64,
+                       description="Build every Nth pixel (each point then covers N x N pixels): "
+                                   "cost and memory fall with N squared")
 
 
 def deep_samples():

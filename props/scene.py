@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
-                       StringProperty)
+from bpy.props import (
+    BoolProperty,
+    CollectionProperty,
+    EnumProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
 
 from ..enums import SOURCE_MODES
 from . import fields, masks
@@ -23,7 +29,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     exr_path: StringProperty(name="EXR", subtype='FILE_PATH',
                              description="Multilayer EXR, or the depth/position EXR; '#' runs are the frame number")
     color_path: StringProperty(name="Color", subtype='FILE_PATH',
-                               description="Color pass for Separate Files (EXR, PNG or JPG); '#' runs are the frame number")
+                               description="Color pass for Separate Files (EXR, PNG or JPG); "
+                                           "'#' runs are the frame number")
     kind: fields.kind()
     convention: fields.convention()
     near: fields.near()
@@ -43,6 +50,11 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     deep_samples: fields.deep_samples()
     deep_min_alpha: fields.deep_min_alpha()
     clip: fields.clip()
+    detail: fields.detail()
+    pixel_ids: BoolProperty(name="Pixel IDs and Depth", default=False,
+                            description="Also store each point's source pixel ('pixel') and camera depth "
+                                        "('depth') as attributes (12 more bytes per point); without them "
+                                        "they are recovered from the positions through the camera")
     show_channels: BoolProperty(name="Channels", default=False)
     # The panel's searchable list of the names in the file's Cryptomatte manifests (props/masks.py).
     mask_names: CollectionProperty(type=DepthCloudMaskName)

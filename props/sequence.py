@@ -31,6 +31,9 @@ class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
                                       "are dropped first (16 bytes per point)")
     prefetch: BoolProperty(name="Read Ahead", default=True,
                            description="Decode the next frames' EXRs on a background thread during playback")
+    viewport_detail: IntProperty(name="Viewport Detail", default=1, min=1, max=64,
+                                 description="Play back every Nth pixel in the viewport (when coarser than the "
+                                             "build's detail); renders use the build's detail")
 
 
 class DepthCloudSequenceObject(bpy.types.PropertyGroup):
@@ -49,6 +52,7 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     depth_channel: fields.depth_channel()
     color_channels: fields.color_channels()
     position_channels: fields.position_channels()
+    detail: fields.detail()
     mask: fields.mask()
     mask_pass: fields.mask_pass()
     mask_threshold: fields.mask_threshold()

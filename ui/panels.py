@@ -25,6 +25,8 @@ def draw_settings(layout, context):
     draw_views(col, context)
     col.prop(settings, "camera")
     col.prop(settings, "clip")
+    col.prop(settings, "detail")
+    col.prop(settings, "pixel_ids")
     box = layout.box()
     box.prop(settings, "show_channels", icon='TRIA_DOWN' if settings.show_channels else 'TRIA_RIGHT', emboss=False)
     if settings.show_channels:

@@ -22,6 +22,7 @@ def draw_sequence(layout, context):
     if s.mode != 'KEYED':
         col.prop(s, "cache_mb", text="Cache (MB)")
         col.prop(s, "prefetch")
+        col.prop(s, "viewport_detail")
     layout.operator("depth_cloud.build_sequence", icon='SEQUENCE')
 
     obj = context.active_object

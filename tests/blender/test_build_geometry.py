@@ -2,13 +2,20 @@
 
 Bound from the foundation issue: 99th percentile of |point - Position| <= 5e-5 x depth.
 """
-import os
 
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, cloud_points, read_ground_truth, relative_errors, render, setup_render,
-                    write_exr)
+from scenes import (
+    add_camera,
+    add_primitives,
+    cloud_points,
+    read_ground_truth,
+    relative_errors,
+    render,
+    setup_render,
+    write_exr,
+)
 
 BOUND = 5e-5
 
@@ -59,6 +66,7 @@ def test_build_operator_makes_point_cloud_object(scene, tmp_path):
     path = _render_case(scene, tmp_path, "persp_shift")
     pos, z, rgba = read_ground_truth(path)
     scene.depth_cloud.exr_path = path
+    scene.depth_cloud.pixel_ids = True  # the source pixel of each point, to compare with the Position pass
     assert bpy.ops.depth_cloud.build() == {'FINISHED'}
     obs = [o for o in scene.objects if o.depth_cloud.is_cloud]
     assert len(obs) == 1 and obs[0].type == 'POINTCLOUD'

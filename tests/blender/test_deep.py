@@ -157,6 +157,7 @@ def test_front_sample_and_min_alpha(shot):
 
 def test_build_operator_and_surface(shot):
     import bpy
+
     from depth_cloud import api
     scene, cam, pattern, truth = shot
     t = truth[1]
@@ -285,8 +286,9 @@ def test_usd_bake_of_a_deep_sequence(shot, tmp_path):
 
 def test_bad_deep_file_is_reported_and_scene_left_alone(shot, tmp_path):
     import bpy
-    from depth_cloud.core.deep import write_deep_exr
     from test_bad_input import snapshot
+
+    from depth_cloud.core.deep import write_deep_exr
     scene, cam, pattern, truth = shot
     counts = np.ones((H, W), np.int32)
     no_z = write_deep_exr(str(tmp_path / "noz.exr"), counts, {"R": np.ones(W * H, np.float32)})
@@ -302,6 +304,7 @@ def test_real_deep_file_builds_one_point_per_sample(scene, tmp_path):
     camera; every sample is a point at its planar Z with its straight color."""
     import bpy
     import OpenEXR
+
     from depth_cloud import api
     path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "v2",
                         "LowResLeftView", "Balls.exr")
@@ -313,6 +316,7 @@ def test_real_deep_file_builds_one_point_per_sample(scene, tmp_path):
     cam = add_camera(scene, location=(0, 0, 0), target=(0, 0, -1), lens=35.0)
     cam.data.clip_end = 5000.0
     scene.depth_cloud.exr_path = path
+    scene.depth_cloud.pixel_ids = True  # the stored camera depth of each sample, compared below
     assert bpy.ops.depth_cloud.build() == {'FINISHED'}
     ob = next(o for o in scene.objects if o.depth_cloud.is_cloud)
     n = len(ob.data.points)

@@ -117,7 +117,6 @@ def _object_index(exr):
 def two_views(scene, tmp_path):
     """Source camera and a second camera 20 degrees away: object labels, depth and world
     position of the original scene from both (Object Index pass)."""
-    import bpy
     from depth_cloud import api
     setup_render(scene, 64, 48)
     faithful_film(scene)
@@ -256,6 +255,7 @@ def _stored_pixels(path):
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
 def test_display_referred_color_is_linearized(scene, tmp_path, fmt):
     import bpy
+
     from depth_cloud import api
     setup_render(scene, 64, 48)
     faithful_film(scene)
@@ -322,7 +322,7 @@ def test_edge_cleanup_removes_flying_pixels(scene, tmp_path):
     assert flying.sum() >= 10
     for mode, found_min, kept_min in (("FLYING", 0.7, 0.99), ("EDGES", 0.95, 0.9)):
         _display(scene, cleanup_flying=True, cleanup_mode=mode, cleanup_max_jump=0.05)
-        ob = api.build_point_cloud(scene, source=path)
+        ob = api.build_point_cloud(scene, source=path, pixel_ids=True)
         kept = np.zeros(depth.shape, bool)
         pix = _cloud_pixels(ob)
         kept[pix[:, 1], pix[:, 0]] = True
@@ -350,7 +350,8 @@ def _synthetic_source(tmp_path, width, height, model):
     rng = np.random.default_rng(7)
     color = rng.random((height, width, 4)).astype(np.float32)
     color[..., 3] = 1
-    return write_exr(str(tmp_path / "synthetic.exr"), {"Z": z, **{c: color[..., i] for i, c in enumerate("RGBA")}}), color, z
+    path = write_exr(str(tmp_path / "synthetic.exr"), {"Z": z, **{c: color[..., i] for i, c in enumerate("RGBA")}})
+    return path, color, z
 
 
 @pytest.mark.parametrize("camera", [dict(lens=30.0, shift_x=0.1), dict(ortho=True, ortho_scale=6.0, shift_y=-0.1)],
@@ -384,6 +385,7 @@ def test_node_group_and_materials_are_shared_and_survive_reload(scene, tmp_path)
     import shutil
 
     import bpy
+
     from depth_cloud import api
     _cam, path = _source_scene(scene, tmp_path, lens=35.0)
     _pos, z, rgba = read_ground_truth(path)
@@ -427,8 +429,9 @@ def test_node_group_and_materials_are_shared_and_survive_reload(scene, tmp_path)
 
 def test_display_changes_live(scene, tmp_path):
     import bpy
-    from depth_cloud.glue import compat
+
     from depth_cloud import api
+    from depth_cloud.glue import compat
     _cam, path = _source_scene(scene, tmp_path, lens=35.0)
     ob = api.build_point_cloud(scene, source=path)
     n = len(ob.data.points)
@@ -472,8 +475,9 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
     """A world position pass read without a camera: no footprint orientation, so squares
     and surfaces are refused with a message and points get a radius from their spacing."""
     import bpy
-    from depth_cloud.glue import compat
+
     from depth_cloud import api
+    from depth_cloud.glue import compat
     _cam, path = _source_scene(scene, tmp_path, lens=35.0)
     pos, z, rgba = read_ground_truth(path)
     channels = {f"P.{c}": np.where(z[..., None] < 1e9, pos, 0)[..., i].astype(np.float32) for i, c in enumerate("XYZ")}
@@ -503,11 +507,13 @@ def test_cloud_without_camera_falls_back_to_points(scene, tmp_path):
         api.set_display(size=-1.0)
     with pytest.raises(api.SettingsError, match="mode"):
         api.set_display([ob], mode="VOXELS")
-    assert api.set_display(size=3.0) == [ob] and compat.get_modifier_input(mod, input_identifiers(mod.node_group)["Size"]) == 3.0
+    assert api.set_display(size=3.0) == [ob]
+    assert compat.get_modifier_input(mod, input_identifiers(mod.node_group)["Size"]) == 3.0
 
 
 def test_display_panels_draw_known_settings(scene):
     import bpy
+
     from depth_cloud.ui.display import classes, draw_display
     assert sorted(c.bl_space_type for c in classes) == ['NODE_EDITOR', 'VIEW_3D']
     assert all(c.bl_parent_id in dir(bpy.types) and c.__name__ in dir(bpy.types) for c in classes)

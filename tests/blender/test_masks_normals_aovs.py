@@ -245,7 +245,8 @@ def test_built_cloud_and_exports_carry_normals_and_aovs(shot, tmp_path):
     from depth_cloud import api
     from depth_cloud.core.ply import read_ply
     scene, path = shot
-    ob = api.build_point_cloud(scene, source=path, mask=["Cube", "Sphere"], attributes="rough, tint")
+    ob = api.build_point_cloud(scene, source=path, mask=["Cube", "Sphere"], attributes="rough, tint",
+                               pixel_ids=True)  # the source pixels, to compare the attributes with the file
     attrs = ob.data.attributes
     kinds = {a.name: a.data_type for a in attrs}
     assert kinds["normal"] == 'FLOAT_VECTOR' and kinds["rough"] == 'FLOAT' and kinds["tint"] == 'FLOAT_COLOR'
@@ -342,7 +343,7 @@ def test_layer_without_manifest_and_made_up_cryptomatte(scene, tmp_path):
     a0[2, 6], g0[2, 6] = 0.45, 0.55   # one pixel: prop 0.55, hero 0.45
     channels = {"Z": np.full((h, w), 4.0, np.float32),
                 "crypto_object00.R": r0, "crypto_object00.G": g0, "crypto_object00.B": b0, "crypto_object00.A": a0}
-    manifest = '{"hero":"%08x","prop":"%08x"}' % (ids["hero"], ids["prop"])
+    manifest = f'{{"hero":"{ids["hero"]:08x}","prop":"{ids["prop"]:08x}"}}'
     good = write_exr(str(tmp_path / "crypto.exr"), channels, {
         "cryptomatte/abc1234/name": "crypto_object", "cryptomatte/abc1234/hash": "MurmurHash3_32",
         "cryptomatte/abc1234/conversion": "uint32_to_float32", "cryptomatte/abc1234/manifest": manifest})
@@ -368,6 +369,7 @@ def test_layer_without_manifest_and_made_up_cryptomatte(scene, tmp_path):
 # ----------------------------------------------------------------------------- info, panel, CLI
 def test_info_lists_cryptomatte_names_and_passes(shot):
     import io
+
     from depth_cloud import api
     from depth_cloud.core.info import exr_info, format_info
     _scene, path = shot
@@ -413,6 +415,7 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
     """Three frames from a moving camera: a masked sequence shows only the cube on every frame;
     fusing the masked views gives points on the cube only, with the Normal pass's normals."""
     import bpy
+
     from depth_cloud import api
     pattern = str(tmp_path / "seq_####.exr")
     render_shot(scene, pattern.replace("####", "0001"))
@@ -482,8 +485,8 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
                     reason="needs /work/shared/data (real EXRs)")
 def test_real_files_without_cryptomatte_say_so():
     """A real multi-part EXR with no Cryptomatte layer: a name mask is refused by name."""
-    from depth_cloud.core.passes import SourceSpec, read_frame_passes
     from depth_cloud.core.errors import ChannelError
+    from depth_cloud.core.passes import SourceSpec, read_frame_passes
     data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
     path = os.path.join(data, "Beachball", "multipart.0001.exr")
     if not os.path.isfile(path):
@@ -499,6 +502,7 @@ def test_lit_display_shades_with_the_point_normals(shot, tmp_path):
     lit when it has none (the points' own sphere normals)."""
     import bpy
     from mathutils import Vector
+
     from depth_cloud import api
     scene, path = shot
     for ob in list(scene.objects):
@@ -532,6 +536,7 @@ def _edge_mask(region):
 
 def test_panel_draws_the_mask_settings(scene):
     import bpy
+
     from depth_cloud.ui.panels import draw_settings
     s = scene.depth_cloud
     drawn = []

@@ -9,8 +9,15 @@ import os
 import numpy as np
 import pytest
 
-from scenes import (add_camera, add_primitives, cloud_points, key_camera, read_ground_truth, relative_errors,
-                    setup_render)
+from scenes import (
+    add_camera,
+    add_primitives,
+    cloud_points,
+    key_camera,
+    read_ground_truth,
+    relative_errors,
+    setup_render,
+)
 
 BOUND = 5e-5
 
@@ -86,7 +93,6 @@ def diff(a, b, path=""):
 def user_settings(scene, tmp_path):
     """An artist's scene: PNG output, compositor and sequencer on, stamp burnt in, motion
     blur, other passes than ours, an output path of their own."""
-    import bpy
     from depth_cloud.glue import compat
     r = scene.render
     s = r.image_settings
@@ -122,6 +128,7 @@ def fresh_scene_points(path):
     """Unproject ``path`` in a factory-fresh empty scene: no camera object exists, so the
     camera can only come from the file's header."""
     import bpy
+
     from depth_cloud import api
     bpy.ops.wm.read_factory_settings(use_empty=True)
     assert not bpy.data.cameras and bpy.context.scene.camera is None
@@ -144,6 +151,7 @@ def check_against_position_pass(path, points=None):
 @pytest.mark.parametrize("aspect", [1.0, 2.0])
 def test_render_unprojects_in_fresh_scene_and_restores_settings(scene, tmp_path, aspect):
     import bpy
+
     from depth_cloud.core.exr import read_exr
     from depth_cloud.core.header_camera import camera_from_header
     make_scene(scene, tmp_path, aspect)
@@ -221,6 +229,7 @@ def test_eevee(scene, tmp_path):
     plane where it hit nothing. EEVEE stores its Position pass in half floats, so the bound
     is the half-float rounding of the coordinates on top of the foundation bound."""
     import bpy
+
     from depth_cloud.glue import compat
     make_scene(scene, tmp_path, engine=compat.EEVEE_ENGINE)
     scene.eevee.taa_render_samples = 1
@@ -241,6 +250,7 @@ def test_eevee(scene, tmp_path):
 def test_render_and_build(scene, tmp_path):
     import bpy
     make_scene(scene, tmp_path)
+    scene.depth_cloud.pixel_ids = True  # the source pixel of each point, to compare with the Position pass
     scene.depth_cloud.depth_channel = "Other.Z"  # overrides for another file are cleared
     assert bpy.ops.depth_cloud.render_passes(build=True) == {'FINISHED'}
     path = str(tmp_path / "cache" / "Scene_0001.exr")
@@ -259,6 +269,7 @@ def test_render_and_build(scene, tmp_path):
 
 def test_bad_settings_change_nothing(scene, tmp_path):
     import bpy
+
     from depth_cloud import api
     from depth_cloud.core.errors import CameraError, ExportError, SettingsError
     make_scene(scene, tmp_path)
