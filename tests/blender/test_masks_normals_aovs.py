@@ -487,28 +487,32 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
     assert np.median(angles) < 1.0 and np.percentile(angles, 99) < 5.0
 
 
-def _shown_points(obj, names):
-    """``{name: array}`` of the points ``obj`` shows (its evaluated Point Cloud), for the
-    attributes of ``names`` it has; world-space positions."""
-    import bpy
+def _read_points(pc, names, matrix=None):
+    """``{name: array}`` of the Point Cloud ``pc``'s ``position`` and those of ``names`` it has."""
     widths = {'FLOAT': 1, 'FLOAT_VECTOR': 3, 'FLOAT_COLOR': 4, 'FLOAT2': 2, 'INT32_2D': 2}
+    out = {}
+    for name in ("position", *names):
+        att = pc.attributes.get(name)
+        if att is None:
+            continue
+        k = widths[att.data_type]
+        ints = att.data_type == 'INT32_2D'
+        buf = np.empty(len(pc.points) * k, np.int32 if ints else np.float32)
+        att.data.foreach_get('value' if ints or k == 1 else 'color' if k == 4 else 'vector', buf)
+        out[name] = buf.reshape(-1, k) if k > 1 else buf
+    if matrix is not None:
+        m = np.array(matrix)
+        out["position"] = out["position"] @ m[:3, :3].T + m[:3, 3]
+    return out
+
+
+def _shown_points(obj, names):
+    """:func:`_read_points` of the points ``obj`` shows (its evaluated Point Cloud), world space."""
+    import bpy
     dg = bpy.context.evaluated_depsgraph_get()
     for inst in dg.object_instances:
         if inst.object.type == 'POINTCLOUD' and inst.object.original == obj:
-            pc = inst.object.data
-            out = {}
-            for name in ("position", *names):
-                att = pc.attributes.get(name)
-                if att is None:
-                    continue
-                k = widths[att.data_type]
-                ints = att.data_type == 'INT32_2D'
-                buf = np.empty(len(pc.points) * k, np.int32 if ints else np.float32)
-                att.data.foreach_get('value' if ints or k == 1 else 'color' if k == 4 else 'vector', buf)
-                out[name] = buf.reshape(-1, k) if k > 1 else buf
-            m = np.array(inst.matrix_world)
-            out["position"] = out["position"] @ m[:3, :3].T + m[:3, 3]
-            return out
+            return _read_points(inst.object.data, names, inst.matrix_world)
     raise AssertionError(f"{obj.name} shows nothing")
 
 
@@ -602,7 +606,8 @@ def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(sce
         scene.frame_set(frame)
         shown = [o for o in clouds if not o.hide_viewport]
         assert [o.depth_cloud.frame for o in shown] == [frame]
-        check(_shown_points(shown[0], PLAYED), frame, True, "KEYED")
+        # the keyed object's own datablock (reading its evaluated copy leaves 6 blocks unfreed at exit on 4.2)
+        check(_read_points(shown[0].data, PLAYED, shown[0].matrix_world), frame, True, "KEYED")
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")),
