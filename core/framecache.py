@@ -1,12 +1,17 @@
 """Compact per-frame point data for sequence playback, a memory-bounded LRU cache of it,
 and a background reader that decodes upcoming frames' EXRs ahead of the playhead.
 
-A cached frame costs **16 bytes per point**: float32 positions (12 B) and RGBA as 8-bit
-(4 B). Each channel is stored as ``round(255 * sqrt(value))`` (a gamma-2 code: finer than
+A cached frame costs **16 bytes per point** for positions and colors: float32 positions
+(12 B) and RGBA as 8-bit (4 B). Each channel is stored as ``round(255 * sqrt(value))`` (a gamma-2 code: finer than
 sRGB in the darks, decoded with a multiplication and a square over contiguous memory instead
 of a lookup); values are clipped to 0..1. The point radius is not stored: for perspective and orthographic
 cameras it is an affine function of the position (half the pixel footprint at the point's
 planar depth), kept as four numbers per frame. Other cameras store it as float16 (+2 B).
+
+Frames read with a Normal pass keep each point's ``normal`` as three int16 codes (+6 B,
+``round(32767 * component)``: within :data:`NORMAL_TOLERANCE_DEG` of the float normal, decoded
+with one multiplication); named passes and a mask's ``coverage`` are kept as the float32 (or
+integer) arrays the build made (+4 B per channel), so they equal the EXR's pixels exactly.
 
 Pure numpy + threading: no Blender types.
 """
@@ -49,6 +54,36 @@ def decode_colors(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarra
 COLOR_TOLERANCE = 1.0 / 255.0 + 0.25 / 255.0 ** 2
 
 
+_NORMAL_SCALE = 32767.0
+#: Largest angle (degrees) between a decoded normal and the unit normal it encodes: each
+#: component is off by at most half a code step, 0.5/32767, so the vector by sqrt(3) times that.
+NORMAL_TOLERANCE_DEG = float(np.degrees(np.sqrt(3.0) * 0.5 / _NORMAL_SCALE))
+
+
+def encode_normals(normals: np.ndarray) -> np.ndarray:
+    """Unit (or zero) float normals (N, 3) -> (N, 3) int16 codes ``round(32767 * n)``."""
+    q = np.empty(np.shape(normals), dtype=np.float32)
+    np.clip(normals, -1.0, 1.0, out=q)
+    q *= np.float32(_NORMAL_SCALE)
+    np.rint(q, out=q)
+    return q.astype(np.int16)
+
+
+def decode_normals(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """(N, 3) int16 codes -> (N, 3) float32 normals (zero codes stay zero normals)."""
+    if out is None:
+        out = np.empty(codes.shape, dtype=np.float32)
+    np.multiply(codes, np.float32(1.0 / _NORMAL_SCALE), out=out, dtype=np.float32)
+    return out
+
+
+def _owned(values) -> np.ndarray:
+    """``values`` as a contiguous array of its own (a view would keep its whole base alive
+    while the cache counted only the view)."""
+    a = np.ascontiguousarray(values)
+    return a if a.base is None else a.copy()
+
+
 def radius_plane(camera: CameraModel | None):
     """``(a, c)`` with ``radius = position @ a + c`` (footprint.point_radius), or None."""
     if camera is None or camera.projection not in (PERSPECTIVE, ORTHOGRAPHIC):
@@ -70,6 +105,8 @@ class CachedFrame:
     colors: np.ndarray  # (N, 4) uint8 codes
     plane: tuple | None = None  # (a (3,) float32, c) -> radius = positions @ a + c
     radius16: np.ndarray | None = None  # (N,) float16 when no plane describes the radius
+    normal_codes: np.ndarray | None = None  # (N, 3) int16 (encode_normals) when the frame has normals
+    attributes: dict = field(default_factory=dict)  # name -> (N,) or (N, k) array (named passes, coverage)
     path: str = ""
     warnings: list = field(default_factory=list)
 
@@ -79,6 +116,9 @@ class CachedFrame:
     @property
     def nbytes(self) -> int:
         extra = self.radius16.nbytes if self.radius16 is not None else 0
+        if self.normal_codes is not None:
+            extra += self.normal_codes.nbytes
+        extra += sum(a.nbytes for a in self.attributes.values())
         return int(self.positions.nbytes + self.colors.nbytes + extra)
 
     @classmethod
@@ -87,8 +127,11 @@ class CachedFrame:
         radius16 = None
         if plane is None and point_set.radius is not None:
             radius16 = point_set.radius.astype(np.float16)
+        normals = getattr(point_set, "normals", None)
         return cls(frame=int(frame), positions=np.ascontiguousarray(point_set.positions, dtype=np.float32),
                    colors=encode_colors(point_set.colors), plane=plane, radius16=radius16,
+                   normal_codes=encode_normals(normals) if normals is not None else None,
+                   attributes={name: _owned(a) for name, a in getattr(point_set, "attributes", {}).items()},
                    path=str(point_set.meta.get("path", "")), warnings=list(point_set.meta.get("warnings", ())))
 
     def radius(self) -> np.ndarray:
@@ -106,6 +149,10 @@ class CachedFrame:
 
     def rgba(self) -> np.ndarray:
         return decode_colors(self.colors)
+
+    def normals(self) -> np.ndarray | None:
+        """(N, 3) float32 normals, or None when the frame has none."""
+        return decode_normals(self.normal_codes) if self.normal_codes is not None else None
 
 
 class FrameCache:

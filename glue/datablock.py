@@ -222,18 +222,28 @@ _POINTS_GROUP_TAG = "depth_cloud_points"
 _POINTS_GROUP_VERSION = 1
 
 
-def write_mesh_points(mesh, positions, colors, radius):
+def write_mesh_points(mesh, positions, colors, radius, normals=None, attributes=None):
     """Make ``mesh`` hold exactly ``len(positions)`` loose vertices with ``position``,
-    ``Col`` (FLOAT_COLOR, linear RGBA) and ``radius`` point attributes. Arrays are (N, 3)
-    float32, (N, 4) float32 and (N,) float32; no operators are used (safe in handlers and
-    during renders). An empty ``positions`` leaves an empty mesh."""
+    ``Col`` (FLOAT_COLOR, linear RGBA) and ``radius`` point attributes, plus ``normal``
+    (FLOAT_VECTOR) when ``normals`` is given and one attribute per entry of ``attributes``
+    (typed as in :func:`write_attributes`); attributes an earlier frame left that this one
+    lacks are removed. Arrays are (N, 3) float32, (N, 4) float32 and (N,) float32; no
+    operators are used (safe in handlers and during renders). An empty ``positions`` leaves
+    an empty mesh."""
     n = len(positions)
     if len(mesh.vertices) != n or len(mesh.edges) or len(mesh.polygons):
         mesh.clear_geometry()
         if n:
             mesh.vertices.add(n)
+    attributes = attributes or {}
+    attrs = mesh.attributes
+    keep = {'position', COLOR_ATTRIBUTE, 'radius', *attributes}
+    if normals is not None:
+        keep.add(NORMAL_ATTRIBUTE)
+    stale = [a.name for a in attrs if a.domain == 'POINT' and not a.name.startswith('.') and a.name not in keep]
+    for name in stale:
+        attrs.remove(attrs[name])
     if n:
-        attrs = mesh.attributes
         attrs['position'].data.foreach_set('vector', _flat(positions, np.float32))
         col = attrs.get(COLOR_ATTRIBUTE)
         if col is None or col.data_type != 'FLOAT_COLOR' or col.domain != 'POINT':
@@ -244,6 +254,10 @@ def write_mesh_points(mesh, positions, colors, radius):
         col.data.foreach_set('color', _flat(colors, np.float32))
         rad = attrs.get('radius') or attrs.new('radius', 'FLOAT', 'POINT')
         rad.data.foreach_set('value', _flat(radius, np.float32))
+        if normals is not None:
+            _write_extra(attrs, NORMAL_ATTRIBUTE, normals, 'POINT')
+        for name, values in attributes.items():
+            _write_extra(attrs, name, values, 'POINT')
     mesh.update_tag()
 
 

@@ -22,7 +22,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError
-from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors
+from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors, decode_normals
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build, datablock
 from .source import reading_options, settings_spec
@@ -34,7 +34,8 @@ READ_AHEAD = 2
 _cache = FrameCache(DEFAULT_BUDGET_MB * MB)
 _players: dict = {}
 _suspended = 0
-_scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32)}
+_scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32),
+            "normals": np.empty((0, 3), np.float32)}
 _EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0, np.float32))
 
 
@@ -178,11 +179,13 @@ def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
 
 
 def write_frame(obj, entry: CachedFrame | None, point_set=None):
-    """Write ``entry`` (None: no points) into the object's Mesh. A frame just built passes its
-    PointSet too: its float colors and radii are written as they are (no decoding)."""
+    """Write ``entry`` (None: no points) into the object's Mesh: positions, colors, radii, and
+    the normals and named passes (``attributes``, a mask's ``coverage``) the frame has. A frame
+    just built passes its PointSet too: its float arrays are written as they are (no decoding)."""
     mesh = obj.data
     if point_set is not None and point_set.radius is not None and len(point_set):
-        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius)
+        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius,
+                                    point_set.normals, point_set.attributes)
         return
     if entry is None or len(entry) == 0:
         datablock.write_mesh_points(mesh, *_EMPTY)
@@ -198,7 +201,12 @@ def write_frame(obj, entry: CachedFrame | None, point_set=None):
         radius += np.float32(entry.plane[1])
     else:
         radius = entry.radius()
-    datablock.write_mesh_points(mesh, entry.positions, rgba, radius)
+    normals = None
+    if entry.normal_codes is not None:
+        if len(_scratch["normals"]) < n:
+            _scratch["normals"] = np.empty((n, 3), np.float32)
+        normals = decode_normals(entry.normal_codes, out=_scratch["normals"][:n])
+    datablock.write_mesh_points(mesh, entry.positions, rgba, radius, normals, entry.attributes)
 
 
 def _prefetch_ok(spec: SourceSpec) -> bool:

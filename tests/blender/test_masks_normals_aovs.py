@@ -411,12 +411,8 @@ def test_find_names_operator_fills_the_searchable_list(shot):
     assert len(s.mask_names) == count
 
 
-def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
-    """Three frames from a moving camera: a masked sequence shows only the cube on every frame;
-    fusing the masked views gives points on the cube only, with the Normal pass's normals."""
-    import bpy
-
-    from depth_cloud import api
+def _render_moving_shot(scene, tmp_path):
+    """``(pattern, {frame: path})``: the shot rendered at frames 1-3 from a keyframed camera."""
     pattern = str(tmp_path / "seq_####.exr")
     render_shot(scene, pattern.replace("####", "0001"))
     cam = scene.camera
@@ -435,6 +431,16 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
     cam.rotation_euler = look_at_euler((4.0, -5.0, 3.0), (0.4, 0.3, 0.4))
     cam.keyframe_insert("location", frame=1)
     cam.keyframe_insert("rotation_euler", frame=1)
+    return pattern, paths
+
+
+def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
+    """Three frames from a moving camera: a masked sequence shows only the cube on every frame;
+    fusing the masked views gives points on the cube only, with the Normal pass's normals."""
+    import bpy
+
+    from depth_cloud import api
+    pattern, paths = _render_moving_shot(scene, tmp_path)
     s = scene.depth_cloud
     s.exr_path, s.mask = pattern, "Cube"
     seq = s.sequence
@@ -479,6 +485,129 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
           f"p99 {np.percentile(angles, 99):.3f} deg")
     assert max(dist) < 0.02
     assert np.median(angles) < 1.0 and np.percentile(angles, 99) < 5.0
+
+
+def _read_points(pc, names, matrix=None):
+    """``{name: array}`` of the Point Cloud ``pc``'s ``position`` and those of ``names`` it has."""
+    widths = {'FLOAT': 1, 'FLOAT_VECTOR': 3, 'FLOAT_COLOR': 4, 'FLOAT2': 2, 'INT32_2D': 2}
+    out = {}
+    for name in ("position", *names):
+        att = pc.attributes.get(name)
+        if att is None:
+            continue
+        k = widths[att.data_type]
+        ints = att.data_type == 'INT32_2D'
+        buf = np.empty(len(pc.points) * k, np.int32 if ints else np.float32)
+        att.data.foreach_get('value' if ints or k == 1 else 'color' if k == 4 else 'vector', buf)
+        out[name] = buf.reshape(-1, k) if k > 1 else buf
+    if matrix is not None:
+        m = np.array(matrix)
+        out["position"] = out["position"] @ m[:3, :3].T + m[:3, 3]
+    return out
+
+
+def _shown_points(obj, names):
+    """:func:`_read_points` of the points ``obj`` shows (its evaluated Point Cloud), world space."""
+    import bpy
+    dg = bpy.context.evaluated_depsgraph_get()
+    for inst in dg.object_instances:
+        if inst.object.type == 'POINTCLOUD' and inst.object.original == obj:
+            return _read_points(inst.object.data, names, inst.matrix_world)
+    raise AssertionError(f"{obj.name} shows nothing")
+
+
+def _angle_deg(a, b):
+    """Angle between rows (atan2: exact near 0, unlike arccos)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.degrees(np.arctan2(np.linalg.norm(np.cross(a, b), axis=1), (a * b).sum(1)))
+
+
+PLAYED = ("normal", "rough", "tint", "coverage", "Col")
+
+
+def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(scene, tmp_path):
+    """A masked 3-frame sequence with a Normal pass and two AOVs, played with ``frame_set`` in
+    Lazy (first visits built in the handler, revisits from the cache), Preload (all cached) and
+    Keyed Objects modes: every frame shows the points of a single-frame build of that frame,
+    with its ``normal`` (exact when just built, within NORMAL_TOLERANCE_DEG from the cache),
+    ``coverage``, and the AOVs equal to the EXR's pixels. Turned off, they are gone again."""
+    import bpy
+
+    from depth_cloud import api
+    from depth_cloud.core.framecache import COLOR_TOLERANCE, NORMAL_TOLERANCE_DEG
+    from depth_cloud.glue import playback
+    pattern, paths = _render_moving_shot(scene, tmp_path)
+    names = ["Cube", "Sphere"]
+    ref = {}
+    for frame, path in paths.items():
+        scene.frame_set(frame)
+        ob = api.build_point_cloud(scene, source=path, mask=names, attributes="rough, tint", pixel_ids=True)
+        ref[frame] = _shown_points(ob, (*PLAYED, "pixel"))
+        assert set(ref[frame]) == {"position", *PLAYED, "pixel"}
+        bpy.data.objects.remove(ob)
+    s = scene.depth_cloud
+    s.exr_path, s.mask, s.attributes = pattern, "Cube, Sphere", "rough, tint"
+    seq = s.sequence
+    seq.use_scene_range, seq.frame_start, seq.frame_end = False, 1, 3
+    scene.frame_set(1)  # a Lazy build shows (builds) the current frame
+    worst = {}
+
+    def check(shown, frame, exact, label):
+        want = ref[frame]
+        assert set(shown) == {"position", *PLAYED}, (label, frame, sorted(shown))
+        assert len(shown["position"]) == len(want["position"]) > 100
+        np.testing.assert_allclose(shown["position"], want["position"], atol=1e-5)
+        angle = _angle_deg(shown["normal"], want["normal"])
+        worst[label] = max(worst.get(label, 0.0), float(angle.max()))
+        if exact:
+            np.testing.assert_array_equal(shown["normal"], want["normal"])
+        assert angle.max() <= NORMAL_TOLERANCE_DEG + 1e-6, (label, frame, angle.max())
+        cols, rows = want["pixel"][:, 0].astype(int), want["pixel"][:, 1].astype(int)
+        np.testing.assert_array_equal(shown["rough"], exr_pass(paths[frame], "ViewLayer.rough.X")[rows, cols])
+        for k, ch in enumerate("RGBA"):
+            np.testing.assert_array_equal(shown["tint"][:, k],
+                                          exr_pass(paths[frame], f"ViewLayer.tint.{ch}")[rows, cols])
+        np.testing.assert_array_equal(shown["coverage"], want["coverage"])
+        assert np.abs(shown["Col"] - np.clip(want["Col"], 0, 1)).max() <= COLOR_TOLERANCE + 1e-6
+
+    for mode in ('LAZY', 'PRELOAD'):
+        seq.mode = mode
+        assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+        obj = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+        uid = obj.depth_cloud.sequence.uid
+        player = playback.player(uid)
+        built = player.builds  # Lazy: the frame shown at the end of the build
+        for i, frame in enumerate((2, 3, 1, 2, 3, 1)):
+            scene.frame_set(frame)
+            exact = mode == 'LAZY' and i < 3 and frame != 1  # built on this visit, shown from its floats
+            check(_shown_points(obj, PLAYED), frame, exact, f"{mode} {'first visits' if i < 3 else 'revisits'}")
+        assert player.builds - built == (2 if mode == 'LAZY' else 0)
+        entry = playback.cache().peek((uid, 2))
+        n = len(entry)
+        assert entry.nbytes == (16 + 6 + 4 + 16 + 4) * n  # position+color, normal, rough, tint, coverage
+    print("played normals vs single builds, max angle: " + ", ".join(f"{k} {v:.5f} deg" for k, v in worst.items())
+          + f" (bound {NORMAL_TOLERANCE_DEG:.5f}); {n} points at frame 2, {entry.nbytes / n:.0f} B/point cached")
+
+    # the same mesh and point count without normals and AOVs: those attributes are gone
+    s.normals, s.attributes, seq.mode = False, "", 'LAZY'
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    assert next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence) == obj
+    for frame in (1, 2, 1):
+        scene.frame_set(frame)
+        shown = _shown_points(obj, PLAYED)
+        assert set(shown) == {"position", "coverage", "Col"}, sorted(shown)
+        assert len(shown["position"]) == len(ref[frame]["position"])
+    s.normals, s.attributes = True, "rough, tint"
+
+    seq.mode = 'KEYED'
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
+    for frame in (2, 3, 1):
+        scene.frame_set(frame)
+        shown = [o for o in clouds if not o.hide_viewport]
+        assert [o.depth_cloud.frame for o in shown] == [frame]
+        # the keyed object's own datablock (reading its evaluated copy leaves 6 blocks unfreed at exit on 4.2)
+        check(_read_points(shown[0].data, PLAYED, shown[0].matrix_world), frame, True, "KEYED")
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")),

@@ -9,11 +9,14 @@ from depth_cloud.core.camera import CameraModel
 from depth_cloud.core.errors import SourceFileError
 from depth_cloud.core.framecache import (
     COLOR_TOLERANCE,
+    NORMAL_TOLERANCE_DEG,
     CachedFrame,
     FrameCache,
     Prefetcher,
     decode_colors,
+    decode_normals,
     encode_colors,
+    encode_normals,
 )
 from depth_cloud.core.passes import FramePasses
 from depth_cloud.core.unproject import unproject
@@ -60,6 +63,52 @@ def test_cached_frame_radius_and_size(projection):
     assert entry.nbytes == 16 * len(ps)  # float32 positions + 4 bytes of color
     np.testing.assert_allclose(entry.radius(), ps.radius, rtol=2e-5)
     np.testing.assert_array_equal(entry.positions, ps.positions)
+
+
+def _angle_deg(a, b):
+    """Angle between rows of ``a`` and ``b`` (atan2: exact near 0, unlike arccos)."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.degrees(np.arctan2(np.linalg.norm(np.cross(a, b), axis=1), (a * b).sum(1)))
+
+
+def test_normals_round_trip_within_tolerance():
+    rng = np.random.default_rng(2)
+    n = rng.normal(size=(200000, 3)).astype(np.float32)
+    n /= np.linalg.norm(n, axis=1, keepdims=True)
+    n[:7] = [[1, 0, 0], [0, -1, 0], [0, 0, 1], [0, 0, 0], [0.57735, 0.57735, 0.57735], [-1, 0, 0], [0, 0, -1]]
+    codes = encode_normals(n)
+    assert codes.dtype == np.int16 and codes.shape == n.shape
+    back = decode_normals(codes)
+    assert back.dtype == np.float32
+    assert np.abs(back - n).max() <= 0.5 / 32767 + 1e-7
+    ok = np.linalg.norm(n, axis=1) > 0
+    angle = _angle_deg(back[ok], n[ok])
+    print(f"int16 normals: max {angle.max():.5f} deg, p99 {np.percentile(angle, 99):.5f} deg "
+          f"(bound {NORMAL_TOLERANCE_DEG:.5f})")
+    assert angle.max() <= NORMAL_TOLERANCE_DEG < 0.01
+    assert not back[3].any()  # a missing normal stays zero
+
+
+def test_cached_frame_keeps_normals_and_attributes_and_counts_them():
+    ps, cam = _point_set()
+    n = len(ps)
+    rng = np.random.default_rng(3)
+    nrm = rng.normal(size=(n, 3)).astype(np.float32)
+    ps.normals = nrm / np.linalg.norm(nrm, axis=1, keepdims=True)
+    ps.attributes["rough"] = rng.uniform(0, 1, n).astype(np.float32)
+    big = rng.uniform(0, 1, (n, 8)).astype(np.float32)
+    ps.attributes["tint"] = big[:, :4]  # a view of a larger array: the cache keeps a copy of its own
+    ps.attributes["coverage"] = rng.uniform(0.5, 1, n).astype(np.float32)
+    entry = CachedFrame.from_point_set(3, ps, cam)
+    assert entry.nbytes == (16 + 6 + 4 + 16 + 4) * n
+    assert entry.attributes["tint"].base is None and entry.attributes["tint"].flags.c_contiguous
+    for name, values in ps.attributes.items():
+        np.testing.assert_array_equal(entry.attributes[name], values)  # exactly the pass values
+    assert _angle_deg(entry.normals(), ps.normals).max() <= NORMAL_TOLERANCE_DEG
+    cache = FrameCache(entry.nbytes)
+    assert cache.put(("a", 3), entry) and cache.nbytes == entry.nbytes
+    plain = CachedFrame.from_point_set(3, _point_set()[0], cam)
+    assert plain.normals() is None and plain.attributes == {} and plain.nbytes == 16 * n
 
 
 def test_cache_respects_budget_and_lru_order():
