@@ -4,7 +4,7 @@ its per-pixel object arrays (``core.deep_read.flatten_part``), then the whole fr
 unprojection. The file is made once into a cache folder (``DEPTH_CLOUD_BENCH_CACHE``, default
 ``<tmp>/depth_cloud_bench``).
 
-Run: /work/main/.venv-core/bin/python bench/bench_deep.py [--repeat 3]   (no Blender needed)
+Run: "$(bash tools/venv.sh core)"/bin/python bench/bench_deep.py [--repeat 3]   (no Blender needed)
 """
 from __future__ import annotations
 

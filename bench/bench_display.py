@@ -2,7 +2,7 @@
 Geometry Nodes evaluation per display mode. Prints numbers; asserts nothing.
 
     python bench/bench_display.py            # core only (numpy)
-    /opt/dc/v50/bin/python bench/bench_display.py   # + Blender (bpy wheel)
+    "$(bash tools/venv.sh 5.0)"/bin/python bench/bench_display.py   # + Blender (bpy wheel)
 
 The naive reference is a per-pixel Python triangulation (dict of shared corners), run at
 400x400 and compared with the vectorized one at the same size.

@@ -1,6 +1,6 @@
 """Sequence playback speed and memory at 1920x1080 (prints numbers; no assertions).
 
-    /opt/dc/v50/bin/python bench/bench_sequence.py [--frames 48] [--keep]
+    "$(bash tools/venv.sh 5.0)"/bin/python bench/bench_sequence.py [--frames 48] [--keep]
 
 Writes a synthetic 48-frame shot (a smooth surface: Z + RGBA, ZIP compression, OpenEXR) to a
 temporary folder (kept with --keep for reruns), builds a lazy sequence object with the

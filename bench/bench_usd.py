@@ -6,7 +6,7 @@ frame, the whole bake step (read + unproject + write the USD time sample + save)
 spent reading and unprojecting (the same pipeline as Build), file size and peak memory, and
 the cost of the header rewrite Render Passes does after each render.
 
-    /opt/dc/v50/bin/python bench/bench_usd.py [frames]
+    "$(bash tools/venv.sh 5.0)"/bin/python bench/bench_usd.py [frames]
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Render the figures of docs/display.md (run with the bpy wheel's Python):
 
-    /opt/dc/v50/bin/python docs/make_display_figures.py
+    "$(bash tools/venv.sh 5.0)"/bin/python docs/make_display_figures.py
 
 A source render, the cloud re-rendered from the source camera, and the three display modes
 seen from a second camera 20 degrees away. PNGs go to docs/img/; PSNR figures are printed.

@@ -1,6 +1,6 @@
 """Render the figures of docs/fusion.md (run with the bpy wheel's Python):
 
-    /opt/dc/v50/bin/python docs/make_fusion_figures.py
+    "$(bash tools/venv.sh 5.0)"/bin/python docs/make_fusion_figures.py
 
 Suzanne (1 m) rendered from the 20 vertices of a dodecahedron at 1.5 m (Cycles, Z pass,
 160x160), 1% random outliers injected into every depth map; then the raw union of the noisy

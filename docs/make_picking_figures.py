@@ -1,6 +1,6 @@
 """Render the figure of docs/picking.md (run with the bpy wheel's Python):
 
-    /work/main/.venv-5.0/bin/python docs/make_picking_figures.py
+    "$(bash tools/venv.sh 5.0)"/bin/python docs/make_picking_figures.py
 
 A Cycles render shown in an Image Editor area, one pixel picked with Pick 3D Point (the
 operator, as a click gives it), and side by side: the render with the picked pixel marked,

@@ -611,7 +611,7 @@ def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(sce
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")),
-                    reason="needs /work/shared/data (real EXRs)")
+                    reason="needs ../shared/data beside the checkout (real EXRs)")
 def test_real_files_without_cryptomatte_say_so():
     """A real multi-part EXR with no Cryptomatte layer: a name mask is refused by name."""
     from depth_cloud.core.errors import ChannelError

@@ -5,7 +5,7 @@ built cloud, so ``tests/blender/test_old_blend.py`` can check that newer code op
 Run with the OLDEST supported Blender (a .blend saved by a newer Blender cannot be opened by an
 older one), from the repository at the release to freeze:
 
-    /work/main/.venv-4.2/bin/python tests/data/make_saved_blend.py
+    "$(bash tools/venv.sh 4.2)"/bin/python tests/data/make_saved_blend.py
 
 It renders a 32x24 Cycles frame (``saved_by_0_1_0.exr``, Combined + Z + Position, kept next to
 the .blend and referenced relative to it) and builds the cloud from it with the Build operator.
