@@ -76,22 +76,6 @@ class DeepSamples:
         return len(self.depth)
 
 
-def _view_parts(parts, view: str, header: dict, path):
-    """The deep parts of one view: ``view`` if given, else the file's default view (the first
-    of ``multiView``, else the view of the first part); parts without a view belong to all."""
-    views = [p.view for p in parts if p.view]
-    if not views:
-        return parts
-    if view:
-        if view not in views:
-            raise ChannelError(path, f"view {view!r} among the deep parts", sorted(set(views)))
-        chosen = view
-    else:
-        multi = header.get("multiView")
-        chosen = multi[0] if isinstance(multi, (list, tuple)) and multi and multi[0] in views else views[0]
-    return [p for p in parts if p.view in ("", chosen)]
-
-
 def straight_colors(r, g, b, a) -> np.ndarray:
     """(S, 4) float32 straight RGBA from premultiplied deep samples: RGB / A where A > 0."""
     n = len(r)
@@ -125,7 +109,8 @@ def read_samples(spec, f, own_colors: bool = True) -> DeepRead:
     ``own_colors=False`` when a separate color file colors them."""
     path = f.path
     check_options(spec.deep_samples, spec.deep_min_alpha)
-    parts = _view_parts(list(f.deep.values()), getattr(spec, "view", "") or "", f.header, path)
+    # the view read_exr chose (and checked): parts of that view and parts without one
+    parts = [p for p in f.deep.values() if not f.view or p.view in ("", f.view)]
     owner = {}
     for p in parts:
         for name in p.channels:
