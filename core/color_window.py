@@ -24,6 +24,8 @@ def outside_mask(color_windows, win):
 def skip_uncolored(passes, color_windows, win, what: str) -> int:
     """Skip (make NaN) the depth/position pixels of ``passes`` over ``win`` that lie outside the
     color's data windows; warn once with their count. Returns the count."""
+    if all(cw[0] <= win[0] and cw[1] <= win[1] and cw[2] >= win[2] and cw[3] >= win[3] for cw in color_windows):
+        return 0  # every color window covers the depth's: nothing to skip (no per-pixel mask)
     mask = outside_mask(color_windows, win)
     if not mask.any():
         return 0

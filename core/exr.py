@@ -17,6 +17,7 @@ import numpy as np
 from . import deep_read, exr_damage
 from . import views as views_mod
 from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
+from .exr_groups import open_channels, part_channels
 from .exr_header import merge_part_headers, read_exr_header
 from .fileio import require_file
 
@@ -215,8 +216,9 @@ def _add_header(out: ExrFile, path, index, part):
     return header, dw
 
 
-def _read_all(path, header_only: bool, view: str | None = None, known=None) -> ExrFile:
-    """OpenEXR's read of every part (``known``: ``_checked_header``'s result, else read here)."""
+def _read_all(path, header_only: bool, view: str | None = None, known=None, grouped: bool = True) -> ExrFile:
+    """OpenEXR's read of every part (``known``: ``_checked_header``'s result, else read here;
+    ``grouped``: RGB(A) passes decoded interleaved when the header allows, :func:`open_channels`)."""
     layout, problems = known if known is not None else _checked_header(path, header_only, view)
     problems = dict(problems)
     OpenEXR = import_openexr()
@@ -224,8 +226,12 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None) -> E
         if not header_only:
             _set_decode_threads(OpenEXR, _compressed(layout))
         f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
-        if f is None:
-            f = OpenEXR.File(path, separate_channels=True, header_only=header_only)
+        if f is None and (header_only or not grouped):
+            f, grouped = OpenEXR.File(path, separate_channels=True, header_only=header_only), False
+        elif f is None:
+            f, grouped = open_channels(OpenEXR, path, _channel_lists(layout.parts))
+        else:
+            grouped = False
         parts = list(f.parts)
     except DepthCloudError:  # e.g. core.deep_read naming a damaged deep part
         raise
@@ -251,8 +257,11 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None) -> E
             out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
             continue
         w, h = window_size(dw)
-        for name, channel in part.channels.items():
-            pixels = getattr(channel, "pixels", None)
+        split = part_channels(part, [c.name for c in layout.parts[index].channels]) if grouped else None
+        if grouped and split is None:  # a group that maps onto no header names: channel by channel
+            return _read_all(path, header_only, view, known, grouped=False)
+        channels = split if split is not None else {n: getattr(c, "pixels", None) for n, c in part.channels.items()}
+        for name, pixels in channels.items():
             if pixels is None or getattr(pixels, "shape", None) != (h, w):
                 problems[index] = (f"damaged pixel data: channel {name!r} decoded to "
                                    f"{getattr(pixels, 'shape', None)} pixels, its data window needs {(h, w)}")
@@ -268,11 +277,15 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None) -> E
     return out
 
 
+def _channel_lists(parts) -> list:
+    return [[(c.name, c.pixel_type) for c in p.channels] for p in parts]
+
+
 def _open_openexr(compressed: bool):
-    def open_exr(path):
+    def open_exr(path, channel_lists):  # the parts' [(channel, pixel type)]: color groups interleaved
         OpenEXR = import_openexr()
         _set_decode_threads(OpenEXR, compressed)
-        return OpenEXR.File(path, separate_channels=True)
+        return open_channels(OpenEXR, path, channel_lists)[0]
     return open_exr
 
 

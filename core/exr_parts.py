@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import exr_groups
 from .exr_header import COMPRESSIONS, read_exr_header
 
 MAGIC = 20000630
@@ -317,7 +318,8 @@ def _temp_dir():
 
 
 def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict:
-    """The chosen parts decoded by OpenEXR (``open_exr(path) -> OpenEXR.File``) from a
+    """The chosen parts decoded by OpenEXR (``open_exr(path, [[(channel, pixel type)] per part])
+    -> OpenEXR.File``, color groups read interleaved where the types allow) from a
     remuxed copy of just those parts (written to a temporary file: the bindings read paths)."""
     import tempfile
     indices = sorted(per_part)
@@ -327,7 +329,7 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         del data
-        got = list(open_exr(tmp).parts)
+        got = list(open_exr(tmp, [layout.parts[i].channels for i in indices]).parts)
     except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
         raise Damaged(f"OpenEXR could not decode the chosen parts ({err})") from err
     finally:
@@ -338,9 +340,11 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
     for new_index, original in enumerate(indices):
         w, h = layout.parts[original].size
         planes = {}
-        channels = got[new_index].channels
+        channels = exr_groups.part_channels(got[new_index], [name for name, _ in layout.parts[original].channels])
+        if channels is None:  # read channel by channel: groups that map onto no header names
+            channels = {n: getattr(c, "pixels", None) for n, c in got[new_index].channels.items()}
         for name in per_part[original]:
-            px = getattr(channels.get(name), "pixels", None)
+            px = channels.get(name)
             if px is None or getattr(px, "shape", None) != (h, w):
                 raise Damaged(f"channel {name!r} came back with {getattr(px, 'shape', None)} pixels")
             planes[name] = px if px.dtype == np.float32 else px.astype(np.float32)
@@ -389,7 +393,7 @@ def read_parts(header, per_part: dict, open_exr, reader: str = "auto"):
     channels: the view's, the healthy parts').
 
     ``reader``: ``"numpy"`` (this module's decoder), ``"parts"`` (OpenEXR on a remuxed copy of
-    the chosen parts; ``open_exr(path) -> OpenEXR.File``) or ``"auto"`` (:func:`pick_reader`).
+    the chosen parts; ``open_exr(path, channel lists) -> OpenEXR.File``) or ``"auto"`` (:func:`pick_reader`).
     Raises :class:`Unsupported` (the caller reads the whole file with OpenEXR) or
     :class:`Damaged` (likewise: OpenEXR's full read decides).
     """

@@ -53,7 +53,7 @@ def point_radius(camera: CameraModel, depth: np.ndarray) -> np.ndarray:
     d = np.asarray(depth, dtype=np.float32).reshape(-1)
     if camera.projection == ORTHOGRAPHIC:
         return np.full(len(d), half, dtype=np.float32)
-    return (d * half).astype(np.float32)
+    return np.multiply(d, half, dtype=np.float32)
 
 
 def radius_from_neighbours(point_set: PointSet) -> np.ndarray:

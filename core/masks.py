@@ -217,4 +217,7 @@ def pixel_offsets(point_set, passes) -> np.ndarray:
     """Flat offsets of the points' pixels in the passes' (data window) arrays."""
     h, w = passes.shape
     x0, y0 = passes.window
+    known = point_set.flat_index((h, w), (x0, y0)) if passes.step == 1 else None
+    if known is not None:  # the index the points were gathered with (no pixels made)
+        return known
     return (point_set.pixels[:, 1].astype(np.int64) - y0) * w + (point_set.pixels[:, 0] - x0)

@@ -13,6 +13,8 @@ class PointSet:
     positions  (N, 3) float32, world space
     colors     (N, 4) float32, scene-linear RGBA
     pixels     (N, 2) int32, source pixel ``(column, row)`` in the frame, row 0 at the top
+               (may be given as :class:`PixelIndex`: made on first use, so builds that
+               never look at them, the default 32 B/point cloud, do not pay for them)
     depth      (N,) float32 planar camera depth, or None when no camera was involved
     radius     (N,) float32 radius of a sphere covering the pixel footprint at the point
                (``core.footprint.point_radius``; None without a camera)
@@ -34,7 +36,7 @@ class PointSet:
     def __post_init__(self):
         n = len(self.positions)
         for f in ("colors", "pixels", "depth", "radius", "normals"):
-            arr = getattr(self, f)
+            arr = self.__dict__["_pixels"] if f == "pixels" else getattr(self, f)
             if arr is not None and len(arr) != n:
                 raise ValueError(f"PointSet.{f} has {len(arr)} rows, positions has {n}")
         for name, arr in self.attributes.items():
@@ -65,7 +67,57 @@ class PointSet:
         grid[pix[:, 1] - r0, pix[:, 0] - c0] = values
         return grid, (c0, r0)
 
+    def flat_index(self, shape: tuple, window: tuple) -> np.ndarray | None:
+        """Flat offsets of the points' pixels in arrays of ``shape`` (h, w) placed at
+        ``window`` in the frame, when the points still carry the index they were gathered
+        with there (:class:`PixelIndex`); else None (compute them from ``pixels``)."""
+        lazy = self.__dict__.get("_pixels")
+        if isinstance(lazy, PixelIndex) and lazy.step == 1 and (lazy.width, lazy.x0, lazy.y0) == (
+                shape[1], window[0], window[1]) and lazy.height == shape[0]:
+            return lazy.flat()
+        return None
+
     @property
     def pixel_index(self) -> np.ndarray:
         """Flat index ``row * width + column`` of each point's source pixel."""
         return self.pixels[:, 1].astype(np.int64) * int(self.image_size[0]) + self.pixels[:, 0]
+
+
+class PixelIndex:
+    """The source pixels of points gathered at flat ``index`` (None: every pixel, in order) of
+    an (h, w) array placed at ``(x0, y0)`` in the frame, every ``step``-th pixel from
+    ``offset`` (``core.detail``): the (N, 2) int32 ``pixels`` array made only when used."""
+
+    __slots__ = ("index", "width", "height", "x0", "y0", "step", "offset", "count")
+
+    def __init__(self, index, width: int, height: int, x0: int, y0: int, step: int = 1, offset: int = 0):
+        self.index, self.width, self.height = index, int(width), int(height)
+        self.x0, self.y0, self.step, self.offset = int(x0), int(y0), int(step), int(offset)
+        self.count = self.width * self.height if index is None else len(index)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def flat(self) -> np.ndarray:
+        return np.arange(self.count, dtype=np.int64) if self.index is None else self.index
+
+    def pixels(self) -> np.ndarray:
+        rows, cols = np.divmod(self.flat(), self.width)
+        out = np.empty((self.count, 2), dtype=np.int32)
+        out[:, 0] = cols * self.step + (self.x0 + (self.offset if self.step != 1 else 0))
+        out[:, 1] = rows * self.step + (self.y0 + (self.offset if self.step != 1 else 0))
+        return out
+
+
+def _get_pixels(self) -> np.ndarray:
+    value = self.__dict__["_pixels"]
+    if isinstance(value, PixelIndex):
+        value = self.__dict__["_pixels"] = value.pixels()
+    return value
+
+
+def _set_pixels(self, value) -> None:
+    self.__dict__["_pixels"] = value
+
+
+PointSet.pixels = property(_get_pixels, _set_pixels, doc="(N, 2) int32 source pixels (made on first use)")

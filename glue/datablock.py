@@ -31,18 +31,27 @@ def _points_node_group(count: int):
 
 
 def new_pointcloud(name: str, count: int, scene=None):
-    """A new PointCloud datablock holding ``count`` points (all attributes zero)."""
-    scene = scene if scene is not None else bpy.context.scene
+    """A new PointCloud datablock holding ``count`` points (all attributes zero).
+
+    Without ``PointCloud.resize`` (before 5.3) the points come from applying a one-node
+    Geometry Nodes modifier on a scratch object in a scratch scene, removed before returning:
+    the operator's view-layer updates then evaluate only that object (in the user's scene they
+    evaluate every object there, 2-3x the cost at 1080p), and no evaluated copy is left sharing
+    the new arrays, so writing them does not copy them first. ``scene`` is unused (kept for
+    callers): the user's scene is never touched."""
     pc = bpy.data.pointclouds.new(name)
     if count == 0 or compat.resize_pointcloud(pc, count):  # 5.3: no operator, no scratch object
         return pc
+    scratch = bpy.data.scenes.new(_SCRATCH)
     ob = bpy.data.objects.new(_SCRATCH, pc)
     ng = _points_node_group(count)
     try:
-        scene.collection.objects.link(ob)
+        scratch.collection.objects.link(ob)
         mod = ob.modifiers.new("points", 'NODES')
         mod.node_group = ng
-        with bpy.context.temp_override(scene=scene, object=ob, active_object=ob, selected_objects=[ob]):
+        layer = scratch.view_layers[0]
+        with bpy.context.temp_override(scene=scratch, view_layer=layer, object=ob, active_object=ob,
+                                       selected_objects=[ob]):
             result = bpy.ops.object.modifier_apply(modifier=mod.name)
         if 'FINISHED' not in result or len(pc.points) != count:
             raise RuntimeError(f"could not size point cloud {name!r} to {count} points")
@@ -53,6 +62,7 @@ def new_pointcloud(name: str, count: int, scene=None):
         if ob.name in bpy.data.objects:
             bpy.data.objects.remove(ob)
         bpy.data.node_groups.remove(ng)
+        bpy.data.scenes.remove(scratch)
     return pc
 
 

@@ -1,0 +1,160 @@
+"""Color passes read interleaved (core/exr_groups.py) give exactly the channels a
+channel-by-channel read gives, and builds gather colors and pixels from them without copies
+they do not need (core/gather.py, core/pointset.PixelIndex)."""
+import glob
+import os
+
+import numpy as np
+import OpenEXR
+import pytest
+from test_core_exr import write as write_parts
+
+from depth_cloud.core import exr_groups
+from depth_cloud.core.exr import _read_all, read_exr
+from depth_cloud.core.gather import gather_colors, interleaved_base
+from depth_cloud.core.passes import FramePasses
+from depth_cloud.core.pointset import PixelIndex, PointSet
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
+H, W = 13, 21
+
+
+def plane(rng, dtype=np.float32):
+    return (rng.random((H, W)) * 4 - 1).astype(dtype)
+
+
+def layouts():
+    rng = np.random.default_rng(7)
+    f32, f16 = np.float32, np.float16
+    return {
+        "bare RGBA": [({}, {c: plane(rng) for c in "RGBA"})],
+        "bare RGB + Z": [({}, {**{c: plane(rng) for c in "RGB"}, "Z": plane(rng)})],
+        "half layer": [({}, {f"L.{c}": plane(rng, f16) for c in "RGBA"})],
+        "mixed types (R/G float, B half)": [({}, {"L.R": plane(rng), "L.G": plane(rng), "L.B": plane(rng, f16)})],
+        "mixed alpha (RGB float, A half)": [({}, {**{f"L.{c}": plane(rng) for c in "RGB"}, "L.A": plane(rng, f16)})],
+        "lower case and partial groups": [({}, {**{f"C.{c}": plane(rng) for c in "rgba"},
+                                               "D.R": plane(rng), "D.G": plane(rng)})],
+        "group with extra channel": [({}, {**{f"L.{c}": plane(rng) for c in "RGBA"}, "L.X": plane(rng)})],
+        "nested names (A.B is a channel and a layer)": [({}, {**{f"A.B.{c}": plane(rng) for c in "RGB"},
+                                                              **{f"A.{c}": plane(rng) for c in "RGB"}})],
+        "stereo single part": [({"multiView": ["right", "left"]},
+                                {**{c: plane(rng) for c in "RGBA"}, **{f"left.{c}": plane(rng) for c in "RGBA"},
+                                 "Z": plane(rng), "left.Z": plane(rng)})],
+        "Blender 4 single part": [({}, {**{f"ViewLayer.Combined.{c}": plane(rng) for c in "RGBA"},
+                                        "ViewLayer.Depth.Z": plane(rng),
+                                        **{f"ViewLayer.Normal.{c}": plane(rng) for c in "XYZ"},
+                                        **{f"ViewLayer.DiffCol.{c}": plane(rng, f16) for c in "RGB"}})],
+        "Blender 5 multipart": [({"name": "ViewLayer.Combined"}, {f"ViewLayer.Combined.{c}": plane(rng) for c in "RGBA"}),
+                                ({"name": "ViewLayer.Depth"}, {"ViewLayer.Depth.Z": plane(rng)}),
+                                ({"name": "ViewLayer.Diffuse Color"},
+                                 {f"ViewLayer.Diffuse Color.{c}": plane(rng, f16) for c in "RGB"})],
+    }
+
+
+def separate_read(path):
+    """OpenEXR's channel-by-channel read: {name: float32 (h, w)} in the order it gives them."""
+    out = {}
+    for part in OpenEXR.File(path, separate_channels=True).parts:
+        for name, ch in part.channels.items():
+            out[name] = ch.pixels.astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize("codec", ["NONE", "ZIP", "PIZ"])
+@pytest.mark.parametrize("label", list(layouts()))
+def test_grouped_read_equals_channel_by_channel_read(tmp_path, label, codec):
+    compression = {"NONE": OpenEXR.NO_COMPRESSION, "ZIP": OpenEXR.ZIP_COMPRESSION,
+                   "PIZ": OpenEXR.PIZ_COMPRESSION}[codec]
+    parts = [({"compression": compression, **hdr}, chans) for hdr, chans in layouts()[label]]
+    path = write_parts(tmp_path / "f.exr", parts)
+    want = separate_read(path)
+    views = OpenEXR.File(path, separate_channels=True, header_only=True).parts[0].header.get("multiView")
+    for view in ([None] + list(views or [])[1:]):
+        f = read_exr(path, view=view)
+        got = {ch.name: ch.pixels for ch in f.channels.values()}
+        for name, pixels in got.items():
+            assert pixels.dtype == np.float32 and pixels.shape == (H, W), name
+            np.testing.assert_array_equal(pixels, want[name], err_msg=name)
+        if view is None:
+            assert [ch.name for ch in f.channels.values()] == [n for n in want if n in got]
+
+
+def test_mixed_type_groups_are_read_channel_by_channel(tmp_path):
+    """OpenEXR refuses to join a group of mixed pixel types (ValueError): the header says so
+    before any decoding, and such a file is read channel by channel."""
+    rng = np.random.default_rng(3)
+    path = write_parts(tmp_path / "m.exr", [({}, {"L.R": plane(rng), "L.G": plane(rng), "L.B": plane(rng, np.float16),
+                                                  "M.R": plane(rng), "M.G": plane(rng), "M.B": plane(rng)})])
+    with pytest.raises(ValueError):
+        OpenEXR.File(path, separate_channels=False)
+    _, grouped = exr_groups.open_channels(OpenEXR, path, [[("L.R", "float"), ("L.G", "float"), ("L.B", "half"),
+                                                           ("M.R", "float"), ("M.G", "float"), ("M.B", "float")]])
+    assert grouped is False
+    want = separate_read(path)
+    for ch in read_exr(path).channels.values():
+        np.testing.assert_array_equal(ch.pixels, want[ch.name])
+
+
+def test_color_planes_are_views_of_one_interleaved_array(tmp_path):
+    """The Combined pass comes back as four views of one (h, w, 4) array, which gather_colors
+    hands on whole (every pixel) or gathers from (some pixels), equal to the EXR's pixels."""
+    rng = np.random.default_rng(5)
+    names = [f"ViewLayer.Combined.{c}" for c in "RGBA"]
+    path = write_parts(tmp_path / "c.exr", [({"name": "ViewLayer.Combined"}, {n: plane(rng) for n in names}),
+                                            ({"name": "ViewLayer.Depth"}, {"ViewLayer.Depth.Z": plane(rng)})])
+    want = separate_read(path)
+    for channels in (None, names + ["ViewLayer.Depth.Z"]):
+        f = read_exr(path, channels=channels)
+        planes = tuple(f.get(n) for n in names)
+        base = interleaved_base(planes)
+        assert base is not None and base.shape == (H, W, 4)
+        passes = FramePasses(path=path, frame_size=(W, H), window=(0, 0), header={}, channels=list(f.names()))
+        passes.color_planes = planes
+        passes.depth = f.get("ViewLayer.Depth.Z")
+        stacked = np.stack([want[n] for n in names], axis=-1).reshape(-1, 4)
+        whole = gather_colors(passes, None)
+        assert np.shares_memory(whole, base)  # no copy for every pixel
+        np.testing.assert_array_equal(whole, stacked)
+        index = np.sort(rng.choice(H * W, 57, replace=False))
+        np.testing.assert_array_equal(gather_colors(passes, index), stacked[index])
+        passes.color_planes = tuple(np.ascontiguousarray(p) for p in planes)  # separate planes: interleaved here
+        assert interleaved_base(passes.color_planes) is None
+        np.testing.assert_array_equal(gather_colors(passes, index), stacked[index])
+        np.testing.assert_array_equal(gather_colors(passes, None), stacked)
+
+
+@pytest.mark.parametrize("step,offset", [(1, 0), (2, 1), (3, 1)])
+def test_pixel_index_makes_the_pixels_on_first_use(step, offset):
+    rng = np.random.default_rng(2)
+    h, w, x0, y0 = 9, 14, 5, 3
+    index = np.sort(rng.choice(h * w, 40, replace=False))
+    rows, cols = np.divmod(index, w)
+    extra = offset if step != 1 else 0
+    want = np.stack([cols * step + x0 + extra, rows * step + y0 + extra], axis=1).astype(np.int32)
+    lazy = PixelIndex(index, w, h, x0, y0, step, offset)
+    ps = PointSet(positions=np.zeros((40, 3), np.float32), colors=np.ones((40, 4), np.float32), pixels=lazy)
+    assert ps.__dict__["_pixels"] is lazy  # not made yet
+    assert (ps.flat_index((h, w), (x0, y0)) is index) == (step == 1)
+    np.testing.assert_array_equal(ps.pixels, want)
+    assert ps.pixels.dtype == np.int32 and ps.__dict__["_pixels"] is ps.pixels  # made once
+    np.testing.assert_array_equal(ps.subset(np.arange(0, 40, 3)).pixels, want[::3])
+    every = PixelIndex(None, w, h, x0, y0)
+    full = PointSet(positions=np.zeros((h * w, 3), np.float32), colors=np.ones((h * w, 4), np.float32), pixels=every)
+    assert full.pixels[w + 2].tolist() == [x0 + 2, y0 + 1]
+    with pytest.raises(ValueError):
+        PointSet(positions=np.zeros((3, 3), np.float32), colors=np.ones((3, 4), np.float32), pixels=lazy)
+
+
+@pytest.mark.skipif(not os.path.isdir(DATA), reason="../shared/data/openexr-images is absent (real sample files)")
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(DATA, "Beachball", "*.0001.exr"))))
+def test_real_stereo_files_read_the_same_grouped(path):
+    """Every view of the real Beachball files (single part with multiView, and multipart):
+    the grouped read gives the channels of the channel-by-channel read, value for value."""
+    views = read_exr(path, header_only=True).views
+    assert views
+    for view in views:
+        grouped = read_exr(path, view=view)
+        separate = _read_all(path, False, view, None, grouped=False)
+        assert list(grouped.channels) == list(separate.channels)
+        for name, ch in separate.channels.items():
+            np.testing.assert_array_equal(grouped.channels[name].pixels, ch.pixels, err_msg=f"{view}: {name}")
