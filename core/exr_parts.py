@@ -219,7 +219,7 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
             cols.append((name, dt, col, w * dt.itemsize))
         col += w * dt.itemsize
     line_bytes = col
-    planes = {name: np.empty((h, w), np.float32) for name, _, _, _ in cols}
+    planes = _planes(cols, h, w)
     lines = SUPPORTED[part.compression]
     head = 12 if layout.multipart else 8
     ymin = part.data_window[1]
@@ -269,12 +269,57 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
 
     if not cols:
         return planes
+    if part.compression == NONE and _uncompressed_block(buf, layout, part, head, line_bytes, cols, planes):
+        return planes
     ks = list(pool.map(one, offsets)) if pool is not None else [one(o) for o in offsets]
     seen = np.zeros(expected, dtype=bool)
     seen[ks] = True
     if not seen.all():
         raise Damaged(f"part {part.index}: {expected - int(seen.sum())} chunks are missing")
     return planes
+
+
+def _planes(cols, h: int, w: int) -> dict:
+    """Float32 (h, w) planes of the wanted channels; a wanted ``<prefix>.R/G/B`` (+ ``A``)
+    group is made as views of one interleaved (h, w, 3|4) array, as OpenEXR's grouped read
+    gives it (``core.exr_groups``), so its colors need no interleaving later."""
+    names = [name for name, _, _, _ in cols]
+    planes = {}
+    for name in names:
+        if name in planes or not (name == "R" or name.endswith(".R")):
+            continue
+        stem = name[:-1]
+        members = [stem + c for c in "RGBA" if stem + c in names]
+        if members[:3] == [stem + c for c in "RGB"]:
+            group = np.empty((h, w, len(members)), np.float32)
+            planes.update({m: group[..., k] for k, m in enumerate(members)})
+    for name in names:
+        if name not in planes:
+            planes[name] = np.empty((h, w), np.float32)
+    return {name: planes[name] for name in names}
+
+
+def _uncompressed_block(buf, layout: FileLayout, part: PartLayout, head: int, line_bytes: int, cols,
+                        planes) -> bool:
+    """Uncompressed scanlines stored one after another (as writers lay them out): every line
+    of the part read at once through one strided view of the file, its chunk headers checked
+    all at once. False (nothing written) when the lines are not laid out so."""
+    w, h = part.size
+    offsets = part.offsets.astype(np.int64)
+    stride = head + line_bytes
+    first = int(offsets[0])
+    if len(offsets) != h or first + h * stride > len(buf) or \
+            not np.array_equal(offsets, first + stride * np.arange(h, dtype=np.int64)):
+        return False
+    records = np.frombuffer(buf, dtype=np.uint8, count=h * stride, offset=first).reshape(h, stride)
+    fields = records[:, :head].copy().view("<i4")  # (part number,) line, size per chunk
+    ymin = part.data_window[1]
+    if not np.array_equal(fields[:, -2], ymin + np.arange(h)) or np.any(fields[:, -1] != line_bytes) or \
+            (layout.multipart and np.any(fields[:, 0] != part.index)):
+        return False  # the per-chunk reader names what is wrong
+    for name, dt, c0, nbytes in cols:
+        planes[name][...] = records[:, head + c0:head + c0 + nbytes].view(dt)
+    return True
 
 
 def remux(buf, layout: FileLayout, indices) -> bytes:

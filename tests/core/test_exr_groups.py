@@ -25,7 +25,7 @@ def plane(rng, dtype=np.float32):
 
 def layouts():
     rng = np.random.default_rng(7)
-    f32, f16 = np.float32, np.float16
+    f16 = np.float16
     return {
         "bare RGBA": [({}, {c: plane(rng) for c in "RGBA"})],
         "bare RGB + Z": [({}, {**{c: plane(rng) for c in "RGB"}, "Z": plane(rng)})],
@@ -44,7 +44,8 @@ def layouts():
                                         "ViewLayer.Depth.Z": plane(rng),
                                         **{f"ViewLayer.Normal.{c}": plane(rng) for c in "XYZ"},
                                         **{f"ViewLayer.DiffCol.{c}": plane(rng, f16) for c in "RGB"}})],
-        "Blender 5 multipart": [({"name": "ViewLayer.Combined"}, {f"ViewLayer.Combined.{c}": plane(rng) for c in "RGBA"}),
+        "Blender 5 multipart": [({"name": "ViewLayer.Combined"},
+                                 {f"ViewLayer.Combined.{c}": plane(rng) for c in "RGBA"}),
                                 ({"name": "ViewLayer.Depth"}, {"ViewLayer.Depth.Z": plane(rng)}),
                                 ({"name": "ViewLayer.Diffuse Color"},
                                  {f"ViewLayer.Diffuse Color.{c}": plane(rng, f16) for c in "RGB"})],
