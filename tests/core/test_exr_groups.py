@@ -159,3 +159,36 @@ def test_real_stereo_files_read_the_same_grouped(path):
         assert list(grouped.channels) == list(separate.channels)
         for name, ch in separate.channels.items():
             np.testing.assert_array_equal(grouped.channels[name].pixels, ch.pixels, err_msg=f"{view}: {name}")
+
+
+def test_uncompressed_parts_are_read_as_one_block_and_bad_chunk_headers_are_named(tmp_path, monkeypatch):
+    """An uncompressed part whose lines lie one after another is read in one strided view
+    (its colors straight into one interleaved array); a chunk header naming the wrong line
+    makes the block reader step aside and the file's damage is reported as before."""
+    from depth_cloud.core import exr_parts
+    rng = np.random.default_rng(11)
+    names = [f"ViewLayer.Combined.{c}" for c in "RGBA"]
+    path = write_parts(tmp_path / "n.exr", [
+        ({"name": "ViewLayer.Combined", "compression": OpenEXR.NO_COMPRESSION},
+         {n: plane(rng, np.float16) for n in names}),
+        ({"name": "ViewLayer.Depth", "compression": OpenEXR.NO_COMPRESSION}, {"ViewLayer.Depth.Z": plane(rng)})])
+    used = []
+    real = exr_parts._uncompressed_block
+    monkeypatch.setattr(exr_parts, "_uncompressed_block", lambda *a: used.append(real(*a)) or used[-1])
+    want = separate_read(path)
+    f = read_exr(path, channels=names + ["ViewLayer.Depth.Z"], reader="numpy")
+    assert used == [True, True]
+    for n in names + ["ViewLayer.Depth.Z"]:
+        np.testing.assert_array_equal(f.get(n), want[n])
+    assert interleaved_base(tuple(f.get(n) for n in names)) is not None
+    # overwrite the line number of the Depth part's 5th chunk: the block reader refuses it
+    data = bytearray(open(path, "rb").read())
+    layout = exr_parts.read_layout(path, bytes(data))
+    off = int(layout.parts[1].offsets[4])
+    data[off + 4:off + 8] = (999).to_bytes(4, "little", signed=True)
+    bad = tmp_path / "bad.exr"
+    bad.write_bytes(bytes(data))
+    used.clear()
+    with pytest.raises(exr_parts.Damaged, match="starts at line 999"):
+        exr_parts.read_parts(exr_parts.read_exr_header(str(bad)), {1: {"ViewLayer.Depth.Z"}}, None, "numpy")
+    assert used == [False]
