@@ -40,6 +40,9 @@ UNLIT_MATERIAL = "Depth Cloud Unlit"
 LIT_MATERIAL = "Depth Cloud Lit"
 MARKER = "depth_cloud_display"
 VERSION = 2  # 2: pixel squares sized from the radius (no depth attribute needed)
+#: The node group's own version: 3: Points at Size 1 pass the cloud through untouched (setting
+#: every radius to itself cost ~13 ms per evaluation of a 1080p cloud)
+GROUP_VERSION = 3
 
 POINTS, SQUARES, SURFACE = "POINTS", "SQUARES", "SURFACE"
 MODES = (POINTS, SQUARES, SURFACE)
@@ -64,19 +67,19 @@ INPUTS = (
 
 
 # ---------------------------------------------------------------- shared datablocks
-def _marked(collection, kind=None):
+def _marked(collection, kind=None, version=VERSION):
     for item in collection:
-        if item.get(MARKER) == VERSION and (kind is None or item.get(MARKER + "_kind") == kind):
+        if item.get(MARKER) == version and (kind is None or item.get(MARKER + "_kind") == kind):
             return item
     return None
 
 
 def display_node_group():
     """The shared "Depth Cloud Display" node group (created on first use)."""
-    ng = _marked(bpy.data.node_groups)
+    ng = _marked(bpy.data.node_groups, version=GROUP_VERSION)
     if ng is None:
         ng = _new_node_group()
-        ng[MARKER] = VERSION
+        ng[MARKER] = GROUP_VERSION
     return ng
 
 
@@ -200,6 +203,16 @@ def _new_node_group():
     set_radius = node('GeometryNodeSetPointRadius', -300, 400)
     links.new(points, set_radius.inputs['Points'])
     links.new(rmul.outputs[0], set_radius.inputs['Radius'])
+    # at Size 1 the stored radii are the ones shown: the points pass through (a switch on a
+    # single value evaluates only the branch it takes)
+    unit = node('FunctionNodeCompare', -500, 650, data_type='FLOAT', operation='EQUAL')
+    links.new(gi.outputs['Size'], unit.inputs['A'])
+    unit.inputs['B'].default_value = 1.0
+    unit.inputs['Epsilon'].default_value = 0.0
+    sized = node('GeometryNodeSwitch', -100, 450, input_type='GEOMETRY')
+    links.new(unit.outputs['Result'], sized.inputs['Switch'])
+    links.new(set_radius.outputs[0], sized.inputs['False'])
+    links.new(points, sized.inputs['True'])
 
     # Pixel squares: a unit quad per point, scaled to the footprint, turned like the camera.
     # The radius is the footprint (x detail) times radius_scale, and "Pixel Size" is the pixel
@@ -248,7 +261,7 @@ def _new_node_group():
     for item, mode in zip(items, MODES):
         item.name = _MENU_ITEMS[mode]
     links.new(gi.outputs['Mode'], menu.inputs[0])
-    links.new(set_radius.outputs[0], menu.inputs[1])
+    links.new(sized.outputs[0], menu.inputs[1])
     links.new(squares.outputs[0], menu.inputs[2])
     links.new(info.outputs['Geometry'], menu.inputs[3])
     set_mat = node('GeometryNodeSetMaterial', 450, 0)
