@@ -214,10 +214,15 @@ def no_surface(passes) -> InvalidDepthError:
 
 
 def pixel_offsets(point_set, passes) -> np.ndarray:
-    """Flat offsets of the points' pixels in the passes' (data window) arrays."""
+    """Flat offsets of the points' pixels in the passes' (data window) arrays (at a detail N,
+    the arrays hold every Nth pixel: ``core.detail``)."""
     h, w = passes.shape
     x0, y0 = passes.window
-    known = point_set.flat_index((h, w), (x0, y0)) if passes.step == 1 else None
+    step, offset = passes.step, passes.offset
+    known = point_set.flat_index((h, w), (x0, y0), step, offset)
     if known is not None:  # the index the points were gathered with (no pixels made)
         return known
-    return (point_set.pixels[:, 1].astype(np.int64) - y0) * w + (point_set.pixels[:, 0] - x0)
+    cols, rows = point_set.pixels[:, 0].astype(np.int64) - x0, point_set.pixels[:, 1].astype(np.int64) - y0
+    if step != 1:
+        cols, rows = (cols - offset) // step, (rows - offset) // step
+    return rows * w + cols

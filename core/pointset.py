@@ -67,13 +67,15 @@ class PointSet:
         grid[pix[:, 1] - r0, pix[:, 0] - c0] = values
         return grid, (c0, r0)
 
-    def flat_index(self, shape: tuple, window: tuple) -> np.ndarray | None:
+    def flat_index(self, shape: tuple, window: tuple, step: int = 1, offset: int = 0) -> np.ndarray | None:
         """Flat offsets of the points' pixels in arrays of ``shape`` (h, w) placed at
-        ``window`` in the frame, when the points still carry the index they were gathered
-        with there (:class:`PixelIndex`); else None (compute them from ``pixels``)."""
+        ``window`` in the frame holding every ``step``-th pixel from ``offset``, when the points
+        still carry the index they were gathered with there (:class:`PixelIndex`); else None
+        (compute them from ``pixels``)."""
         lazy = self.__dict__.get("_pixels")
-        if isinstance(lazy, PixelIndex) and lazy.step == 1 and (lazy.width, lazy.x0, lazy.y0) == (
-                shape[1], window[0], window[1]) and lazy.height == shape[0]:
+        if isinstance(lazy, PixelIndex) and (lazy.height, lazy.width, lazy.x0, lazy.y0) == (
+                shape[0], shape[1], window[0], window[1]) and lazy.step == step and \
+                (step == 1 or lazy.offset == offset):
             return lazy.flat()
         return None
 

@@ -97,8 +97,12 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     path, _ = spec.paths(frame)
     view = point_set.meta.get("view") or ""  # multi-view files: one cloud per eye
     name = (os.path.splitext(os.path.basename(path))[0] or "DepthCloud") + (f"_{view}" if view else "")
-    pc = datablock.pointcloud_from_point_set(point_set, name, scene, pixel_ids=bool(pixel_ids))
-    ob, new = put_cloud_data(scene, find_cloud_object(scene, spec, frame, view), name, pc)
+    ob = find_cloud_object(scene, spec, frame, view)
+    if ob is not None and datablock.refill_pointcloud(ob.data, point_set, pixel_ids=bool(pixel_ids)):
+        new = False  # a rebuild of the same frame: written into its datablock in place
+    else:
+        pc = datablock.pointcloud_from_point_set(point_set, name, scene, pixel_ids=bool(pixel_ids))
+        ob, new = put_cloud_data(scene, ob, name, pc)
     if new:
         s = ob.depth_cloud
         s.is_cloud, s.source, s.color_source, s.frame, s.view = True, spec.path, spec.color_path, frame, view

@@ -139,6 +139,11 @@ def expose_bundled_modules() -> None:
 
 
 # ---------------------------------------------------------------- Point Cloud datablocks
+def has_pointcloud_resize() -> bool:
+    """``PointCloud.resize`` exists (5.3 and later)."""
+    return "resize" in bpy.types.PointCloud.bl_rna.functions
+
+
 def resize_pointcloud(pc, count: int) -> bool:
     """Give a new Point Cloud ``count`` points with ``PointCloud.resize`` (5.3 has it; 4.2 and
     5.0 do not). False when this Blender lacks it: the caller sizes it another way."""

@@ -251,3 +251,38 @@ def test_viewport_detail_plays_coarse_while_renders_use_the_build_detail(scene, 
     seq.viewport_detail = 1
     scene.frame_set(3)
     assert len(obj.data.vertices) == full[3]
+
+
+def test_rebuilding_a_frame_writes_its_datablock_in_place(scene, tmp_path):
+    """Building the same frame again writes into the cloud's own Point Cloud (no new
+    datablock when the point count is the same; 5.3 resizes it otherwise), with exactly the
+    attributes and values a new build has, on the Position pass, the material kept."""
+    import bpy
+
+    from depth_cloud import api
+    from depth_cloud.glue import compat
+    scene.view_layers[0].use_pass_normal = True
+    _cam, path = _source(scene, tmp_path)
+    pos, z, rgba = read_ground_truth(path)
+    first = api.build_point_cloud(scene, source=path)
+    data, clouds = first.data, len(bpy.data.pointclouds)
+    mat = bpy.data.materials.new("Mine")
+    first.data.materials.append(mat)
+    assert "normal" in _user_attributes(first.data)
+    for options, attributes in (({"pixel_ids": True}, ["Col", "depth", "normal", "pixel", "position", "radius"]),
+                                ({"normals": False}, ["Col", "position", "radius"]),
+                                ({}, ["Col", "normal", "position", "radius"])):
+        ob = api.build_point_cloud(scene, source=path, **options)
+        assert ob == first and ob.data == data and len(bpy.data.pointclouds) == clouds  # in place
+        assert _user_attributes(ob.data) == attributes and mat.name in [m.name for m in ob.data.materials]
+        fresh = api.unproject(scene, source=path, **{k: v for k, v in options.items() if k != "pixel_ids"})
+        np.testing.assert_array_equal(_read(ob.data, "position", "vector", 3, np.float32), fresh.positions)
+        np.testing.assert_array_equal(_read(ob.data, "Col", "color", 4, np.float32), rgba[tuple(fresh.pixels.T[::-1])])
+        np.testing.assert_array_equal(_read(ob.data, "radius", "value", 1, np.float32), fresh.radius)
+        gt = pos[fresh.pixels[:, 1], fresh.pixels[:, 0]]
+        err = np.linalg.norm(_read(ob.data, "position", "vector", 3, np.float32) - gt, axis=1) / fresh.depth
+        assert np.quantile(err, 0.99) <= BOUND
+    coarse = api.build_point_cloud(scene, source=path, detail=2)  # another point count
+    assert coarse == first and len(coarse.data.points) == len(api.unproject(scene, source=path, detail=2))
+    assert mat.name in [m.name for m in coarse.data.materials] and len(bpy.data.pointclouds) == clouds
+    assert (coarse.data == data) == compat.has_pointcloud_resize()

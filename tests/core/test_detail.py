@@ -76,3 +76,35 @@ def test_detail_with_a_smaller_color_window_counts_what_it_keeps(tmp_path, n):
     assert ps.meta["nonfinite"] == int((~np.isfinite(kept)).sum())
     assert np.all(ps.colors[:, :3] == 0.5)
     assert not [w for w in ps.meta["warnings"] if "NaN/inf" in w and "-" in w.split("NaN")[0].split(": ")[-1]]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+@pytest.mark.parametrize("windowed", [False, True])
+def test_detail_points_carry_their_own_pixels_normals_and_named_passes(tmp_path, n, windowed):
+    """At every detail each point's normal and named-pass value are the ones of its own
+    source pixel (the gathers index the every-Nth-pixel arrays, not the frame's)."""
+    rng = np.random.default_rng(4)
+    w, h = 41, 29
+    yy, xx = np.mgrid[0:h, 0:w]
+    z = (4 + np.sin(xx / 7.0) + 0.3 * np.cos(yy / 5.0)).astype(np.float32)
+    z[5:9, 10:14] = 1e10
+    normal = rng.standard_normal((h, w, 3)).astype(np.float32)
+    normal /= np.linalg.norm(normal, axis=-1, keepdims=True)
+    aov = rng.random((h, w)).astype(np.float32)
+    chans = {"Z": z, **{c: rng.random((h, w)).astype(np.float32) for c in "RGB"},
+             **{f"Normal.{c}": np.ascontiguousarray(normal[..., k]) for k, c in enumerate("XYZ")}, "Glow.V": aov}
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    x0, y0 = (7, 5) if windowed else (0, 0)
+    if windowed:
+        header.update(dataWindow=((x0, y0), (x0 + w - 1, y0 + h - 1)), displayWindow=((0, 0), (63, 47)))
+    path = str(tmp_path / "n.exr")
+    OpenEXR.File([OpenEXR.Part(header, chans)]).write(path)
+    cam = CameraModel(np.eye(4), *((64, 48) if windowed else (w, h)), lens=35.0)
+    passes = read_frame_passes(SourceSpec(path, attributes="Glow.V"), 1)
+    points = unproject(passes, cam, detail=n)
+    assert points.normals is not None and "Glow" in points.attributes
+    cols, rows = points.pixels[:, 0] - x0, points.pixels[:, 1] - y0
+    o = (n - 1) // 2
+    assert ((cols % n == o) & (rows % n == o)).all()
+    np.testing.assert_allclose(points.normals, normal[rows, cols], rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(points.attributes["Glow"], aov[rows, cols])
