@@ -46,6 +46,24 @@ def read_normals(f, layer: str, window):
     return tuple(f.get(c, window, fill=0.0) for c in chans)
 
 
+def extra_bytes_per_point(spec, names, layer: str) -> int:
+    """Bytes each point of ``spec``'s build of a file with channels ``names`` carries beyond
+    position, color and radius: its normal (12, when it reads a Normal pass), each named pass
+    (4 per channel; an RGB pass is stored with alpha), a mask's coverage (4). Used for memory
+    statements before a build; passes not found count nothing (the build reports them)."""
+    extra = 12 if getattr(spec, "normals", False) and find_normal_channels(names, layer) else 0
+    for wanted in attribute_names(getattr(spec, "attributes", ())):
+        for candidate in masks.INDEX_PASSES.get(wanted.lower(), (wanted,)):
+            chans = masks.pass_channels(names, layer, candidate)
+            if chans:
+                rgb = len(chans) == 3 and chans[0].rsplit(".", 1)[-1] in "Rr"  # RGB: stored with alpha 1
+                extra += 4 * (4 if rgb else min(len(chans), 4))
+                break
+    if masks.is_active(spec):
+        extra += 4  # coverage (Cryptomatte masks)
+    return extra
+
+
 def _attribute_name(wanted: str, channels) -> str:
     if len(channels) == 1 and channels[0] == wanted and "." in wanted:
         bits = wanted.rsplit(".", 2)

@@ -46,9 +46,10 @@ def points_upper_bound(data_window_pixels: int, detail: int = 1) -> int:
     return int(data_window_pixels) if n == 1 else int(-(-int(data_window_pixels) // (n * n)))
 
 
-def datablock_estimate(points_per_frame: int, frames: int, pixel_ids: bool = False) -> int:
-    """Bytes of ``frames`` datablocks of ``points_per_frame`` points each."""
-    per_point = BYTES_PER_POINT_WITH_IDS if pixel_ids else BYTES_PER_POINT
+def datablock_estimate(points_per_frame: int, frames: int, pixel_ids: bool = False, extra_per_point: int = 0) -> int:
+    """Bytes of ``frames`` datablocks of ``points_per_frame`` points each (``extra_per_point``:
+    the normals and named passes they carry, ``core.attributes.extra_bytes_per_point``)."""
+    per_point = (BYTES_PER_POINT_WITH_IDS if pixel_ids else BYTES_PER_POINT) + int(extra_per_point)
     return int(points_per_frame) * int(frames) * per_point
 
 

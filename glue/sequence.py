@@ -104,11 +104,17 @@ def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", a
         w, h = window_size((int(x0), int(y0), int(x1), int(y1)))
         pixels = max(pixels, w * h)
     ids = scene.depth_cloud.pixel_ids if pixel_ids is None else bool(pixel_ids)
+    from ..core import attributes
+    from ..core.exr import view_layers
+    from ..core.exr_header import read_exr_header
+    names = [c.name for part in read_exr_header(path).parts for c in part.channels]
+    layer = spec.layer or next(iter(view_layers(names)), "")
+    extra = attributes.extra_bytes_per_point(spec, names, layer)  # normals, named passes, coverage
 
     n_frames = len(frames)
 
     def total(detail, count=n_frames):
-        return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids)
+        return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids, extra)
 
     return memory.check_fits(
         total(spec.detail), f"{what} of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "

@@ -159,6 +159,11 @@ def test_detail_in_the_cli_and_bad_detail_everywhere(scene, tmp_path, capsys):
     assert sorted(o.name for o in bpy.data.objects) == names
 
 
+def attributes_mod():
+    from depth_cloud.core import attributes
+    return attributes
+
+
 def _shot(scene, tmp_path, frames=3):
     import bpy
     setup_render(scene, 48, 36)
@@ -189,6 +194,20 @@ def test_keyed_objects_state_their_memory_and_refuse_beyond_the_machine(scene, t
     monkeypatch.setattr(memory, "total_memory", lambda: 100_000)  # a machine with 100 kB
     with pytest.raises(SettingsError, match="cache.*coarser detail"):
         sequence.keyed_memory(scene, spec, [1, 2, 3])
+    # the points carry what the build reads besides: normals (12 B) with a Normal pass, named passes
+    from dataclasses import replace
+    with_passes = replace(spec, normals=True, attributes="Position")  # + 12 B (X, Y, Z)
+    with monkeypatch.context() as m:
+        m.setattr(memory, "total_memory", lambda: 10 ** 12)
+        m.setattr(attributes_mod(), "find_normal_channels", lambda names, layer: ["N.X", "N.Y", "N.Z"])
+        real, asked = memory.datablock_estimate, []
+        m.setattr(memory, "datablock_estimate", lambda *a: asked.append(a) or real(*a))
+        line = sequence.keyed_memory(scene, with_passes, [1, 2, 3])
+        assert "3 frames" in line and asked[0] == (48 * 36, 3, False, 12 + 12)
+        assert real(*asked[0]) == 48 * 36 * 3 * (32 + 12 + 12)
+        asked.clear()
+        sequence.keyed_memory(scene, replace(spec, normals=False), [1, 2, 3])
+        assert asked[0] == (48 * 36, 3, False, 0)
     objects = set(bpy.data.objects)
     with pytest.raises(RuntimeError, match="more than this machine"):
         bpy.ops.depth_cloud.build_sequence()
