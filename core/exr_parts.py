@@ -284,10 +284,11 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool, chunks
     return planes
 
 
-def remux(buf, layout: FileLayout, indices) -> bytes:
+def remux(buf, layout: FileLayout, indices) -> list:
     """A multipart EXR holding only the parts ``indices`` of ``buf``, byte for byte (headers
     and compressed chunks copied, chunk part numbers and offsets renumbered): OpenEXR then
-    decodes just those, with its own codecs (PIZ, DWAA… included) and threads."""
+    decodes just those, with its own codecs (PIZ, DWAA… included) and threads. Returned as
+    its pieces in order (the chunks as views of ``buf``: written out with one copy)."""
     if not layout.multipart:
         raise Unsupported("single-part file")
     parts = [layout.parts[i] for i in indices]
@@ -297,6 +298,7 @@ def remux(buf, layout: FileLayout, indices) -> bytes:
     table_at = sum(len(x) for x in pieces)
     pos = table_at + 8 * sum(len(p.offsets) for p in parts)
     n = len(buf)
+    mv = memoryview(buf)
     tables, chunks = [], []
     for new_index, p in enumerate(parts):
         if p.storage not in ("scanlineimage", "tiledimage"):
@@ -313,10 +315,22 @@ def remux(buf, layout: FileLayout, indices) -> bytes:
                 raise Damaged(f"part {p.index}: chunk at byte {off} is damaged")
             new[k] = pos
             chunks.append(struct.pack("<i", new_index))
-            chunks.append(buf[off + 4:off + lead + size])
+            chunks.append(mv[off + 4:off + lead + size])
             pos += lead + size
         tables.append(new.astype("<u8").tobytes())
-    return b"".join(pieces + tables + chunks)
+    return pieces + tables + chunks
+
+
+def _write(fd, pieces):
+    """Write ``pieces`` (bytes and views of the mapped file) to the open file ``fd``, then
+    let the views go (the map can only close once they are gone)."""
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.writelines(pieces)
+    finally:
+        for piece in pieces:
+            if isinstance(piece, memoryview):
+                piece.release()
 
 
 def _temp_dir():
@@ -332,8 +346,7 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
     data = remux(buf, layout, indices)
     fd, tmp = tempfile.mkstemp(suffix=".exr", prefix="depth_cloud_", dir=_temp_dir())
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        _write(fd, data)
         del data
         got = list(open_exr(tmp).parts)
     except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
@@ -404,11 +417,12 @@ def _band_header(raw: bytes, window, name: str, chunks: int) -> bytes:
     return b"".join(k + b"\0" + t + b"\0" + struct.pack("<i", len(v)) + v for k, t, v in attrs) + b"\0"
 
 
-def remux_bands(buf, layout: FileLayout, part: PartLayout, runs) -> bytes:
+def remux_bands(buf, layout: FileLayout, part: PartLayout, runs) -> list:
     """A multipart EXR of one part per run of consecutive chunks ``runs`` of the scanline
     ``part`` (from a single- or a multipart file): each part's data window covers just the
     lines of its chunks, the chunks copied byte for byte (so OpenEXR decodes them with its own
-    codec), chunk part numbers and offsets renumbered."""
+    codec), chunk part numbers and offsets renumbered. Returned as its pieces, like
+    :func:`remux`."""
     lines = LINES[part.compression]
     xmin, ymin, xmax, ymax = part.data_window
     raw = bytes(buf[part.header_span[0]:part.header_span[1]])
@@ -436,11 +450,12 @@ def remux_bands(buf, layout: FileLayout, part: PartLayout, runs) -> bytes:
     pieces = [struct.pack("<iI", MAGIC, word)] + headers + [b"\0"]
     pos = sum(len(x) for x in pieces) + 8 * len(leaders)
     table, body = [], []
+    mv = memoryview(buf)
     for new_index, y, start, size in leaders:
         table.append(pos)
-        body += [struct.pack("<iii", new_index, y, size), buf[start:start + size]]
+        body += [struct.pack("<iii", new_index, y, size), mv[start:start + size]]
         pos += 12 + size
-    return b"".join(pieces + [np.array(table, "<u8").tobytes()] + body)
+    return pieces + [np.array(table, "<u8").tobytes()] + body
 
 
 def _bands_by_openexr(buf, layout: FileLayout, part: PartLayout, runs, names, open_exr) -> dict:
@@ -457,8 +472,7 @@ def _bands_by_openexr(buf, layout: FileLayout, part: PartLayout, runs, names, op
         data = remux_bands(buf, layout, part, group)
         fd, tmp = tempfile.mkstemp(suffix=".exr", prefix="depth_cloud_rows_", dir=_temp_dir())
         paths.append(tmp)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        _write(fd, data)
         del data
         return list(open_exr(tmp).parts)
 
