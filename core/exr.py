@@ -123,7 +123,6 @@ class ExrFile:
                           x0 - ch.data_window[0]:x1 - ch.data_window[0] + 1]
         return out
 
-
     def get_rows(self, name: str, window: Window) -> tuple[np.ndarray, np.ndarray]:
         """``(rows, pixels)`` of a channel read in row bands (``bands``), placed in ``window``:
         the rows (ascending, from ``window``'s top) that lie in it, and their
