@@ -68,22 +68,50 @@ class CheckSamples:
         return len(self.cols)
 
 
+def _planes(position) -> list:
+    if isinstance(position, (tuple, list)):
+        return [np.asarray(p) for p in position]
+    return [np.asarray(position)[..., k] for k in range(3)]
+
+
 def samples_from_arrays(depth, position, convention=depth_mod.PLANAR, near=0.0, far=0.0, window=(0, 0),
                         frame_size=None, path="", max_samples=MAX_SAMPLES) -> CheckSamples:
     """Samples of a frame from its raw depth (h, w) and Position pass (h, w, 3) (or a tuple
     of the X, Y, Z planes) over the same data window at ``window`` in the frame."""
     depth = np.asarray(depth)
-    if isinstance(position, (tuple, list)):
-        planes = [np.asarray(p) for p in position]
-    else:
-        planes = [np.asarray(position)[..., k] for k in range(3)]
+    planes = _planes(position)
     if depth.ndim != 2 or any(p.shape != depth.shape for p in planes):
         raise ChannelError(path, f"Position pass of the depth's size {depth.shape[::-1]}",
                            [f"Position {planes[0].shape[::-1]}"])
     h, w = depth.shape
+    return _sampled(depth, planes, np.arange(h), h, convention, near, far, window, frame_size, path, max_samples)
+
+
+def samples_from_rows(depth, rows, position, convention=depth_mod.PLANAR, near=0.0, far=0.0, window=(0, 0),
+                      frame_size=None, path="", max_samples=MAX_SAMPLES) -> CheckSamples:
+    """Samples of a frame from its raw depth (h, w) and the Position pass read only in some
+    rows: ``rows`` (n,) (ascending, within the data window) and their X, Y, Z planes (n, w)
+    (a tuple, or an (n, w, 3) array); the same pixels, conventions and validity rules as
+    :func:`samples_from_arrays`, spread over those rows' pixels."""
+    depth = np.asarray(depth)
+    rows = np.asarray(rows, dtype=np.int64)
+    planes = _planes(position)
+    h = depth.shape[0] if depth.ndim == 2 else 0
+    if depth.ndim != 2 or rows.ndim != 1 or any(p.shape != (len(rows), depth.shape[1]) for p in planes) or \
+            (len(rows) and (rows.min() < 0 or rows.max() >= h)):
+        raise ChannelError(path, f"Position pass rows of the depth's width {depth.shape[1:]} inside its "
+                                 f"{h} rows", [f"Position {planes[0].shape[::-1]} at rows {rows[:3]}…"])
+    return _sampled(depth[rows], planes, rows, h, convention, near, far, window, frame_size, path, max_samples)
+
+
+def _sampled(depth, planes, rows_of, height, convention, near, far, window, frame_size, path,
+             max_samples) -> CheckSamples:
+    """The samples of ``depth`` and ``planes`` (m, w), whose array row ``i`` is data-window row
+    ``rows_of[i]`` of a window ``height`` rows high."""
+    m, w = depth.shape
     # Look at every k-th row and column only, so a 1080p frame costs what a small one does.
-    k = max(1, int(np.ceil(np.sqrt(h * w / (4.0 * max_samples)))))
-    depth, planes = depth[::k, ::k], [p[::k, ::k] for p in planes]
+    k = max(1, int(np.ceil(np.sqrt(m * w / (4.0 * max_samples)))))
+    depth, planes, rows_of = depth[::k, ::k], [p[::k, ::k] for p in planes], rows_of[::k]
     hk, wk = depth.shape
     with np.errstate(invalid="ignore"):
         valid = np.isfinite(depth) & (depth > 0) & (depth < depth_mod.BACKGROUND_DEPTH)
@@ -99,12 +127,14 @@ def samples_from_arrays(depth, position, convention=depth_mod.PLANAR, near=0.0, 
     if total > max_samples:
         index = index[np.linspace(0, total - 1, max_samples).round().astype(np.int64)]
     rows, cols = np.divmod(index, wk)
-    rows, cols = rows * k, cols * k
+    rows, cols = rows_of[rows], cols * k
     pos = np.stack([p.reshape(-1).take(index) for p in planes], axis=1).astype(np.float64)
     x0, y0 = window
-    return CheckSamples(path=path, frame_size=tuple(frame_size) if frame_size else (w, h), cols=cols + x0,
+    # pixels with both passes, estimated from the rows and columns looked at
+    valid_pixels = int(round(total * k * k * height / max(m, 1)))
+    return CheckSamples(path=path, frame_size=tuple(frame_size) if frame_size else (w, height), cols=cols + x0,
                         rows=rows + y0, position=pos, depth=depth.reshape(-1).take(index).astype(np.float64),
-                        convention=convention, near=float(near), far=float(far), valid_pixels=total * k * k)
+                        convention=convention, near=float(near), far=float(far), valid_pixels=valid_pixels)
 
 
 @dataclass(frozen=True)

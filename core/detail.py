@@ -47,6 +47,11 @@ def at_detail(passes, detail: int):
 
     planes = None if passes.color_planes is None else tuple(sub(p) for p in passes.color_planes)
     xyz = getattr(passes, "position_planes", None)
+    banded = getattr(passes, "position_rows", None)
+    if banded is not None:  # the rows of the kept pixels, renumbered like the kept rows
+        rows, row_planes = banded
+        keep = (rows - o) % n == 0
+        banded = ((rows[keep] - o) // n, tuple(np.ascontiguousarray(p[keep][:, o::n]) for p in row_planes))
     normal = getattr(passes, "normal", None)
     extra = {name: sub(arr) for name, arr in getattr(passes, "extra", {}).items()}
     # pixels skipped for lack of color (core/color_window.py), counted again among the kept ones
@@ -54,5 +59,6 @@ def at_detail(passes, detail: int):
     recount = {} if uncolored is None else {"uncolored": uncolored, "no_color_nan": int(uncolored.sum())}
     return replace(passes, depth=sub(passes.depth), position=sub(passes.position), color=sub(passes.color),
                    color_planes=planes, position_planes=None if xyz is None else tuple(sub(p) for p in xyz),
+                   position_rows=banded,
                    normal=None if normal is None else tuple(sub(p) for p in normal), extra=extra,
                    step=passes.step * n, offset=passes.offset + passes.step * o, **recount)

@@ -46,6 +46,18 @@ class ExrChannel:
 
 
 @dataclass
+class ExrRows:
+    """Some rows of a channel (``read_exr(bands=...)``): ``rows`` (ascending, within the data
+    window) and their ``(len(rows), w)`` float32 pixels."""
+
+    name: str
+    rows: np.ndarray
+    pixels: np.ndarray
+    data_window: Window
+    part: int
+
+
+@dataclass
 class ExrFile:
     """All channels of an EXR file, by full name, plus the headers of its parts."""
 
@@ -64,6 +76,8 @@ class ExrFile:
     deep: dict = field(default_factory=dict)
     #: every channel name of the view when only some were read (``read_exr(channels=...)``)
     listed: list = field(default_factory=list)
+    #: channels read only in row bands (``read_exr(bands=...)``): name -> ExrRows
+    bands: dict = field(default_factory=dict)
 
     @property
     def header(self) -> dict:
@@ -110,6 +124,22 @@ class ExrFile:
                           x0 - ch.data_window[0]:x1 - ch.data_window[0] + 1]
         return out
 
+    def get_rows(self, name: str, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, pixels)`` of a channel read in row bands (``bands``), placed in ``window``:
+        the rows (ascending, from ``window``'s top) that lie in it, and their
+        ``(len(rows), window width)`` pixels (NaN outside the channel's data window)."""
+        band = self.bands[name]
+        dw = band.data_window
+        rows = band.rows + dw[1] - window[1]
+        keep = (rows >= 0) & (rows <= window[3] - window[1])
+        if dw[0] == window[0] and dw[2] == window[2]:
+            return rows[keep], band.pixels[keep]
+        out = np.full((int(keep.sum()), window_size(window)[0]), np.nan, dtype=np.float32)
+        x0, x1 = max(window[0], dw[0]), min(window[2], dw[2])
+        if x0 <= x1:
+            out[:, x0 - window[0]:x1 - window[0] + 1] = band.pixels[keep][:, x0 - dw[0]:x1 - dw[0] + 1]
+        return rows[keep], out
+
 
 def import_openexr() -> ModuleType:
     try:
@@ -138,7 +168,8 @@ def _plain(value):
 
 def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str | None = None,
              channels: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None,
-             reader: str = "auto") -> ExrFile:
+             reader: str = "auto", bands: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None
+             ) -> ExrFile:
     """Read the channels of ``path`` as float32 (H, W) arrays, checked for damage.
 
     The header is read once (``core.exr_header``): it gives the typed errors of damaged
@@ -158,6 +189,13 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     readable: one in a damaged part raises the error naming the part; a ``choose`` callable may
     pick optional channels, so a damaged one is only left in ``damaged`` (``get`` raises).
     ``reader``: see :data:`READERS`.
+
+    ``bands`` (with ``channels``): optional channels (names, or ``choose(names)`` called after
+    ``channels``) wanted only in a few row bands spread over their data window
+    (``core.exr_parts.read_row_bands``: whole chunks, any scanline codec) into ``bands``
+    (``get_rows``). A channel whose part is decoded anyway, or that the band reader cannot
+    take (tiled, deep, damage it finds), is read whole into ``channels`` instead; one of a
+    damaged part is only left in ``damaged``.
     """
     path = require_file(path)
     if reader not in READERS:
@@ -165,7 +203,7 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     known = _checked_header(path, header_only, view)
     if channels is None or header_only:
         return _read_all(path, header_only, view, known)
-    return _read_selected(path, known, view, channels, reader)
+    return _read_selected(path, known, view, channels, reader, bands)
 
 
 #: How ``read_exr(channels=...)`` decodes: ``"parts"`` (the chosen parts of a multipart file
@@ -282,27 +320,37 @@ def _channel_lists(parts) -> list:
 
 
 def _open_openexr(compressed: bool):
-    def open_exr(path, channel_lists):  # the parts' [(channel, pixel type)]: color groups interleaved
+    def open_exr(path, channel_lists=None):  # the parts' [(channel, pixel type)]: color groups interleaved
         OpenEXR = import_openexr()
         _set_decode_threads(OpenEXR, compressed)
+        if channel_lists is None:  # channel by channel
+            return OpenEXR.File(path, separate_channels=True)
         return open_channels(OpenEXR, path, channel_lists)[0]
     return open_exr
 
 
-def _read_selected(path, known, view, channels, reader) -> ExrFile:
+def _read_selected(path, known, view, channels, reader, bands=None) -> ExrFile:
     """``read_exr(channels=...)``: the view's channel list and the damaged parts from the one
     header read, then only the chosen channels of the healthy parts decoded by a part reader
     (``core.exr_parts``), or by OpenEXR's full read where those cannot (codec, layout, damage
-    they find)."""
+    they find); ``bands``: see ``read_exr``."""
     from . import exr_parts
     layout, problems = known
     strict = not callable(channels)
+    banded = []  # the names of ``bands``, chosen once the channel list is known
+
+    def choose(names):
+        chosen = list(dict.fromkeys(channels(list(names)) if not strict else channels))
+        banded[:] = [n for n in dict.fromkeys(bands(list(names)) if callable(bands) else bands or ())
+                     if n not in chosen]
+        return chosen
+
     if any(exr_damage.is_deep(p) for p in layout.parts):  # deep files are read whole (core/deep_read.py)
         return _read_all(path, False, view, known)
     out = ExrFile(path=path)
     heads = _openexr_headers(path, layout)
     if len(heads) != len(layout.parts):  # the library drops a part: let its full read say which
-        return _filtered(_read_all(path, False, view, known), channels, strict)
+        return _filtered(_read_all(path, False, view, known), choose, strict, banded)
     for index in sorted(heads):
         _add_header(out, path, index, heads[index])
     slots = [(i, p.attributes, c.name, (i, c.name)) for i, p in enumerate(layout.parts) if i not in problems
@@ -310,7 +358,7 @@ def _read_selected(path, known, view, channels, reader) -> ExrFile:
     _select_view(out, layout, slots, problems, view, False)  # views, damaged, warnings, headers
     slot_of, out.channels = out.channels, {}  # name (view removed) -> (part index, name in the part)
     out.listed = list(slot_of) + [n for n in out.damaged if n not in slot_of]
-    chosen = list(dict.fromkeys(channels(list(out.listed)) if not strict else channels))
+    chosen = choose(out.listed)
     if strict:
         for name in chosen:
             if name not in slot_of and name in out.damaged:
@@ -320,30 +368,53 @@ def _read_selected(path, known, view, channels, reader) -> ExrFile:
         if name in slot_of:
             index, raw = slot_of[name]
             per_part.setdefault(index, set()).add(raw)
+    by_band_part, whole = {}, []  # part index -> names read in row bands; band names read whole
+    for name in banded:
+        if name in slot_of:
+            index, raw = slot_of[name]
+            if index in per_part or reader == "full":  # decoded anyway: read it whole
+                per_part.setdefault(index, set()).add(raw)
+                whole.append(name)
+            else:
+                by_band_part.setdefault(index, []).append(name)
+    compressed = _compressed(layout, set(per_part) | set(by_band_part))
+    for index, names in list(by_band_part.items()):
+        try:
+            rows, planes = exr_parts.read_row_bands(layout, index, [slot_of[n][1] for n in names],
+                                                    _open_openexr(compressed))
+        except (exr_parts.Unsupported, exr_parts.Damaged, OSError):  # read it whole (or let the full read decide)
+            per_part.setdefault(index, set()).update(slot_of[n][1] for n in names)
+            whole.extend(names)
+            continue
+        for name in names:
+            out.bands[name] = ExrRows(name, rows, planes[slot_of[name][1]], tuple(layout.parts[index].data_window),
+                                      index)
     if not per_part:
         return out
     try:
         if reader == "full":
             raise exr_parts.Unsupported("full read asked for")
-        _, decoded = exr_parts.read_parts(layout, per_part, _open_openexr(_compressed(layout, per_part)), reader)
+        _, decoded = exr_parts.read_parts(layout, per_part, _open_openexr(compressed), reader)
     except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
         # OpenEXR's full read decides: it repairs some damage and names the rest
-        return _filtered(_read_all(path, False, view, known), chosen, strict)
-    for name in chosen:
+        return _filtered(_read_all(path, False, view, known), chosen, strict, banded)
+    for name in chosen + whole:
         if name in slot_of:
             index, raw = slot_of[name]
             out.channels[name] = ExrChannel(raw, decoded[index][raw], tuple(layout.parts[index].data_window), index)
     return out
 
 
-def _filtered(full: ExrFile, chosen, strict: bool) -> ExrFile:
-    """A full read cut down to the chosen channels (deep files stay whole)."""
+def _filtered(full: ExrFile, chosen, strict: bool, optional=()) -> ExrFile:
+    """A full read cut down to the chosen channels and the ``optional`` ones (names that
+    ``read_exr(bands=...)`` wanted; a callable ``chosen`` fills them in when it is called)
+    (deep files stay whole)."""
     if full.deep:
         return full
     names = full.names()
     if callable(chosen):
         chosen = chosen(list(names))
-    keep = set(chosen)
+    keep = set(chosen) | set(optional)
     if strict:
         for name in chosen:
             if name in names and name not in full.channels:

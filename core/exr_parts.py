@@ -34,7 +34,10 @@ from .exr_header import COMPRESSIONS, read_exr_header
 
 MAGIC = 20000630
 NONE, RLE, ZIPS, ZIP = 0, 1, 2, 3
-SUPPORTED = {NONE: 1, ZIPS: 1, ZIP: 16}  # compression -> scanlines per chunk
+SUPPORTED = {NONE: 1, ZIPS: 1, ZIP: 16}  # compression -> scanlines per chunk (this module's decoder)
+#: Scanlines per chunk of every codec (OpenEXR's ``getCompressionNumScanlines``): NONE, RLE,
+#: ZIPS, ZIP, PIZ, PXR24, B44, B44A, DWAA, DWAB, HTJ2K256, HTJ2K32.
+LINES = {0: 1, 1: 1, 2: 1, 3: 16, 4: 32, 5: 16, 6: 32, 7: 32, 8: 32, 9: 256, 10: 256, 11: 32}
 _DTYPES = {0: np.dtype("<u4"), 1: np.dtype("<f2"), 2: np.dtype("<f4")}  # UINT, HALF, FLOAT
 _TILED, _LONG_NAMES, _DEEP, _MULTIPART = 0x200, 0x400, 0x800, 0x1000
 
@@ -99,7 +102,7 @@ def layout_from_header(header, buf) -> FileLayout:
     for part in layout.parts:
         if part.storage != "scanlineimage":
             layout.problem = layout.problem or part.storage
-        lines = SUPPORTED.get(part.compression, 32)
+        lines = LINES.get(part.compression, 32)
         w, h = part.size
         if w <= 0 or h <= 0:
             raise Damaged(f"part {part.index} has an empty data window {part.data_window}")
@@ -208,9 +211,10 @@ def _undo_zip(raw) -> np.ndarray:
     return out
 
 
-def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dict:
+def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool, chunks=None) -> dict:
     """``name -> (h, w) float32`` of the ``wanted`` channels of ``part``, each chunk decoded
-    and its channels written straight into the planes."""
+    and its channels written straight into the planes. ``chunks``: only these chunk numbers
+    (ascending), their lines stacked in that order (``(lines of those chunks, w)`` planes)."""
     w, h = part.size
     cols, col = [], 0
     for name, ptype in part.channels:
@@ -219,7 +223,6 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
             cols.append((name, dt, col, w * dt.itemsize))
         col += w * dt.itemsize
     line_bytes = col
-    planes = _planes(cols, h, w)
     lines = SUPPORTED[part.compression]
     head = 12 if layout.multipart else 8
     ymin = part.data_window[1]
@@ -228,6 +231,13 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
     expected = -(-h // lines)
     if len(offsets) != expected:
         raise Damaged(f"part {part.index} has {len(offsets)} chunks, its data window needs {expected}")
+    ks = list(range(expected)) if chunks is None else [int(k) for k in chunks]
+    first_row, out_rows = {}, 0  # chunk number -> its first row in the planes
+    for k in ks:
+        first_row[k] = out_rows
+        out_rows += min(lines, h - k * lines)
+    planes = _planes(cols, out_rows, w)
+    offsets = offsets[ks] if chunks is not None else offsets
     if np.any(offsets < 8) or np.any(offsets + head > n):
         raise Damaged(f"part {part.index}: a chunk offset lies outside the file")
     mv = memoryview(buf)
@@ -241,7 +251,7 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
         else:
             y, size = struct.unpack_from("<ii", buf, offset)
         k, rem = divmod(y - ymin, lines)
-        if rem or not 0 <= k < expected:
+        if rem or k not in first_row:
             raise Damaged(f"part {part.index}: chunk at {offset} starts at line {y}")
         nlines = min(lines, h - k * lines)
         want = nlines * line_bytes
@@ -262,20 +272,19 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool) -> dic
         else:
             raise Damaged(f"part {part.index}: chunk of line {y} holds {size} bytes, needs {want}")
         block = block.reshape(nlines, line_bytes)
-        r0 = k * lines
+        r0 = first_row[k]
         for name, dt, c0, nbytes in cols:
             planes[name][r0:r0 + nlines] = block[:, c0:c0 + nbytes].view(dt)
         return k
 
     if not cols:
         return planes
-    if part.compression == NONE and _uncompressed_block(buf, layout, part, head, line_bytes, cols, planes):
+    if chunks is None and part.compression == NONE and \
+            _uncompressed_block(buf, layout, part, head, line_bytes, cols, planes):
         return planes
-    ks = list(pool.map(one, offsets)) if pool is not None else [one(o) for o in offsets]
-    seen = np.zeros(expected, dtype=bool)
-    seen[ks] = True
-    if not seen.all():
-        raise Damaged(f"part {part.index}: {expected - int(seen.sum())} chunks are missing")
+    got = list(pool.map(one, offsets)) if pool is not None else [one(o) for o in offsets]
+    if set(got) != set(ks):
+        raise Damaged(f"part {part.index}: {len(set(ks) - set(got))} chunks are missing")
     return planes
 
 
@@ -322,10 +331,11 @@ def _uncompressed_block(buf, layout: FileLayout, part: PartLayout, head: int, li
     return True
 
 
-def remux(buf, layout: FileLayout, indices) -> bytes:
+def remux(buf, layout: FileLayout, indices) -> list:
     """A multipart EXR holding only the parts ``indices`` of ``buf``, byte for byte (headers
     and compressed chunks copied, chunk part numbers and offsets renumbered): OpenEXR then
-    decodes just those, with its own codecs (PIZ, DWAA… included) and threads."""
+    decodes just those, with its own codecs (PIZ, DWAA… included) and threads. Returned as
+    its pieces in order (the chunks as views of ``buf``: written out with one copy)."""
     if not layout.multipart:
         raise Unsupported("single-part file")
     parts = [layout.parts[i] for i in indices]
@@ -335,6 +345,7 @@ def remux(buf, layout: FileLayout, indices) -> bytes:
     table_at = sum(len(x) for x in pieces)
     pos = table_at + 8 * sum(len(p.offsets) for p in parts)
     n = len(buf)
+    mv = memoryview(buf)
     tables, chunks = [], []
     for new_index, p in enumerate(parts):
         if p.storage not in ("scanlineimage", "tiledimage"):
@@ -351,10 +362,22 @@ def remux(buf, layout: FileLayout, indices) -> bytes:
                 raise Damaged(f"part {p.index}: chunk at byte {off} is damaged")
             new[k] = pos
             chunks.append(struct.pack("<i", new_index))
-            chunks.append(buf[off + 4:off + lead + size])
+            chunks.append(mv[off + 4:off + lead + size])
             pos += lead + size
         tables.append(new.astype("<u8").tobytes())
-    return b"".join(pieces + tables + chunks)
+    return pieces + tables + chunks
+
+
+def _write(fd, pieces):
+    """Write ``pieces`` (bytes and views of the mapped file) to the open file ``fd``, then
+    let the views go (the map can only close once they are gone)."""
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.writelines(pieces)
+    finally:
+        for piece in pieces:
+            if isinstance(piece, memoryview):
+                piece.release()
 
 
 def _temp_dir():
@@ -371,8 +394,7 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
     data = remux(buf, layout, indices)
     fd, tmp = tempfile.mkstemp(suffix=".exr", prefix="depth_cloud_", dir=_temp_dir())
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
+        _write(fd, data)
         del data
         got = list(open_exr(tmp, [layout.parts[i].channels for i in indices]).parts)
     except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
@@ -395,6 +417,199 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
             planes[name] = px if px.dtype == np.float32 else px.astype(np.float32)
         result[original] = planes
     return result
+
+
+#: Row bands a check reads (:func:`read_row_bands`): this many, evenly spread over the data
+#: window, each of whole chunks and at least ``BAND_LINES`` lines (one chunk of ZIP, 16 of ZIPS).
+BANDS = 8
+BAND_LINES = 16
+
+
+def band_chunks(count: int, lines: int, bands: int = BANDS) -> list:
+    """The row bands of a part of ``count`` chunks of ``lines`` scanlines: lists of
+    consecutive chunk numbers, ascending, ``bands`` of them (fewer when they would cover more
+    than half the chunks, at least one) evenly spread from the first chunk to the last."""
+    per = min(count, max(1, -(-BAND_LINES // lines)))
+    n = min(bands, max(1, -(-count // (2 * per))))
+    starts = np.linspace(0, count - per, n).round().astype(int).tolist()
+    chunks = sorted({k for s in starts for k in range(s, s + per)})
+    runs = []
+    for k in chunks:
+        if runs and runs[-1][-1] == k - 1:
+            runs[-1].append(k)
+        else:
+            runs.append([k])
+    return runs
+
+
+def _band_header(raw: bytes, window, name: str, chunks: int) -> bytes:
+    """The part header ``raw`` (its closing null included) for a part of the data window
+    ``window`` = ``(xmin, ymin, xmax, ymax)`` holding ``chunks`` chunks: ``dataWindow``,
+    ``name``, ``type`` and ``chunkCount`` set, every other attribute copied byte for byte."""
+    attrs, pos = [], 0
+    try:
+        while raw[pos] != 0:
+            end = raw.index(b"\0", pos)
+            key = raw[pos:end]
+            tend = raw.index(b"\0", end + 1)
+            kind = raw[end + 1:tend]
+            (size,) = struct.unpack_from("<i", raw, tend + 1)
+            value = raw[tend + 5:tend + 5 + size]
+            if size < 0 or len(value) != size:
+                raise Damaged("a header attribute runs past its header")
+            attrs.append([key, kind, value])
+            pos = tend + 5 + size
+    except (IndexError, ValueError, struct.error) as err:
+        raise Damaged(f"damaged part header ({err})") from err
+    set_to = {b"dataWindow": (b"box2i", struct.pack("<4i", *window)), b"name": (b"string", name.encode()),
+              b"type": (b"string", b"scanlineimage"), b"chunkCount": (b"int", struct.pack("<i", chunks))}
+    attrs = [a for a in attrs if a[0] not in set_to] + [[k, t, v] for k, (t, v) in set_to.items()]
+    return b"".join(k + b"\0" + t + b"\0" + struct.pack("<i", len(v)) + v for k, t, v in attrs) + b"\0"
+
+
+def remux_bands(buf, layout: FileLayout, part: PartLayout, runs) -> list:
+    """A multipart EXR of one part per run of consecutive chunks ``runs`` of the scanline
+    ``part`` (from a single- or a multipart file): each part's data window covers just the
+    lines of its chunks, the chunks copied byte for byte (so OpenEXR decodes them with its own
+    codec), chunk part numbers and offsets renumbered. Returned as its pieces, like
+    :func:`remux`."""
+    lines = LINES[part.compression]
+    xmin, ymin, xmax, ymax = part.data_window
+    raw = bytes(buf[part.header_span[0]:part.header_span[1]])
+    head = 12 if layout.multipart else 8
+    n = len(buf)
+    headers, leaders = [], []
+    for run in runs:
+        y0 = ymin + run[0] * lines
+        window = (xmin, y0, xmax, min(ymax, ymin + (run[-1] + 1) * lines - 1))
+        headers.append(_band_header(raw, window, f"rows {y0}", len(run)))
+        for k in run:
+            off = int(part.offsets[k])
+            if off < 8 or off + head > n:
+                raise Damaged(f"part {part.index}: a chunk offset lies outside the file")
+            if layout.multipart:
+                pnum, y, size = struct.unpack_from("<iii", buf, off)
+                if pnum != part.index:
+                    raise Damaged(f"chunk at {off} belongs to part {pnum}, not {part.index}")
+            else:
+                y, size = struct.unpack_from("<ii", buf, off)
+            if y != ymin + k * lines or size <= 0 or off + head + size > n:
+                raise Damaged(f"part {part.index}: chunk {k} at byte {off} is damaged")
+            leaders.append((len(headers) - 1, y, off + head, size))
+    word = (layout.version & 0xFF) | _MULTIPART | (layout.version & _LONG_NAMES)
+    pieces = [struct.pack("<iI", MAGIC, word)] + headers + [b"\0"]
+    pos = sum(len(x) for x in pieces) + 8 * len(leaders)
+    table, body = [], []
+    mv = memoryview(buf)
+    for new_index, y, start, size in leaders:
+        table.append(pos)
+        body += [struct.pack("<iii", new_index, y, size), mv[start:start + size]]
+        pos += 12 + size
+    return pieces + [np.array(table, "<u8").tobytes()] + body
+
+
+def _bands_by_openexr(buf, layout: FileLayout, part: PartLayout, runs, names, open_exr) -> dict:
+    """``name -> (rows, w) float32``: the chunk runs ``runs`` of ``part`` decoded by OpenEXR
+    from :func:`remux_bands`' copies (temporary files: the bindings read paths). The bindings
+    decode the parts of one file one after the other, each band on one thread: the bands are
+    split over one file per core, decoded side by side (the bindings release the GIL)."""
+    import tempfile
+    files = max(1, min(len(runs), _threads([part])))
+    groups = [runs[i * len(runs) // files:(i + 1) * len(runs) // files] for i in range(files)]
+    paths = []
+
+    def decode(group):
+        data = remux_bands(buf, layout, part, group)
+        fd, tmp = tempfile.mkstemp(suffix=".exr", prefix="depth_cloud_rows_", dir=_temp_dir())
+        paths.append(tmp)
+        _write(fd, data)
+        del data
+        return list(open_exr(tmp).parts)
+
+    try:
+        if files > 1:
+            with ThreadPoolExecutor(files) as pool:
+                got = [p for parts in pool.map(decode, groups) for p in parts]
+        else:
+            got = decode(groups[0])
+    except Damaged:
+        raise
+    except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
+        raise Damaged(f"OpenEXR could not decode the chosen rows ({err})") from err
+    finally:
+        for tmp in paths:
+            os.unlink(tmp)
+    if len(got) != len(runs):
+        raise Damaged(f"{len(got)} of {len(runs)} row bands came back")
+    w, h = part.size
+    lines = LINES[part.compression]
+    planes = {}
+    for name in names:
+        bands = []
+        for run, got_part in zip(runs, got):
+            px = getattr(got_part.channels.get(name), "pixels", None)
+            want = (min(h, (run[-1] + 1) * lines) - run[0] * lines, w)
+            if px is None or getattr(px, "shape", None) != want:
+                raise Damaged(f"channel {name!r} came back with {getattr(px, 'shape', None)} pixels, not {want}")
+            bands.append(px)
+        planes[name] = np.concatenate(bands).astype(np.float32, copy=False)
+    return planes
+
+
+def read_row_bands(header, index: int, names, open_exr, bands: int = BANDS, reader: str = "auto"):
+    """``(rows, {name: (len(rows), w) float32})``: the channels ``names`` of part ``index``
+    of the file whose headers are ``header`` (``core.exr_header.ExrHeader``), only in the row
+    bands of :func:`band_chunks` (whole chunks: ``rows`` are their rows within the data
+    window, ascending; the whole window for a part of few chunks).
+
+    ``reader``: ``"numpy"`` (this module's decoder: NONE/ZIPS/ZIP), ``"parts"`` (OpenEXR on
+    :func:`remux_bands`' copy: any scanline codec) or ``"auto"`` (numpy for NONE, where it
+    copies the rows straight from the file, else OpenEXR). Raises :class:`Unsupported`
+    (tiled, deep, subsampled, unknown codec: the caller reads the whole channel) or
+    :class:`Damaged` (likewise: OpenEXR's full read decides)."""
+    with open(header.path, "rb") as fh:
+        try:
+            buf = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError as err:  # empty file
+            raise Damaged(str(err)) from err
+    try:
+        layout = layout_from_header(header, buf)
+        part = layout.parts[index]
+        if layout.problem or part.storage != "scanlineimage":
+            raise Unsupported(layout.problem or part.storage)
+        if part.sampled or part.compression not in LINES:
+            raise Unsupported("subsampled channels" if part.sampled else f"compression {part.compression}")
+        lines = LINES[part.compression]
+        w, h = part.size
+        count = -(-h // lines)
+        if len(part.offsets) != count:
+            raise Damaged(f"part {part.index} has {len(part.offsets)} chunks, its data window needs {count}")
+        runs = band_chunks(count, lines, bands)
+        chunks = [k for run in runs for k in run]
+        rows = np.concatenate([np.arange(k * lines, min(h, (k + 1) * lines)) for k in chunks])
+        if reader == "auto":
+            reader = "numpy" if part.compression == NONE and not _unsupported_reason(part) else "parts"
+        if reader == "numpy":
+            reason = _unsupported_reason(part)
+            if reason:
+                raise Unsupported(reason)
+            threads = _threads([part])
+            pool = ThreadPoolExecutor(threads) if threads > 1 else None
+            try:
+                planes = _decode_part(buf, layout, part, set(names), pool, chunks)
+            finally:
+                if pool is not None:
+                    pool.shutdown()
+        elif reader == "parts":
+            planes = _bands_by_openexr(buf, layout, part, runs, names, open_exr)
+        else:
+            raise Unsupported(f"reader {reader!r}")
+        return rows, planes
+    finally:
+        try:
+            buf.close()
+        except BufferError:  # a view is still alive somewhere; the map closes when it goes
+            pass
 
 
 def _threads(parts) -> int:

@@ -97,10 +97,16 @@ class FramePasses:
     #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
     #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
     color_planes: tuple | None = None
-    #: A world Position pass found alongside the depth pass: its ``(X, Y, Z)`` planes (h, w)
-    #: over the same window, kept as read (no copy) so the camera can be checked against it
-    #: (``core/camera_check.py``). None when the file has none or the build reads positions.
+    #: A world Position pass found alongside the depth pass, read whole
+    #: (``read_frame_passes(full_position=True)``, or when its part is decoded anyway): its
+    #: ``(X, Y, Z)`` planes (h, w) over the same window, kept as read (no copy) so the camera
+    #: can be checked against it (``core/camera_check.py``). None when the file has none, when
+    #: only its row bands were read, or when the build reads positions.
     position_planes: tuple | None = None
+    #: The same pass read only in row bands spread over the window (a build's camera check):
+    #: ``(rows, (X, Y, Z))``, the rows (ascending, from the window's top) and their (n, w)
+    #: planes; None when the pass was read whole or not at all.
+    position_rows: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
@@ -175,12 +181,18 @@ def _guess_convention(spec: SourceSpec, header: dict, channel: str):
 
 
 def read_frame_passes(spec: SourceSpec, frame: int,
-                      image_reader: Callable[[str], np.ndarray] | None = None) -> FramePasses:
+                      image_reader: Callable[[str], np.ndarray] | None = None,
+                      full_position: bool = False) -> FramePasses:
     """Read ``frame``'s passes as described by ``spec``.
 
     ``image_reader(path) -> (h, w, 4) float32`` reads display-referred images (PNG/JPG, rows
     top-down, values 0..1 as stored); Blender's glue provides one. Colors from such files are
     linearized from sRGB; EXR colors are taken as scene-linear.
+
+    A world Position pass next to the depth pass is read for the camera check: only in row
+    bands (``position_rows``: a build's check needs a few thousand pixels), or whole
+    (``position_planes``) with ``full_position`` (Check Camera) or when its part is decoded
+    anyway.
     """
     path, color_path = spec.paths(frame)
     if not path.lower().endswith(".exr"):
@@ -192,9 +204,12 @@ def read_frame_passes(spec: SourceSpec, frame: int,
             picked.update(_pick_channels(spec, path, names, color_path is None))
         except ChannelError:
             return []  # raised again below, with the file's views for its hints
-        return picked["read"]
+        return picked["read"] + (picked["check"] if full_position else [])
 
-    f = exr.read_exr(path, view=spec.view or None, channels=choose)
+    def check_rows(names):  # called after choose: the Position pass of the camera check, in row bands
+        return [] if full_position else picked.get("check", [])
+
+    f = exr.read_exr(path, view=spec.view or None, channels=choose, bands=check_rows)
     if f.deep:  # deep samples (core/deep.py); read whole, never through the part readers
         attributes.refuse_deep(spec, f.path)  # masks and named passes are flat-pass features
         return _deep_frame_passes(spec, f, color_path, image_reader)
@@ -219,7 +234,10 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
     elif pos_names and not any(f.damage_error(n) for n in pos_names):  # a damaged one is only warned about
-        out.position_planes = tuple(f.get(n, win) for n in pos_names)
+        if all(n in f.channels for n in pos_names):
+            out.position_planes = tuple(f.get(n, win) for n in pos_names)
+        elif all(n in f.channels or n in f.bands for n in pos_names):
+            out.position_rows = _position_rows(f, pos_names, win)
 
     if color_path is None:
         if rgba is None:
@@ -235,10 +253,28 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     return out
 
 
+def _position_rows(f: exr.ExrFile, names, win) -> tuple:
+    """``(rows, planes)`` of the position channels ``names`` over ``win``: the rows every
+    channel read in row bands has (a channel read whole gives the same rows)."""
+    banded = {n: f.get_rows(n, win) for n in names if n in f.bands}
+    rows = None
+    for got_rows, _ in banded.values():
+        rows = got_rows if rows is None else np.intersect1d(rows, got_rows)
+    planes = []
+    for n in names:
+        if n in banded:
+            got_rows, pixels = banded[n]
+            planes.append(pixels if np.array_equal(got_rows, rows) else pixels[np.isin(got_rows, rows)])
+        else:
+            planes.append(f.get(n, win)[rows])
+    return rows, tuple(planes)
+
+
 def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, views=()) -> dict:
     """Which channels of ``names`` a build of ``spec`` uses: ``layer``, ``depth``, ``position``,
-    ``kind``, ``rgba`` and ``read`` (the names to decode). Raises ChannelError for channels
-    the settings ask for that are not there (``views``: the file's, for the hints)."""
+    ``kind``, ``rgba``, ``read`` (the names to decode) and ``check`` (a Position pass next to
+    the depth, for the camera check; not in ``read``). Raises ChannelError for channels the
+    settings ask for that are not there (``views``: the file's, for the hints)."""
     names = list(names)
     layer = spec.layer or next(iter(exr.view_layers(names)), "")
     if spec.layer and spec.layer not in exr.view_layers(names):
@@ -273,15 +309,17 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, view
         if rgba is None and spec.color_channels:
             raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
                                      f"{_other_view(views, spec.color_channels + '.R')}", names)
-    # a Position pass next to the depth is read too: builds check the camera against it
-    # (core/camera_check.py)
-    read = ([depth_name] if depth_name else []) + list(pos_names or ())
+    # a Position pass next to the depth is read too (``check``: in row bands, unless asked for
+    # whole): builds check the camera against it (core/camera_check.py)
+    check = list(pos_names or ()) if kind == DEPTH else []
+    read = ([depth_name] if depth_name else []) + ([] if check else list(pos_names or ()))
     read += [n for n in (rgba or ()) if n]
     if masks.is_active(spec) or attributes.attribute_names(spec.attributes):
         read = list(names)  # masks and named passes find their channels in the whole view (core/attributes.py)
     elif spec.normals:  # the Normal pass becomes the points' normals (core/attributes.read_into)
         read += list(attributes.find_normal_channels(names, layer) or ())
-    return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read}
+    return {"layer": layer, "depth": depth_name, "position": pos_names, "kind": kind, "rgba": rgba, "read": read,
+            "check": check}
 
 
 def _other_view(views, name: str) -> str:

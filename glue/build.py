@@ -27,8 +27,10 @@ def source_stem(path_pattern: str) -> str:
     return re.sub(r"%0?\d*d|#+", "", stem).strip("._- ") or "DepthCloud"
 
 
-def read_passes(spec: SourceSpec, frame: int):
-    return read_frame_passes(spec, frame, image_reader=read_display_image)
+def read_passes(spec: SourceSpec, frame: int, full_position: bool = False):
+    """``frame``'s passes (``full_position``: a Position pass next to the depth read whole,
+    not only the row bands a build's camera check uses)."""
+    return read_frame_passes(spec, frame, image_reader=read_display_image, full_position=full_position)
 
 
 def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None, depsgraph=None, passes=None):

@@ -23,11 +23,14 @@ def _samples(passes, max_samples=core_check.MAX_SAMPLES):
     planes = passes.position_planes
     if planes is None and passes.position is not None:
         planes = tuple(passes.position[..., k] for k in range(3))
+    args = (passes.convention, passes.near, passes.far, passes.window, passes.frame_size, passes.path, max_samples)
+    if planes is None and passes.position_rows is not None:  # a build's read: the pass's row bands only
+        rows, planes = passes.position_rows
+        return core_check.samples_from_rows(passes.depth, rows, planes, *args)
     if planes is None:
         raise ChannelError(passes.path, "world Position pass (Position.X/Y/Z) to check the camera against",
                            passes.channels)
-    return core_check.samples_from_arrays(passes.depth, planes, passes.convention, passes.near,
-                                          passes.far, passes.window, passes.frame_size, passes.path, max_samples)
+    return core_check.samples_from_arrays(passes.depth, planes, *args)
 
 
 def _camera_used(scene, passes, camera):
@@ -68,7 +71,7 @@ def check_frame(scene, spec, frame: int, camera=None, frames_around: int = FRAME
     """The CameraCheckReport of ``frame`` of ``spec`` with ``camera`` (None: the camera a
     build would use). Raises a DepthCloudError naming the file when the frame has no depth or
     no Position pass, or when there is no camera."""
-    passes = build.read_passes(spec, frame) if passes is None else passes
+    passes = build.read_passes(spec, frame, full_position=True) if passes is None else passes
     cam_obj, header_model, source = _camera_used(scene, passes, camera)
     passes, model = build.frame_inputs(scene, spec, frame, camera, passes=passes)
     if model is None:
@@ -92,8 +95,10 @@ def check_frame(scene, spec, frame: int, camera=None, frames_around: int = FRAME
 
 def warning_for_build(scene, spec, frame, camera, passes, model):
     """One warning line when the camera a build uses does not explain the file's Position pass
-    (checked only when the file has one next to its depth pass: cheap), else None."""
-    if model is None or passes.depth is None or (passes.position_planes is None and passes.position is None):
+    (checked only when the file has one next to its depth pass: cheap, on the row bands of it
+    the build read), else None."""
+    if model is None or passes.depth is None or (passes.position_planes is None and passes.position is None
+                                                 and passes.position_rows is None):
         return None
     try:
         base = core_check.measure(_samples(passes, BUILD_SAMPLES), model)

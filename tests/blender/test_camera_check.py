@@ -13,9 +13,9 @@ from scenes import add_camera, add_primitives, read_ground_truth, render, setup_
 FRAME = 12
 
 
-def _animated_shot(scene, tmp_path, name="shot"):
+def _animated_shot(scene, tmp_path, name="shot", size=(64, 48)):
     """A camera flying past the primitives (keyed at frames 1 and 24), rendered at FRAME."""
-    setup_render(scene, 64, 48)
+    setup_render(scene, *size)
     add_primitives(scene)
     cam = add_camera(scene, lens=35.0)
     scene.frame_start, scene.frame_end = 1, 24
@@ -181,3 +181,81 @@ def test_anti_aliased_render_with_the_right_camera_fits(scene, tmp_path):
     report = api.check_camera(scene, frame=FRAME, source=path)
     print(report.lines())
     assert report.ok and report.measure.reprojection_median < 0.1
+
+
+def _multipart(path, channels, header):
+    """``channels`` written Blender 5-style: one part per pass (``ViewLayer.Position``…), every
+    part with ``header``'s attributes, so a build reads the Position part in row bands."""
+    import OpenEXR
+    groups = {}
+    for name, pixels in channels.items():
+        groups.setdefault(name.rsplit(".", 1)[0], {})[name] = np.ascontiguousarray(pixels, dtype=np.float32)
+    keep = {k: v for k, v in header.items() if k not in ("channels", "name", "type", "chunkCount")}
+    OpenEXR.File([OpenEXR.Part({**keep, "name": g, "type": OpenEXR.scanlineimage}, chans)
+                  for g, chans in groups.items()]).write(path)
+    return path
+
+
+def _as_multipart(path):
+    import OpenEXR
+    parts = OpenEXR.File(path, separate_channels=True).parts
+    channels = {n: c.pixels for p in parts for n, c in p.channels.items()}
+    return _multipart(path.replace(".exr", "_parts.exr"), channels, parts[0].header)
+
+
+@pytest.mark.parametrize("case", ["MATCH", "FRAME", "LENS", "OTHER_CAMERA", "CONVENTION"])
+def test_build_warning_finds_each_mismatch_on_the_position_rows(scene, tmp_path, case):
+    """A build reads the Position pass of a 5-style file only in row bands (whole chunks spread
+    over the frame, fewer rows than the frame); its camera check still finds and names each
+    mismatch the full check names: the camera one frame off, the lens, another camera, ray
+    distance stored as planar Z; the right camera gives no warning."""
+    from depth_cloud.core.passes import SourceSpec
+    from depth_cloud.glue import build
+    cam, path = _animated_shot(scene, tmp_path, size=(160, 120))
+    camera, words = None, None
+    if case == "FRAME":
+        from depth_cloud.glue import compat
+        for fc in compat.object_fcurves(cam):
+            for key in fc.keyframe_points:
+                key.co.x += 1
+                key.handle_left.x += 1
+                key.handle_right.x += 1
+            fc.update()
+        words = f"at frame {FRAME + 1}"
+    elif case == "LENS":
+        cam.data.lens = 50.0
+        words = "focal length 35 mm"
+    elif case == "OTHER_CAMERA":
+        import bpy
+
+        from scenes import look_at_euler
+        other = bpy.data.objects.new("Witness", bpy.data.cameras.new("Witness"))
+        scene.collection.objects.link(other)
+        other.location = (-4.0, -5.0, 2.5)
+        other.rotation_euler = look_at_euler(other.location, (0.4, 0.3, 0.4))
+        scene.camera = other
+        path = render(scene, str(tmp_path / f"witness_{FRAME:04d}.exr"))
+        scene.camera = camera = cam
+        words = "'Witness'"
+    made = _as_multipart(path)
+    if case == "CONVENTION":
+        import OpenEXR
+        pos, z, rgba = read_ground_truth(path)
+        loc = np.array(cam.matrix_world.translation)
+        channels = {f"ViewLayer.Combined.{c}": rgba[..., i] for i, c in enumerate("RGBA")}
+        channels.update({f"ViewLayer.Position.{c}": pos[..., i] for i, c in enumerate("XYZ")})
+        channels["ViewLayer.Depth.Z"] = np.where(z < 1e9, np.linalg.norm(pos - loc, axis=-1), 1e10)
+        made = _multipart(str(tmp_path / f"distance_{FRAME:04d}.exr"), channels,
+                          OpenEXR.File(path, header_only=True).parts[0].header)
+        words = "ray distance"
+    spec = SourceSpec(path=made)
+    passes = build.read_passes(spec, FRAME)
+    assert passes.position_planes is None
+    rows, planes = passes.position_rows
+    assert rows[0] == 0 and rows[-1] == 119 and 32 <= len(rows) <= 80 and planes[0].shape == (len(rows), 160)
+    _ob, ps = build.build_cloud_object(scene, spec, FRAME, camera=camera)
+    warnings = [w for w in ps.meta["warnings"] if "does not match" in w]
+    if case == "MATCH":
+        assert not warnings
+        return
+    assert len(warnings) == 1 and words in warnings[0] and "likely cause" in warnings[0], ps.meta["warnings"]

@@ -126,3 +126,55 @@ def _rotation_z(angle):
     m = np.eye(4)
     m[:2, :2] = [[c, -s], [s, c]]
     return m
+
+
+# ------------------------------------------------------------------ row bands (issue 12)
+def _bands(h, lines=4, count=6):
+    """Rows of ``count`` bands of ``lines`` rows spread from the top row to the bottom one."""
+    starts = np.linspace(0, h - lines, count).round().astype(int)
+    return np.unique(np.concatenate([np.arange(s, s + lines) for s in starts]))
+
+
+def test_samples_from_every_row_are_the_full_samples():
+    """Given every row, the band sampler takes exactly the pixels of the full one."""
+    z, pos = _frame(_camera(lens=35.0))
+    rows = np.arange(z.shape[0])
+    for max_samples in (cc.MAX_SAMPLES, 500):
+        a = cc.samples_from_arrays(z, pos, window=(5, 7), frame_size=(120, 90), path="f.exr", max_samples=max_samples)
+        b = cc.samples_from_rows(z, rows, pos[rows], window=(5, 7), frame_size=(120, 90), path="f.exr",
+                                 max_samples=max_samples)
+        for name in ("cols", "rows", "position", "depth"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        assert a.valid_pixels == b.valid_pixels and a.frame_size == b.frame_size
+
+
+def test_band_samples_keep_the_pixel_conventions_and_find_the_causes():
+    """Samples from row bands: frame rows are the bands' rows plus the window offset, every
+    sampled pixel is a valid one of those rows, spread over the frame; the right camera is
+    sub-pixel and the mismatches of the full check are named the same."""
+    cam = _camera(lens=35.0, width=96, height=64)
+    z, pos = _frame(cam)
+    rows = _bands(64)
+    planes = tuple(pos[rows][..., k] for k in range(3))
+    s = cc.samples_from_rows(z, rows, planes, window=(0, 0), path="frame.exr", max_samples=1000)
+    seen = rows[(z[rows] < 1e9).any(axis=1)]  # the band rows where a sphere is seen
+    assert set(s.rows.tolist()) <= set(rows.tolist()) and s.rows.min() == seen[0] and s.rows.max() == seen[-1]
+    assert s.cols.max() - s.cols.min() > 48
+    np.testing.assert_array_equal(s.depth, z[s.rows, s.cols])
+    np.testing.assert_array_equal(s.position, pos[s.rows, s.cols])
+    assert 0.5 * np.count_nonzero(z < 1e9) < s.valid_pixels < 2 * np.count_nonzero(z < 1e9)  # the frame's, estimated
+    offset = cc.samples_from_rows(z, rows, planes, window=(4, 9), path="frame.exr", max_samples=1000)
+    np.testing.assert_array_equal(offset.rows, s.rows + 9)
+    np.testing.assert_array_equal(offset.cols, s.cols + 4)
+    assert cc.check_camera(s, cam, "Camera").ok
+    report = cc.check_camera(s, _camera(lens=50.0, width=96, height=64), "Camera")
+    assert not report.ok and report.cause == cc.LENS and "focal length 35" in report.explanation
+    ray = np.where(z < 1e9, depth_mod.from_planar(z, depth_mod.RAY_DISTANCE, cam), 1e10).astype(np.float32)
+    report = cc.check_camera(cc.samples_from_rows(ray, rows, planes, path="frame.exr"), cam, "Camera")
+    assert report.cause == cc.CONVENTION and "ray distance" in report.explanation
+    with pytest.raises(ChannelError, match="frame.exr"):
+        cc.samples_from_rows(z, rows[:-1], planes, path="frame.exr")
+    with pytest.raises(ChannelError, match="frame.exr"):
+        cc.samples_from_rows(z, rows + 64, planes, path="frame.exr")
+    with pytest.raises(InvalidDepthError, match="empty.exr"):
+        cc.samples_from_rows(np.full_like(z, 1e10), rows, planes, path="empty.exr")

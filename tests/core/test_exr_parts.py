@@ -352,3 +352,195 @@ def test_single_part_views_by_the_numpy_reader(tmp_path, blender, view, monkeypa
     for plane, want in zip(passes.color_planes, rgba):
         np.testing.assert_array_equal(plane, want)
     assert passes.channels == full.names() and passes.view == view
+
+
+# ------------------------------------------------------------------ row bands (issue 12)
+BAND_CODECS = {**CODECS, "B44A": OpenEXR.B44A_COMPRESSION, "DWAB": OpenEXR.DWAB_COMPRESSION}
+
+
+def position_file(tmp_path, codec, layout, h=300, w=41):
+    """A render with depth, a float Position pass and a half pass, data window (3, 7)-(43, 306)
+    inside a 61x321 frame: Blender 5-style (one part per pass) or 4-style (one part)."""
+    rng = np.random.default_rng(7)
+    pos = {f"ViewLayer.Position.{c}": (rng.standard_normal((h, w)) * 10).astype(np.float32) for c in "XYZ"}
+    half = {"ViewLayer.Vector.X": (rng.random((h, w)) * 3).astype(np.float16)}
+    z = {"ViewLayer.Depth.Z": (rng.random((h, w)) * 10 + 1).astype(np.float32)}
+    hdr = {"dataWindow": ((3, 7), (3 + w - 1, 7 + h - 1)), "displayWindow": ((0, 0), (60, 320))}
+    parts = [(hdr, z), (hdr, {**pos, **half})] if layout == "multipart" else [(hdr, {**z, **pos, **half})]
+    return write(tmp_path / f"{layout}_{codec}.exr", parts, BAND_CODECS[codec])
+
+
+def _band_read(path, index, names, reader="auto"):
+    from depth_cloud.core.exr import _open_openexr
+    from depth_cloud.core.exr_header import read_exr_header
+    return exr_parts.read_row_bands(read_exr_header(path), index, names, _open_openexr(True), reader=reader)
+
+
+@pytest.mark.parametrize("layout", ["multipart", "single"])
+@pytest.mark.parametrize("codec", sorted(BAND_CODECS))
+def test_row_bands_equal_openexr(tmp_path, codec, layout):
+    """Every codec OpenEXR writes, float and half channels, a data window not at 0, Blender 4-
+    and 5-style layouts: the bands' pixels are exactly OpenEXR's full read of those rows, in
+    whole chunks spread from the first to the last row, fewer rows than the window."""
+    path = position_file(tmp_path, codec, layout)
+    full = _read_all(path, False)
+    index = 1 if layout == "multipart" else 0
+    names = ["ViewLayer.Position.X", "ViewLayer.Position.Z", "ViewLayer.Vector.X"]
+    lines = exr_parts.LINES[exr_parts._COMPRESSIONS[codec]]
+    for reader in ("auto", "parts") + (("numpy",) if codec in FAST else ()):
+        rows, planes = _band_read(path, index, names, reader)
+        assert rows[0] == 0 and np.all(np.diff(rows) > 0) and len(rows) < 300
+        chunks = sorted(set((rows // lines).tolist()))  # whole chunks (the last one may be short)
+        assert rows.tolist() == [r for k in chunks for r in range(k * lines, min(300, (k + 1) * lines))]
+        if codec != "DWAB":  # DWAB's 256-line chunks: the first of two
+            assert rows[-1] == 299 and len(chunks) * lines >= 8 * 16
+        for n in names:
+            assert planes[n].dtype == np.float32 and planes[n].shape == (len(rows), 41)
+            np.testing.assert_array_equal(planes[n], full.channels[n].pixels[rows], err_msg=f"{n} {reader}")
+    if codec in FAST:
+        return
+    with pytest.raises(exr_parts.Unsupported):  # the numpy decoder refuses other codecs
+        _band_read(path, index, names, "numpy")
+
+
+@pytest.mark.parametrize("codec", sorted(BAND_CODECS))
+def test_read_exr_bands_decode_only_the_rows(tmp_path, codec, monkeypatch):
+    """``read_exr(bands=...)`` on a 5-style file: the Position part only in row bands (never a
+    full read, never the whole part), placed in another window by ``get_rows``."""
+    path = position_file(tmp_path, codec, "multipart")
+    full = _read_all(path, False)
+    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    real = exr_parts.read_parts
+    decoded = []
+    monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how: decoded.append(
+        sorted(per_part)) or real(hdr, per_part, open_exr, how))
+    pos = [f"ViewLayer.Position.{c}" for c in "XYZ"]
+    f = read_exr(path, channels=["ViewLayer.Depth.Z"], bands=lambda names: pos)
+    assert decoded == [[0]] and set(f.channels) == {"ViewLayer.Depth.Z"} and set(f.bands) == set(pos)
+    for n in pos:
+        band = f.bands[n]
+        assert band.part == 1 and band.data_window == (3, 7, 43, 306)
+        np.testing.assert_array_equal(band.pixels, full.channels[n].pixels[band.rows])
+    rows, px = f.get_rows(pos[0], (0, 10, 50, 200))  # a window starting 3 rows lower, 9 columns wider
+    band = f.bands[pos[0]]
+    inside = (band.rows - 3 >= 0) & (band.rows - 3 <= 190)
+    np.testing.assert_array_equal(rows, band.rows[inside] - 3)
+    np.testing.assert_array_equal(px[:, 3:44], band.pixels[inside])
+    assert np.isnan(px[:, :3]).all() and np.isnan(px[:, 44:]).all()
+
+
+def test_frame_passes_position_rows_for_the_camera_check(tmp_path):
+    """A build's read: a Position pass next to the depth comes as row bands over the depth's
+    window; Check Camera's read (full_position) and a part decoded anyway give whole planes;
+    a POSITION build reads it whole."""
+    path = position_file(tmp_path, "ZIP", "multipart")
+    full = _read_all(path, False)
+    passes = read_frame_passes(SourceSpec(path), 1)
+    assert passes.position_planes is None and passes.window == (3, 7)
+    rows, planes = passes.position_rows
+    for plane, c in zip(planes, "XYZ"):
+        np.testing.assert_array_equal(plane, full.get(f"ViewLayer.Position.{c}")[rows])
+    whole = read_frame_passes(SourceSpec(path), 1, full_position=True)
+    assert whole.position_rows is None
+    for plane, c in zip(whole.position_planes, "XYZ"):
+        np.testing.assert_array_equal(plane, full.get(f"ViewLayer.Position.{c}"))
+    from depth_cloud.core.detail import at_detail
+    for n in (2, 3):  # every Nth pixel: the bands' kept rows, renumbered like the kept rows
+        rows_n, planes_n = at_detail(passes, n).position_rows
+        whole_n = at_detail(whole, n).position_planes
+        assert len(rows_n) >= len(rows) // n - 8
+        for plane, want in zip(planes_n, whole_n):
+            np.testing.assert_array_equal(plane, want[rows_n])
+    assert read_frame_passes(SourceSpec(path, kind="POSITION"), 1).position.shape == (300, 41, 3)
+    single = read_frame_passes(SourceSpec(position_file(tmp_path, "ZIP", "single")), 1)
+    assert single.position_rows is None and single.position_planes is not None  # its part is decoded anyway
+    masked = read_frame_passes(SourceSpec(path, attributes=("Vector",)), 1)  # reads the whole view
+    assert masked.position_rows is None and masked.position_planes is not None
+
+
+def test_band_choice_spreads_over_the_window():
+    """8 bands of whole chunks (at least 16 lines), first and last chunk included, at most half
+    the chunks; a part of one chunk is read whole."""
+    for count, lines in ((68, 16), (1080, 1), (34, 32), (5, 256), (3, 16), (1, 16), (7, 1)):
+        runs = exr_parts.band_chunks(count, lines)
+        chunks = [k for run in runs for k in run]
+        assert chunks == sorted(set(chunks)) and chunks[0] == 0
+        assert all(run == list(range(run[0], run[-1] + 1)) for run in runs)
+        if count > 1:
+            assert chunks[-1] == count - 1 and len(chunks) <= -(-count // 2) + max(1, 16 // lines)
+    assert len(exr_parts.band_chunks(68, 16)) == 8 and len(exr_parts.band_chunks(1080, 1)) == 8
+    assert all(len(run) == 16 for run in exr_parts.band_chunks(1080, 1))
+    assert exr_parts.band_chunks(1, 16) == [[0]]
+
+
+def test_tiled_position_part_falls_back_to_the_full_read(tmp_path):
+    rng = np.random.default_rng(8)
+    h, w = 70, 50
+    z = rng.random((h, w)).astype(np.float32) + 1
+    pos = {f"P.{c}": rng.random((h, w)).astype(np.float32) for c in "XYZ"}
+    tiles = OpenEXR.TileDescription()
+    tiles.xSize = tiles.ySize = 16
+    tiles.mode = OpenEXR.ONE_LEVEL
+    path = str(tmp_path / "tiled.exr")
+    OpenEXR.File([OpenEXR.Part({"type": OpenEXR.tiledimage, "tiles": tiles, "name": "Depth",
+                                "compression": OpenEXR.ZIP_COMPRESSION}, {"Depth.Z": z}),
+                  OpenEXR.Part({"type": OpenEXR.tiledimage, "tiles": tiles, "name": "Position",
+                                "compression": OpenEXR.ZIP_COMPRESSION}, dict(pos))]).write(path)
+    with pytest.raises(exr_parts.Unsupported):
+        _band_read(path, 1, ["P.X"])
+    f = read_exr(path, channels=["Depth.Z"], bands=["P.X", "P.Y", "P.Z"])
+    assert not f.bands and set(f.channels) == {"Depth.Z", "P.X", "P.Y", "P.Z"}
+    np.testing.assert_array_equal(f.get("P.Y"), pos["P.Y"])
+    passes = read_frame_passes(SourceSpec(path), 1)
+    assert passes.position_rows is None
+    np.testing.assert_array_equal(passes.position_planes[2], pos["P.Z"])
+
+
+@pytest.mark.parametrize("codec", ["ZIP", "NONE", "PIZ", "DWAA"])
+def test_damaged_position_part_never_gives_wrong_rows(tmp_path, codec):
+    """Cut and byte-flipped copies: the build's read raises what OpenEXR's full read raises, or
+    its Position rows are exactly those rows of OpenEXR's full read (of the undamaged file when
+    the full read dropped the damaged Position part: the bands' own chunks were intact); a
+    band chunk found damaged falls back to the full read, whose damage rules decide (a
+    damaged Position part only warns)."""
+    src = position_file(tmp_path, codec, "multipart")
+    good = _read_all(src, False)
+    pos = [f"ViewLayer.Position.{c}" for c in "XYZ"]
+    data = open(src, "rb").read()
+    copies = _damaged_copies(tmp_path, src)
+    # the size of the Position part's first chunk (always in a band) made to run past the end
+    import mmap
+    with open(src, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        first = int(exr_parts.read_layout(src, buf).parts[1].offsets[0])
+    b = bytearray(data)
+    b[first + 8:first + 12] = (len(data)).to_bytes(4, "little")
+    (tmp_path / "bad_chunk.exr").write_bytes(bytes(b))
+    copies += [str(tmp_path / "bad_chunk.exr"), src]
+    seen = set()
+    for p in copies:
+        try:
+            whole = read_frame_passes(SourceSpec(p), 1, full_position=True)
+        except SourceFileError:
+            with pytest.raises(SourceFileError):
+                read_frame_passes(SourceSpec(p), 1)
+            seen.add("error")
+            continue
+        passes = read_frame_passes(SourceSpec(p), 1)
+        np.testing.assert_array_equal(passes.depth, whole.depth)
+        if passes.position_rows is not None:
+            rows, planes = passes.position_rows
+            truth = whole.position_planes or tuple(good.get(n) for n in pos)
+            for plane, want in zip(planes, truth):
+                np.testing.assert_array_equal(plane, want[rows], err_msg=p)
+            seen.add("rows")
+        elif passes.position_planes is not None:
+            for plane, want in zip(passes.position_planes, whole.position_planes):
+                np.testing.assert_array_equal(plane, want, err_msg=p)
+            seen.add("planes")
+        else:
+            assert whole.position_planes is None, p  # the Position part is damaged: no check, a warning
+            assert any("ViewLayer.Position" in w or "part 1" in w for w in passes.warnings), passes.warnings
+            seen.add("none")
+        if p.endswith("bad_chunk.exr"):
+            assert passes.position_rows is None, "a damaged band chunk must not give rows"
+    assert "error" in seen and "rows" in seen
