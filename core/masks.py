@@ -184,6 +184,9 @@ def crop_to_mask(passes):
     return replace(passes, depth=cut(passes.depth), position=cut(passes.position), color=cut(passes.color),
                    color_planes=None if passes.color_planes is None else tuple(cut(p) for p in passes.color_planes),
                    normal=None if passes.normal is None else tuple(cut(p) for p in passes.normal),
+                   position_planes=None if passes.position_planes is None else
+                   tuple(cut(p) for p in passes.position_planes),
+                   position_rows=None,  # row bands of the uncropped frame (the build's camera check uses those)
                    extra={k: cut(v) for k, v in passes.extra.items()},
                    mask=PixelMask(cut(mask.selected), cut(mask.coverage), mask.description),
                    window=(x0 + c0, y0 + r0))
