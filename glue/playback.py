@@ -19,12 +19,13 @@ import sys
 import traceback
 from dataclasses import replace
 
+import bpy
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError
 from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors, decode_normals
 from ..core.passes import SourceSpec, read_frame_passes
-from . import build, datablock
+from . import build, datablock, frame_meshes
 from .source import reading_options, settings_spec
 
 MB = 1024 * 1024
@@ -178,19 +179,68 @@ def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
     return CachedFrame.from_point_set(frame, point_set, model), point_set
 
 
+def own_mesh(obj):
+    """The sequence's own Mesh (saved with the file; written when no ready Mesh may hold the
+    frame). Files from before ready meshes: the object's Mesh becomes it."""
+    s = obj.depth_cloud.sequence
+    mesh = s.mesh
+    if mesh is None:
+        mesh = obj.data
+        if frame_meshes.is_ready_mesh(mesh):
+            if _rendering:  # nothing is created during renders: this Mesh stops being a ready one
+                key = frame_meshes.forget(_key_of(mesh))
+                if key is not None:
+                    _cache.discard_extra(key)
+                return mesh
+            mesh = bpy.data.meshes.new(obj.name)
+        if not _rendering:
+            s.mesh = mesh
+    return mesh
+
+
+def _key_of(mesh):
+    return frame_meshes.frame_of(mesh)
+
+
+def _extra_bytes(n: int, normals, attributes) -> int:
+    """What a ready Mesh of ``n`` points takes: position, Col, radius, normal, named passes."""
+    per_point = 32 + (12 if normals is not None else 0)
+    per_point += sum(4 * int(np.prod(np.shape(a)[1:])) for a in (attributes or {}).values())
+    return per_point * n + 1024
+
+
+def _mesh_to_write(obj, frame, n, normals, attributes):
+    """A new ready Mesh for ``frame`` when the budget has room for it (never during renders),
+    else the sequence's own Mesh."""
+    uid = obj.depth_cloud.sequence.uid
+    key = (uid, frame)
+    if n and not _rendering and _cache.put_extra(key, _extra_bytes(n, normals, attributes), frame_meshes.release):
+        mesh = frame_meshes.new_mesh(f"{obj.name} frame {frame}")
+        frame_meshes.track(key, mesh)
+        return mesh
+    return own_mesh(obj)
+
+
 def write_frame(obj, entry: CachedFrame | None, point_set=None):
-    """Write ``entry`` (None: no points) into the object's Mesh: positions, colors, radii, and
-    the normals and named passes (``attributes``, a mask's ``coverage``) the frame has. A frame
-    just built passes its PointSet too: its float arrays are written as they are (no decoding)."""
-    mesh = obj.data
+    """Write ``entry`` (None: no points) into a Mesh and show it in the object: positions,
+    colors, radii, and the normals and named passes (``attributes``, a mask's ``coverage``)
+    the frame has. A frame just built passes its PointSet too: its float arrays are written
+    as they are (no decoding). The Mesh is a new ready Mesh of the frame when the cache
+    budget has room for one (``glue.frame_meshes``), else the sequence's own Mesh."""
     if point_set is not None and point_set.radius is not None and len(point_set):
+        mesh = _mesh_to_write(obj, entry.frame if entry is not None else None, len(point_set), point_set.normals,
+                              point_set.attributes) if entry is not None else own_mesh(obj)
         datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius,
                                     point_set.normals, point_set.attributes)
+        frame_meshes.use(obj, mesh)
         return
     if entry is None or len(entry) == 0:
+        mesh = own_mesh(obj)
         datablock.write_mesh_points(mesh, *_EMPTY)
+        frame_meshes.use(obj, mesh)
         return
     n = len(entry)
+    mesh = _mesh_to_write(obj, entry.frame, n, entry.normal_codes, entry.attributes)
     if len(_scratch["radius"]) < n:  # reused buffers: no page faults per frame
         _scratch["colors"] = np.empty((n, 4), np.float32)
         _scratch["radius"] = np.empty(n, np.float32)
@@ -207,6 +257,7 @@ def write_frame(obj, entry: CachedFrame | None, point_set=None):
             _scratch["normals"] = np.empty((n, 3), np.float32)
         normals = decode_normals(entry.normal_codes, out=_scratch["normals"][:n])
     datablock.write_mesh_points(mesh, entry.positions, rgba, radius, normals, entry.attributes)
+    frame_meshes.use(obj, mesh)
 
 
 def _prefetch_ok(spec: SourceSpec) -> bool:
@@ -250,11 +301,14 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     player = player_for(obj, scene)
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
-    key = obj.data.session_uid  # linked duplicates share the Mesh: written once
-    current = player.shown.get(key, _UNKNOWN)
+    current = _holding(obj, player)
     entry = _cache.get((player.uid, target)) if target is not None else None  # a use, for the LRU order
+    ready = frame_meshes.ready((player.uid, target)) if target is not None else None
     if target is not None and current == target:
         result = target  # the mesh already holds it (frames between steps hold the previous one)
+    elif ready is not None:
+        frame_meshes.use(obj, ready)  # linked duplicates share the Mesh: each object is pointed at it
+        result = target
     elif entry is not None:
         write_frame(obj, entry)
         result = target
@@ -267,11 +321,21 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
         if current is not None:
             write_frame(obj, None)
         result = None
-    player.shown[key] = result
+    if frame_meshes.frame_of(obj.data) is None:
+        player.shown[obj.data.session_uid] = result  # the own Mesh (or a vanished ready one)
     if exact:
         _read_ahead(player, obj, scene, target)
     player.last_frame = frame
+    frame_meshes.sweep(_rendering)
     return result
+
+
+def _holding(obj, player):
+    """The source frame the object's Mesh holds (None: no points), or _UNKNOWN."""
+    key = frame_meshes.frame_of(obj.data)
+    if key is not None:
+        return key[1] if key[0] == player.uid else _UNKNOWN
+    return player.shown.get(obj.data.session_uid, _UNKNOWN)
 
 
 def _build_visit(player: Player, obj, scene, target: int, depsgraph):
@@ -336,9 +400,37 @@ def _report_unexpected(obj, frame: int, err: Exception):
 
 
 def forget_shown():
-    """After undo/redo the meshes hold what the undo step saved: show again on next change."""
+    """After undo/redo the meshes hold what the undo step saved: show again on next change.
+    Ready meshes are forgotten too (their datablocks may be other ones now) and rebuilt from
+    the cached frames; the tagged ones nothing uses are removed."""
     for p in _players.values():
         p.shown.clear()
+    for key in _cache.extra_keys():
+        _cache.discard_extra(key)
+    frame_meshes.forget_all()
+    frame_meshes.sweep(_rendering, scan=True)
+
+
+def before_save(bpy_data):
+    """``save_pre``: objects showing a ready Mesh show their own Mesh instead, holding the same
+    frame (a copy sharing the arrays), so saved files never hold a ready Mesh."""
+    for obj in bpy_data.objects:
+        if obj.type != 'MESH' or not obj.depth_cloud.sequence.is_sequence:
+            continue
+        mesh = obj.data
+        if not frame_meshes.is_ready_mesh(mesh):
+            continue
+        s = obj.depth_cloud.sequence
+        old = s.mesh
+        home = mesh.copy()
+        del home[frame_meshes.TAG]
+        mesh.user_remap(home)  # every object showing it (linked duplicates), and the pointer below
+        s.mesh = home
+        if old is not None and old != home:
+            name = old.name
+            if old.users == 0:
+                bpy.data.meshes.remove(old)
+                home.name = name
 
 
 def drop_unused(bpy_data):
@@ -349,5 +441,14 @@ def drop_unused(bpy_data):
     _cache.discard_where(lambda key: key[0] not in alive)
 
 
+def after_load():
+    """``load_post``: the previous file's frames and ready meshes are gone; tagged meshes the
+    loaded file brought (an autosave's undo memory) are removed when unused."""
+    reset_all()
+    frame_meshes.forget_all()
+    frame_meshes.sweep(_rendering, scan=True)
+
+
 def shutdown():
     reset_all()
+    frame_meshes.forget_all()
