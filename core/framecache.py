@@ -361,3 +361,63 @@ class Prefetcher:
                 if frame in self._wanted and not self._stop:
                     self._results[frame] = result
                 self._cond.notify_all()
+
+
+class Encoder:
+    """Encodes frames just built into :class:`CachedFrame` on a background thread (numpy
+    releases the GIL), while the main thread writes the frame's float arrays into Blender.
+
+    ``submit(key, frame, point_set, camera, token)`` queues one frame; ``finished(wait=True)``
+    returns ``[(key, CachedFrame or None, error or None, token)]`` for every frame encoded
+    since the last call, waiting for the queued ones. ``cancel(predicate)``
+    drops queued and finished frames whose key matches (one being encoded right then is
+    still returned: compare its ``token``).
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._jobs: list = []
+        self._done: list = []
+        self._busy = None
+        self._thread = None
+
+    def submit(self, key, frame: int, point_set, camera, token=None):
+        with self._cond:
+            self._jobs.append((key, int(frame), point_set, camera, token))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="depth_cloud_encode", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def pending(self, key) -> bool:
+        with self._cond:
+            return self._busy == key or any(job[0] == key for job in self._jobs) \
+                or any(item[0] == key for item in self._done)
+
+    def finished(self, wait: bool = True) -> list:
+        with self._cond:
+            while wait and (self._jobs or self._busy is not None):
+                self._cond.wait()
+            done, self._done = self._done, []
+        return done
+
+    def cancel(self, predicate):
+        with self._cond:
+            self._jobs = [job for job in self._jobs if not predicate(job[0])]
+            self._done = [item for item in self._done if not predicate(item[0])]
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._jobs:
+                    self._cond.wait()
+                key, frame, point_set, camera, token = self._jobs.pop(0)
+                self._busy = key
+            try:
+                entry = (CachedFrame.from_point_set(frame, point_set, camera), None)
+            except Exception as err:  # handed to the main thread (the frame is then not cached)
+                entry = (None, err)
+            with self._cond:
+                self._busy = None
+                self._done.append((key, *entry, token))
+                self._cond.notify_all()

@@ -23,7 +23,15 @@ import bpy
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError
-from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors, decode_normals
+from ..core.framecache import (
+    DEFAULT_RADIUS,
+    CachedFrame,
+    Encoder,
+    FrameCache,
+    Prefetcher,
+    decode_colors,
+    decode_normals,
+)
 from ..core.passes import SourceSpec, read_frame_passes
 from . import build, datablock, frame_meshes
 from .source import reading_options, settings_spec
@@ -33,6 +41,7 @@ DEFAULT_BUDGET_MB = 2048
 READ_AHEAD = 2
 
 _cache = FrameCache(DEFAULT_BUDGET_MB * MB)
+_encoder = Encoder()  # frames just built are encoded for the cache on a background thread
 _players: dict = {}
 _suspended = 0
 _scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32),
@@ -41,8 +50,19 @@ _EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0
 
 
 def cache() -> FrameCache:
-    """The one cache shared by all sequences (its budget is the scene's Cache Budget)."""
+    """The one cache shared by all sequences (its budget is the scene's Cache Budget), with
+    every frame built so far in it."""
+    collect_encoded()
     return _cache
+
+
+def collect_encoded():
+    """Put the frames the background encoder finished into the cache (waiting for it)."""
+    for key, entry, err, player in _encoder.finished(wait=True):
+        if err is not None:
+            print(f"Depth Cloud: frame {key[1]} could not be cached: {err!r}", file=sys.stderr, flush=True)
+        elif entry is not None and _players.get(key[0]) is player:  # not reset meanwhile
+            _cache.put(key, entry)
 
 
 class Player:
@@ -113,12 +133,14 @@ def reset(uid: str):
     old = _players.pop(uid, None)
     if old is not None:
         old.stop()
+    _encoder.cancel(lambda key: key[0] == uid)
     _cache.discard_where(lambda key: key[0] == uid)
 
 
 def reset_all():
     for uid in list(_players):
         reset(uid)
+    _encoder.cancel(lambda key: True)
     _cache.clear()
 
 
@@ -170,15 +192,6 @@ def _report_once(player: Player, obj, frame: int, message: str, detail: str = ""
         print(detail, file=sys.stderr, flush=True)
 
 
-def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
-    """Build ``frame`` of ``obj``'s sequence from its files, with the camera evaluated at the
-    scene's current frame (which must be ``frame``); returns ``(CachedFrame, PointSet)``."""
-    s = obj.depth_cloud.sequence
-    point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), frame, s.camera, s.clip,
-                                                 depsgraph=depsgraph, passes=passes)
-    return CachedFrame.from_point_set(frame, point_set, model), point_set
-
-
 def own_mesh(obj):
     """The sequence's own Mesh (saved with the file; written when no ready Mesh may hold the
     frame). Files from before ready meshes: the object's Mesh becomes it."""
@@ -221,16 +234,18 @@ def _mesh_to_write(obj, frame, n, normals, attributes):
     return own_mesh(obj)
 
 
-def write_frame(obj, entry: CachedFrame | None, point_set=None):
+def write_frame(obj, entry: CachedFrame | None, point_set=None, frame=None):
     """Write ``entry`` (None: no points) into a Mesh and show it in the object: positions,
     colors, radii, and the normals and named passes (``attributes``, a mask's ``coverage``)
     the frame has. A frame just built passes its PointSet too: its float arrays are written
-    as they are (no decoding). The Mesh is a new ready Mesh of the frame when the cache
-    budget has room for one (``glue.frame_meshes``), else the sequence's own Mesh."""
-    if point_set is not None and point_set.radius is not None and len(point_set):
-        mesh = _mesh_to_write(obj, entry.frame if entry is not None else None, len(point_set), point_set.normals,
-                              point_set.attributes) if entry is not None else own_mesh(obj)
-        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius,
+    as they are (no decoding; ``frame`` is its source frame). The Mesh is a new ready Mesh of
+    the frame when the cache budget has room for one (``glue.frame_meshes``), else the
+    sequence's own Mesh."""
+    if point_set is not None and len(point_set):
+        n = len(point_set)
+        radius = point_set.radius if point_set.radius is not None else np.full(n, DEFAULT_RADIUS, np.float32)
+        mesh = _mesh_to_write(obj, frame, n, point_set.normals, point_set.attributes)
+        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, radius,
                                     point_set.normals, point_set.attributes)
         frame_meshes.use(obj, mesh)
         return
@@ -299,6 +314,7 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     shown, or None when it shows no points."""
     s = obj.depth_cloud.sequence
     player = player_for(obj, scene)
+    collect_encoded()
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
     current = _holding(obj, player)
@@ -314,9 +330,9 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
         result = target
     elif target is not None and exact and allow_build and scene.frame_subframe == 0.0:
         # Built with the camera as evaluated now, at this very frame (never at subframes).
-        entry, point_set = _build_visit(player, obj, scene, target, depsgraph)
-        write_frame(obj, entry, point_set)
-        result = target if entry is not None else None
+        point_set = _build_visit(player, obj, scene, target, depsgraph)
+        write_frame(obj, None, point_set, target)
+        result = target if point_set is not None else None
     else:
         if current is not None:
             write_frame(obj, None)
@@ -342,7 +358,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
     path, _color = spec_of(obj, scene).paths(target)
     failed = player.failed.get(target)
     if failed is not None and failed[1] == _stat(path):
-        return None, None  # same file as when it failed: already reported
+        return None  # same file as when it failed: already reported
     passes = None
     try:
         got = player.prefetcher.take(target) if player.prefetcher is not None else None
@@ -351,22 +367,25 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
             player.read_ahead_hits += 1
             if err is not None:
                 raise err
-        entry, point_set = build_frame(scene, obj, target, depsgraph, passes)
+        s = obj.depth_cloud.sequence
+        point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), target, s.camera, s.clip,
+                                                     depsgraph=depsgraph, passes=passes)
     except CameraError as err:  # fixed in the scene, not in the file: tried again on every visit
         _report_once(player, obj, target, str(err))
-        return None, None
+        return None
     except DepthCloudError as err:
         player.failed[target] = (str(err), _stat(path))
         _report_once(player, obj, target, str(err))
-        return None, None
+        return None
     except Exception as err:  # an unexpected failure: reported once with its traceback, not per frame
         player.failed[target] = (repr(err), _stat(path))
         _report_once(player, obj, target, f"unexpected error {err!r}", traceback.format_exc())
-        return None, None
+        return None
     player.failed.pop(target, None)
     player.builds += 1
-    _cache.put((player.uid, target), entry)
-    return entry, point_set
+    # encoded for the cache on the encoder's thread while this thread writes the floats
+    _encoder.submit((player.uid, target), target, point_set, model, player)
+    return point_set
 
 
 def on_frame_change(scene, depsgraph=None):
@@ -438,6 +457,7 @@ def drop_unused(bpy_data):
     alive = {ob.depth_cloud.sequence.uid for ob in bpy_data.objects if ob.depth_cloud.sequence.is_sequence}
     for uid in [u for u in _players if u not in alive]:
         reset(uid)
+    _encoder.cancel(lambda key: key[0] not in alive)
     _cache.discard_where(lambda key: key[0] not in alive)
 
 
