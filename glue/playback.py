@@ -470,5 +470,11 @@ def after_load():
 
 
 def shutdown():
+    """Unregistering: objects get their own Mesh back (no ready Mesh is left on screen, where a
+    save without the extension would keep it), the cache and the ready meshes are freed."""
+    if isinstance(bpy.data, bpy.types.BlendData):  # not the restricted data of startup
+        before_save(bpy.data)
     reset_all()
     frame_meshes.forget_all()
+    if isinstance(bpy.data, bpy.types.BlendData):
+        frame_meshes.sweep(False, scan=True)

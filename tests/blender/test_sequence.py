@@ -592,3 +592,7 @@ def test_linked_duplicates_and_materials_follow_swaps(shot):
         assert dup.data == obj.data and list(obj.data.materials) == [mat]
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(dup)[0])
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+    from depth_cloud.glue import playback
+    playback.shutdown()  # what unregistering does: the own Mesh back on screen, ready meshes freed
+    assert obj.data == dup.data == obj.depth_cloud.sequence.mesh and not _ready_meshes()
+    assert_matches_frame(scene, cam, frame_path(pattern, 3), displayed_points(obj)[0])
