@@ -371,7 +371,8 @@ class Encoder:
     returns ``[(key, CachedFrame or None, error or None, token)]`` for every frame encoded
     since the last call, waiting for the queued ones. ``cancel(predicate)``
     drops queued and finished frames whose key matches (one being encoded right then is
-    still returned: compare its ``token``).
+    still returned: compare its ``token``). ``stop()`` drops everything and ends the thread
+    (a later ``submit`` starts a new one).
     """
 
     def __init__(self):
@@ -380,14 +381,26 @@ class Encoder:
         self._done: list = []
         self._busy = None
         self._thread = None
+        self._stop = False
 
     def submit(self, key, frame: int, point_set, camera, token=None):
         with self._cond:
             self._jobs.append((key, int(frame), point_set, camera, token))
             if self._thread is None:
+                self._stop = False
                 self._thread = threading.Thread(target=self._run, name="depth_cloud_encode", daemon=True)
                 self._thread.start()
             self._cond.notify_all()
+
+    def stop(self):
+        with self._cond:
+            self._stop = True
+            self._jobs = []
+            self._done = []
+            self._cond.notify_all()
+            thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
 
     def pending(self, key) -> bool:
         with self._cond:
@@ -409,8 +422,10 @@ class Encoder:
     def _run(self):
         while True:
             with self._cond:
-                while not self._jobs:
+                while not self._stop and not self._jobs:
                     self._cond.wait()
+                if self._stop:
+                    return
                 key, frame, point_set, camera, token = self._jobs.pop(0)
                 self._busy = key
             try:
@@ -419,5 +434,6 @@ class Encoder:
                 entry = (None, err)
             with self._cond:
                 self._busy = None
-                self._done.append((key, *entry, token))
+                if not self._stop:
+                    self._done.append((key, *entry, token))
                 self._cond.notify_all()

@@ -140,7 +140,7 @@ def reset(uid: str):
 def reset_all():
     for uid in list(_players):
         reset(uid)
-    _encoder.cancel(lambda key: True)
+    _encoder.stop()
     _cache.clear()
 
 
