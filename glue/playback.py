@@ -26,7 +26,6 @@ from ..core.errors import CameraError, DepthCloudError
 from ..core.framecache import (
     DEFAULT_RADIUS,
     CachedFrame,
-    Encoder,
     FrameCache,
     Prefetcher,
     decode_colors,
@@ -41,7 +40,6 @@ DEFAULT_BUDGET_MB = 2048
 READ_AHEAD = 2
 
 _cache = FrameCache(DEFAULT_BUDGET_MB * MB)
-_encoder = Encoder()  # frames just built are encoded for the cache on a background thread
 _players: dict = {}
 _suspended = 0
 _scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32),
@@ -50,19 +48,8 @@ _EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0
 
 
 def cache() -> FrameCache:
-    """The one cache shared by all sequences (its budget is the scene's Cache Budget), with
-    every frame built so far in it."""
-    collect_encoded()
+    """The one cache shared by all sequences (its budget is the scene's Cache Budget)."""
     return _cache
-
-
-def collect_encoded():
-    """Put the frames the background encoder finished into the cache (waiting for it)."""
-    for key, entry, err, player in _encoder.finished(wait=True):
-        if err is not None:
-            print(f"Depth Cloud: frame {key[1]} could not be cached: {err!r}", file=sys.stderr, flush=True)
-        elif entry is not None and _players.get(key[0]) is player:  # not reset meanwhile
-            _cache.put(key, entry)
 
 
 class Player:
@@ -133,14 +120,12 @@ def reset(uid: str):
     old = _players.pop(uid, None)
     if old is not None:
         old.stop()
-    _encoder.cancel(lambda key: key[0] == uid)
     _cache.discard_where(lambda key: key[0] == uid)
 
 
 def reset_all():
     for uid in list(_players):
         reset(uid)
-    _encoder.stop()
     _cache.clear()
 
 
@@ -314,7 +299,6 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     shown, or None when it shows no points."""
     s = obj.depth_cloud.sequence
     player = player_for(obj, scene)
-    collect_encoded()
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
     current = _holding(obj, player)
@@ -383,8 +367,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
         return None
     player.failed.pop(target, None)
     player.builds += 1
-    # encoded for the cache on the encoder's thread while this thread writes the floats
-    _encoder.submit((player.uid, target), target, point_set, model, player)
+    _cache.put((player.uid, target), CachedFrame.from_point_set(target, point_set, model))
     return point_set
 
 
@@ -457,7 +440,6 @@ def drop_unused(bpy_data):
     alive = {ob.depth_cloud.sequence.uid for ob in bpy_data.objects if ob.depth_cloud.sequence.is_sequence}
     for uid in [u for u in _players if u not in alive]:
         reset(uid)
-    _encoder.cancel(lambda key: key[0] not in alive)
     _cache.discard_where(lambda key: key[0] not in alive)
 
 

@@ -11,7 +11,6 @@ from depth_cloud.core.framecache import (
     COLOR_TOLERANCE,
     NORMAL_TOLERANCE_DEG,
     CachedFrame,
-    Encoder,
     FrameCache,
     Prefetcher,
     decode_colors,
@@ -187,28 +186,3 @@ def test_extras_share_the_budget_and_give_way_to_frames():
     cache.discard("f")  # discarding a frame releases its extra
     assert released[-1] == "f" and cache.nbytes == 60 and cache.peak_bytes <= cache.budget
 
-
-def test_encoder_encodes_on_a_thread_and_hands_frames_over():
-    point_set, cam = _point_set()
-    enc = Encoder()
-    enc.submit(("s", 1), 1, point_set, cam, token="t1")
-    enc.submit(("s", 2), 2, point_set, cam, token="t2")
-    enc.submit(("x", 3), 3, "not a point set", cam)
-    done = {key: (entry, err, token) for key, entry, err, token in enc.finished(wait=True)}
-    assert set(done) == {("s", 1), ("s", 2), ("x", 3)} and done[("s", 2)][2] == "t2"
-    want = CachedFrame.from_point_set(1, point_set, cam)
-    entry = done[("s", 1)][0]
-    assert entry.frame == 1 and np.array_equal(entry.positions, want.positions)
-    assert np.array_equal(entry.colors, want.colors) and entry.nbytes == want.nbytes
-    assert done[("x", 3)][0] is None and isinstance(done[("x", 3)][1], Exception)  # handed over, not raised
-    assert enc.finished(wait=True) == []
-    enc.submit(("s", 4), 4, point_set, cam)
-    enc.finished(wait=True)
-    enc.submit(("s", 5), 5, point_set, cam)
-    enc.cancel(lambda key: key[1] == 5)
-    assert all(key != ("s", 5) or entry is not None for key, entry, _e, _t in enc.finished(wait=True))
-    enc.stop()
-    assert not enc.pending(("s", 5)) and enc._thread is None
-    enc.submit(("s", 6), 6, point_set, cam)  # a new thread after stop
-    assert [key for key, *_ in enc.finished(wait=True)] == [("s", 6)]
-    enc.stop()
