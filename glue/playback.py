@@ -186,18 +186,16 @@ def own_mesh(obj):
         mesh = obj.data
         if frame_meshes.is_ready_mesh(mesh):
             if _rendering:  # nothing is created during renders: this Mesh stops being a ready one
-                key = frame_meshes.forget(_key_of(mesh))
+                key = frame_meshes.frame_of(mesh)
                 if key is not None:
+                    frame_meshes.forget(key)
                     _cache.discard_extra(key)
+                del mesh[frame_meshes.TAG]
                 return mesh
             mesh = bpy.data.meshes.new(obj.name)
         if not _rendering:
             s.mesh = mesh
     return mesh
-
-
-def _key_of(mesh):
-    return frame_meshes.frame_of(mesh)
 
 
 def _extra_bytes(n: int, normals, attributes) -> int:
@@ -426,8 +424,10 @@ def before_save(bpy_data):
         old = s.mesh
         home = mesh.copy()
         del home[frame_meshes.TAG]
-        mesh.user_remap(home)  # every object showing it (linked duplicates), and the pointer below
-        s.mesh = home
+        mesh.user_remap(home)  # every object showing it (linked duplicates)
+        for other in bpy_data.objects:
+            if other.data == home:
+                other.depth_cloud.sequence.mesh = home
         if old is not None and old != home:
             name = old.name
             if old.users == 0:
