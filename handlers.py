@@ -5,7 +5,8 @@ runs in viewport playback, scrubbing and F12 animation renders (it calls no oper
 reads no window). ``render_init``/``render_complete``/``render_cancel`` tell playback a render
 (with ``render_pre``) is running (renders use the build's detail, the viewport its Viewport
 Detail). ``load_post`` forgets the previous file's frames and makes sure the frame
-handler is attached; ``undo_post``/``redo_post`` forget what the meshes showed.
+handler is attached; ``save_pre`` puts the sequences' own meshes back in place of ready
+frame meshes (``glue.frame_meshes``); ``undo_post``/``redo_post`` forget what the meshes showed.
 """
 import bpy
 from bpy.app.handlers import persistent
@@ -20,8 +21,14 @@ def depth_cloud_frame_change(scene, depsgraph=None):
 @persistent
 def depth_cloud_load_post(*_args):
     from .glue import playback
-    playback.reset_all()
+    playback.after_load()
     _attach("frame_change_post", depth_cloud_frame_change)
+
+
+@persistent
+def depth_cloud_save_pre(*_args):
+    from .glue import playback
+    playback.before_save(bpy.data)
 
 
 @persistent
@@ -51,6 +58,7 @@ HANDLERS = (
     ("frame_change_post", depth_cloud_frame_change),
     ("load_post", depth_cloud_load_post),
     ("load_factory_startup_post", depth_cloud_load_post),
+    ("save_pre", depth_cloud_save_pre),
     ("undo_post", depth_cloud_undo_post),
     ("redo_post", depth_cloud_undo_post),
     ("render_init", depth_cloud_render_init),

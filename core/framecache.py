@@ -160,10 +160,18 @@ class FrameCache:
 
     ``put`` evicts the least recently used frames until the new one fits; a frame larger
     than the whole budget is not stored. ``nbytes`` never exceeds ``budget``.
+
+    *Extras* share the budget: something the caller keeps beside a cached frame (the player's
+    ready Blender meshes), under the frame's key, as its byte count and a ``release(key)``
+    called when it is dropped. Extras give way first: room for a frame or another extra is
+    made by dropping the least recently used extras, and only then frames; an extra never
+    evicts a frame, and ``keys()``/``len()`` list frames only.
     """
 
     def __init__(self, budget_bytes: int):
         self._frames: OrderedDict = OrderedDict()
+        self._extras: OrderedDict = OrderedDict()  # key -> (nbytes, release)
+        self.extra_bytes = 0
         self.budget = max(0, int(budget_bytes))
         self.nbytes = 0
         self.peak_bytes = 0
@@ -186,6 +194,8 @@ class FrameCache:
             self.misses += 1
             return None
         self._frames.move_to_end(key)
+        if key in self._extras:
+            self._extras.move_to_end(key)
         self.hits += 1
         return entry
 
@@ -202,8 +212,11 @@ class FrameCache:
         self._evict_to(self.budget)
 
     def put(self, key, entry: CachedFrame) -> bool:
-        """Store ``entry``; returns False when it is larger than the whole budget."""
-        self.discard(key)
+        """Store ``entry`` (an extra already kept under ``key`` stays); returns False when it
+        is larger than the whole budget."""
+        old = self._frames.pop(key, None)
+        if old is not None:
+            self.nbytes -= old.nbytes
         size = entry.nbytes
         if size > self.budget:
             return False
@@ -213,7 +226,43 @@ class FrameCache:
         self.peak_bytes = max(self.peak_bytes, self.nbytes)
         return True
 
+    def has_extra(self, key) -> bool:
+        return key in self._extras
+
+    def extra_keys(self):
+        return list(self._extras)
+
+    def put_extra(self, key, nbytes: int, release) -> bool:
+        """Keep an extra of ``nbytes`` under ``key`` (usually beside its cached frame),
+        dropping older extras (never frames) for room; False (and nothing kept) when there is
+        no room. ``release(key)`` is called when the extra is dropped later."""
+        self.discard_extra(key)
+        size = int(nbytes)
+        if size > self.budget - (self.nbytes - self.extra_bytes):
+            return False
+        while self._extras and self.nbytes + size > self.budget:
+            self._drop_extra(next(iter(self._extras)))
+        self._extras[key] = (size, release)
+        self.extra_bytes += size
+        self.nbytes += size
+        self.peak_bytes = max(self.peak_bytes, self.nbytes)
+        return True
+
+    def discard_extra(self, key):
+        """Forget the extra of ``key`` without calling its ``release``."""
+        item = self._extras.pop(key, None)
+        if item is not None:
+            self.extra_bytes -= item[0]
+            self.nbytes -= item[0]
+
+    def _drop_extra(self, key):
+        item = self._extras.get(key)
+        self.discard_extra(key)
+        if item is not None:
+            item[1](key)
+
     def discard(self, key):
+        self._drop_extra(key)
         entry = self._frames.pop(key, None)
         if entry is not None:
             self.nbytes -= entry.nbytes
@@ -221,15 +270,21 @@ class FrameCache:
     def discard_where(self, predicate):
         for key in [k for k in self._frames if predicate(k)]:
             self.discard(key)
+        for key in [k for k in self._extras if predicate(k)]:
+            self._drop_extra(key)
 
     def clear(self):
+        for key in list(self._extras):
+            self._drop_extra(key)
         self._frames.clear()
         self.nbytes = 0
 
     def _evict_to(self, limit: int):
+        while self._extras and self.nbytes > limit:
+            self._drop_extra(next(iter(self._extras)))
         while self._frames and self.nbytes > limit:
-            _, old = self._frames.popitem(last=False)
-            self.nbytes -= old.nbytes
+            key = next(iter(self._frames))
+            self.discard(key)
             self.evictions += 1
 
 
@@ -306,3 +361,4 @@ class Prefetcher:
                 if frame in self._wanted and not self._stop:
                     self._results[frame] = result
                 self._cond.notify_all()
+

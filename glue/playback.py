@@ -19,12 +19,20 @@ import sys
 import traceback
 from dataclasses import replace
 
+import bpy
 import numpy as np
 
 from ..core.errors import CameraError, DepthCloudError
-from ..core.framecache import CachedFrame, FrameCache, Prefetcher, decode_colors, decode_normals
+from ..core.framecache import (
+    DEFAULT_RADIUS,
+    CachedFrame,
+    FrameCache,
+    Prefetcher,
+    decode_colors,
+    decode_normals,
+)
 from ..core.passes import SourceSpec, read_frame_passes
-from . import build, datablock
+from . import build, datablock, frame_meshes
 from .source import reading_options, settings_spec
 
 MB = 1024 * 1024
@@ -169,28 +177,68 @@ def _report_once(player: Player, obj, frame: int, message: str, detail: str = ""
         print(detail, file=sys.stderr, flush=True)
 
 
-def build_frame(scene, obj, frame: int, depsgraph=None, passes=None):
-    """Build ``frame`` of ``obj``'s sequence from its files, with the camera evaluated at the
-    scene's current frame (which must be ``frame``); returns ``(CachedFrame, PointSet)``."""
+def own_mesh(obj):
+    """The sequence's own Mesh (saved with the file; written when no ready Mesh may hold the
+    frame). Files from before ready meshes: the object's Mesh becomes it."""
     s = obj.depth_cloud.sequence
-    point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), frame, s.camera, s.clip,
-                                                 depsgraph=depsgraph, passes=passes)
-    return CachedFrame.from_point_set(frame, point_set, model), point_set
+    mesh = s.mesh
+    if mesh is None:
+        mesh = obj.data
+        if frame_meshes.is_ready_mesh(mesh):
+            if _rendering:  # nothing is created during renders: this Mesh stops being a ready one
+                key = frame_meshes.frame_of(mesh)
+                if key is not None:
+                    frame_meshes.forget(key)
+                    _cache.discard_extra(key)
+                del mesh[frame_meshes.TAG]
+                return mesh
+            mesh = bpy.data.meshes.new(obj.name)
+        if not _rendering:
+            s.mesh = mesh
+    return mesh
 
 
-def write_frame(obj, entry: CachedFrame | None, point_set=None):
-    """Write ``entry`` (None: no points) into the object's Mesh: positions, colors, radii, and
-    the normals and named passes (``attributes``, a mask's ``coverage``) the frame has. A frame
-    just built passes its PointSet too: its float arrays are written as they are (no decoding)."""
-    mesh = obj.data
-    if point_set is not None and point_set.radius is not None and len(point_set):
-        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, point_set.radius,
+def _extra_bytes(n: int, normals, attributes) -> int:
+    """What a ready Mesh of ``n`` points takes: position, Col, radius, normal, named passes."""
+    per_point = 32 + (12 if normals is not None else 0)
+    per_point += sum(4 * int(np.prod(np.shape(a)[1:])) for a in (attributes or {}).values())
+    return per_point * n + 1024
+
+
+def _mesh_to_write(obj, frame, n, normals, attributes):
+    """A new ready Mesh for ``frame`` when the budget has room for it (never during renders),
+    else the sequence's own Mesh."""
+    uid = obj.depth_cloud.sequence.uid
+    key = (uid, frame)
+    if n and not _rendering and _cache.put_extra(key, _extra_bytes(n, normals, attributes), frame_meshes.release):
+        mesh = frame_meshes.new_mesh(f"{obj.name} frame {frame}")
+        frame_meshes.track(key, mesh)
+        return mesh
+    return own_mesh(obj)
+
+
+def write_frame(obj, entry: CachedFrame | None, point_set=None, frame=None):
+    """Write ``entry`` (None: no points) into a Mesh and show it in the object: positions,
+    colors, radii, and the normals and named passes (``attributes``, a mask's ``coverage``)
+    the frame has. A frame just built passes its PointSet too: its float arrays are written
+    as they are (no decoding; ``frame`` is its source frame). The Mesh is a new ready Mesh of
+    the frame when the cache budget has room for one (``glue.frame_meshes``), else the
+    sequence's own Mesh."""
+    if point_set is not None and len(point_set):
+        n = len(point_set)
+        radius = point_set.radius if point_set.radius is not None else np.full(n, DEFAULT_RADIUS, np.float32)
+        mesh = _mesh_to_write(obj, frame, n, point_set.normals, point_set.attributes)
+        datablock.write_mesh_points(mesh, point_set.positions, point_set.colors, radius,
                                     point_set.normals, point_set.attributes)
+        frame_meshes.use(obj, mesh)
         return
     if entry is None or len(entry) == 0:
+        mesh = own_mesh(obj)
         datablock.write_mesh_points(mesh, *_EMPTY)
+        frame_meshes.use(obj, mesh)
         return
     n = len(entry)
+    mesh = _mesh_to_write(obj, entry.frame, n, entry.normal_codes, entry.attributes)
     if len(_scratch["radius"]) < n:  # reused buffers: no page faults per frame
         _scratch["colors"] = np.empty((n, 4), np.float32)
         _scratch["radius"] = np.empty(n, np.float32)
@@ -207,6 +255,7 @@ def write_frame(obj, entry: CachedFrame | None, point_set=None):
             _scratch["normals"] = np.empty((n, 3), np.float32)
         normals = decode_normals(entry.normal_codes, out=_scratch["normals"][:n])
     datablock.write_mesh_points(mesh, entry.positions, rgba, radius, normals, entry.attributes)
+    frame_meshes.use(obj, mesh)
 
 
 def _prefetch_ok(spec: SourceSpec) -> bool:
@@ -250,35 +299,48 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     player = player_for(obj, scene)
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
-    key = obj.data.session_uid  # linked duplicates share the Mesh: written once
-    current = player.shown.get(key, _UNKNOWN)
+    current = _holding(obj, player)
     entry = _cache.get((player.uid, target)) if target is not None else None  # a use, for the LRU order
+    ready = frame_meshes.ready((player.uid, target)) if target is not None else None
     if target is not None and current == target:
         result = target  # the mesh already holds it (frames between steps hold the previous one)
+    elif ready is not None:
+        frame_meshes.use(obj, ready)  # linked duplicates share the Mesh: each object is pointed at it
+        result = target
     elif entry is not None:
         write_frame(obj, entry)
         result = target
     elif target is not None and exact and allow_build and scene.frame_subframe == 0.0:
         # Built with the camera as evaluated now, at this very frame (never at subframes).
-        entry, point_set = _build_visit(player, obj, scene, target, depsgraph)
-        write_frame(obj, entry, point_set)
-        result = target if entry is not None else None
+        point_set = _build_visit(player, obj, scene, target, depsgraph)
+        write_frame(obj, None, point_set, target)
+        result = target if point_set is not None else None
     else:
         if current is not None:
             write_frame(obj, None)
         result = None
-    player.shown[key] = result
+    if frame_meshes.frame_of(obj.data) is None:
+        player.shown[obj.data.session_uid] = result  # the own Mesh (or a vanished ready one)
     if exact:
         _read_ahead(player, obj, scene, target)
     player.last_frame = frame
+    frame_meshes.sweep(_rendering)
     return result
+
+
+def _holding(obj, player):
+    """The source frame the object's Mesh holds (None: no points), or _UNKNOWN."""
+    key = frame_meshes.frame_of(obj.data)
+    if key is not None:
+        return key[1] if key[0] == player.uid else _UNKNOWN
+    return player.shown.get(obj.data.session_uid, _UNKNOWN)
 
 
 def _build_visit(player: Player, obj, scene, target: int, depsgraph):
     path, _color = spec_of(obj, scene).paths(target)
     failed = player.failed.get(target)
     if failed is not None and failed[1] == _stat(path):
-        return None, None  # same file as when it failed: already reported
+        return None  # same file as when it failed: already reported
     passes = None
     try:
         got = player.prefetcher.take(target) if player.prefetcher is not None else None
@@ -287,22 +349,24 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
             player.read_ahead_hits += 1
             if err is not None:
                 raise err
-        entry, point_set = build_frame(scene, obj, target, depsgraph, passes)
+        s = obj.depth_cloud.sequence
+        point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), target, s.camera, s.clip,
+                                                     depsgraph=depsgraph, passes=passes)
     except CameraError as err:  # fixed in the scene, not in the file: tried again on every visit
         _report_once(player, obj, target, str(err))
-        return None, None
+        return None
     except DepthCloudError as err:
         player.failed[target] = (str(err), _stat(path))
         _report_once(player, obj, target, str(err))
-        return None, None
+        return None
     except Exception as err:  # an unexpected failure: reported once with its traceback, not per frame
         player.failed[target] = (repr(err), _stat(path))
         _report_once(player, obj, target, f"unexpected error {err!r}", traceback.format_exc())
-        return None, None
+        return None
     player.failed.pop(target, None)
     player.builds += 1
-    _cache.put((player.uid, target), entry)
-    return entry, point_set
+    _cache.put((player.uid, target), CachedFrame.from_point_set(target, point_set, model))
+    return point_set
 
 
 def on_frame_change(scene, depsgraph=None):
@@ -336,9 +400,39 @@ def _report_unexpected(obj, frame: int, err: Exception):
 
 
 def forget_shown():
-    """After undo/redo the meshes hold what the undo step saved: show again on next change."""
+    """After undo/redo the meshes hold what the undo step saved: show again on next change.
+    Ready meshes are forgotten too (their datablocks may be other ones now) and rebuilt from
+    the cached frames; the tagged ones nothing uses are removed."""
     for p in _players.values():
         p.shown.clear()
+    for key in _cache.extra_keys():
+        _cache.discard_extra(key)
+    frame_meshes.forget_all()
+    frame_meshes.sweep(_rendering, scan=True)
+
+
+def before_save(bpy_data):
+    """``save_pre``: objects showing a ready Mesh show their own Mesh instead, holding the same
+    frame (a copy sharing the arrays), so saved files never hold a ready Mesh."""
+    for obj in bpy_data.objects:
+        if obj.type != 'MESH' or not obj.depth_cloud.sequence.is_sequence:
+            continue
+        mesh = obj.data
+        if not frame_meshes.is_ready_mesh(mesh):
+            continue
+        s = obj.depth_cloud.sequence
+        old = s.mesh
+        home = mesh.copy()
+        del home[frame_meshes.TAG]
+        mesh.user_remap(home)  # every object showing it (linked duplicates)
+        for other in bpy_data.objects:
+            if other.data == home:
+                other.depth_cloud.sequence.mesh = home
+        if old is not None and old != home:
+            name = old.name
+            if old.users == 0:
+                bpy.data.meshes.remove(old)
+                home.name = name
 
 
 def drop_unused(bpy_data):
@@ -349,5 +443,20 @@ def drop_unused(bpy_data):
     _cache.discard_where(lambda key: key[0] not in alive)
 
 
-def shutdown():
+def after_load():
+    """``load_post``: the previous file's frames and ready meshes are gone; tagged meshes the
+    loaded file brought (an autosave's undo memory) are removed when unused."""
     reset_all()
+    frame_meshes.forget_all()
+    frame_meshes.sweep(_rendering, scan=True)
+
+
+def shutdown():
+    """Unregistering: objects get their own Mesh back (no ready Mesh is left on screen, where a
+    save without the extension would keep it), the cache and the ready meshes are freed."""
+    if isinstance(bpy.data, bpy.types.BlendData):  # not the restricted data of startup
+        before_save(bpy.data)
+    reset_all()
+    frame_meshes.forget_all()
+    if isinstance(bpy.data, bpy.types.BlendData):
+        frame_meshes.sweep(False, scan=True)

@@ -223,6 +223,7 @@ class SequenceBuild:
         if obj is None:
             name = sequence_name(spec)
             obj, _new = build.put_cloud_data(scene, None, name, bpy.data.meshes.new(name))
+            obj.depth_cloud.sequence.mesh = obj.data
         datablock.points_modifier(obj)
         _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
         display.setup_points_display(obj, scene.depth_cloud.display)

@@ -3,7 +3,7 @@ what a sequence object plays back (``object.depth_cloud.sequence``)."""
 from __future__ import annotations
 
 import bpy
-from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
 from . import fields
 
@@ -67,6 +67,9 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     frame_end: IntProperty(name="End", default=1)
     frame_step: IntProperty(name="Step", default=1, min=1)
     missing: StringProperty(name="Missing Frames", description="Frames whose files were missing at build time")
+    mesh: PointerProperty(type=bpy.types.Mesh, name="Own Mesh",
+                          description="The sequence's own Mesh, saved with the file (playback shows ready "
+                                      "per-frame meshes in between)")
 
 
 classes = (DepthCloudSequenceSettings, DepthCloudSequenceObject)

@@ -459,3 +459,140 @@ def test_undo_handler_forgets_removed_sequences(shot):
     bpy.data.objects.remove(obj)
     handlers.depth_cloud_undo_post(scene)
     assert not any(k[0] == uid for k in playback.cache().keys()) and playback.player(uid) is None
+
+
+def _ready_meshes():
+    import bpy
+
+    from depth_cloud.glue import frame_meshes
+    return [m for m in bpy.data.meshes if frame_meshes.is_ready_mesh(m)]
+
+
+def test_cached_frames_swap_ready_meshes(shot, capfd):
+    """Each frame shown keeps its own Mesh (budget permitting): revisits swap ``obj.data``
+    without reading or writing, the points match every frame's file, and the budget counts
+    the meshes."""
+    from depth_cloud.glue import frame_meshes, playback
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    uid = obj.depth_cloud.sequence.uid
+    own = obj.depth_cloud.sequence.mesh
+    assert own is not None and not frame_meshes.is_ready_mesh(own)
+    meshes = {}
+    for frame in FRAMES:
+        scene.frame_set(frame)
+        assert frame_meshes.frame_of(obj.data) == (uid, frame)
+        meshes[frame] = obj.data.session_uid
+    assert len(set(meshes.values())) == len(FRAMES) and len(_ready_meshes()) == len(FRAMES)
+    player = playback.player(uid)
+    builds = player.builds
+    cache = playback.cache()
+    for frame in (3, 1, 4, 2, 2):
+        scene.frame_set(frame)
+        assert obj.data.session_uid == meshes[frame]
+        p, c, r = displayed_points(obj)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), p, c, r)
+        assert cache.nbytes <= cache.budget and cache.extra_bytes > 0
+    assert player.builds == builds  # nothing read again
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_ready_meshes_respect_the_budget(shot):
+    """Ready meshes give way to the compact frames: with room for all four compact frames and
+    about one Mesh, at most one ready Mesh is kept, and every frame still shows its points."""
+    from depth_cloud.glue import playback
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    uid = obj.depth_cloud.sequence.uid
+    for frame in FRAMES:
+        scene.frame_set(frame)
+    compact = sum(playback.cache().peek((uid, f)).nbytes for f in FRAMES)
+    mesh_bytes = max(playback._extra_bytes(len(playback.cache().peek((uid, f))), None, {}) for f in FRAMES)
+    scene.depth_cloud.sequence.cache_mb = (compact + 1.5 * mesh_bytes) / playback.MB
+    cache = playback.cache()
+    for frame in (1, 2, 3, 4, 3, 1):
+        scene.frame_set(frame)
+        assert cache.nbytes <= cache.budget
+        assert sorted(f for u, f in cache.keys() if u == uid) == list(FRAMES)  # compact frames all kept
+        assert len([k for k in cache.extra_keys() if k[0] == uid]) <= 1
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+    assert len(_ready_meshes()) <= 2  # the one kept, and at most the one on screen being swapped out
+    scene.depth_cloud.sequence.cache_mb = 0.9 * compact / playback.MB  # not even the compact frames
+    for frame in FRAMES:
+        scene.frame_set(frame)
+        assert not [k for k in cache.extra_keys() if k[0] == uid]
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+
+
+def test_vanished_ready_meshes_are_rebuilt(shot, capfd):
+    """A ready Mesh removed behind the player's back (orphan purge, a script) is just written
+    again from the cached frame; after an undo every ready Mesh is forgotten and rebuilt."""
+    import bpy
+
+    from depth_cloud import handlers
+    from depth_cloud.glue import frame_meshes
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    for frame in FRAMES:
+        scene.frame_set(frame)
+    bpy.data.orphans_purge(do_recursive=True)  # every ready Mesh not on screen
+    assert len(_ready_meshes()) == 1
+    victim = next(m for m in _ready_meshes())
+    scene.frame_set(2)
+    bpy.data.meshes.remove(victim)  # the frame 4 Mesh, no longer on screen
+    for frame in (4, 1, 3, 2):
+        scene.frame_set(frame)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+    handlers.depth_cloud_undo_post(scene)
+    assert not frame_meshes._ready
+    for frame in (2, 3):
+        scene.frame_set(frame)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+    assert len(_ready_meshes()) <= 3
+    out, err = capfd.readouterr()
+    assert "Traceback" not in err and "Depth Cloud" not in out.replace("Depth Cloud: built", "")
+
+
+def test_saved_files_hold_no_ready_meshes(shot, tmp_path):
+    """Saving puts the sequence's own Mesh (holding the frame on screen) back in the object;
+    the reloaded file has no ready meshes and shows the frame it was saved at."""
+    import bpy
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    for frame in (1, 2, 3):
+        scene.frame_set(frame)
+    assert len(_ready_meshes()) == 3
+    names = obj.name, cam.name
+    blend = str(tmp_path / "ready.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+    assert obj.data == obj.depth_cloud.sequence.mesh
+    bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+    assert not _ready_meshes()
+    scene = bpy.context.scene
+    obj, cam = scene.objects[names[0]], scene.objects[names[1]]
+    assert obj.data == obj.depth_cloud.sequence.mesh
+    assert_matches_frame(scene, cam, frame_path(pattern, 3), displayed_points(obj)[0])
+    for frame in (4, 1):
+        scene.frame_set(frame)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+
+
+def test_linked_duplicates_and_materials_follow_swaps(shot):
+    """A linked duplicate (same Mesh) shows the same frames; material slots follow the Mesh
+    on screen."""
+    import bpy
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    mat = bpy.data.materials.new("Seq Material")
+    obj.data.materials.append(mat)
+    dup = obj.copy()
+    scene.collection.objects.link(dup)
+    for frame in (2, 3, 1, 3):
+        scene.frame_set(frame)
+        assert dup.data == obj.data and list(obj.data.materials) == [mat]
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(dup)[0])
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
+    from depth_cloud.glue import playback
+    playback.shutdown()  # what unregistering does: the own Mesh back on screen, ready meshes freed
+    assert obj.data == dup.data == obj.depth_cloud.sequence.mesh and not _ready_meshes()
+    assert_matches_frame(scene, cam, frame_path(pattern, 3), displayed_points(obj)[0])

@@ -161,3 +161,28 @@ def test_prefetcher_reads_ahead_on_a_thread_and_hands_errors_over():
         assert not pre.ready(5) and pre.take(6) == ("passes 6", None)
     finally:
         pre.stop()
+
+
+def test_extras_share_the_budget_and_give_way_to_frames():
+    class Sized:
+        def __init__(self, n):
+            self.nbytes = n
+    released = []
+    cache = FrameCache(100)
+    assert cache.put("a", Sized(30)) and cache.put("b", Sized(30))
+    assert cache.put_extra("a", 20, released.append) and cache.put_extra("b", 20, released.append)
+    assert cache.nbytes == 100 and cache.extra_bytes == 40 and cache.keys() == ["a", "b"]
+    cache.get("a")  # a use: "b"'s extra is now the least recently used
+    assert cache.put_extra("c", 15, released.append)  # an extra makes room by dropping extras only
+    assert released == ["b"] and sorted(cache.keys()) == ["a", "b"] and cache.nbytes == 95
+    assert not cache.put_extra("d", 41, released.append)  # more than the frames leave
+    assert cache.put("e", Sized(30))  # a frame drops extras first ...
+    assert released == ["b", "a", "c"] and cache.keys() == ["b", "a", "e"] and cache.extra_bytes == 0
+    assert cache.put("f", Sized(30))  # ... then frames, least recently used first
+    assert cache.keys() == ["a", "e", "f"] and cache.nbytes == 90 <= cache.budget
+    assert cache.put_extra("f", 10, released.append)
+    cache.put("f", Sized(30))  # replacing a frame keeps its extra
+    assert cache.has_extra("f")
+    cache.discard("f")  # discarding a frame releases its extra
+    assert released[-1] == "f" and cache.nbytes == 60 and cache.peak_bytes <= cache.budget
+
