@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import masks
+from . import gather, masks
 from .errors import ChannelError, SettingsError
 
 NORMAL_PASSES = ("Normal", "N", "normal", "Nworld", "N_world")
@@ -109,27 +109,44 @@ def attach(point_set, passes):
         return point_set
     idx = masks.pixel_offsets(point_set, passes)
     if normal is not None:
-        x, y, z = (plane.reshape(-1).take(idx) for plane in normal)
-        scale = x * x
-        scale += y * y
-        scale += z * z
-        np.sqrt(scale, out=scale)
-        ok = np.isfinite(scale) & (scale > 1e-6)
-        np.divide(np.float32(1), scale, out=scale, where=ok)
-        scale[~ok] = 0.0
-        n = np.empty((len(idx), 3), np.float32)
-        for k, comp in enumerate((x, y, z)):
-            np.multiply(comp, scale, out=n[:, k])
-        if not ok.all():
-            n[~ok] = 0.0
+        n, missing = unit_vectors([plane.reshape(-1) for plane in normal], idx, masks.every_pixel(point_set, passes))
         point_set.normals = n
-        if not ok.all():
-            point_set.meta["normals_missing"] = int((~ok).sum())
+        if missing:
+            point_set.meta["normals_missing"] = missing
     for name, plane in named.items():
         k = plane.shape[2] if plane.ndim == 3 else 1
         values = plane.reshape(-1, k).take(idx, axis=0) if k > 1 else plane.reshape(-1).take(idx)
         point_set.attributes[name] = np.ascontiguousarray(values, dtype=np.float32)
     return point_set
+
+
+def unit_vectors(planes, index, every: bool = False) -> tuple[np.ndarray, int]:
+    """``((N, 3) float32, count)``: the vectors of the flat X, Y, Z ``planes`` at ``index``
+    (``every``: it is every pixel in order, so no gather), normalised; zero (and counted)
+    where one is not finite or of length <= 1e-6. Worked out in cache-sized blocks (no
+    full-size temporaries)."""
+    count = len(index)
+    out = np.empty((count, 3), np.float32)
+    missing = 0
+    for start in range(0, count, gather.BLOCK):
+        stop = min(count, start + gather.BLOCK)
+        comps = [p[start:stop] for p in planes] if every else [p.take(index[start:stop]) for p in planes]
+        scale = comps[0] * comps[0]
+        scale += comps[1] * comps[1]
+        scale += comps[2] * comps[2]
+        np.sqrt(scale, out=scale)
+        ok = np.isfinite(scale) & (scale > 1e-6)
+        np.divide(np.float32(1), scale, out=scale, where=ok)
+        scale[~ok] = 0.0
+        block = out[start:stop]
+        with np.errstate(invalid="ignore"):  # inf x 0 where a normal is missing: zeroed below
+            for k, comp in enumerate(comps):
+                np.multiply(comp, scale, out=block[:, k])
+        bad = len(ok) - int(np.count_nonzero(ok))
+        if bad:
+            block[~ok] = 0.0
+            missing += bad
+    return out, missing
 
 
 def refuse_deep(spec, path: str):

@@ -79,6 +79,13 @@ class PointSet:
             return lazy.flat()
         return None
 
+    def gathered_every_pixel(self, shape: tuple, window: tuple, step: int = 1) -> bool:
+        """The points are every pixel, in order, of arrays of ``shape`` at ``window`` (they
+        were gathered with no index: :class:`PixelIndex`)."""
+        lazy = self.__dict__.get("_pixels")
+        return isinstance(lazy, PixelIndex) and lazy.index is None and (lazy.height, lazy.width) == tuple(shape) \
+            and (lazy.x0, lazy.y0) == tuple(window) and lazy.step == step
+
     @property
     def pixel_index(self) -> np.ndarray:
         """Flat index ``row * width + column`` of each point's source pixel."""

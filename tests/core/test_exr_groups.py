@@ -192,3 +192,25 @@ def test_uncompressed_parts_are_read_as_one_block_and_bad_chunk_headers_are_name
     with pytest.raises(exr_parts.Damaged, match="starts at line 999"):
         exr_parts.read_parts(exr_parts.read_exr_header(str(bad)), {1: {"ViewLayer.Depth.Z"}}, None, "numpy")
     assert used == [False]
+
+
+def test_unit_normals_gathered_in_blocks_equal_the_whole_array_formula():
+    """core.attributes.unit_vectors: every pixel (no gather) or an index, blocks of any size,
+    missing and tiny normals zeroed and counted."""
+    from depth_cloud.core import attributes, gather
+    rng = np.random.default_rng(9)
+    n = gather.BLOCK * 2 + 123
+    planes = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
+    planes[0][5], planes[1][gather.BLOCK + 7] = np.nan, np.inf
+    planes[0][9] = planes[1][9] = planes[2][9] = 0.0
+    v = np.stack(planes, axis=1).astype(np.float64)
+    length = np.linalg.norm(v, axis=1)
+    ok = np.isfinite(length) & (length > 1e-6)
+    want = np.where(ok[:, None], v / np.where(ok, length, 1)[:, None], 0.0)
+    got, missing = attributes.unit_vectors(planes, np.arange(n), every=True)
+    np.testing.assert_allclose(got, want, atol=2e-7)
+    assert missing == 3
+    index = np.sort(rng.choice(n, 5000, replace=False))
+    got, missing = attributes.unit_vectors(planes, index)
+    np.testing.assert_allclose(got, want[index], atol=2e-7)
+    assert missing == int((~ok[index]).sum())
