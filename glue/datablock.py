@@ -132,28 +132,21 @@ def pointcloud_from_point_set(point_set, name: str, scene=None, pixel_ids: bool 
 
 def refill_pointcloud(pc, point_set, pixel_ids: bool = True) -> bool:
     """Write ``point_set`` into the existing PointCloud ``pc`` in place (a rebuild of the same
-    frame): no sizing, no new memory for the attributes it already has, no old datablock to
-    free. Possible when ``pc`` holds as many points (or can be resized: 5.3) and is local data;
-    False (``pc`` untouched) otherwise. Attributes the new points do not carry, or carry with
-    another type, are removed first, so the result equals a new datablock's."""
+    frame keeps its datablock, and whatever refers to it): no sizing operator, no old
+    datablock to free. Possible when ``pc`` holds as many points (or can be resized: 5.3) and
+    is local data; False (``pc`` untouched) otherwise. Every attribute but ``position`` is
+    made anew (the evaluated copy on screen shares the old arrays, and writing into shared
+    arrays copies them first), so the result equals a new datablock's. Measured at 1080p on
+    5.0: about as fast as a new datablock (the shared position array is still copied)."""
     n = len(point_set)
     if not isinstance(pc, bpy.types.PointCloud) or n == 0 or pc.library is not None or pc.is_evaluated:
         return False
     if len(pc.points) != n and not compat.resize_pointcloud(pc, n):
         return False
-    keep = {'position': 'FLOAT_VECTOR', COLOR_ATTRIBUTE: 'FLOAT_COLOR'}
-    if point_set.radius is not None:
-        keep['radius'] = 'FLOAT'
-    if pixel_ids or point_set.depth is None:
-        keep[PIXEL_ATTRIBUTE] = 'INT32_2D'
-    if point_set.depth is not None and pixel_ids:
-        keep[DEPTH_ATTRIBUTE] = 'FLOAT'
-    if getattr(point_set, "normals", None) is not None:
-        keep[NORMAL_ATTRIBUTE] = 'FLOAT_VECTOR'
-    extra = set(getattr(point_set, "attributes", {}))  # _write_extra replaces one of another type
     attrs = pc.attributes
-    stale = [a.name for a in attrs if not a.name.startswith('.') and a.name != 'position' and a.name not in extra
-             and (keep.get(a.name) != a.data_type or a.domain != 'POINT')]
+    # every attribute but position is made anew: the evaluated copy on screen shares the old
+    # arrays, and writing into shared arrays copies them first (fresh ones need no copy)
+    stale = [a.name for a in attrs if not a.name.startswith('.') and a.name != 'position']
     for name in stale:
         attrs.remove(attrs[name])
     write_attributes(pc, point_set, pixel_ids=pixel_ids)
