@@ -111,6 +111,15 @@ def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.
     bounds = None if index is None else np.searchsorted(index, np.minimum(starts, h) * w)
     plane = np.empty((step, w), dtype=np.float32)
     scratch = np.empty((step, w), dtype=np.float32) if ortho else None
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf only at pixels that are no points
+        _world_blocks(out, z, index, bounds, starts, step, plane, scratch, rows, cols, shift, depth_axis, ortho)
+    return out
+
+
+def _world_blocks(out, z, index, bounds, starts, step, plane, scratch, rows, cols, shift, depth_axis, ortho):
+    """:func:`_world_at`'s loop over blocks of ``step`` rows (``bounds``: where each block's
+    points start in ``index``)."""
+    h, w = z.shape
     for b, r0 in enumerate(starts[:-1]):
         r1 = min(h, r0 + step)
         if r0 >= h:
@@ -121,7 +130,8 @@ def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.
             lo, hi = bounds[b], bounds[b + 1]
             if lo == hi:
                 continue
-            dst, sel = out[lo:hi], index[lo:hi] - r0 * w
+            # a block whose every pixel is a point is written straight through, like a full frame
+            dst, sel = out[lo:hi], (None if hi - lo == (r1 - r0) * w else index[lo:hi] - r0 * w)
         tile = plane[:r1 - r0]
         zb = z[r0:r1]
         for k in range(3):
@@ -135,7 +145,6 @@ def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.
             tile += shift[k]
             flat = tile.reshape(-1)
             dst[:, k] = flat if sel is None else flat.take(sel)
-    return out
 
 
 def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) -> PointSet:

@@ -214,3 +214,36 @@ def test_unit_normals_gathered_in_blocks_equal_the_whole_array_formula():
     got, missing = attributes.unit_vectors(planes, index)
     np.testing.assert_allclose(got, want[index], atol=2e-7)
     assert missing == int((~ok[index]).sum())
+
+
+@pytest.mark.parametrize("ortho", [False, True])
+def test_blocked_unprojection_of_a_large_frame_with_full_partial_and_empty_blocks(ortho):
+    """A frame larger than one block (core.gather.BLOCK pixels): rows of sky (empty blocks),
+    rows with scattered background (partial blocks) and full rows (blocks written straight
+    through) give each point the position pixel_to_world gives its pixel (float64), and its
+    own color and pixel."""
+    from depth_cloud.core import CameraModel, pixel_to_world, unproject
+    from depth_cloud.core.gather import BLOCK
+    rng = np.random.default_rng(12)
+    w, h = 1000, 400
+    assert w * h > 4 * BLOCK
+    z = (3 + rng.random((h, w)) * 4).astype(np.float32)
+    z[:90] = 1e10  # sky: whole blocks without a point
+    z[150:260][rng.random((110, w)) < 0.2] = np.inf  # scattered background
+    z[300:310, 500] = np.nan
+    m = np.eye(4)
+    m[:3, :3] = np.array([[0.8, -0.6, 0.0], [0.36, 0.48, -0.8], [0.48, 0.64, 0.6]])
+    m[:3, 3] = (1.0, -2.0, 0.5)
+    cam = CameraModel(m, w, h, projection='ORTHO' if ortho else 'PERSP', lens=30.0, ortho_scale=6.0, shift_x=0.03)
+    passes = FramePasses(path="mem.exr", frame_size=(w, h), window=(0, 0), header={}, channels=[])
+    passes.depth, passes.depth_channel = z, "Z"
+    rgba = rng.random((h, w, 4)).astype(np.float32)
+    passes.color_planes = tuple(np.ascontiguousarray(rgba[..., k]) for k in range(4))
+    points = unproject(passes, cam)
+    valid = np.isfinite(z) & (z < 1e9)
+    assert len(points) == int(valid.sum())
+    rows, cols = np.nonzero(valid)
+    np.testing.assert_array_equal(points.pixels, np.stack([cols, rows], axis=1))
+    want = pixel_to_world(cam, cols, rows, z[rows, cols])
+    np.testing.assert_allclose(points.positions, want, rtol=0, atol=2e-5 * float(np.abs(want).max()))
+    np.testing.assert_array_equal(points.colors, rgba[rows, cols])
