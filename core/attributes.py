@@ -53,15 +53,23 @@ def extra_bytes_per_point(spec, names, layer: str) -> int:
     statements before a build; passes not found count nothing (the build reports them)."""
     extra = 12 if getattr(spec, "normals", False) and find_normal_channels(names, layer) else 0
     for wanted in attribute_names(getattr(spec, "attributes", ())):
-        for candidate in masks.INDEX_PASSES.get(wanted.lower(), (wanted,)):
-            chans = masks.pass_channels(names, layer, candidate)
-            if chans:
-                rgb = len(chans) == 3 and chans[0].rsplit(".", 1)[-1] in "Rr"  # RGB: stored with alpha 1
-                extra += 4 * (4 if rgb else min(len(chans), 4))
-                break
+        chans = named_channels(names, layer, wanted)
+        if chans:
+            rgb = len(chans) == 3 and chans[0].rsplit(".", 1)[-1] in "Rr"  # RGB: stored with alpha 1
+            extra += 4 * (4 if rgb else min(len(chans), 4))
     if masks.is_active(spec):
         extra += 4  # coverage (Cryptomatte masks)
     return extra
+
+
+def named_channels(names, layer: str, wanted: str):
+    """The channels of pass ``wanted`` (an index pass by its short name too) among ``names``,
+    or None."""
+    for candidate in masks.INDEX_PASSES.get(wanted.lower(), (wanted,)):
+        chans = masks.pass_channels(names, layer, candidate)
+        if chans:
+            return chans
+    return None
 
 
 def _attribute_name(wanted: str, channels) -> str:
@@ -76,11 +84,7 @@ def read_named(f, layer: str, window, wanted_list, path: str) -> dict:
     out = {}
     names = f.names()
     for wanted in wanted_list:
-        chans = None
-        for candidate in masks.INDEX_PASSES.get(wanted.lower(), (wanted,)):
-            chans = masks.pass_channels(names, layer, candidate)
-            if chans:
-                break
+        chans = named_channels(names, layer, wanted)
         if not chans:
             raise ChannelError(path, f"pass {wanted!r} to keep as an attribute", names)
         name = _attribute_name(wanted, chans)
@@ -107,30 +111,33 @@ def attach(point_set, passes):
     named = passes.extra or {}
     if normal is None and not named:
         return point_set
-    idx = masks.pixel_offsets(point_set, passes)
+    # None: the points are every pixel in order (no gather)
+    idx = None if point_set.gathered_every_pixel(passes.shape, passes.window, passes.step, passes.offset) \
+        else masks.pixel_offsets(point_set, passes)
     if normal is not None:
-        n, missing = unit_vectors([plane.reshape(-1) for plane in normal], idx, masks.every_pixel(point_set, passes))
+        n, missing = unit_vectors([plane.reshape(-1) for plane in normal], idx)
         point_set.normals = n
         if missing:
             point_set.meta["normals_missing"] = missing
     for name, plane in named.items():
         k = plane.shape[2] if plane.ndim == 3 else 1
-        values = plane.reshape(-1, k).take(idx, axis=0) if k > 1 else plane.reshape(-1).take(idx)
+        values = plane.reshape(-1, k) if k > 1 else plane.reshape(-1)
+        if idx is not None:
+            values = values.take(idx, axis=0)
         point_set.attributes[name] = np.ascontiguousarray(values, dtype=np.float32)
     return point_set
 
 
-def unit_vectors(planes, index, every: bool = False) -> tuple[np.ndarray, int]:
+def unit_vectors(planes, index) -> tuple[np.ndarray, int]:
     """``((N, 3) float32, count)``: the vectors of the flat X, Y, Z ``planes`` at ``index``
-    (``every``: it is every pixel in order, so no gather), normalised; zero (and counted)
-    where one is not finite or of length <= 1e-6. Worked out in cache-sized blocks (no
-    full-size temporaries)."""
-    count = len(index)
+    (None: every element, no gather), normalised; zero (and counted) where one is not finite
+    or of length <= 1e-6. Worked out in cache-sized blocks (no full-size temporaries)."""
+    count = planes[0].size if index is None else len(index)
     out = np.empty((count, 3), np.float32)
     missing = 0
     for start in range(0, count, gather.BLOCK):
         stop = min(count, start + gather.BLOCK)
-        comps = [p[start:stop] for p in planes] if every else [p.take(index[start:stop]) for p in planes]
+        comps = [p[start:stop] if index is None else p.take(index[start:stop]) for p in planes]
         scale = comps[0] * comps[0]
         scale += comps[1] * comps[1]
         scale += comps[2] * comps[2]

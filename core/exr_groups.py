@@ -7,18 +7,28 @@ from __future__ import annotations
 import numpy as np
 
 
+def color_groups(names) -> list[list[str]]:
+    """The ``<prefix>.R/G/B`` (+ ``A``) groups among channel ``names`` (bare ``R/G/B/A`` too),
+    each as its member names in R, G, B, A order: what OpenEXR's grouped read joins."""
+    have = set(names)
+    groups = []
+    for name in names:
+        if name == "R" or name.endswith(".R"):
+            stem = name[:-1]
+            members = [stem + c for c in "RGBA" if stem + c in have]
+            if members[:3] == [stem + c for c in "RGB"]:
+                groups.append(members)
+    return groups
+
+
 def _groups_coalesce(channel_lists) -> bool:
     """Whether OpenEXR's ``separate_channels=False`` read can take parts with these channels
-    (one ``[(name, pixel type)]`` per part): it joins every ``<prefix>.R/G/B`` (+ ``A``) into
+    (one ``[(name, pixel type)]`` per part): it joins every group of :func:`color_groups` into
     one (h, w, 3|4) array and refuses a group of mixed pixel types (a ValueError naming it)."""
     for channels in channel_lists:
         kinds = dict(channels)
-        for name in kinds:
-            if name == "R" or name.endswith(".R"):
-                stem = name[:-1]
-                group = [kinds.get(stem + c) for c in "RGBA"]
-                if None not in group[:3] and len({k for k in group if k is not None}) > 1:
-                    return False
+        if any(len({kinds[m] for m in group}) > 1 for group in color_groups(list(kinds))):
+            return False
     return True
 
 

@@ -294,14 +294,9 @@ def _planes(cols, h: int, w: int) -> dict:
     gives it (``core.exr_groups``), so its colors need no interleaving later."""
     names = [name for name, _, _, _ in cols]
     planes = {}
-    for name in names:
-        if name in planes or not (name == "R" or name.endswith(".R")):
-            continue
-        stem = name[:-1]
-        members = [stem + c for c in "RGBA" if stem + c in names]
-        if members[:3] == [stem + c for c in "RGB"]:
-            group = np.empty((h, w, len(members)), np.float32)
-            planes.update({m: group[..., k] for k, m in enumerate(members)})
+    for members in exr_groups.color_groups(names):
+        group = np.empty((h, w, len(members)), np.float32)
+        planes.update({m: group[..., k] for k, m in enumerate(members)})
     for name in names:
         if name not in planes:
             planes[name] = np.empty((h, w), np.float32)

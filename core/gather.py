@@ -12,6 +12,7 @@ import numpy as np
 
 from . import depth as depth_mod
 from .errors import InvalidDepthError
+from .pointset import frame_pixels
 from .projections import PANORAMIC
 
 if TYPE_CHECKING:
@@ -138,15 +139,8 @@ def interleaved_base(planes) -> np.ndarray | None:
 
 
 def pixel_ids(cols: np.ndarray, rows: np.ndarray, passes: FramePasses) -> np.ndarray:
-    x0, y0 = passes.window
-    out = np.empty((len(cols), 2), dtype=np.int32)
-    if passes.step == 1:
-        out[:, 0] = cols + x0
-        out[:, 1] = rows + y0
-    else:  # every Nth pixel (core.detail): array index -> frame pixel
-        out[:, 0] = cols * passes.step + (x0 + passes.offset)
-        out[:, 1] = rows * passes.step + (y0 + passes.offset)
-    return out
+    """(N, 2) int32 frame pixels of the passes' array columns and rows."""
+    return frame_pixels(cols, rows, *passes.window, passes.step, passes.offset)
 
 
 def point_meta(passes: FramePasses, valid: np.ndarray, count: int | None = None) -> dict:

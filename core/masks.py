@@ -216,11 +216,6 @@ def no_surface(passes) -> InvalidDepthError:
                              "clip range)")
 
 
-def every_pixel(point_set, passes) -> bool:
-    """The points are every pixel of the passes' arrays, in order (gathered with no index)."""
-    return point_set.gathered_every_pixel(passes.shape, passes.window, passes.step)
-
-
 def pixel_offsets(point_set, passes) -> np.ndarray:
     """Flat offsets of the points' pixels in the passes' (data window) arrays (at a detail N,
     the arrays hold every Nth pixel: ``core.detail``)."""

@@ -67,24 +67,28 @@ class PointSet:
         grid[pix[:, 1] - r0, pix[:, 0] - c0] = values
         return grid, (c0, r0)
 
+    def _gathered_at(self, shape: tuple, window: tuple, step: int, offset: int):
+        """The :class:`PixelIndex` the points were gathered with from arrays of ``shape`` (h, w)
+        at ``window`` holding every ``step``-th pixel from ``offset``, or None."""
+        lazy = self.__dict__.get("_pixels")
+        if isinstance(lazy, PixelIndex) and (lazy.height, lazy.width, lazy.x0, lazy.y0) == (
+                shape[0], shape[1], window[0], window[1]) and lazy.step == step and \
+                (step == 1 or lazy.offset == offset):
+            return lazy
+        return None
+
     def flat_index(self, shape: tuple, window: tuple, step: int = 1, offset: int = 0) -> np.ndarray | None:
         """Flat offsets of the points' pixels in arrays of ``shape`` (h, w) placed at
         ``window`` in the frame holding every ``step``-th pixel from ``offset``, when the points
         still carry the index they were gathered with there (:class:`PixelIndex`); else None
         (compute them from ``pixels``)."""
-        lazy = self.__dict__.get("_pixels")
-        if isinstance(lazy, PixelIndex) and (lazy.height, lazy.width, lazy.x0, lazy.y0) == (
-                shape[0], shape[1], window[0], window[1]) and lazy.step == step and \
-                (step == 1 or lazy.offset == offset):
-            return lazy.flat()
-        return None
+        lazy = self._gathered_at(shape, window, step, offset)
+        return None if lazy is None else lazy.flat()
 
-    def gathered_every_pixel(self, shape: tuple, window: tuple, step: int = 1) -> bool:
-        """The points are every pixel, in order, of arrays of ``shape`` at ``window`` (they
-        were gathered with no index: :class:`PixelIndex`)."""
-        lazy = self.__dict__.get("_pixels")
-        return isinstance(lazy, PixelIndex) and lazy.index is None and (lazy.height, lazy.width) == tuple(shape) \
-            and (lazy.x0, lazy.y0) == tuple(window) and lazy.step == step
+    def gathered_every_pixel(self, shape: tuple, window: tuple, step: int = 1, offset: int = 0) -> bool:
+        """The points are every pixel, in order, of those arrays (gathered with no index)."""
+        lazy = self._gathered_at(shape, window, step, offset)
+        return lazy is not None and lazy.index is None
 
     @property
     def pixel_index(self) -> np.ndarray:
@@ -112,10 +116,20 @@ class PixelIndex:
 
     def pixels(self) -> np.ndarray:
         rows, cols = np.divmod(self.flat(), self.width)
-        out = np.empty((self.count, 2), dtype=np.int32)
-        out[:, 0] = cols * self.step + (self.x0 + (self.offset if self.step != 1 else 0))
-        out[:, 1] = rows * self.step + (self.y0 + (self.offset if self.step != 1 else 0))
-        return out
+        return frame_pixels(cols, rows, self.x0, self.y0, self.step, self.offset)
+
+
+def frame_pixels(cols, rows, x0: int, y0: int, step: int = 1, offset: int = 0) -> np.ndarray:
+    """(N, 2) int32 frame pixels ``(column, row)`` of array columns and rows of an array at
+    ``(x0, y0)`` holding every ``step``-th pixel from ``offset`` (``core.detail``)."""
+    out = np.empty((len(cols), 2), dtype=np.int32)
+    if step == 1:
+        out[:, 0] = cols + x0
+        out[:, 1] = rows + y0
+    else:  # every Nth pixel: array index -> frame pixel
+        out[:, 0] = cols * step + (x0 + offset)
+        out[:, 1] = rows * step + (y0 + offset)
+    return out
 
 
 def _get_pixels(self) -> np.ndarray:

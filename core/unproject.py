@@ -112,39 +112,32 @@ def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.
     plane = np.empty((step, w), dtype=np.float32)
     scratch = np.empty((step, w), dtype=np.float32) if ortho else None
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf only at pixels that are no points
-        _world_blocks(out, z, index, bounds, starts, step, plane, scratch, rows, cols, shift, depth_axis, ortho)
-    return out
-
-
-def _world_blocks(out, z, index, bounds, starts, step, plane, scratch, rows, cols, shift, depth_axis, ortho):
-    """:func:`_world_at`'s loop over blocks of ``step`` rows (``bounds``: where each block's
-    points start in ``index``)."""
-    h, w = z.shape
-    for b, r0 in enumerate(starts[:-1]):
-        r1 = min(h, r0 + step)
-        if r0 >= h:
-            break
-        if index is None:
-            dst, sel = out[r0 * w:r1 * w], None
-        else:
-            lo, hi = bounds[b], bounds[b + 1]
-            if lo == hi:
-                continue
-            # a block whose every pixel is a point is written straight through, like a full frame
-            dst, sel = out[lo:hi], (None if hi - lo == (r1 - r0) * w else index[lo:hi] - r0 * w)
-        tile = plane[:r1 - r0]
-        zb = z[r0:r1]
-        for k in range(3):
-            np.add(rows[k][r0:r1, None], cols[k][None, :], out=tile)
-            if ortho:
-                tmp = scratch[:r1 - r0]
-                np.multiply(zb, depth_axis[k], out=tmp)
-                tile -= tmp
+        for b, r0 in enumerate(starts[:-1]):
+            r1 = min(h, r0 + step)
+            if r0 >= h:
+                break
+            if index is None:
+                dst, sel = out[r0 * w:r1 * w], None
             else:
-                tile *= zb
-            tile += shift[k]
-            flat = tile.reshape(-1)
-            dst[:, k] = flat if sel is None else flat.take(sel)
+                lo, hi = bounds[b], bounds[b + 1]
+                if lo == hi:
+                    continue
+                # a block whose every pixel is a point is written straight through, like a full frame
+                dst, sel = out[lo:hi], (None if hi - lo == (r1 - r0) * w else index[lo:hi] - r0 * w)
+            tile = plane[:r1 - r0]
+            zb = z[r0:r1]
+            for k in range(3):
+                np.add(rows[k][r0:r1, None], cols[k][None, :], out=tile)
+                if ortho:
+                    tmp = scratch[:r1 - r0]
+                    np.multiply(zb, depth_axis[k], out=tmp)
+                    tile -= tmp
+                else:
+                    tile *= zb
+                tile += shift[k]
+                flat = tile.reshape(-1)
+                dst[:, k] = flat if sel is None else flat.take(sel)
+    return out
 
 
 def _from_position(passes: FramePasses, camera: CameraModel | None, clip: bool) -> PointSet:

@@ -106,8 +106,7 @@ def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", a
     ids = scene.depth_cloud.pixel_ids if pixel_ids is None else bool(pixel_ids)
     from ..core import attributes
     from ..core.exr import view_layers
-    from ..core.exr_header import read_exr_header
-    names = [c.name for part in read_exr_header(path).parts for c in part.channels]
+    names = [c.name for header in head.headers for c in header.get("channels", ())]  # the one header read
     layer = spec.layer or next(iter(view_layers(names)), "")
     extra = attributes.extra_bytes_per_point(spec, names, layer)  # normals, named passes, coverage
 
