@@ -45,3 +45,33 @@ def timed(fn, repeat=5, warmup=2):
         result = fn()
         times.append(time.perf_counter() - t)
     return float(np.median(times)), result
+
+
+def fresh_memory_cost(megabytes=64):
+    """``(ms per 100 MB, faults)``: what first touching freshly mapped memory costs here, in
+    4 KiB pages (as Blender's own arrays get them from glibc's malloc in the bpy wheel; numpy
+    asks for huge pages). A 1080p cloud's attributes are ~66 MB of such memory per build; on
+    these virtual machines a page fault costs several microseconds, so that alone is tens of
+    milliseconds (docs/production.md)."""
+    import mmap
+    import resource
+    size = megabytes << 20
+    best = None
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        t = time.perf_counter()
+        m = mmap.mmap(-1, size)
+        view = np.frombuffer(m, np.uint8)
+        view[::4096] = 1  # one write per page: the cost is the fault, not the bandwidth
+        dt = time.perf_counter() - t
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+        del view
+        m.close()
+        best = dt if best is None else min(best, dt)
+    return 1e3 * best * 100 / megabytes, faults
+
+
+def malloc_env() -> str:
+    """The glibc malloc tunables set for this process (they change every figure above), or ""."""
+    names = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "GLIBC_TUNABLES")
+    return " ".join(f"{n}={os.environ[n]}" for n in names if n in os.environ)
