@@ -30,15 +30,37 @@ from .footprint import radius_scale
 DEFAULT_RADIUS = 0.005
 
 
+def _encode_blocks(values, dtype, low: float, high: float, scale: float, offset: float, step: int,
+                   gamma: bool = False) -> np.ndarray:
+    """``values`` (float) clipped to ``low..high`` (NaN -> ``low``), square-rooted when
+    ``gamma``, times ``scale`` plus ``offset``, cast to ``dtype`` (truncation): worked out in
+    blocks of ``step`` values through one small float32 buffer, so the only new memory is the
+    result (a whole-size float temporary costs its page faults on every frame)."""
+    flat = np.asarray(values, dtype=np.float32).reshape(-1)
+    out = np.empty(flat.shape, dtype)
+    tmp = np.empty(min(step, flat.size), np.float32)
+    for start in range(0, flat.size, step):
+        stop = min(flat.size, start + step)
+        t = tmp[:stop - start]
+        np.fmax(flat[start:stop], np.float32(low), out=t)  # fmax: NaN gives the other operand
+        np.fmin(t, np.float32(high), out=t)
+        if gamma:
+            np.sqrt(t, out=t)
+        t *= np.float32(scale)
+        if offset:
+            t += np.float32(offset)
+        else:
+            np.rint(t, out=t)
+        np.copyto(out[start:stop], t, casting="unsafe")
+    return out.reshape(np.shape(values))
+
+
+_BLOCK = 1 << 18  # values per block (1 MiB of float32)
+
+
 def encode_colors(colors: np.ndarray) -> np.ndarray:
-    """Scene-linear RGBA float (N, 4) -> (N, 4) uint8 gamma-2 codes."""
-    c = np.asarray(colors, dtype=np.float32)
-    out = np.empty(c.shape, dtype=np.float32)
-    np.clip(c, 0.0, 1.0, out=out)
-    np.sqrt(out, out=out)
-    out *= 255.0
-    out += 0.5
-    return out.astype(np.uint8)
+    """Scene-linear RGBA float (N, 4) -> (N, 4) uint8 gamma-2 codes (NaN -> 0)."""
+    return _encode_blocks(colors, np.uint8, 0.0, 1.0, 255.0, 0.5, _BLOCK, gamma=True)
 
 
 def decode_colors(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -61,12 +83,9 @@ NORMAL_TOLERANCE_DEG = float(np.degrees(np.sqrt(3.0) * 0.5 / _NORMAL_SCALE))
 
 
 def encode_normals(normals: np.ndarray) -> np.ndarray:
-    """Unit (or zero) float normals (N, 3) -> (N, 3) int16 codes ``round(32767 * n)``."""
-    q = np.empty(np.shape(normals), dtype=np.float32)
-    np.clip(normals, -1.0, 1.0, out=q)
-    q *= np.float32(_NORMAL_SCALE)
-    np.rint(q, out=q)
-    return q.astype(np.int16)
+    """Unit (or zero) float normals (N, 3) -> (N, 3) int16 codes ``round(32767 * n)`` (a NaN gives -32767;
+    core.attributes.unit_vectors makes none)."""
+    return _encode_blocks(normals, np.int16, -1.0, 1.0, _NORMAL_SCALE, 0.0, _BLOCK - _BLOCK % 3)
 
 
 def decode_normals(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -56,6 +56,24 @@ def test_colors_round_trip_within_tolerance():
     assert np.abs(back[2, :3] - want[2, :3]).max() < 0.5 / 255
 
 
+def test_codes_of_frames_larger_than_one_block_and_of_nan_and_inf():
+    """The encoders work in blocks: a frame of several blocks (not a whole number of them)
+    gives the codes of the whole-array formula; NaN colors give code 0, infinities 255 / 0."""
+    from depth_cloud.core import framecache
+    rng = np.random.default_rng(4)
+    n = framecache._BLOCK // 4 * 3 + 777
+    c = rng.uniform(-0.5, 1.5, (n, 4)).astype(np.float32)
+    c[11] = [np.nan, np.inf, -np.inf, 0.25]
+    want = np.sqrt(np.clip(np.nan_to_num(c, nan=0.0), 0, 1)) * np.float32(255) + np.float32(0.5)
+    codes = encode_colors(c)
+    np.testing.assert_array_equal(codes, want.astype(np.uint8))
+    assert list(codes[11]) == [0, 255, 0, int(np.sqrt(np.float32(0.25)) * 255 + 0.5)]
+    v = rng.normal(size=(n, 3)).astype(np.float32) * 0.7
+    want_n = np.rint(np.clip(v, -1, 1) * np.float32(32767)).astype(np.int16)
+    np.testing.assert_array_equal(encode_normals(v), want_n)
+    assert encode_colors(np.zeros((0, 4), np.float32)).shape == (0, 4)
+
+
 @pytest.mark.parametrize("projection", ["PERSP", "ORTHO"])
 def test_cached_frame_radius_and_size(projection):
     ps, cam = _point_set(projection)
