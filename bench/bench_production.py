@@ -242,8 +242,9 @@ def main():
     say(f"bpy {bpy.app.version_string}, OpenEXR {OpenEXR.__version__}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)")
     cost, faults = fresh_memory_cost()
+    tunables = malloc_env()
     say(f"fresh memory: {cost:.0f} ms per 100 MB on first touch ({faults} page faults for 64 MB; a 1080p cloud's "
-        "attributes are ~66 MB of it per build)" + (f"; malloc tunables: {malloc_env()}" if malloc_env() else ""))
+        "attributes are ~66 MB of it per build)" + (f"; malloc tunables: {tunables}" if tunables else ""))
     say(f"renders: {folder}")
     scene = make_scene(w, h)
     files = {}

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import gather
 from .camera import ORTHOGRAPHIC, PERSPECTIVE, CameraModel
 from .footprint import radius_scale
 
@@ -30,14 +31,16 @@ from .footprint import radius_scale
 DEFAULT_RADIUS = 0.005
 
 
-def _encode_blocks(values, dtype, low: float, high: float, scale: float, offset: float, step: int,
-                   gamma: bool = False) -> np.ndarray:
-    """``values`` (float) clipped to ``low..high`` (NaN -> ``low``), square-rooted when
-    ``gamma``, times ``scale`` plus ``offset``, cast to ``dtype`` (truncation): worked out in
-    blocks of ``step`` values through one small float32 buffer, so the only new memory is the
-    result (a whole-size float temporary costs its page faults on every frame)."""
+def _encode_blocks(values, dtype, low: float, high: float, scale: float, gamma: bool = False,
+                   half_up: bool = False) -> np.ndarray:
+    """``values`` (float, (N, k)) clipped to ``low..high`` (NaN -> ``low``), square-rooted when
+    ``gamma``, times ``scale``, rounded (``half_up``, else to nearest even) and cast to
+    ``dtype``: worked out ``gather.BLOCK`` points at a time through one small float32 buffer,
+    so the only new memory is the result (a whole-size float temporary costs its page faults
+    on every frame)."""
     flat = np.asarray(values, dtype=np.float32).reshape(-1)
     out = np.empty(flat.shape, dtype)
+    step = gather.BLOCK * (np.shape(values)[-1] if np.ndim(values) > 1 else 1)
     tmp = np.empty(min(step, flat.size), np.float32)
     for start in range(0, flat.size, step):
         stop = min(flat.size, start + step)
@@ -47,20 +50,17 @@ def _encode_blocks(values, dtype, low: float, high: float, scale: float, offset:
         if gamma:
             np.sqrt(t, out=t)
         t *= np.float32(scale)
-        if offset:
-            t += np.float32(offset)
+        if half_up:
+            t += np.float32(0.5)  # then truncated by the cast
         else:
             np.rint(t, out=t)
         np.copyto(out[start:stop], t, casting="unsafe")
     return out.reshape(np.shape(values))
 
 
-_BLOCK = 1 << 18  # values per block (1 MiB of float32)
-
-
 def encode_colors(colors: np.ndarray) -> np.ndarray:
     """Scene-linear RGBA float (N, 4) -> (N, 4) uint8 gamma-2 codes (NaN -> 0)."""
-    return _encode_blocks(colors, np.uint8, 0.0, 1.0, 255.0, 0.5, _BLOCK, gamma=True)
+    return _encode_blocks(colors, np.uint8, 0.0, 1.0, 255.0, gamma=True, half_up=True)
 
 
 def decode_colors(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -85,7 +85,7 @@ NORMAL_TOLERANCE_DEG = float(np.degrees(np.sqrt(3.0) * 0.5 / _NORMAL_SCALE))
 def encode_normals(normals: np.ndarray) -> np.ndarray:
     """Unit (or zero) float normals (N, 3) -> (N, 3) int16 codes ``round(32767 * n)`` (a NaN gives -32767;
     core.attributes.unit_vectors makes none)."""
-    return _encode_blocks(normals, np.int16, -1.0, 1.0, _NORMAL_SCALE, 0.0, _BLOCK - _BLOCK % 3)
+    return _encode_blocks(normals, np.int16, -1.0, 1.0, _NORMAL_SCALE)
 
 
 def decode_normals(codes: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

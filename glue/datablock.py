@@ -3,7 +3,8 @@
 Point Cloud datablocks cannot be created with a given size from Python before 5.3 (and 5.3's
 ``resize`` costs more on a new cloud), so a point cloud of N points is made by applying a
 one-node Geometry Nodes modifier (*Points*, count N) on a scratch object, then every
-attribute is written with ``foreach_set`` from flat, contiguous float32/int32 arrays (the fast path; see BLENDER_NOTES).
+attribute is written with ``foreach_set`` from flat, contiguous float32/int32 arrays (the
+fast path; see BLENDER_NOTES).
 """
 from __future__ import annotations
 
@@ -37,10 +38,10 @@ def new_pointcloud(name: str, count: int, scene=None):
     scratch scene, removed before returning: the operator's view-layer updates then evaluate
     only that object (in the user's scene they evaluate every object there, 2-3x the cost at
     1080p), the modifier is off in the viewport so those updates skip it (``modifier_apply``
-    applies it all the same: 38 -> 7 ms on 5.0), and no evaluated copy is left sharing the new
-    arrays, so writing them does not copy them first. 5.3's ``PointCloud.resize`` is used only
-    to change an existing cloud's size (:func:`refill_pointcloud`): on a new cloud it touches
-    about twice the memory (a 1080p build on 5.3: 26-34 ms against 13-15 for this route).
+    applies it all the same), and no evaluated copy is left sharing the new arrays, so writing
+    them does not copy them first. 5.3's ``PointCloud.resize`` is used only to change an
+    existing cloud's size (:func:`refill_pointcloud`): on a new cloud it touches about twice
+    the memory (figures: docs/production.md).
     ``scene`` is unused (kept for callers): the user's scene is never touched."""
     pc = bpy.data.pointclouds.new(name)
     if count == 0:

@@ -59,9 +59,9 @@ def test_colors_round_trip_within_tolerance():
 def test_codes_of_frames_larger_than_one_block_and_of_nan_and_inf():
     """The encoders work in blocks: a frame of several blocks (not a whole number of them)
     gives the codes of the whole-array formula; NaN colors give code 0, infinities 255 / 0."""
-    from depth_cloud.core import framecache
+    from depth_cloud.core import gather
     rng = np.random.default_rng(4)
-    n = framecache._BLOCK // 4 * 3 + 777
+    n = gather.BLOCK * 3 + 777
     c = rng.uniform(-0.5, 1.5, (n, 4)).astype(np.float32)
     c[11] = [np.nan, np.inf, -np.inf, 0.25]
     want = np.sqrt(np.clip(np.nan_to_num(c, nan=0.0), 0, 1)) * np.float32(255) + np.float32(0.5)
