@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import bpy
 
-from .core.camera import CameraModel
-from .core.cameras_io import read_camera_list
+from .core.camera.lists import read_camera_list
+from .core.camera.model import CameraModel
 from .core.errors import (
     CameraError,
     ChannelError,
@@ -53,13 +53,13 @@ from .core.errors import (
     SourceFileError,
     ViewError,
 )
-from .core.fusion import FusionResult, FusionSettings
-from .core.passes import SourceSpec
-from .core.pointset import PointSet
-from .core.unproject import point_at_pixel
+from .core.fusion.fuse import FusionResult, FusionSettings
+from .core.points.passes import SourceSpec
+from .core.points.pointset import PointSet
+from .core.points.unproject import point_at_pixel
 from .glue import build as _build
-from .glue import camera as _camera
 from .glue import source as _source
+from .glue.camera import model as _camera
 from .glue.images import abspath
 
 if TYPE_CHECKING:  # names for the type hints only
@@ -69,8 +69,8 @@ if TYPE_CHECKING:  # names for the type hints only
 
     import numpy as np
 
-    from .core.camera_check import CameraCheckReport
-    from .glue.usd_bake import BakeResult
+    from .core.checks.camera_check import CameraCheckReport
+    from .glue.output.usd_bake import BakeResult
 
     FilePath = str | PathLike[str]
     Frames = str | int | Iterable[int]
@@ -161,7 +161,7 @@ def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
     scene, the file's own camera, the other sensor fits, the focal length and shift fitted to
     the Position pass, the other depth conventions. A frame without depth or Position pass
     raises ChannelError naming the file (docs/picking.md)."""
-    from .glue import camera_check as _check
+    from .glue.checks import camera_check as _check
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, None, camera, **options)
     return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
@@ -200,8 +200,8 @@ def render_passes(scene: bpy.types.Scene | None = None, frames: Frames | None = 
     a range such as ``range(1, 49)`` or text ``"1-48x2"``) into one self-describing
     multilayer EXR per frame, ``<folder>/<scene>_####.exr`` (default folder: the scene's
     Cache Folder). Returns the paths. Every render setting is restored afterwards."""
-    from .glue import render as _render
     from .glue.frames import frame_list
+    from .glue.output import render as _render
     scene = scene if scene is not None else bpy.context.scene
     folder = folder if folder is not None else scene.depth_cloud.output.cache_dir
     return _render.render_frames(scene, frame_list(frames, [scene.frame_current]), str(folder), view_layer, progress)
@@ -216,8 +216,8 @@ def bake_usd(scene: bpy.types.Scene | None = None, frames: Frames | None = None,
     the scene's USD File setting, else ``<cache folder>/<scene>.usdc``). ``size`` multiplies
     the point widths. Returns the BakeResult (``path``, ``frames``, ``empty``, ``points``,
     ``warnings``); with ``load=True`` also loads it (see :func:`load_usd`)."""
-    from .glue import usd_bake
     from .glue.frames import frame_list, scene_frames
+    from .glue.output import usd_bake
     scene = scene if scene is not None else bpy.context.scene
     out = scene.depth_cloud.output
     src = _source.resolve(scene, source, color, camera, clip, **options)
@@ -232,7 +232,7 @@ def bake_usd(scene: bpy.types.Scene | None = None, frames: Frames | None = None,
 def load_usd(path: FilePath, scene: bpy.types.Scene | None = None) -> bpy.types.Object:
     """The object streaming the USD point cache ``path`` in ``scene`` (default: the current
     one), made by Blender's USD importer, or the existing one, reloaded."""
-    from .glue import usd_bake
+    from .glue.output import usd_bake
     scene = scene if scene is not None else bpy.context.scene
     if scene == bpy.context.scene:
         return usd_bake.load(bpy.context, abspath(str(path)))
@@ -253,7 +253,7 @@ def fuse(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | N
     again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
     Surface" Geometry Nodes modifier (Points to Volume -> Volume to Mesh) is made too; it is
     stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
-    from .glue.fusion import run_fusion
+    from .glue.fusion.fuse import run_fusion
     scene = scene if scene is not None else bpy.context.scene
     ob, _result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
                                    name=name, surface=surface, surface_voxel_size=surface_voxel_size,
@@ -281,7 +281,7 @@ def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | Sour
     scene camera). ``color`` is the color file pattern. ``progress(fraction, message)`` is
     called as the work goes (default: lines on stdout in background mode).
     """
-    from .glue.fusion import run_fusion
+    from .glue.fusion.fuse import run_fusion
     scene = scene if scene is not None else bpy.context.scene
     return run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip, make_object=False,
                       progress=progress, **options)[1]
@@ -289,7 +289,7 @@ def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | Sour
 
 def fusion_settings(settings: FusionSettings | None = None, **options: Any) -> FusionSettings:
     """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
-    from .glue.fusion import fusion_settings as _settings
+    from .glue.fusion.fuse import fusion_settings as _settings
     return _settings(settings, **options)
 
 

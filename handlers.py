@@ -14,26 +14,26 @@ from bpy.app.handlers import persistent
 
 @persistent
 def depth_cloud_frame_change(scene, depsgraph=None):
-    from .glue import playback
+    from .glue.sequence import playback
     playback.on_frame_change(scene, depsgraph)
 
 
 @persistent
 def depth_cloud_load_post(*_args):
-    from .glue import playback
+    from .glue.sequence import playback
     playback.after_load()
     _attach("frame_change_post", depth_cloud_frame_change)
 
 
 @persistent
 def depth_cloud_save_pre(*_args):
-    from .glue import playback
+    from .glue.sequence import playback
     playback.before_save(bpy.data)
 
 
 @persistent
 def depth_cloud_undo_post(*_args):
-    from .glue import playback
+    from .glue.sequence import playback
     playback.forget_shown()
     playback.drop_unused(bpy.data)
 
@@ -43,14 +43,14 @@ def depth_cloud_render_init(scene=None, *_args):
     """render_init and render_pre: the first frame of an animation render is set before
     render_init, so sequence objects are shown again (at the render's detail) when a render
     starts."""
-    from .glue import playback
+    from .glue.sequence import playback
     if playback.set_rendering(True) and isinstance(scene, bpy.types.Scene):
         playback.on_frame_change(scene)
 
 
 @persistent
 def depth_cloud_render_done(*_args):
-    from .glue import playback
+    from .glue.sequence import playback
     playback.set_rendering(False)
 
 
@@ -91,5 +91,5 @@ def unregister():
         handlers = getattr(bpy.app.handlers, list_name)
         for old in [h for h in handlers if h is fn or _same(h, fn)]:
             handlers.remove(old)
-    from .glue import playback
+    from .glue.sequence import playback
     playback.shutdown()

@@ -22,9 +22,9 @@ os.symlink(REPO, os.path.join(_LINK_DIR, "depth_cloud"))
 sys.path.insert(0, _LINK_DIR)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
-from depth_cloud.core import camera_check as cc  # noqa: E402
-from depth_cloud.core.camera import CameraModel  # noqa: E402
-from depth_cloud.core.cameras_io import camera_from_direction  # noqa: E402
+from depth_cloud.core.camera.lists import camera_from_direction  # noqa: E402
+from depth_cloud.core.camera.model import CameraModel  # noqa: E402
+from depth_cloud.core.checks import camera_check as cc  # noqa: E402
 from synthetic import rays, render_depth  # noqa: E402
 
 

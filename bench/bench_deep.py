@@ -22,7 +22,10 @@ LINK_DIR = tempfile.mkdtemp(prefix="depth_cloud_bench_")
 os.symlink(REPO, os.path.join(LINK_DIR, "depth_cloud"))
 sys.path.insert(0, LINK_DIR)
 
-from depth_cloud.core import CameraModel, SourceSpec, deep, deep_read, exr, read_frame_passes, unproject  # noqa: E402
+from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
+from depth_cloud.core.exr import deep_read  # noqa: E402
+from depth_cloud.core.exr import read as exr
+from depth_cloud.core.points import deep
 
 W, H = 1920, 1080
 

@@ -22,11 +22,11 @@ _LINK_DIR = tempfile.mkdtemp(prefix="depth_cloud_bench_")
 os.symlink(REPO, os.path.join(_LINK_DIR, "depth_cloud"))
 sys.path.insert(0, _LINK_DIR)
 
-from depth_cloud.core.camera import CameraModel  # noqa: E402
-from depth_cloud.core.filters import remove_flying_pixels  # noqa: E402
-from depth_cloud.core.grid_mesh import surface_from_point_set  # noqa: E402
-from depth_cloud.core.passes import FramePasses  # noqa: E402
-from depth_cloud.core.unproject import unproject  # noqa: E402
+from depth_cloud.core.camera.model import CameraModel  # noqa: E402
+from depth_cloud.core.points.filters import remove_flying_pixels  # noqa: E402
+from depth_cloud.core.points.grid_mesh import surface_from_point_set  # noqa: E402
+from depth_cloud.core.points.passes import FramePasses  # noqa: E402
+from depth_cloud.core.points.unproject import unproject  # noqa: E402
 
 
 def timed(fn, repeat=3):

@@ -60,9 +60,9 @@ def main():
     args = ap.parse_args()
     w, h = map(int, args.size.lower().split("x"))
     import_extension(register=False)
-    from depth_cloud.core.camera import CameraModel
-    from depth_cloud.core.passes import SourceSpec, read_frame_passes
-    from depth_cloud.core.unproject import unproject
+    from depth_cloud.core.camera.model import CameraModel
+    from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+    from depth_cloud.core.points.unproject import unproject
     cam = CameraModel(cam_to_world=np.eye(4), width=w, height=h, lens=35.0)
     with tempfile.TemporaryDirectory() as tmp:
         path = write_many_pass_exr(os.path.join(tmp, "many.exr"), w, h)

@@ -18,9 +18,9 @@ _LINKS = tempfile.mkdtemp(prefix="depth_cloud_bench_")
 os.symlink(REPO, os.path.join(_LINKS, "depth_cloud"))
 sys.path.insert(0, _LINKS)
 
-from depth_cloud.core import panorama  # noqa: E402
-from depth_cloud.core.camera import CameraModel  # noqa: E402
-from depth_cloud.core.passes import FramePasses  # noqa: E402
+from depth_cloud.core.camera import lens as panorama  # noqa: E402
+from depth_cloud.core.camera.model import CameraModel  # noqa: E402
+from depth_cloud.core.points.passes import FramePasses  # noqa: E402
 
 
 def naive(camera, depth, n):

@@ -166,7 +166,7 @@ def seed_approach(scene, path):
     import bpy
     from mathutils import Vector
 
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     f = read_exr(path)
     z = f.get("ViewLayer.Depth.Z")
     rgba = np.stack([f.get(f"ViewLayer.Combined.{c}") for c in "RGBA"], axis=-1)
@@ -196,7 +196,7 @@ def open3d_time(path, scene, repeat):
         import open3d as o3d
     except ImportError:
         return None
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     f = read_exr(path)
     z = f.get("ViewLayer.Depth.Z")
     rgb = np.stack([f.get(f"ViewLayer.Combined.{c}") for c in "RGB"], axis=-1)
@@ -234,8 +234,8 @@ def main():
     import OpenEXR
     dc = import_extension()
     from depth_cloud import api
-    from depth_cloud.core import exr
-    from depth_cloud.core.passes import SourceSpec, read_frame_passes
+    from depth_cloud.core.exr import read as exr
+    from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
 
     folder = os.path.join(args.cache, f"{w}x{h}_b{bpy.app.version[0]}{bpy.app.version[1]}")
     os.makedirs(folder, exist_ok=True)
@@ -311,7 +311,7 @@ def play_sequence(scene, folder, count):
     import bpy
     from mathutils import Matrix
 
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     frames = list(range(1, count + 1))
     seq_dir = os.path.join(folder, f"sequence16_{count}")
     os.makedirs(seq_dir, exist_ok=True)

@@ -112,7 +112,7 @@ def main():
     import bpy
     import OpenEXR
     dc = import_extension()
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
 
     OpenEXR.set_global_thread_count(args.exr_threads)
     frames = list(range(1, args.frames + 1))

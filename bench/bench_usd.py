@@ -29,8 +29,8 @@ W, H = 1920, 1080
 def make_frames(folder, count):
     import OpenEXR
 
-    from depth_cloud.core.camera import CameraModel
-    from depth_cloud.core.header_camera import HEADER_CONVENTION, camera_to_header
+    from depth_cloud.core.camera.from_header import HEADER_CONVENTION, camera_to_header
+    from depth_cloud.core.camera.model import CameraModel
     rows, cols = np.mgrid[0:H, 0:W].astype(np.float32)
     paths = []
     for k in range(count):
@@ -55,7 +55,7 @@ def main(count=6):
     import OpenEXR
     import_extension()
     from depth_cloud import api
-    from depth_cloud.core.exr_write import add_header_attributes
+    from depth_cloud.core.exr.write import add_header_attributes
     from depth_cloud.glue import build
     if hasattr(OpenEXR, "set_global_thread_count"):
         OpenEXR.set_global_thread_count(2)

@@ -22,12 +22,12 @@ import time
 import bpy
 import numpy as np
 
-from ..core.batch import frame_ranges_text
 from ..core.errors import DepthCloudError, InvalidDepthError, SettingsError, SourceFileError
 from ..core.fileio import atomic_output
-from ..core.passes import SourceSpec
-from ..core.ply import write_ply
-from ..core.pointset import PointSet
+from ..core.output.batch import frame_ranges_text
+from ..core.output.ply import write_ply
+from ..core.points.passes import SourceSpec
+from ..core.points.pointset import PointSet
 from ..glue import build as build_glue
 from ..glue import source as source_glue
 from ..glue.frames import scene_frames
@@ -87,7 +87,7 @@ def _ply_comments(spec: SourceSpec, frame: int, point_set) -> list:
 
 def usd_available() -> bool:
     """Whether this Blender has its bundled USD module (``pxr``)."""
-    from ..glue.usd_bake import import_pxr
+    from ..glue.output.usd_bake import import_pxr
     try:
         import_pxr()
     except DepthCloudError:
@@ -250,7 +250,7 @@ class _RangeRun(_Run):
             self._usd(frames, path)
 
     def _blend(self, frames, path):
-        from ..glue.sequence import keyed_memory  # one datablock per frame: state it, refuse beyond the machine
+        from ..glue.sequence.build import keyed_memory  # one datablock per frame: state it, refuse beyond the machine
         present = [f for f in frames if _missing_input(self.spec, f) is None]
         if present:
             try:
@@ -296,7 +296,7 @@ class _RangeRun(_Run):
     def _usd(self, frames, path):
         """Stream the range into one USD point cache with the baker the Bake operator uses
         (one frame in memory at a time; written to a temporary file moved in place)."""
-        from ..glue import usd_bake
+        from ..glue.output import usd_bake
         present = []
         for frame in frames:
             missing = _missing_input(self.spec, frame)

@@ -2,9 +2,9 @@
 opened .blend (``glue/camera_check.py``)."""
 from __future__ import annotations
 
-from ..core.passes import SourceSpec
-from ..core.picking import stamped_frame
-from ..glue.camera_check import check_frame
+from ..core.checks.picking import stamped_frame
+from ..core.points.passes import SourceSpec
+from ..glue.checks.camera_check import check_frame
 from ..glue.images import abspath
 from .build import camera_option
 from .common import resolve_scene

@@ -12,8 +12,8 @@ import time
 import bpy
 
 from ..core.fileio import atomic_output
-from ..core.ply import write_ply
-from ..glue import fusion as fusion_glue
+from ..core.output.ply import write_ply
+from ..glue.fusion import fuse as fusion_glue
 from ..glue.images import abspath
 from ..glue.source import READING_OPTIONS
 from .common import blender_quiet, rel_path, resolve_scene, size_text

@@ -7,7 +7,7 @@ import json
 import os
 
 from ..core.frames import has_frame_placeholder, resolve_frame_path
-from ..core.info import file_info, format_info
+from ..core.output.info import file_info, format_info
 from .parser import EXIT_CAMERA_MISMATCH, EXIT_OK, UsageError
 
 

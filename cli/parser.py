@@ -15,9 +15,9 @@ import argparse
 import sys
 import textwrap
 
-from ..core.batch import parse_chunk
 from ..core.errors import FramePatternError
 from ..core.frames import parse_frame_range
+from ..core.output.batch import parse_chunk
 from ..enums import CONVENTIONS as _CONVENTION_ITEMS
 from ..enums import DEEP_SAMPLES as _DEEP_ITEMS
 from ..enums import KINDS as _KIND_ITEMS

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 
-from ..core.batch import chunk_frames, frame_output_path, range_output_path
 from ..core.frames import has_frame_placeholder
+from ..core.output.batch import chunk_frames, frame_output_path, range_output_path
 from .parser import FORMATS, PER_FRAME_FORMATS, UsageError
 
 

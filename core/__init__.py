@@ -3,7 +3,7 @@
 Data flows: ``exr`` / ``passes`` read files -> ``camera`` models the projection ->
 ``unproject`` makes a :class:`~.pointset.PointSet`.
 """
-from .camera import CameraModel
+from .camera.model import CameraModel
 from .errors import (
                      CameraError,
                      ChannelError,
@@ -14,9 +14,9 @@ from .errors import (
                      SizeMismatchError,
                      SourceFileError,
 )
-from .passes import FramePasses, SourceSpec, read_frame_passes
-from .pointset import PointSet
-from .unproject import pixel_to_world, unproject
+from .points.passes import FramePasses, SourceSpec, read_frame_passes
+from .points.pointset import PointSet
+from .points.unproject import pixel_to_world, unproject
 
 __all__ = [
     "CameraModel", "PointSet", "SourceSpec", "FramePasses", "read_frame_passes", "unproject", "pixel_to_world",

@@ -30,7 +30,7 @@ SIZE, LENS, RADIUS = 160, 30.0, 1.5
 def views_collection(scene, centroid):
     from mathutils import Matrix
 
-    from depth_cloud.core.cameras_io import camera_from_direction, dodecahedron_directions
+    from depth_cloud.core.camera.lists import camera_from_direction, dodecahedron_directions
     coll = bpy.data.collections.new("Views")
     scene.collection.children.link(coll)
     cams = []
@@ -126,7 +126,7 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     depth_cloud.register()
     from depth_cloud import api
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     tmp = tempfile.mkdtemp()

@@ -11,8 +11,8 @@ import re
 
 import bpy
 
-from ..core.passes import SourceSpec, read_frame_passes
-from ..core.unproject import unproject
+from ..core.points.passes import SourceSpec, read_frame_passes
+from ..core.points.unproject import unproject
 from . import datablock, display
 from .images import read_display_image
 from .source import frame_camera
@@ -89,7 +89,7 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
         pixel_ids = scene.depth_cloud.pixel_ids
     passes, model = frame_inputs(scene, spec, frame, camera)
     point_set = unproject(passes, model, clip=clip, detail=spec.detail)
-    from .camera_check import warning_for_build  # the camera vs a Position pass in the file
+    from .checks.camera_check import warning_for_build  # the camera vs a Position pass in the file
     mismatch = warning_for_build(scene, spec, frame, camera, passes, model)
     if mismatch:
         point_set.meta.setdefault("warnings", []).append(mismatch)

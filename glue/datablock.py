@@ -219,7 +219,7 @@ def point_set_from_data(data, image_size, meta=None, camera=None):
     of it: positions, ``Col``, ``pixel``, and ``depth``/``radius`` when present). Without
     ``pixel``/``depth`` attributes, ``camera`` (the core CameraModel that rendered the
     passes) gives both: each point projects onto its own pixel's centre."""
-    from ..core.pointset import PointSet
+    from ..core.points.pointset import PointSet
     attrs = data.attributes
     n = len(attrs['position'].data)
 

@@ -27,11 +27,11 @@ import json
 
 import bpy
 
-from ..core.camera import CameraModel
+from ..core.camera.model import CameraModel
 from ..core.errors import CameraError, DepthCloudError, SettingsError
-from ..core.filters import DEFAULT_MAX_JUMP, remove_flying_pixels
-from ..core.footprint import has_image_plane, radius_from_neighbours, radius_scale
-from ..core.grid_mesh import surface_from_point_set
+from ..core.points.filters import DEFAULT_MAX_JUMP, remove_flying_pixels
+from ..core.points.footprint import has_image_plane, radius_from_neighbours, radius_scale
+from ..core.points.grid_mesh import surface_from_point_set
 from . import compat, datablock
 
 NODE_GROUP_NAME = "Depth Cloud Display"
@@ -435,7 +435,7 @@ def build_surface(obj, max_jump, model=None, point_set=None):
                                                   camera=model if has_image_plane(model) else None)
     if point_set.depth is None:
         raise CameraError(f"{obj.name}: a surface needs the camera that rendered the passes; rebuild with a camera set")
-    from ..core.deep import one_per_pixel  # deep clouds: the surface of each pixel's front sample
+    from ..core.points.deep import one_per_pixel  # deep clouds: the surface of each pixel's front sample
     point_set = one_per_pixel(point_set)
     surface = surface_from_point_set(point_set, model if has_image_plane(model) else None, max_jump)
     me = datablock.mesh_from_surface(surface, point_set, f"{obj.name} Surface")

@@ -1,8 +1,8 @@
 """Mask names for the panel: the current frame's Cryptomatte manifests -> ``mask_names``."""
 from __future__ import annotations
 
-from ..core import cryptomatte
 from ..core.errors import SourceFileError
+from ..core.exr import cryptomatte
 from .source import settings_spec
 
 

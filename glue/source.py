@@ -20,10 +20,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
-from ..core import header_camera
+from ..core.camera import from_header as header_camera
 from ..core.errors import CameraError, SettingsError
-from ..core.passes import SourceSpec
-from . import camera as camera_glue
+from ..core.points.passes import SourceSpec
+from .camera import model as camera_glue
 from .images import abspath
 
 #: How the passes are read: the SourceSpec fields besides the paths, with the same names in the

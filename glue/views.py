@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..core.errors import DepthCloudError
-from ..core.exr import file_views
+from ..core.exr.read import file_views
 from ..core.frames import resolve_frame_path
 from .images import abspath
 

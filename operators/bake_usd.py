@@ -22,7 +22,8 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..glue import render, source, usd_bake
+        from ..glue import source
+        from ..glue.output import render, usd_bake
         from ..glue.progress import Progress
 
         scene = context.scene

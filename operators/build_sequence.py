@@ -28,7 +28,8 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
 
     def _start(self, context):
         from ..core.errors import DepthCloudError
-        from ..glue import sequence, source
+        from ..glue import source
+        from ..glue.sequence import build as sequence
         scene = context.scene
         try:
             src = source.resolve(scene)

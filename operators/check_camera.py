@@ -19,7 +19,8 @@ class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         from ..core.errors import DepthCloudError
-        from ..glue import camera_check, source
+        from ..glue import source
+        from ..glue.checks import camera_check
 
         scene = context.scene
         settings = scene.depth_cloud

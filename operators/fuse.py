@@ -42,9 +42,9 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..core.fusion import FusionSettings
-        from ..glue import fusion as glue_fusion
+        from ..core.fusion.fuse import FusionSettings
         from ..glue import source
+        from ..glue.fusion import fuse as glue_fusion
         from ..glue.progress import Progress
         from ..props.fusion import fusion_options
 

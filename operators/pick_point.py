@@ -27,7 +27,7 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        from ..glue.picking import image_space
+        from ..glue.checks.picking import image_space
         if context.scene is None:
             return False
         space = image_space(context)
@@ -40,7 +40,7 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
     def execute(self, context: bpy.types.Context) -> set[str]:
         """Typed pixel (``column``/``row``, else the pick settings) or image point ``uv``."""
         from ..core.errors import SettingsError
-        from ..glue import picking
+        from ..glue.checks import picking
         source, image = picking.source_in_context(context)
         if tuple(self.uv) != (-1.0, -1.0):
             pixel = picking.pixel_for(source, image, tuple(self.uv))
@@ -57,7 +57,7 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         """In the Image Editor: wait for a click (the modal below); elsewhere: execute."""
         from ..core.errors import DepthCloudError
-        from ..glue import picking
+        from ..glue.checks import picking
         if picking.image_space(context) is None or picking.main_region(context.area) is None:
             return self.execute(context)
         try:

@@ -29,7 +29,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         from ..core.errors import DepthCloudError
-        from ..glue.render import check_can_render
+        from ..glue.output.render import check_can_render
         if context.scene is None:
             return False
         try:
@@ -41,7 +41,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..glue import render
+        from ..glue.output import render
         from ..glue.progress import Progress
 
         scene = context.scene
@@ -62,7 +62,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
     def _build(self, context, pattern, frames):
         """Point the scene's source at the rendered files and build the current frame (a core
         error here is reported by ``execute``'s boundary, after the Rendered line)."""
-        from ..glue import render
+        from ..glue.output import render
 
         ob, point_set = render.build_rendered(context.scene, pattern, frames)
         select_only(context, ob)

@@ -31,7 +31,7 @@ def faithful_film(scene):
 
 def read_combined(path):
     """``(rgba (h, w, 4), z (h, w) or None)`` of a rendered EXR (multilayer or single layer)."""
-    from depth_cloud.core.exr import find_color_channels, find_depth_channel, read_exr, view_layers
+    from depth_cloud.core.exr.read import find_color_channels, find_depth_channel, read_exr, view_layers
     f = read_exr(path)
     names = f.names()
     layer = next(iter(view_layers(names)), "")

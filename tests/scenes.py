@@ -141,7 +141,7 @@ def render(scene, path):
 
 def read_ground_truth(path, layer="ViewLayer"):
     """``(position (h,w,3), depth (h,w), combined (h,w,4))`` straight from the EXR."""
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     f = read_exr(path)
     pos = np.stack([f.get(f"{layer}.Position.{c}") for c in "XYZ"], axis=-1)
     z = f.get(f"{layer}.Depth.Z")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from depth_cloud.core.camera import CameraModel
-from depth_cloud.core.cameras_io import camera_from_direction, dodecahedron_directions
+from depth_cloud.core.camera.lists import camera_from_direction, dodecahedron_directions
+from depth_cloud.core.camera.model import CameraModel
 
 #: Three overlapping spheres (centres, radii) around the origin: a lumpy closed shape with
 #: concave creases and self-occlusion.

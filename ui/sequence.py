@@ -28,7 +28,8 @@ def draw_sequence(layout, context):
     obj = context.active_object
     if obj is None or obj.type != 'MESH' or not obj.depth_cloud.sequence.is_sequence:
         return
-    from ..glue import compat, datablock, playback
+    from ..glue import compat, datablock
+    from ..glue.sequence import playback
     seq = obj.depth_cloud.sequence
     box = layout.box()
     box.label(text=f"{obj.name}: frames {seq.frame_start}-{seq.frame_end}"

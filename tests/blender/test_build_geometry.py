@@ -97,7 +97,7 @@ CONVENTIONS = ["PLANAR", "RAY_DISTANCE", "NORMALIZED", "ZBUFFER", "INVERSE"]
 def test_depth_conventions_reproduce_points(scene, tmp_path, projection, convention):
     """The Z pass re-encoded in each convention (as other tools write it) gives the same points."""
     from depth_cloud import api
-    from depth_cloud.core.depth import from_planar
+    from depth_cloud.core.points.depth import from_planar
     path = _render_case(scene, tmp_path, projection)
     pos, z, rgba = read_ground_truth(path)
     model = api.camera_model(scene.camera, scene, size=(z.shape[1], z.shape[0]))

@@ -118,7 +118,7 @@ def test_file_without_position_pass_is_a_clear_error(scene, tmp_path):
 
 def test_build_warns_once_and_the_cli_exits_4(scene, tmp_path):
     from depth_cloud import api
-    from depth_cloud.core.passes import SourceSpec
+    from depth_cloud.core.points.passes import SourceSpec
     from depth_cloud.glue import build
     cam, path = _animated_shot(scene, tmp_path)
     _ob, ps = build.build_cloud_object(scene, SourceSpec(path=path), FRAME)
@@ -209,7 +209,7 @@ def test_build_warning_finds_each_mismatch_on_the_position_rows(scene, tmp_path,
     over the frame, fewer rows than the frame); its camera check still finds and names each
     mismatch the full check names: the camera one frame off, the lens, another camera, ray
     distance stored as planar Z; the right camera gives no warning."""
-    from depth_cloud.core.passes import SourceSpec
+    from depth_cloud.core.points.passes import SourceSpec
     from depth_cloud.glue import build
     cam, path = _animated_shot(scene, tmp_path, size=(160, 120))
     camera, words = None, None

@@ -77,7 +77,7 @@ def ply_files(folder):
 def test_build_ply_reads_back_in_blender_matching_the_position_pass(opened, tmp_path, capsys):
     import bpy
 
-    from depth_cloud.core.colors import linear_to_srgb
+    from depth_cloud.core.points.colors import linear_to_srgb
     out = tmp_path / "out"
     status, stdout, err = run(capsys, "build", "--source", opened["pattern"], "--frames", "1-3",
                               "--output", str(out / "cloud_####.ply"))
@@ -146,7 +146,7 @@ def test_existing_outputs_are_skipped_unless_overwrite(opened, tmp_path, capsys)
 
 
 def test_killed_write_leaves_no_partial_output(opened, tmp_path, capsys, monkeypatch):
-    from depth_cloud.core import ply
+    from depth_cloud.core.output import ply
 
     def dies_halfway(fh, records):
         data = memoryview(records).cast("B")
@@ -242,7 +242,7 @@ def test_missing_frames_are_reported_and_skipped(opened, tmp_path, capsys):
 def test_frame_with_no_surface_gives_an_empty_cloud(opened, tmp_path, capsys):
     import shutil
 
-    from depth_cloud.core.ply import read_ply
+    from depth_cloud.core.output.ply import read_ply
     from scenes import write_exr
     shutil.copy(opened["root"] / "shot_0001.exr", tmp_path / "mix_0001.exr")
     write_exr(str(tmp_path / "mix_0002.exr"), {"Z": np.full((36, 48), 1e10, np.float32)})  # camera saw only sky

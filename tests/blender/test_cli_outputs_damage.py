@@ -138,7 +138,7 @@ def test_cli_view_and_info_list_the_views(scene, tmp_path, capsys):
     import bpy
 
     from depth_cloud import api
-    from depth_cloud.core.ply import read_ply
+    from depth_cloud.core.output.ply import read_ply
     stereo_scene(scene)
     path = render(scene, str(tmp_path / "st_0001.exr"))
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "st.blend"))

@@ -31,7 +31,7 @@ def _save_png(path, rgba_top_down, fmt='PNG'):
 def test_png_channels_not_swapped_or_flipped(scene, tmp_path):
     """Known RGB pattern in a PNG: each point carries exactly its pixel's linearized color."""
     from depth_cloud import api
-    from depth_cloud.core.colors import srgb_to_linear
+    from depth_cloud.core.points.colors import srgb_to_linear
     add_camera(scene)
     h, w = 12, 18
     pattern = np.zeros((h, w, 4), np.float32)
@@ -58,7 +58,7 @@ def test_png_channels_not_swapped_or_flipped(scene, tmp_path):
 def test_display_referred_color_is_linearized(scene, tmp_path, fmt, percentile, tolerance):
     """A PNG/JPG render of the Combined pass, linearized, matches the EXR's linear pixels."""
     from depth_cloud import api
-    from depth_cloud.core.colors import linear_to_srgb
+    from depth_cloud.core.points.colors import linear_to_srgb
     setup_render(scene, 48, 36)
     add_primitives(scene)
     add_camera(scene)

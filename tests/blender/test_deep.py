@@ -78,7 +78,7 @@ def _layers(front_path, back_path):
 
 def write_deep_frame(path, front_path, back_path):
     """The deep file of one frame; returns the ground truth of its samples in file order."""
-    from depth_cloud.core.deep import write_deep_exr
+    from depth_cloud.core.points.deep import write_deep_exr
     hit, z, pos, rgba = _layers(front_path, back_path)
     alpha = np.where(np.arange(2) == 0, np.float32(FRONT_ALPHA), np.float32(1.0))[None, :].repeat(len(hit), 0)
     counts = hit.sum(1).reshape(H, W).astype(np.int32)
@@ -206,7 +206,7 @@ def test_sequence_plays_back(shot):
 
 def test_cli_build_and_info(shot, tmp_path, capsys):
     from depth_cloud import cli
-    from depth_cloud.core.ply import read_ply
+    from depth_cloud.core.output.ply import read_ply
     scene, cam, pattern, truth = shot
     out = str(tmp_path / "c_####.ply")
     assert cli.main(["build", "--source", pattern, "--frames", "1-2", "-o", out]) == 0
@@ -227,7 +227,7 @@ def test_cli_build_and_info(shot, tmp_path, capsys):
                      rf"{t['counts'].min()}\.\.{t['counts'].max()} samples per pixel", text), text
     assert cli.main(["build", "--source", pattern, "--frames", "1", "--deep-samples", "middle", "-o", out]) == 2
     assert "deep samples" in capsys.readouterr().err
-    from depth_cloud.core.deep import write_deep_exr
+    from depth_cloud.core.points.deep import write_deep_exr
     no_z = write_deep_exr(str(tmp_path / "noz_0001.exr"), t["counts"], {"R": t["alpha"]})
     assert cli.main(["build", "--source", no_z, "--frames", "1", "-o", str(tmp_path / "bad_####.ply")]) != 0
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
@@ -288,7 +288,7 @@ def test_bad_deep_file_is_reported_and_scene_left_alone(shot, tmp_path):
     import bpy
     from test_bad_input import snapshot
 
-    from depth_cloud.core.deep import write_deep_exr
+    from depth_cloud.core.points.deep import write_deep_exr
     scene, cam, pattern, truth = shot
     counts = np.ones((H, W), np.int32)
     no_z = write_deep_exr(str(tmp_path / "noz.exr"), counts, {"R": np.ones(W * H, np.float32)})

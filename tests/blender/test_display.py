@@ -129,7 +129,7 @@ def two_views(scene, tmp_path):
     src = render(scene, str(tmp_path / "view1.exr"))
     cam2 = add_camera(scene, location=_orbit((4.0, -5.0, 3.0), target, 20.0), target=target, lens=35.0)
     view2 = render(scene, str(tmp_path / "view2.exr"))
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     index1, index2 = _object_index(read_exr(src)), _object_index(read_exr(view2))
     _, z1, _ = read_ground_truth(src)
     pos2, z2, _ = read_ground_truth(view2)

@@ -43,7 +43,7 @@ def track_matrix(location, target):
 
 
 def camera_locations(centroid):
-    from depth_cloud.core.cameras_io import dodecahedron_directions
+    from depth_cloud.core.camera.lists import dodecahedron_directions
     return [centroid + RADIUS * d for d in dodecahedron_directions()]
 
 
@@ -100,7 +100,7 @@ def renders(dc, tmp_path_factory):
 
 # --------------------------------------------------------------------------- measuring
 def read_exr_depth_color(path, layer="ViewLayer"):
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     f = read_exr(path)
     return f.get(f"{layer}.Depth.Z"), np.stack([f.get(f"{layer}.Combined.{c}") for c in "RGBA"], axis=-1)
 
@@ -232,7 +232,7 @@ def test_camera_objects_and_camera_list_give_the_same_cloud(scene, renders, tmp_
     """The same views as camera objects (+ file pattern) and as a camera list in the view
     direction form (documented look-at rule) fuse to the same cloud."""
     from depth_cloud import api
-    from depth_cloud.core.cameras_io import dodecahedron_directions
+    from depth_cloud.core.camera.lists import dodecahedron_directions
     ob, centroid, diag = build_scene(scene)
     coll, cams = add_camera_objects(scene, centroid)
     by_objects = api.fuse_point_set(scene, cameras=coll, files=renders["pattern"])
@@ -359,7 +359,7 @@ def test_bad_inputs_are_reported_and_leave_the_scene(scene, renders, tmp_path):
 def test_look_at_rule_matches_blender_track_quat(dc):
     """The camera list's look-at rule is Blender's to_track_quat('-Z', 'Y') for views not
     parallel to Z; straight up/down views use +Y as up."""
-    from depth_cloud.core.cameras_io import camera_from_direction, dodecahedron_directions
+    from depth_cloud.core.camera.lists import camera_from_direction, dodecahedron_directions
     centroid = np.array([0.3, -0.2, 0.1])
     for d in dodecahedron_directions():
         ours = camera_from_direction(d, 2.0, centroid)
@@ -405,7 +405,7 @@ def test_cli_fuse_writes_the_fused_cloud(scene, renders, tmp_path, capsys):
     """`depth_cloud fuse` (the CLI entry point) writes the same fused cloud as the API, as PLY
     with normals, on the true surface; a .blend holds the fused object; bad output is a usage error."""
     from depth_cloud import api
-    from depth_cloud.core.ply import read_ply
+    from depth_cloud.core.output.ply import read_ply
     ob, centroid, diag = build_scene(scene)
     add_animated_camera(scene, centroid)
     out = tmp_path / "fused.ply"

@@ -90,7 +90,7 @@ def test_stamp_note_camera_without_any_camera(scene, tmp_path):
     import bpy
 
     from depth_cloud import api
-    from depth_cloud.core.header_camera import camera_to_note
+    from depth_cloud.core.camera.from_header import camera_to_note
     setup_render(scene, 60, 44)
     add_primitives(scene)
     cam = add_camera(scene, lens=27.0, shift_x=-0.07, sensor_fit='VERTICAL', sensor_height=22.0)
@@ -111,7 +111,7 @@ def test_stamp_note_panoramic_camera(scene, tmp_path):
     from test_panorama import CASES, add_panoramic_camera, room
 
     from depth_cloud import api
-    from depth_cloud.core.header_camera import camera_to_note
+    from depth_cloud.core.camera.from_header import camera_to_note
     w, h, data = CASES["fisheye_lens_polynomial"]
     setup_render(scene, w, h)
     room(scene)

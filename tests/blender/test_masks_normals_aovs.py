@@ -67,7 +67,7 @@ def render_shot(scene, path, samples=1, filter_width=None):
 
 def exr_pass(path, *names):
     """A pass straight from the EXR (Blender 5 names first, then 4.x's)."""
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     f = read_exr(path)
     for name in names:
         if name in f.channels:
@@ -88,7 +88,7 @@ def pixel_rays(scene, pixels):
     far = cam.pixel_to_world(pixels[:, 0], pixels[:, 1], np.ones(len(pixels))) \
         if hasattr(cam, "pixel_to_world") else None
     if far is None:
-        from depth_cloud.core.unproject import pixel_to_world
+        from depth_cloud.core.points.unproject import pixel_to_world
         far = pixel_to_world(cam, pixels[:, 0], pixels[:, 1], np.ones(len(pixels)))
     origin = cam.cam_to_world[:3, 3]
     d = far - origin
@@ -243,7 +243,7 @@ def test_normals_from_the_normal_pass_match_the_true_surface_normals(shot):
 def test_built_cloud_and_exports_carry_normals_and_aovs(shot, tmp_path):
     """Datablock attributes, PLY properties and (with pxr) USD primvars."""
     from depth_cloud import api
-    from depth_cloud.core.ply import read_ply
+    from depth_cloud.core.output.ply import read_ply
     scene, path = shot
     ob = api.build_point_cloud(scene, source=path, mask=["Cube", "Sphere"], attributes="rough, tint",
                                pixel_ids=True)  # the source pixels, to compare the attributes with the file
@@ -371,7 +371,7 @@ def test_info_lists_cryptomatte_names_and_passes(shot):
     import io
 
     from depth_cloud import api
-    from depth_cloud.core.info import exr_info, format_info
+    from depth_cloud.core.output.info import exr_info, format_info
     _scene, path = shot
     info = exr_info(path)
     layers = {lay["name"]: lay["names"] for lay in info["cryptomatte"]}
@@ -475,7 +475,7 @@ def test_sequence_and_fusion_use_the_mask(scene, tmp_path):
           f"{np.percentile(gangles, 99):.3f} deg")
     assert np.percentile(angles, 99) < np.percentile(gangles, 99)
     # the command line fuses the same masked views
-    from depth_cloud.core.ply import read_ply
+    from depth_cloud.core.output.ply import read_ply
     out = str(tmp_path / "fused.ply")
     assert api.run_cli(["fuse", "--source", pattern, "--frames", "1-3", "--mask", "Cube", "--min-views", "1",
                         "--output", out]) == 0
@@ -534,8 +534,8 @@ def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(sce
     import bpy
 
     from depth_cloud import api
-    from depth_cloud.core.framecache import COLOR_TOLERANCE, NORMAL_TOLERANCE_DEG
-    from depth_cloud.glue import playback
+    from depth_cloud.core.sequence.framecache import COLOR_TOLERANCE, NORMAL_TOLERANCE_DEG
+    from depth_cloud.glue.sequence import playback
     pattern, paths = _render_moving_shot(scene, tmp_path)
     names = ["Cube", "Sphere"]
     ref = {}
@@ -615,7 +615,7 @@ def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(sce
 def test_real_files_without_cryptomatte_say_so():
     """A real multi-part EXR with no Cryptomatte layer: a name mask is refused by name."""
     from depth_cloud.core.errors import ChannelError
-    from depth_cloud.core.passes import SourceSpec, read_frame_passes
+    from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
     data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
     path = os.path.join(data, "Beachball", "multipart.0001.exr")
     if not os.path.isfile(path):

@@ -42,7 +42,7 @@ def test_old_blend_settings_survive(scene, tmp_path):
 def test_old_blend_cloud_survives(scene, tmp_path):
     import bpy
 
-    from depth_cloud.core.exr import read_exr
+    from depth_cloud.core.exr.read import read_exr
     scene = _open_copy(tmp_path)
     clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
     assert len(clouds) == 1
@@ -94,10 +94,10 @@ def test_blend_saved_before_the_rooms_plays_back_and_rebuilds(scene, tmp_path):
     """A Lazy sequence saved by the release before core/ and glue/ became wings (issue 21):
     it opens, each frame shows its own Position pass, and Build Sequence rebuilds it."""
     import bpy
+    from test_sequence import displayed_points
 
     from depth_cloud import api
     from scenes import read_ground_truth
-    from test_sequence import displayed_points
     names = [os.path.basename(saved_seq.BLEND)] + [os.path.basename(p) for p in saved_seq.frame_files()]
     for name in names:
         shutil.copy(os.path.join(DATA, name), tmp_path / name)

@@ -71,7 +71,7 @@ def test_click_in_image_editor_places_cursor_on_the_surface(scene, shot):
     import bpy
 
     from depth_cloud import api
-    from depth_cloud.glue.picking import PickSession
+    from depth_cloud.glue.checks.picking import PickSession
     scene.depth_cloud.exr_path = str(shot.path).replace(f"{FRAME:04d}", "####")
     cloud = api.build_point_cloud(scene)  # the cloud the pixel belongs to
     view_ok = all(math.isfinite(v) for v in shot.region.view2d.region_to_view(10, 10))
@@ -178,7 +178,7 @@ def test_multi_view_file_picks_the_shown_view_or_says_it_cannot(scene, shot, tmp
     import bpy
     import OpenEXR
 
-    from depth_cloud.core.passes import SourceSpec
+    from depth_cloud.core.points.passes import SourceSpec
     h, w = 48, 64
     z = np.full((h, w), 2.0, np.float32)
     ch = {"R": z * 0 + 0.5, "G": z * 0, "B": z * 0, "Z": z,

@@ -160,7 +160,7 @@ def test_detail_in_the_cli_and_bad_detail_everywhere(scene, tmp_path, capsys):
 
 
 def attributes_mod():
-    from depth_cloud.core import attributes
+    from depth_cloud.core.points import attributes
     return attributes
 
 
@@ -180,9 +180,9 @@ def _shot(scene, tmp_path, frames=3):
 def test_keyed_objects_state_their_memory_and_refuse_beyond_the_machine(scene, tmp_path, monkeypatch):
     import bpy
 
-    from depth_cloud.core import memory
     from depth_cloud.core.errors import SettingsError
-    from depth_cloud.glue import sequence
+    from depth_cloud.core.sequence import memory
+    from depth_cloud.glue.sequence import build as sequence
     _shot(scene, tmp_path)
     assert memory.total_memory() > 0
     from depth_cloud.glue.source import settings_spec
@@ -221,7 +221,7 @@ def test_keyed_objects_state_their_memory_and_refuse_beyond_the_machine(scene, t
 def test_blend_output_states_its_memory_and_refuses_beyond_the_machine(scene, tmp_path, monkeypatch, capsys):
     """The command line's .blend output keeps one datablock per frame too."""
     from depth_cloud import api
-    from depth_cloud.core import memory
+    from depth_cloud.core.sequence import memory
     _shot(scene, tmp_path, frames=2)
     argv = ["build", "--source", str(tmp_path / "shot_####.exr"), "--frames", "1-2",
             "-o", str(tmp_path / "c_####.blend")]

@@ -152,8 +152,8 @@ def check_against_position_pass(path, points=None):
 def test_render_unprojects_in_fresh_scene_and_restores_settings(scene, tmp_path, aspect):
     import bpy
 
-    from depth_cloud.core.exr import read_exr
-    from depth_cloud.core.header_camera import camera_from_header
+    from depth_cloud.core.camera.from_header import camera_from_header
+    from depth_cloud.core.exr.read import read_exr
     make_scene(scene, tmp_path, aspect)
     user_settings(scene, tmp_path)
     scene.frame_set(2)
@@ -212,8 +212,8 @@ def test_range_with_animated_camera_and_camera_switch(scene, tmp_path):
     names = sorted(os.listdir(tmp_path / "cache"))
     assert names == [f"Scene_{f:04d}.exr" for f in (1, 2, 3, 4)]
     lenses = []
-    from depth_cloud.core.exr import read_exr
-    from depth_cloud.core.header_camera import blender_camera_name, camera_from_header
+    from depth_cloud.core.camera.from_header import blender_camera_name, camera_from_header
+    from depth_cloud.core.exr.read import read_exr
     for name in names:
         header = read_exr(str(tmp_path / "cache" / name), header_only=True).header
         lenses.append(round(camera_from_header(header).lens, 3))

@@ -106,7 +106,7 @@ def displayed_points(obj):
 def assert_matches_frame(scene, camera, path, positions, colors=None, radius=None, bound=BOUND):
     """Points vs the frame's Position pass (pixel found by projecting through the frame's camera)."""
     from depth_cloud import api
-    from depth_cloud.core.framecache import COLOR_TOLERANCE
+    from depth_cloud.core.sequence.framecache import COLOR_TOLERANCE
     pos_gt, z, rgba = read_ground_truth(path)
     surface = z < 1e9
     assert len(positions) == int(surface.sum()) > 0.2 * surface.size
@@ -122,7 +122,7 @@ def assert_matches_frame(scene, camera, path, positions, colors=None, radius=Non
         want = np.clip(rgba[rows, cols], 0.0, 1.0)
         assert np.abs(colors - want).max() <= COLOR_TOLERANCE + 1e-6
     if radius is not None:  # the pixel footprint's radius at the point's depth (core.footprint)
-        from depth_cloud.core.footprint import point_radius
+        from depth_cloud.core.points.footprint import point_radius
         assert np.allclose(radius, point_radius(model, depth), rtol=1e-4)
     return float(np.percentile(err, 99))
 
@@ -142,7 +142,7 @@ def test_frame_set_shows_each_frame(shot):
 
 
 def test_preload_builds_every_frame_up_front(shot, capfd):
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, mode='PRELOAD')
     out = capfd.readouterr().out
@@ -246,7 +246,7 @@ def test_keyed_objects(shot):
 
 
 def test_memory_budget_evicts_least_recently_used(shot):
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
     uid = obj.depth_cloud.sequence.uid
@@ -329,7 +329,7 @@ def test_sequence_renders_show_the_source_colors(shot, tmp_path):
 
 def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
     """A failure anywhere in the frame-change work never raises per frame: one report."""
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     _build(scene, pattern, prefetch=False)
 
@@ -373,7 +373,7 @@ def test_file_names_the_rendering_camera(scene, tmp_path):
 def _scene_state(scene):
     import bpy
 
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     return (scene.frame_current, sorted(o.name for o in bpy.data.objects), sorted(m.name for m in bpy.data.meshes),
             sorted(p.name for p in bpy.data.pointclouds), sorted(c.name for c in bpy.data.collections),
             sorted(g.name for g in bpy.data.node_groups), sorted(playback.cache().keys()),
@@ -383,7 +383,8 @@ def _scene_state(scene):
 @pytest.mark.parametrize("mode", ['PRELOAD', 'KEYED'])
 def test_cancel_leaves_scene_as_before(shot, mode):
     """The modal operator's Esc path (job.cancel) after two of four frames."""
-    from depth_cloud.glue import sequence, source
+    from depth_cloud.glue import source
+    from depth_cloud.glue.sequence import build as sequence
     scene, cam, pattern = shot
     scene.depth_cloud.exr_path = pattern
     scene.frame_set(2)
@@ -395,7 +396,8 @@ def test_cancel_leaves_scene_as_before(shot, mode):
 
 
 def test_missing_frames_are_listed_and_skipped(shot):
-    from depth_cloud.glue import sequence, source
+    from depth_cloud.glue import source
+    from depth_cloud.glue.sequence import build as sequence
     scene, cam, pattern = shot
     scene.depth_cloud.exr_path = pattern
     job = sequence.SequenceBuild(scene, source.settings_spec(scene.depth_cloud), [1, 2, 3, 4, 5, 6, 7],
@@ -446,7 +448,7 @@ def test_undo_handler_forgets_removed_sequences(shot):
     import bpy
 
     from depth_cloud import handlers
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
     uid = obj.depth_cloud.sequence.uid
@@ -464,7 +466,7 @@ def test_undo_handler_forgets_removed_sequences(shot):
 def _ready_meshes():
     import bpy
 
-    from depth_cloud.glue import frame_meshes
+    from depth_cloud.glue.sequence import frame_meshes
     return [m for m in bpy.data.meshes if frame_meshes.is_ready_mesh(m)]
 
 
@@ -472,7 +474,7 @@ def test_cached_frames_swap_ready_meshes(shot, capfd):
     """Each frame shown keeps its own Mesh (budget permitting): revisits swap ``obj.data``
     without reading or writing, the points match every frame's file, and the budget counts
     the meshes."""
-    from depth_cloud.glue import frame_meshes, playback
+    from depth_cloud.glue.sequence import frame_meshes, playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
     uid = obj.depth_cloud.sequence.uid
@@ -500,7 +502,7 @@ def test_cached_frames_swap_ready_meshes(shot, capfd):
 def test_ready_meshes_respect_the_budget(shot):
     """Ready meshes give way to the compact frames: with room for all four compact frames and
     about one Mesh, at most one ready Mesh is kept, and every frame still shows its points."""
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
     uid = obj.depth_cloud.sequence.uid
@@ -530,7 +532,7 @@ def test_vanished_ready_meshes_are_rebuilt(shot, capfd):
     import bpy
 
     from depth_cloud import handlers
-    from depth_cloud.glue import frame_meshes
+    from depth_cloud.glue.sequence import frame_meshes
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
     for frame in FRAMES:
@@ -592,7 +594,7 @@ def test_linked_duplicates_and_materials_follow_swaps(shot):
         assert dup.data == obj.data and list(obj.data.materials) == [mat]
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(dup)[0])
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
-    from depth_cloud.glue import playback
+    from depth_cloud.glue.sequence import playback
     playback.shutdown()  # what unregistering does: the own Mesh back on screen, ready meshes freed
     assert obj.data == dup.data == obj.depth_cloud.sequence.mesh and not _ready_meshes()
     assert_matches_frame(scene, cam, frame_path(pattern, 3), displayed_points(obj)[0])

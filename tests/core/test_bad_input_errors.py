@@ -3,13 +3,13 @@ IndexError/ValueError/AttributeError from deep inside."""
 import numpy as np
 import pytest
 
-from depth_cloud.core.cameras_io import parse_camera_list
+from depth_cloud.core.camera.from_header import NOTE_PREFIX, camera_from_header, convention_from_header
+from depth_cloud.core.camera.lists import parse_camera_list
 from depth_cloud.core.errors import CameraError, DepthCloudError, SettingsError, SourceFileError
-from depth_cloud.core.grid_mesh import surface_from_point_set
-from depth_cloud.core.header_camera import NOTE_PREFIX, camera_from_header, convention_from_header
-from depth_cloud.core.info import file_info
-from depth_cloud.core.ply import read_ply
-from depth_cloud.core.pointset import PointSet
+from depth_cloud.core.output.info import file_info
+from depth_cloud.core.output.ply import read_ply
+from depth_cloud.core.points.grid_mesh import surface_from_point_set
+from depth_cloud.core.points.pointset import PointSet
 
 
 def test_damaged_ply_headers_name_the_file(tmp_path):

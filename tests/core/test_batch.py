@@ -2,9 +2,9 @@
 import pytest
 
 from depth_cloud import cli
-from depth_cloud.core import batch
 from depth_cloud.core.errors import FramePatternError
 from depth_cloud.core.frames import parse_frame_range
+from depth_cloud.core.output import batch
 
 
 @pytest.mark.parametrize("frames_text", ["1-6", "1-240x3", "7", "1-10,20,30-40x5", "-5-5", "100-101"])

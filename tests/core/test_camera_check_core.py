@@ -6,11 +6,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from depth_cloud.core import camera_check as cc
-from depth_cloud.core import depth as depth_mod
-from depth_cloud.core.camera import CameraModel
-from depth_cloud.core.cameras_io import camera_from_direction
+from depth_cloud.core.camera.lists import camera_from_direction
+from depth_cloud.core.camera.model import CameraModel
+from depth_cloud.core.checks import camera_check as cc
 from depth_cloud.core.errors import ChannelError, InvalidDepthError
+from depth_cloud.core.points import depth as depth_mod
 from synthetic import rays, render_depth
 
 

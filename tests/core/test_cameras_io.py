@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from depth_cloud.core.camera import CameraModel
-from depth_cloud.core.cameras_io import (
+from depth_cloud.core.camera.lists import (
     camera_from_direction,
     camera_list_json,
     dodecahedron_directions,
@@ -16,6 +15,7 @@ from depth_cloud.core.cameras_io import (
     parse_camera_list,
     read_camera_list,
 )
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError
 
 

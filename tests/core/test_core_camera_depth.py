@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from depth_cloud.core import CameraModel, pixel_to_world
-from depth_cloud.core import depth as dm
+from depth_cloud.core.camera.from_header import camera_from_header, camera_to_header, camera_to_note
 from depth_cloud.core.errors import CameraError, FramePatternError, SettingsError
 from depth_cloud.core.frames import parse_frame_range, resolve_frame_path
-from depth_cloud.core.header_camera import camera_from_header, camera_to_header, camera_to_note
+from depth_cloud.core.points import depth as dm
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -156,8 +156,8 @@ def test_header_camera_round_trip():
 def test_from_planar_ray_distance_mirrors_to_planar_for_every_camera():
     """from_planar is the inverse of to_planar for RAY_DISTANCE on panoramic cameras too, and
     without a camera both refuse with a SettingsError."""
-    from depth_cloud.core.depth import from_planar, to_planar
     from depth_cloud.core.errors import SettingsError
+    from depth_cloud.core.points.depth import from_planar, to_planar
     pano = CameraModel(cam_to_world=np.eye(4), width=8, height=4, projection="PANO",
                        panorama={"type": "EQUIRECTANGULAR"})
     z = np.linspace(1.0, 9.0, 32, dtype=np.float32).reshape(4, 8)
@@ -170,8 +170,8 @@ def test_from_planar_ray_distance_mirrors_to_planar_for_every_camera():
 def test_far_clip_plane_is_background_not_a_wall():
     """EEVEE writes about the far clip distance (1000.07 for a far clip of 1000, measured on
     4.2-5.0) where it saw nothing: those pixels make no points; nearer ones all do."""
-    from depth_cloud.core.passes import FramePasses
-    from depth_cloud.core.unproject import unproject
+    from depth_cloud.core.points.passes import FramePasses
+    from depth_cloud.core.points.unproject import unproject
     cam = CameraModel(pose(), 8, 6, lens=35.0, clip_end=1000.0)
     z = np.full((6, 8), 5.0, np.float32)
     z[0, :] = 1000.0725  # EEVEE's background

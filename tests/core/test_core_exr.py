@@ -5,7 +5,7 @@ import pytest
 
 from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
 from depth_cloud.core.errors import ChannelError, InvalidDepthError, SourceFileError
-from depth_cloud.core.exr import find_color_channels, find_depth_channel, find_position_channels, read_exr
+from depth_cloud.core.exr.read import find_color_channels, find_depth_channel, find_position_channels, read_exr
 
 
 def write(path, parts):

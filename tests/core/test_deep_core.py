@@ -6,9 +6,11 @@ import re
 import numpy as np
 import pytest
 
-from depth_cloud.core import CameraModel, SourceSpec, deep, deep_read, read_frame_passes, unproject
+from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
 from depth_cloud.core.errors import ChannelError, DepthCloudError, SourceFileError
-from depth_cloud.core.info import exr_info, format_info
+from depth_cloud.core.exr import deep_read
+from depth_cloud.core.output.info import exr_info, format_info
+from depth_cloud.core.points import deep
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REAL = os.path.join(REPO, "..", "shared", "data", "openexr-images", "v2", "LowResLeftView")
@@ -239,7 +241,7 @@ def test_interleaved_and_channel_by_channel_reads_agree(tmp_path, layout):
 
 
 def test_edge_cleanup_judges_deep_pixels_by_their_front_sample(tmp_path):
-    from depth_cloud.core.filters import depth_grid
+    from depth_cloud.core.points.filters import depth_grid
     counts, z, straight, a = _samples(seed=11)
     path = deep.write_deep_exr(str(tmp_path / "d.exr"), counts, _channels(z, straight, a))
     ps = unproject(read_frame_passes(SourceSpec(path), 1), _camera(*counts.shape[::-1]))
@@ -274,7 +276,7 @@ def test_info_of_the_real_deep_file():
 
 
 def test_panoramic_camera_is_refused_by_name(tmp_path):
-    from depth_cloud.core import panorama
+    from depth_cloud.core.camera import lens as panorama
     from depth_cloud.core.errors import CameraError
     counts, z, straight, a = _samples(seed=13)
     h, w = counts.shape

@@ -5,8 +5,8 @@ import OpenEXR
 import pytest
 
 from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
-from depth_cloud.core.detail import at_detail
 from depth_cloud.core.errors import SettingsError
+from depth_cloud.core.points.detail import at_detail
 
 
 def _file(tmp_path, w=41, h=29, dw=None):

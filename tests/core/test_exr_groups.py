@@ -9,11 +9,11 @@ import OpenEXR
 import pytest
 from test_core_exr import write as write_parts
 
-from depth_cloud.core import exr_groups
-from depth_cloud.core.exr import _read_all, read_exr
-from depth_cloud.core.gather import gather_colors, interleaved_base
-from depth_cloud.core.passes import FramePasses
-from depth_cloud.core.pointset import PixelIndex, PointSet
+from depth_cloud.core.exr import groups as exr_groups
+from depth_cloud.core.exr.read import _read_all, read_exr
+from depth_cloud.core.points.gather import gather_colors, interleaved_base
+from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.pointset import PixelIndex, PointSet
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
 H, W = 13, 21
@@ -165,7 +165,7 @@ def test_uncompressed_parts_are_read_as_one_block_and_bad_chunk_headers_are_name
     """An uncompressed part whose lines lie one after another is read in one strided view
     (its colors straight into one interleaved array); a chunk header naming the wrong line
     makes the block reader step aside and the file's damage is reported as before."""
-    from depth_cloud.core import exr_parts
+    from depth_cloud.core.exr import parts as exr_parts
     rng = np.random.default_rng(11)
     names = [f"ViewLayer.Combined.{c}" for c in "RGBA"]
     path = write_parts(tmp_path / "n.exr", [
@@ -197,7 +197,7 @@ def test_uncompressed_parts_are_read_as_one_block_and_bad_chunk_headers_are_name
 def test_unit_normals_gathered_in_blocks_equal_the_whole_array_formula():
     """core.attributes.unit_vectors: every pixel (no gather) or an index, blocks of any size,
     missing and tiny normals zeroed and counted."""
-    from depth_cloud.core import attributes, gather
+    from depth_cloud.core.points import attributes, gather
     rng = np.random.default_rng(9)
     n = gather.BLOCK * 2 + 123
     planes = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
@@ -223,7 +223,7 @@ def test_blocked_unprojection_of_a_large_frame_with_full_partial_and_empty_block
     through) give each point the position pixel_to_world gives its pixel (float64), and its
     own color and pixel."""
     from depth_cloud.core import CameraModel, pixel_to_world, unproject
-    from depth_cloud.core.gather import BLOCK
+    from depth_cloud.core.points.gather import BLOCK
     rng = np.random.default_rng(12)
     w, h = 1000, 400
     assert w * h > 4 * BLOCK

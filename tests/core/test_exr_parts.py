@@ -10,9 +10,10 @@ import OpenEXR
 import pytest
 from test_core_exr import write as write_parts
 
-from depth_cloud.core import SourceSpec, exr_parts, read_frame_passes
+from depth_cloud.core import SourceSpec, read_frame_passes
 from depth_cloud.core.errors import ChannelError, SourceFileError
-from depth_cloud.core.exr import _read_all, read_exr
+from depth_cloud.core.exr import parts as exr_parts
+from depth_cloud.core.exr.read import _read_all, read_exr
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
 CODECS = {"NONE": OpenEXR.NO_COMPRESSION, "RLE": OpenEXR.RLE_COMPRESSION, "ZIPS": OpenEXR.ZIPS_COMPRESSION,
@@ -99,7 +100,7 @@ def test_only_chosen_parts_are_decoded(tmp_path, codec, reader, monkeypatch):
         real = exr_parts._parts_by_openexr
         monkeypatch.setattr(exr_parts, "_parts_by_openexr", lambda buf, lay, per_part, open_exr:
                             decoded.extend(per_part) or real(buf, lay, per_part, open_exr))
-    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    monkeypatch.setattr("depth_cloud.core.exr.read._read_all", _no_full_read(_read_all))
     f = read_exr(path, channels=lambda names: [n for n in names if n in ("ViewLayer.Depth.Z", "ViewLayer.Combined.G")],
                  reader=reader)
     assert sorted(decoded) == [0, 2]
@@ -154,7 +155,7 @@ def test_constant_image_stored_raw_and_compressed(tmp_path):
 def test_frame_passes_same_through_both_readers(tmp_path):
     path = many_pass_file(tmp_path, "ZIP")
     fast = read_frame_passes(SourceSpec(path), 1)
-    import depth_cloud.core.exr as exr_mod
+    import depth_cloud.core.exr.read as exr_mod
     full = _read_all(path, False)
     np.testing.assert_array_equal(fast.depth, full.get("ViewLayer.Depth.Z"))
     for plane, c in zip(fast.color_planes, "RGBA"):
@@ -264,7 +265,7 @@ def test_views_decode_only_that_views_parts(tmp_path, codec, reader, view, monke
     real = exr_parts.read_parts
     monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how: decoded.append(
         {k: sorted(v) for k, v in per_part.items()}) or real(hdr, per_part, open_exr, how))
-    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    monkeypatch.setattr("depth_cloud.core.exr.read._read_all", _no_full_read(_read_all))
     wanted = ["Z", "R", "G", "B", "A"]
     sel = read_exr(path, view=view, channels=wanted, reader=reader)
     names = [p.header["name"] for p in parts]
@@ -304,7 +305,7 @@ def test_damaged_parts_before_decoding(tmp_path, codec, monkeypatch):
     real = exr_parts.read_parts
     monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how:
                         decoded.append(sorted(per_part)) or real(hdr, per_part, open_exr, how))
-    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    monkeypatch.setattr("depth_cloud.core.exr.read._read_all", _no_full_read(_read_all))
     passes = read_frame_passes(SourceSpec(cut, view="left"), 1)
     z, rgba = truth["left"]
     np.testing.assert_array_equal(passes.depth, z)
@@ -340,7 +341,7 @@ def test_single_part_views_by_the_numpy_reader(tmp_path, blender, view, monkeypa
     real = exr_parts._decode_part
     monkeypatch.setattr(exr_parts, "_decode_part", lambda buf, lay, p, wanted, pool:
                         decoded.append(sorted(wanted)) or real(buf, lay, p, wanted, pool))
-    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    monkeypatch.setattr("depth_cloud.core.exr.read._read_all", _no_full_read(_read_all))
     passes = read_frame_passes(SourceSpec(path, view=view), 1)
     if blender:
         want = [f"ViewLayer.Combined.{view}.{c}" for c in "ABGR"] + [f"ViewLayer.Depth.{view}.Z"]
@@ -371,8 +372,8 @@ def position_file(tmp_path, codec, layout, h=300, w=41):
 
 
 def _band_read(path, index, names, reader="auto"):
-    from depth_cloud.core.exr import _open_openexr
-    from depth_cloud.core.exr_header import read_exr_header
+    from depth_cloud.core.exr.header import read_exr_header
+    from depth_cloud.core.exr.read import _open_openexr
     return exr_parts.read_row_bands(read_exr_header(path), index, names, _open_openexr(True), reader=reader)
 
 
@@ -409,7 +410,7 @@ def test_read_exr_bands_decode_only_the_rows(tmp_path, codec, monkeypatch):
     full read, never the whole part), placed in another window by ``get_rows``."""
     path = position_file(tmp_path, codec, "multipart")
     full = _read_all(path, False)
-    monkeypatch.setattr("depth_cloud.core.exr._read_all", _no_full_read(_read_all))
+    monkeypatch.setattr("depth_cloud.core.exr.read._read_all", _no_full_read(_read_all))
     real = exr_parts.read_parts
     decoded = []
     monkeypatch.setattr(exr_parts, "read_parts", lambda hdr, per_part, open_exr, how: decoded.append(
@@ -444,7 +445,7 @@ def test_frame_passes_position_rows_for_the_camera_check(tmp_path):
     assert whole.position_rows is None
     for plane, c in zip(whole.position_planes, "XYZ"):
         np.testing.assert_array_equal(plane, full.get(f"ViewLayer.Position.{c}"))
-    from depth_cloud.core.detail import at_detail
+    from depth_cloud.core.points.detail import at_detail
     for n in (2, 3):  # every Nth pixel: the bands' kept rows, renumbered like the kept rows
         rows_n, planes_n = at_detail(passes, n).position_rows
         whole_n = at_detail(whole, n).position_planes

@@ -4,8 +4,8 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from depth_cloud.core.exr import read_exr
-from depth_cloud.core.exr_write import add_header_attributes
+from depth_cloud.core.exr.read import read_exr
+from depth_cloud.core.exr.write import add_header_attributes
 
 
 def _channels(names, h=20, w=30, seed=0):

@@ -5,9 +5,11 @@ import time
 import numpy as np
 import pytest
 
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import SourceFileError
-from depth_cloud.core.framecache import (
+from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.unproject import unproject
+from depth_cloud.core.sequence.framecache import (
     COLOR_TOLERANCE,
     NORMAL_TOLERANCE_DEG,
     CachedFrame,
@@ -18,8 +20,6 @@ from depth_cloud.core.framecache import (
     encode_colors,
     encode_normals,
 )
-from depth_cloud.core.passes import FramePasses
-from depth_cloud.core.unproject import unproject
 
 
 def _look(location, yaw):
@@ -59,7 +59,7 @@ def test_colors_round_trip_within_tolerance():
 def test_codes_of_frames_larger_than_one_block_and_of_nan_and_inf():
     """The encoders work in blocks: a frame of several blocks (not a whole number of them)
     gives the codes of the whole-array formula; NaN colors give code 0, infinities 255 / 0."""
-    from depth_cloud.core import gather
+    from depth_cloud.core.points import gather
     rng = np.random.default_rng(4)
     n = gather.BLOCK * 3 + 777
     c = rng.uniform(-0.5, 1.5, (n, 4)).astype(np.float32)

@@ -4,12 +4,12 @@ import math
 import numpy as np
 import pytest
 
-from depth_cloud.core import fusion
-from depth_cloud.core.camera import CameraModel
-from depth_cloud.core.cameras_io import camera_from_direction, look_at
+from depth_cloud.core.camera.lists import camera_from_direction, look_at
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
-from depth_cloud.core.knn import knn
-from depth_cloud.core.passes import FramePasses
+from depth_cloud.core.fusion import fuse as fusion
+from depth_cloud.core.fusion.knn import knn
+from depth_cloud.core.points.passes import FramePasses
 from synthetic import dodecahedron_cameras, inject_outliers, render_depth, shade, surface_distance, surface_samples
 
 DIAG = float(np.linalg.norm(np.ptp(surface_samples(20000), axis=0)))
@@ -272,7 +272,7 @@ def test_settings_and_inputs_are_checked():
 
 
 def test_fused_cloud_exports_to_ply_with_normals(tmp_path):
-    from depth_cloud.core.ply import read_ply, write_ply
+    from depth_cloud.core.output.ply import read_ply, write_ply
     ps = fusion.fuse(_views(size=48)).point_set
     path = str(tmp_path / "fused.ply")
     write_ply(path, ps)

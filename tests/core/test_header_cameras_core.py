@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from depth_cloud.core import header_camera as metadata
-from depth_cloud.core import panorama
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera import from_header as metadata
+from depth_cloud.core.camera import lens as panorama
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError
 
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from depth_cloud import cli
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera.from_header import camera_to_header
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import SourceFileError
-from depth_cloud.core.exr_header import read_exr_header
-from depth_cloud.core.header_camera import camera_to_header
-from depth_cloud.core.info import file_info, format_info
+from depth_cloud.core.exr.header import read_exr_header
+from depth_cloud.core.output.info import file_info, format_info
 
 OpenEXR = pytest.importorskip("OpenEXR")
 
@@ -131,8 +131,8 @@ def test_info_describes_standard_header_camera(tmp_path):
     import OpenEXR
 
     from depth_cloud.core import CameraModel
-    from depth_cloud.core.header_camera import camera_to_standard
-    from depth_cloud.core.info import file_info, format_info
+    from depth_cloud.core.camera.from_header import camera_to_standard
+    from depth_cloud.core.output.info import file_info, format_info
     m = np.eye(4)
     m[:3, 3] = (1.0, 2.0, 3.0)
     hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}

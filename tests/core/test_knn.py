@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from depth_cloud.core.knn import knn, knn_brute, knn_distances, mean_neighbor_distance
+from depth_cloud.core.fusion.knn import knn, knn_brute, knn_distances, mean_neighbor_distance
 
 
 def _sphere(n, seed=0, outliers=0):

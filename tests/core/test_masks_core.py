@@ -8,11 +8,12 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from depth_cloud.core import cryptomatte, ply
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import ChannelError, InvalidDepthError, SettingsError, SourceFileError
-from depth_cloud.core.passes import SourceSpec, read_frame_passes
-from depth_cloud.core.unproject import unproject
+from depth_cloud.core.exr import cryptomatte
+from depth_cloud.core.output import ply
+from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+from depth_cloud.core.points.unproject import unproject
 
 H, W = 4, 6
 
@@ -143,7 +144,7 @@ def test_mask_setting_strings_and_lists():
 
 def test_deep_files_refuse_masks_and_attributes(tmp_path):
     """A deep EXR asked for a mask is an error naming the file, not a silently unmasked cloud."""
-    from depth_cloud.core.deep import write_deep_exr
+    from depth_cloud.core.points.deep import write_deep_exr
     counts = np.ones((H, W), np.uint32)
     z = np.full(H * W, 3.0, np.float32)
     path = write_deep_exr(str(tmp_path / "deep.exr"), counts, {"Z": z, "A": np.ones_like(z)})

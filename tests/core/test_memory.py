@@ -1,8 +1,8 @@
 """Memory statements of builds that keep a datablock per frame (core/memory.py)."""
 import pytest
 
-from depth_cloud.core import memory
 from depth_cloud.core.errors import SettingsError
+from depth_cloud.core.sequence import memory
 
 
 def test_machine_memory_is_read():

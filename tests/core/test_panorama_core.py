@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from depth_cloud.core import panorama
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera import lens as panorama
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError
 
 
@@ -110,7 +110,7 @@ def test_depth_conventions_decode_to_distance():
 
 def test_pixel_to_world_passes_near_far_to_panoramic_cameras():
     """A NORMALIZED value through the public pixel_to_world lands where its decoded distance does."""
-    from depth_cloud.core.unproject import pixel_to_world
+    from depth_cloud.core.points.unproject import pixel_to_world
     cam = pano_camera("EQUIRECTANGULAR", 96, 48)
     near, far, distance = 0.5, 20.0, 7.25
     planar = pixel_to_world(cam, 30, 12, distance)

@@ -3,11 +3,11 @@ own rule: pixel = int(u * width), v up), which frame a file path is, and what a 
 import numpy as np
 import pytest
 
-from depth_cloud.core import picking
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera.model import CameraModel
+from depth_cloud.core.checks import picking
 from depth_cloud.core.errors import InvalidDepthError, SizeMismatchError
-from depth_cloud.core.passes import FramePasses
-from depth_cloud.core.unproject import pixel_to_world
+from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.unproject import pixel_to_world
 
 
 def test_uv_to_pixel_corners_and_rows_from_the_top():
@@ -69,7 +69,7 @@ def test_blender_view_order():
 def test_blender_view_order_of_real_stereo_files():
     import os
 
-    from depth_cloud.core.exr_header import read_exr_header
+    from depth_cloud.core.exr.header import read_exr_header
     data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
     if not os.path.isdir(data):
         pytest.skip(f"{os.path.normpath(data)} is absent (real stereo files)")

@@ -4,9 +4,9 @@ import os
 import numpy as np
 import pytest
 
-from depth_cloud.core import ply
-from depth_cloud.core.colors import srgb_to_linear
-from depth_cloud.core.pointset import PointSet
+from depth_cloud.core.output import ply
+from depth_cloud.core.points.colors import srgb_to_linear
+from depth_cloud.core.points.pointset import PointSet
 
 
 def _point_set(n=5, radius=True, seed=0):

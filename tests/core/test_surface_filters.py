@@ -6,13 +6,13 @@ from the analytic planes the synthetic depth images are made of.
 import numpy as np
 import pytest
 
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import SettingsError
-from depth_cloud.core.filters import flying_pixel_mask, remove_flying_pixels
-from depth_cloud.core.footprint import pixel_footprint, point_radius, radius_from_neighbours
-from depth_cloud.core.grid_mesh import surface_from_point_set
-from depth_cloud.core.passes import FramePasses
-from depth_cloud.core.unproject import unproject
+from depth_cloud.core.points.filters import flying_pixel_mask, remove_flying_pixels
+from depth_cloud.core.points.footprint import pixel_footprint, point_radius, radius_from_neighbours
+from depth_cloud.core.points.grid_mesh import surface_from_point_set
+from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.unproject import unproject
 
 W, H = 24, 18
 

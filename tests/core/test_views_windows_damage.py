@@ -8,12 +8,12 @@ import numpy as np
 import OpenEXR
 import pytest
 
-from depth_cloud.core.camera import CameraModel
+from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import ChannelError, DepthCloudError, SourceFileError
-from depth_cloud.core.exr import read_exr
-from depth_cloud.core.info import file_info, format_info
-from depth_cloud.core.passes import SourceSpec, read_frame_passes
-from depth_cloud.core.unproject import unproject
+from depth_cloud.core.exr.read import read_exr
+from depth_cloud.core.output.info import file_info, format_info
+from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+from depth_cloud.core.points.unproject import unproject
 
 W, H = 40, 30
 BEACHBALL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
@@ -346,7 +346,7 @@ def test_header_fuzz_gives_typed_errors_only(tmp_path):
     header offset: each file builds or raises a DepthCloudError, never anything else."""
     src = two_part_render(tmp_path / "full.exr")
     data = open(src, "rb").read()
-    from depth_cloud.core.exr_header import read_exr_header
+    from depth_cloud.core.exr.header import read_exr_header
     end = read_exr_header(src).header_end
     rng = np.random.default_rng(11)
     big = CameraModel(camera().cam_to_world, W * 4, H * 4, lens=35.0, clip_start=1e-3, clip_end=1e4)

@@ -1,0 +1,586 @@
+"""Reading OpenEXR render passes with the OpenEXR bindings (``OpenEXR.File``).
+
+Handles Blender multilayer files (one part per pass in 5.x, one part with
+``ViewLayer.Pass.Channel`` names in 4.x), single-layer files, half and float channels,
+multi-part files, and data windows smaller than the display window (border renders).
+Damaged files are detected by checking that each channel came back with the data window's
+shape: the bindings sometimes return an object after only printing a warning.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import ChannelError, DepthCloudError, SourceFileError, ViewError
+from ..fileio import require_file
+from . import damage as exr_damage
+from . import deep_read
+from . import views as views_mod
+from .groups import open_channels, part_channels
+from .header import merge_part_headers, read_exr_header
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from types import ModuleType
+
+Window = tuple  # (xmin, ymin, xmax, ymax), inclusive, EXR convention (y down)
+
+
+def _window(value) -> Window:
+    lo, hi = value
+    return (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+
+
+def window_size(win: Window) -> tuple[int, int]:
+    return win[2] - win[0] + 1, win[3] - win[1] + 1
+
+
+@dataclass
+class ExrChannel:
+    name: str
+    pixels: np.ndarray  # (h, w) float32, rows top-down over the data window
+    data_window: Window
+    part: int
+
+
+@dataclass
+class ExrRows:
+    """Some rows of a channel (``read_exr(bands=...)``): ``rows`` (ascending, within the data
+    window) and their ``(len(rows), w)`` float32 pixels."""
+
+    name: str
+    rows: np.ndarray
+    pixels: np.ndarray
+    data_window: Window
+    part: int
+
+
+@dataclass
+class ExrFile:
+    """All channels of an EXR file, by full name, plus the headers of its parts."""
+
+    path: str
+    channels: dict = field(default_factory=dict)  # name -> ExrChannel
+    headers: list = field(default_factory=list)
+    display_window: Window = (0, 0, 0, 0)
+    #: Multi-view files: the file's views (default first) and the one read (core/views.py).
+    views: list = field(default_factory=list)
+    view: str | None = None
+    #: Channels of damaged parts: name -> (part label, what is wrong); ``warnings`` names them.
+    damaged: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
+    part_headers: dict = field(default_factory=dict)  # header part index -> attributes
+    #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
+    deep: dict = field(default_factory=dict)
+    #: every channel name of the view when only some were read (``read_exr(channels=...)``)
+    listed: list = field(default_factory=list)
+    #: channels read only in row bands (``read_exr(bands=...)``): name -> ExrRows
+    bands: dict = field(default_factory=dict)
+
+    @property
+    def header(self) -> dict:
+        """Header attributes of all parts merged (part 0 wins)."""
+        return merge_part_headers(self.headers)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` of the display window: the full frame."""
+        return window_size(self.display_window)
+
+    def names(self) -> list[str]:
+        """Channel names (a damaged part's too: ``get`` then says what is wrong with it; and
+        the ones not read by ``read_exr(channels=...)``)."""
+        if self.listed:
+            return list(self.listed)
+        return list(self.channels) + [n for n in self.damaged if n not in self.channels]
+
+    def damage_error(self, name: str) -> SourceFileError | None:
+        """The error for using channel ``name`` of a damaged part (None if it is not damaged)."""
+        if name in self.channels or name not in self.damaged:
+            return None
+        label, problem = self.damaged[name]
+        return SourceFileError(self.path, f"damaged EXR: channel {name!r} is in {label}, which is damaged: {problem}")
+
+    def get(self, name: str, window: Window | None = None, fill: float = np.nan) -> np.ndarray:
+        """Pixels of channel ``name`` placed in ``window`` (default: its own data window);
+        pixels outside the channel's data window are ``fill``."""
+        ch = self.channels.get(name)
+        if ch is None:
+            damage = self.damage_error(name)
+            if damage is not None:
+                raise damage
+            raise ChannelError(self.path, repr(name) + (" (not read)" if name in self.listed else ""), self.names())
+        if window is None or tuple(window) == ch.data_window:
+            return ch.pixels
+        w, h = window_size(window)
+        out = np.full((h, w), fill, dtype=np.float32)
+        x0, y0 = max(window[0], ch.data_window[0]), max(window[1], ch.data_window[1])
+        x1, y1 = min(window[2], ch.data_window[2]), min(window[3], ch.data_window[3])
+        if x0 <= x1 and y0 <= y1:
+            out[y0 - window[1]:y1 - window[1] + 1, x0 - window[0]:x1 - window[0] + 1] = \
+                ch.pixels[y0 - ch.data_window[1]:y1 - ch.data_window[1] + 1,
+                          x0 - ch.data_window[0]:x1 - ch.data_window[0] + 1]
+        return out
+
+    def get_rows(self, name: str, window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """``(rows, pixels)`` of a channel read in row bands (``bands``), placed in ``window``:
+        the rows (ascending, from ``window``'s top) that lie in it, and their
+        ``(len(rows), window width)`` pixels (NaN outside the channel's data window)."""
+        band = self.bands[name]
+        dw = band.data_window
+        rows = band.rows + dw[1] - window[1]
+        keep = (rows >= 0) & (rows <= window[3] - window[1])
+        if dw[0] == window[0] and dw[2] == window[2]:
+            return rows[keep], band.pixels[keep]
+        out = np.full((int(keep.sum()), window_size(window)[0]), np.nan, dtype=np.float32)
+        x0, x1 = max(window[0], dw[0]), min(window[2], dw[2])
+        if x0 <= x1:
+            out[:, x0 - window[0]:x1 - window[0] + 1] = band.pixels[keep][:, x0 - dw[0]:x1 - dw[0] + 1]
+        return rows[keep], out
+
+
+def import_openexr() -> ModuleType:
+    try:
+        import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise SourceFileError("OpenEXR", f"the OpenEXR Python module is not available ({err})") from err
+    return OpenEXR
+
+
+def _set_decode_threads(OpenEXR, compressed: bool):
+    """Decode compressed files on every core (ZIP/PIZ/DWA about halve on two cores) but
+    uncompressed ones on one thread (threads only add overhead there: 8 ms -> 17 ms at 1080p).
+    ``compressed`` comes from the header read (``core.exr_header``), not another open."""
+    threads = min(os.cpu_count() or 1, 8) if compressed else 1
+    if OpenEXR.global_thread_count() != threads:
+        OpenEXR.set_global_thread_count(threads)
+
+
+def _plain(value):
+    """Header values as plain Python/numpy (enums become their names)."""
+    if isinstance(value, (str, int, float, bool, bytes, np.ndarray, tuple, list, dict)) or value is None:
+        return value
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else value
+
+
+def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str | None = None,
+             channels: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None,
+             reader: str = "auto", bands: Iterable[str] | Callable[[list[str]], Iterable[str]] | None = None
+             ) -> ExrFile:
+    """Read the channels of ``path`` as float32 (H, W) arrays, checked for damage.
+
+    The header is read once (``core.exr_header``): it gives the typed errors of damaged
+    headers, each part's damage (``core.exr_damage``), the views, and the channel list a build
+    chooses from before anything is decoded.
+
+    Multi-view files (``core.views``) give the channels of one ``view`` (default: the file's
+    default view) under their names without the view, plus the channels of no view.
+    A damaged part (truncated, undecodable) is left out with a warning in ``warnings``; its
+    channels stay listed in ``names()`` so that using one raises an error naming the part and
+    the damage (``get``) instead of quietly building without it.
+
+    ``channels``: None reads every channel (of the view); else the names to read, or
+    ``choose(names) -> names`` called with every channel name of the view (damaged parts'
+    included). Only those are decoded, from only the parts that hold them (``names()`` still
+    lists them all; ``get`` of another says it was not read). Names given as a list must be
+    readable: one in a damaged part raises the error naming the part; a ``choose`` callable may
+    pick optional channels, so a damaged one is only left in ``damaged`` (``get`` raises).
+    ``reader``: see :data:`READERS`.
+
+    ``bands`` (with ``channels``): optional channels (names, or ``choose(names)`` called after
+    ``channels``) wanted only in a few row bands spread over their data window
+    (``core.exr_parts.read_row_bands``: whole chunks, any scanline codec) into ``bands``
+    (``get_rows``). A channel whose part is decoded anyway, or that the band reader cannot
+    take (tiled, deep, damage it finds), is read whole into ``channels`` instead; one of a
+    damaged part is only left in ``damaged``.
+    """
+    path = require_file(path)
+    if reader not in READERS:
+        raise ValueError(f"EXR reader {reader!r} is unknown; expected one of {READERS}")
+    known = _checked_header(path, header_only, view)
+    if channels is None or header_only:
+        return _read_all(path, header_only, view, known)
+    return _read_selected(path, known, view, channels, reader, bands)
+
+
+#: How ``read_exr(channels=...)`` decodes: ``"parts"`` (the chosen parts of a multipart file
+#: copied into a smaller file that OpenEXR decodes: any codec), ``"numpy"`` (core.exr_parts'
+#: own numpy + zlib decoder: scanline NONE/ZIPS/ZIP), ``"full"`` (OpenEXR reads every part), or
+#: ``"auto"`` (what measured fastest, see docs/production.md). Any file the chosen reader cannot
+#: take, and every part it finds damaged, goes to the full read.
+READERS = ("auto", "parts", "numpy", "full")
+
+
+def _checked_header(path, header_only: bool, view):
+    """``(layout, problems)``: the file's headers (``core.exr_header``) and its damaged flat
+    parts; typed errors for files that are no EXR, damaged headers, an unknown ``view``, and
+    (unless ``header_only``) files of which no part is readable."""
+    try:  # typed errors for files that are no EXR or whose header is damaged
+        layout = read_exr_header(path)
+        problems = _layout_problems(layout, path, header_only)
+    except SourceFileError:
+        raise
+    except Exception as err:  # a header no reader anticipated: still the file's fault
+        raise SourceFileError(path, f"damaged EXR header ({type(err).__name__})") from err
+    views = views_mod.file_views(p.attributes for p in layout.parts)
+    if view and view not in views:  # before decoding anything
+        raise ViewError(path, view, views)
+    if problems and len(problems) == len(layout.parts) and not header_only:
+        # nothing readable: say why without letting the library print its own diagnostics
+        raise _damaged_part(path, layout, problems)
+    return layout, problems
+
+
+def _compressed(layout, indices=None) -> bool:
+    parts = layout.parts if indices is None else [layout.parts[i] for i in indices]
+    return any(p.attributes.get("compression") != "NONE" for p in parts)
+
+
+def _add_header(out: ExrFile, path, index, part):
+    """Store part ``index``'s header (as OpenEXR gives it); returns ``(header, data window)``."""
+    try:
+        header = {k: _plain(v) for k, v in part.header.items()}
+        dw = _window(header["dataWindow"])
+        disp = _window(header["displayWindow"])
+    except Exception as err:
+        raise SourceFileError(path, f"damaged header attribute in part {index} ({err})") from err
+    out.headers.append(header)
+    if not out.part_headers:
+        out.display_window = disp
+    out.part_headers[index] = header
+    return header, dw
+
+
+def _read_all(path, header_only: bool, view: str | None = None, known=None, grouped: bool = True) -> ExrFile:
+    """OpenEXR's read of every part (``known``: ``_checked_header``'s result, else read here;
+    ``grouped``: RGB(A) passes decoded interleaved when the header allows, :func:`open_channels`)."""
+    layout, problems = known if known is not None else _checked_header(path, header_only, view)
+    problems = dict(problems)
+    OpenEXR = import_openexr()
+    try:
+        if not header_only:
+            _set_decode_threads(OpenEXR, _compressed(layout))
+        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
+        if f is None and (header_only or not grouped):
+            f, grouped = OpenEXR.File(path, separate_channels=True, header_only=header_only), False
+        elif f is None:
+            f, grouped = open_channels(OpenEXR, path, _channel_lists(layout.parts))
+        else:
+            grouped = False
+        parts = list(f.parts)
+    except DepthCloudError:  # e.g. core.deep_read naming a damaged deep part
+        raise
+    except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
+        if problems:
+            raise _damaged_part(path, layout, problems) from err
+        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
+    if not parts:
+        if problems:
+            raise _damaged_part(path, layout, problems)
+        raise SourceFileError(path, f"damaged EXR: the OpenEXR library could read none of its {len(layout.parts)} "
+                                    "part(s) (corrupt pixel data)")
+    out = ExrFile(path=path)
+    entries = []  # (part index, attributes, channel name, ExrChannel) of every part read
+    matched = _match_parts(layout, parts)
+    for index, part in matched.items():
+        header, dw = _add_header(out, path, index, part)
+        if header_only:
+            continue
+        if index in problems:
+            continue
+        if deep_read.is_deep_storage(header.get("type")):  # deep samples, flattened
+            out.deep[index] = deep_read.flatten_part(path, index, part, header, dw)
+            continue
+        w, h = window_size(dw)
+        split = part_channels(part, [c.name for c in layout.parts[index].channels]) if grouped else None
+        if grouped and split is None:  # a group that maps onto no header names: channel by channel
+            return _read_all(path, header_only, view, known, grouped=False)
+        channels = split if split is not None else {n: getattr(c, "pixels", None) for n, c in part.channels.items()}
+        for name, pixels in channels.items():
+            if pixels is None or getattr(pixels, "shape", None) != (h, w):
+                problems[index] = (f"damaged pixel data: channel {name!r} decoded to "
+                                   f"{getattr(pixels, 'shape', None)} pixels, its data window needs {(h, w)}")
+                break
+            if pixels.dtype != np.float32:
+                pixels = pixels.astype(np.float32)
+            entries.append((index, header, name, ExrChannel(name, pixels, dw, index)))
+    for index in range(len(layout.parts)):
+        if index not in matched and index not in problems:
+            problems[index] = "the OpenEXR library could not read it"
+    entries = [e for e in entries if e[0] not in problems]
+    _select_view(out, layout, entries, problems, view, header_only)
+    return out
+
+
+def _channel_lists(parts) -> list:
+    return [[(c.name, c.pixel_type) for c in p.channels] for p in parts]
+
+
+def _open_openexr(compressed: bool):
+    def open_exr(path, channel_lists=None):  # the parts' [(channel, pixel type)]: color groups interleaved
+        OpenEXR = import_openexr()
+        _set_decode_threads(OpenEXR, compressed)
+        if channel_lists is None:  # channel by channel
+            return OpenEXR.File(path, separate_channels=True)
+        return open_channels(OpenEXR, path, channel_lists)[0]
+    return open_exr
+
+
+def _read_selected(path, known, view, channels, reader, bands=None) -> ExrFile:
+    """``read_exr(channels=...)``: the view's channel list and the damaged parts from the one
+    header read, then only the chosen channels of the healthy parts decoded by a part reader
+    (``core.exr_parts``), or by OpenEXR's full read where those cannot (codec, layout, damage
+    they find); ``bands``: see ``read_exr``."""
+    from . import parts as exr_parts
+    layout, problems = known
+    strict = not callable(channels)
+    banded = []  # the names of ``bands``, chosen once the channel list is known
+
+    def choose(names):
+        chosen = list(dict.fromkeys(channels(list(names)) if not strict else channels))
+        banded[:] = [n for n in dict.fromkeys(bands(list(names)) if callable(bands) else bands or ())
+                     if n not in chosen]
+        return chosen
+
+    if any(exr_damage.is_deep(p) for p in layout.parts):  # deep files are read whole (core/deep_read.py)
+        return _read_all(path, False, view, known)
+    out = ExrFile(path=path)
+    heads = _openexr_headers(path, layout)
+    if len(heads) != len(layout.parts):  # the library drops a part: let its full read say which
+        return _filtered(_read_all(path, False, view, known), choose, strict, banded)
+    for index in sorted(heads):
+        _add_header(out, path, index, heads[index])
+    slots = [(i, p.attributes, c.name, (i, c.name)) for i, p in enumerate(layout.parts) if i not in problems
+             for c in p.channels]
+    _select_view(out, layout, slots, problems, view, False)  # views, damaged, warnings, headers
+    slot_of, out.channels = out.channels, {}  # name (view removed) -> (part index, name in the part)
+    out.listed = list(slot_of) + [n for n in out.damaged if n not in slot_of]
+    chosen = choose(out.listed)
+    if strict:
+        for name in chosen:
+            if name not in slot_of and name in out.damaged:
+                raise out.damage_error(name)
+    per_part = {}
+    for name in chosen:
+        if name in slot_of:
+            index, raw = slot_of[name]
+            per_part.setdefault(index, set()).add(raw)
+    by_band_part, whole = {}, []  # part index -> names read in row bands; band names read whole
+    for name in banded:
+        if name in slot_of:
+            index, raw = slot_of[name]
+            if index in per_part or reader == "full":  # decoded anyway: read it whole
+                per_part.setdefault(index, set()).add(raw)
+                whole.append(name)
+            else:
+                by_band_part.setdefault(index, []).append(name)
+    compressed = _compressed(layout, set(per_part) | set(by_band_part))
+    for index, names in list(by_band_part.items()):
+        try:
+            rows, planes = exr_parts.read_row_bands(layout, index, [slot_of[n][1] for n in names],
+                                                    _open_openexr(compressed))
+        except (exr_parts.Unsupported, exr_parts.Damaged, OSError):  # read it whole (or let the full read decide)
+            per_part.setdefault(index, set()).update(slot_of[n][1] for n in names)
+            whole.extend(names)
+            continue
+        for name in names:
+            out.bands[name] = ExrRows(name, rows, planes[slot_of[name][1]], tuple(layout.parts[index].data_window),
+                                      index)
+    if not per_part:
+        return out
+    try:
+        if reader == "full":
+            raise exr_parts.Unsupported("full read asked for")
+        _, decoded = exr_parts.read_parts(layout, per_part, _open_openexr(compressed), reader)
+    except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
+        # OpenEXR's full read decides: it repairs some damage and names the rest
+        return _filtered(_read_all(path, False, view, known), chosen, strict, banded)
+    for name in chosen + whole:
+        if name in slot_of:
+            index, raw = slot_of[name]
+            out.channels[name] = ExrChannel(raw, decoded[index][raw], tuple(layout.parts[index].data_window), index)
+    return out
+
+
+def _filtered(full: ExrFile, chosen, strict: bool, optional=()) -> ExrFile:
+    """A full read cut down to the chosen channels and the ``optional`` ones (names that
+    ``read_exr(bands=...)`` wanted; a callable ``chosen`` fills them in when it is called)
+    (deep files stay whole)."""
+    if full.deep:
+        return full
+    names = full.names()
+    if callable(chosen):
+        chosen = chosen(list(names))
+    keep = set(chosen) | set(optional)
+    if strict:
+        for name in chosen:
+            if name in names and name not in full.channels:
+                raise full.damage_error(name) or SourceFileError(
+                    full.path, f"damaged EXR: channel {name!r} is in the header but its pixels could not be read")
+    full.listed = names
+    full.channels = {n: ch for n, ch in full.channels.items() if n in keep}
+    return full
+
+
+def _openexr_headers(path, layout) -> dict:
+    """``{part index: OpenEXR part}`` of the file's headers as OpenEXR gives them (no pixels)."""
+    OpenEXR = import_openexr()
+    try:
+        parts = list(OpenEXR.File(path, separate_channels=True, header_only=True).parts)
+    except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError
+        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
+    return _match_parts(layout, parts)
+
+
+def _damaged_part(path, layout, problems) -> SourceFileError:
+    """The error for the first damaged part (when nothing else of the file can be read)."""
+    index, problem = next(iter(problems.items()))
+    return SourceFileError(path, f"{exr_damage.part_label(index, layout.parts[index])} is damaged: {problem}")
+
+
+def file_views(path: str | os.PathLike[str]) -> list[str]:
+    """The views of a multi-view EXR (default first; ``[]`` for other files), from its header."""
+    return views_mod.file_views(p.attributes for p in read_exr_header(path).parts)
+
+
+def _layout_problems(layout, path, header_only: bool = False) -> dict:
+    """Per-part damage of the flat parts found from the layout (deep parts are checked by
+    ``core.deep_read`` as it reads their samples)."""
+    try:
+        problems = exr_damage.part_problems(layout, path)
+    except exr_damage.LayoutError as err:
+        raise SourceFileError(path, str(err)) from err
+    return {i: p for i, p in problems.items() if not exr_damage.is_deep(layout.parts[i])}
+
+
+def _match_parts(layout, parts) -> dict:
+    """``{header part index: part read}``: the bindings leave out parts they cannot read, so the
+    parts read are matched to the header's by name, in order."""
+    matched, j = {}, 0
+    for index, hp in enumerate(layout.parts):
+        if j >= len(parts):
+            break
+        name = parts[j].header.get("name", "") or ""
+        if len(parts) == len(layout.parts) or str(name) == hp.name:
+            matched[index] = parts[j]
+            j += 1
+    return matched
+
+
+def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
+    """Fill ``out.channels`` (one view of a multi-view file), ``damaged`` and ``warnings``."""
+    out.views = views_mod.file_views(p.attributes for p in layout.parts)  # ``view`` was checked in read_exr
+    out.view = (view or out.views[0]) if out.views else None
+    # every channel the header promises, with the part it is in (also the damaged parts')
+    promised = [(i, p.attributes, c.name, i) for i, p in enumerate(layout.parts) for c in p.channels]
+    if out.views:
+        chosen, _ = views_mod.view_channels(entries, out.views, out.view)
+        by_name, _ = views_mod.view_channels(promised, out.views, out.view)
+        view_parts = {i for i, _ in enumerate(layout.parts)
+                      if views_mod.part_view(layout.parts[i].attributes) in (None, out.view)}
+        out.headers = [out.part_headers[i] for i in sorted(out.part_headers) if i in view_parts] or out.headers
+    else:
+        chosen = {}
+        for _index, _attrs, name, ch in entries:
+            chosen[name] = ch  # later parts win (as before)
+        by_name = {name: i for i, _a, name, _ in promised}
+    if not header_only:
+        out.channels = chosen
+    for name, index in by_name.items():
+        if index in problems and name not in out.channels:
+            out.damaged[name] = (exr_damage.part_label(index, layout.parts[index]), problems[index])
+    for index, problem in problems.items():  # one warning per damaged part (a build needing it fails)
+        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}")
+
+
+# ------------------------------------------------------------------ channel lookup
+def split_name(name: str) -> tuple[str, str, str]:
+    """``'ViewLayer.Depth.Z'`` -> ``('ViewLayer', 'Depth', 'Z')``; ``'Depth.Z'`` ->
+    ``('', 'Depth', 'Z')``; ``'Z'`` -> ``('', '', 'Z')``."""
+    bits = name.rsplit(".", 2)
+    while len(bits) < 3:
+        bits.insert(0, "")
+    return tuple(bits)
+
+
+def view_layers(names: Iterable[str]) -> list[str]:
+    """View layer names found in Blender-style ``Layer.Pass.Channel`` names, in file order."""
+    seen = []
+    for n in names:
+        layer = split_name(n)[0]
+        if layer and layer not in seen:
+            seen.append(layer)
+    return seen
+
+
+def _prefixes(layer: str):
+    return [f"{layer}." if layer else ""] + ([""] if layer else [])
+
+
+DEPTH_PASSES = ("Depth", "depth", "Z", "")
+DEPTH_LEAVES = ("Z", "V", "Y", "R")
+COLOR_PASSES = ("Combined", "Image", "rgba", "RGBA", "Beauty", "beauty", "")
+POSITION_PASSES = ("Position", "P", "position", "Pworld", "WorldPosition", "P_world")
+
+
+def find_depth_channel(names: Iterable[str], layer: str = "") -> str | None:
+    """Best depth channel: ``Layer.Depth.Z``, ``Depth.Z``, ``Z``, ``Depth``, ``depth``, ``V``…"""
+    names = list(names)
+    have = set(names)
+    for prefix in _prefixes(layer):
+        for pass_name in DEPTH_PASSES:
+            for leaf in DEPTH_LEAVES:
+                if not pass_name and leaf not in ("Z", "V"):
+                    continue
+                cand = f"{prefix}{pass_name}.{leaf}" if pass_name else f"{prefix}{leaf}"
+                if cand in have:
+                    return cand
+        for bare in ("Depth", "depth", "distance", "Distance"):
+            if f"{prefix}{bare}" in have:
+                return f"{prefix}{bare}"
+    return None
+
+
+def _find_group(names, passes, leaves, layer: str):
+    have = set(names)
+    for prefix in _prefixes(layer):
+        for pass_name in passes:
+            base = f"{prefix}{pass_name}." if pass_name else prefix
+            if all(f"{base}{leaf}" in have for leaf in leaves[:3]):
+                return base
+    return None
+
+
+def find_color_channels(names: Iterable[str], layer: str = "", prefix: str | None = None) -> list[str | None] | None:
+    """``[R, G, B, A-or-None]`` channel names of the colour pass, or None."""
+    have = set(names)
+    base = None
+    if prefix:
+        base = prefix if prefix.endswith(".") else prefix + "."
+        if not all(f"{base}{c}" in have for c in "RGB"):
+            return None
+    else:
+        base = _find_group(names, COLOR_PASSES, ("R", "G", "B"), layer)
+        if base is None:
+            return None
+    alpha = f"{base}A" if f"{base}A" in have else None
+    return [f"{base}R", f"{base}G", f"{base}B", alpha]
+
+
+def find_position_channels(names: Iterable[str], layer: str = "", prefix: str | None = None) -> list[str] | None:
+    """``[X, Y, Z]`` channel names of a world position pass (``Position.X`` or ``P.R`` style)."""
+    have = set(names)
+    candidates = [prefix if prefix.endswith(".") else prefix + "."] if prefix else None
+    for leaves in (("X", "Y", "Z"), ("R", "G", "B"), ("x", "y", "z")):
+        if candidates:
+            if all(f"{candidates[0]}{c}" in have for c in leaves):
+                return [f"{candidates[0]}{c}" for c in leaves]
+            continue
+        base = _find_group(names, POSITION_PASSES, leaves, layer)
+        if base is not None:
+            return [f"{base}{c}" for c in leaves]
+    return None
