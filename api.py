@@ -54,10 +54,11 @@ from .core.errors import (
     ViewError,
 )
 from .core.fusion.fuse import FusionResult, FusionSettings
-from .core.points.passes import SourceSpec
+from .core.points.inputs import SourceSpec
 from .core.points.pointset import PointSet
 from .core.points.unproject import point_at_pixel
 from .glue import build as _build
+from .glue import inputs as _inputs
 from .glue import source as _source
 from .glue.camera import model as _camera
 from .glue.images import abspath
@@ -126,7 +127,7 @@ def unproject(scene: bpy.types.Scene | None = None, frame: int | None = None,
     """The frame's points as a PointSet (numpy arrays), without touching the scene."""
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
-    point_set, _ = _build.point_set_for_frame(scene, src.spec, frame, src.camera, src.clip)
+    point_set, _ = _inputs.point_set_for_frame(scene, src.spec, frame, src.camera, src.clip)
     return point_set
 
 
@@ -142,7 +143,7 @@ def pixel_to_world(scene: bpy.types.Scene | None = None, column: int = 0, row: i
     src = _source.resolve(scene, source, None, camera, **options)
     if origin not in ('top', 'bottom'):
         raise SettingsError(f"origin must be 'top' or 'bottom', got {origin!r}")
-    passes, model = _build.frame_inputs(scene, src.spec, frame, src.camera)
+    passes, model = _inputs.frame_inputs(scene, src.spec, frame, src.camera)
     if origin == 'bottom':
         row = passes.frame_size[1] - 1 - int(row)
     return point_at_pixel(passes, model, column, row)

@@ -25,7 +25,7 @@ sys.path.insert(0, _LINK_DIR)
 from depth_cloud.core.camera.model import CameraModel  # noqa: E402
 from depth_cloud.core.points.filters import remove_flying_pixels  # noqa: E402
 from depth_cloud.core.points.grid_mesh import surface_from_point_set  # noqa: E402
-from depth_cloud.core.points.passes import FramePasses  # noqa: E402
+from depth_cloud.core.points.inputs import FramePasses  # noqa: E402
 from depth_cloud.core.points.unproject import unproject  # noqa: E402
 
 

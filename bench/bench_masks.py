@@ -61,7 +61,8 @@ def main():
     w, h = map(int, args.size.lower().split("x"))
     import_extension(register=False)
     from depth_cloud.core.camera.model import CameraModel
-    from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+    from depth_cloud.core.points.inputs import SourceSpec
+    from depth_cloud.core.points.passes import read_frame_passes
     from depth_cloud.core.points.unproject import unproject
     cam = CameraModel(cam_to_world=np.eye(4), width=w, height=h, lens=35.0)
     with tempfile.TemporaryDirectory() as tmp:

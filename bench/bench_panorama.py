@@ -2,7 +2,7 @@
 
     python bench/bench_panorama.py
 
-Times ``core.panorama.unproject`` on synthetic frames (every pixel a surface) and a naive
+Times ``core.points.panorama.unproject`` on synthetic frames (every pixel a surface) and a naive
 per-pixel Python loop (timed on a sample, extrapolated) for the ratio.
 """
 import math
@@ -18,15 +18,16 @@ _LINKS = tempfile.mkdtemp(prefix="depth_cloud_bench_")
 os.symlink(REPO, os.path.join(_LINKS, "depth_cloud"))
 sys.path.insert(0, _LINKS)
 
-from depth_cloud.core.camera import lens as panorama  # noqa: E402
+from depth_cloud.core.camera import lens  # noqa: E402
 from depth_cloud.core.camera.model import CameraModel  # noqa: E402
-from depth_cloud.core.points.passes import FramePasses  # noqa: E402
+from depth_cloud.core.points import panorama as pano_points  # noqa: E402
+from depth_cloud.core.points.inputs import FramePasses  # noqa: E402
 
 
 def naive(camera, depth, n):
     """Per-pixel Python: equirectangular direction, then the matrix, pixel by pixel."""
     h, w = depth.shape
-    s = panorama.settings(camera)
+    s = lens.settings(camera)
     m = camera.cam_to_world
     out = []
     for i in range(n):
@@ -47,13 +48,13 @@ def main():
     for kind, (w, h) in (("EQUIRECTANGULAR", (4096, 2048)), ("EQUIRECTANGULAR", (1920, 960)),
                          ("FISHEYE_EQUISOLID", (2048, 2048)), ("MIRRORBALL", (1024, 1024))):
         cam = CameraModel(cam_to_world=np.eye(4), width=w, height=h, projection="PANO",
-                          panorama=panorama.panorama_dict(kind))
+                          panorama=lens.panorama_dict(kind))
         depth = rng.uniform(1.0, 20.0, (h, w)).astype(np.float32)
         passes = FramePasses(path="synthetic", frame_size=(w, h), depth=depth, depth_channel="Z")
         times = []
         for _ in range(3):
             t = time.perf_counter()
-            ps = panorama.unproject(passes, cam)
+            ps = pano_points.unproject(passes, cam)
             times.append(time.perf_counter() - t)
         best = min(times)
         line = f"{kind:20s} {w}x{h}: {len(ps):>9d} points in {best * 1000:7.1f} ms ({len(ps) / best / 1e6:.1f} Mpts/s)"

@@ -235,7 +235,8 @@ def main():
     dc = import_extension()
     from depth_cloud import api
     from depth_cloud.core.exr import read as exr
-    from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+    from depth_cloud.core.points.inputs import SourceSpec
+    from depth_cloud.core.points.passes import read_frame_passes
 
     folder = os.path.join(args.cache, f"{w}x{h}_b{bpy.app.version[0]}{bpy.app.version[1]}")
     os.makedirs(folder, exist_ok=True)

@@ -56,7 +56,7 @@ def main(count=6):
     import_extension()
     from depth_cloud import api
     from depth_cloud.core.exr.write import add_header_attributes
-    from depth_cloud.glue import build
+    from depth_cloud.glue import inputs
     if hasattr(OpenEXR, "set_global_thread_count"):
         OpenEXR.set_global_thread_count(2)
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -71,7 +71,7 @@ def main(count=6):
         read = []
         for f in frames:
             t = time.perf_counter()
-            ps, _ = build.point_set_for_frame(scene, spec, f)
+            ps, _ = inputs.point_set_for_frame(scene, spec, f)
             read.append(time.perf_counter() - t)
         points = len(ps)
 

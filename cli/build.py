@@ -26,7 +26,7 @@ from ..core.errors import DepthCloudError, InvalidDepthError, SettingsError, Sou
 from ..core.fileio import atomic_output
 from ..core.output.batch import frame_ranges_text
 from ..core.output.ply import write_ply
-from ..core.points.passes import SourceSpec
+from ..core.points.inputs import SourceSpec
 from ..core.points.pointset import PointSet
 from ..glue import build as build_glue
 from ..glue import source as source_glue

@@ -3,7 +3,7 @@ opened .blend (``glue/camera_check.py``)."""
 from __future__ import annotations
 
 from ..core.checks.picking import stamped_frame
-from ..core.points.passes import SourceSpec
+from ..core.points.inputs import SourceSpec
 from ..glue.checks.camera_check import check_frame
 from ..glue.images import abspath
 from .build import camera_option

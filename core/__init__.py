@@ -14,7 +14,8 @@ from .errors import (
                      SizeMismatchError,
                      SourceFileError,
 )
-from .points.passes import FramePasses, SourceSpec, read_frame_passes
+from .points.inputs import FramePasses, SourceSpec
+from .points.passes import read_frame_passes
 from .points.pointset import PointSet
 from .points.unproject import pixel_to_world, unproject
 

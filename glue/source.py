@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from ..core.camera import from_header as header_camera
 from ..core.errors import CameraError, SettingsError
-from ..core.points.passes import SourceSpec
+from ..core.points.inputs import SourceSpec
 from .camera import model as camera_glue
 from .images import abspath
 

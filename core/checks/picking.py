@@ -13,7 +13,7 @@ from ..camera.model import CameraModel
 from ..camera.projections import PANORAMIC
 from ..errors import SizeMismatchError
 from ..frames import last_placeholder
-from ..points.passes import FramePasses
+from ..points.inputs import FramePasses
 from ..points.unproject import point_at_pixel
 
 #: Relative aspect difference above which a shown image is not the same render as the EXR.

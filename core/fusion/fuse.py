@@ -52,7 +52,7 @@ from .knn import knn, knn_distances
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from ..points.passes import FramePasses
+    from ..points.inputs import FramePasses
 
 VIEWS_ATTRIBUTE = "views"
 CONFIDENCE_ATTRIBUTE = "confidence"

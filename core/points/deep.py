@@ -29,17 +29,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..camera.model import ORTHOGRAPHIC, PANORAMIC
-from ..errors import CameraError, ChannelError, InvalidDepthError, SettingsError
+from ..errors import CameraError, ChannelError, InvalidDepthError
 from ..exr import read as exr
 from ..exr.deep_read import DeepSampleError
 from . import depth as depth_mod
 from .footprint import point_radius
 from .gather import camera_to_world, frame_camera, valid_depth_mask
+from .inputs import ALL, FRONT, SAMPLE_CHOICES, DeepSamples, check_deep_options  # noqa: F401 (deep.ALL …)
 from .pointset import PointSet
-
-ALL = "ALL"
-FRONT = "FRONT"
-SAMPLE_CHOICES = (ALL, FRONT)
 
 SAMPLE_ATTRIBUTE = "sample"
 SAMPLE_COUNT_ATTRIBUTE = "sample_count"
@@ -47,35 +44,7 @@ ALPHA_ATTRIBUTE = "alpha"
 THICKNESS_ATTRIBUTE = "thickness"
 
 
-def check_options(samples: str, min_alpha: float) -> None:
-    if samples not in SAMPLE_CHOICES:
-        raise SettingsError(f"deep samples {samples!r} is unknown; expected one of {', '.join(SAMPLE_CHOICES)}")
-    if not 0.0 <= float(min_alpha) <= 1.0:
-        raise SettingsError(f"deep minimum alpha must be within 0..1, got {min_alpha}")
-
-
-
 # --------------------------------------------------------------------------- one frame
-@dataclass
-class DeepSamples:
-    """A frame's deep samples in pixel order (row-major over the data window)."""
-
-    counts: np.ndarray  # (h, w) int32 samples per pixel
-    pixel: np.ndarray  # (S,) int64 flat pixel index in the data window
-    sample: np.ndarray  # (S,) int32 index of the sample inside its pixel
-    depth: np.ndarray  # (S,) float32 raw Z as stored
-    depth_back: np.ndarray | None  # (S,) float32 raw ZBack, or None
-    colors: np.ndarray | None  # (S, 4) float32 straight RGBA, or None (white)
-    depth_channel: str = "Z"
-    parts: tuple = ()  # names (or indices) of the deep parts used
-    samples_mode: str = ALL
-    min_alpha: float = 0.0
-    front: np.ndarray | None = None  # indices of the samples ``FramePasses.depth`` holds
-
-    def __len__(self) -> int:
-        return len(self.depth)
-
-
 def straight_colors(r, g, b, a) -> np.ndarray:
     """(S, 4) float32 straight RGBA from premultiplied deep samples: RGB / A where A > 0."""
     n = len(r)
@@ -108,7 +77,7 @@ def read_samples(spec, f, own_colors: bool = True) -> DeepRead:
     """The deep samples of ``f`` (an ``ExrFile`` with deep parts) as ``spec`` reads them;
     ``own_colors=False`` when a separate color file colors them."""
     path = f.path
-    check_options(spec.deep_samples, spec.deep_min_alpha)
+    check_deep_options(spec.deep_samples, spec.deep_min_alpha)
     # the view read_exr chose (and checked): parts of that view and parts without one
     parts = [p for p in f.deep.values() if not f.view or p.view in ("", f.view)]
     owner = {}

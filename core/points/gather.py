@@ -17,7 +17,7 @@ from .pointset import frame_pixels
 
 if TYPE_CHECKING:
     from ..camera.model import CameraModel
-    from .passes import FramePasses
+    from .inputs import FramePasses
 
 #: Relative tolerance on the clip range (renders never hold surfaces outside it).
 CLIP_TOLERANCE = 1e-4

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,156 +10,13 @@ from ..camera.from_header import convention_from_header
 from ..errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from ..exr import color_window
 from ..exr import read as exr
-from ..frames import resolve_frame_path
 from . import attributes, deep, masks
 from . import depth as depth_mod
 from .colors import srgb_to_linear
-from .masks import mask_items
+from .inputs import AUTO, DEPTH, DISPLAY_REFERRED, POSITION, FramePasses, SourceSpec
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-
-DEPTH = "DEPTH"
-POSITION = "POSITION"
-AUTO = "AUTO"
-KINDS = (AUTO, DEPTH, POSITION)
-
-
-DISPLAY_REFERRED = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".tga", ".webp")
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """Where a frame's passes live and how to read them (path patterns may hold ``#``)."""
-
-    path: str
-    color_path: str = ""
-    kind: str = AUTO
-    convention: str = AUTO
-    near: float = 0.1
-    far: float = 100.0
-    layer: str = ""
-    depth_channel: str = ""
-    color_channels: str = ""
-    position_channels: str = ""
-    #: build every Nth pixel (``core.detail``); 1 = every pixel
-    detail: int = 1
-    #: Multi-view (stereo) EXRs: the view to read, depth and color alike (empty: the file's default).
-    view: str = ""
-    # Masks, normals and passes kept as attributes (core/masks.py, core/attributes.py).
-    mask: tuple = ()            # Cryptomatte names/wildcards, or indices/values of mask_pass
-    mask_pass: str = ""         # "" = the Cryptomatte layer holding the names; CryptoMaterial, Object Index, an AOV…
-    mask_threshold: float = 0.5
-    normals: bool = True        # the Normal pass (when the file has one) becomes the points' normals
-    attributes: tuple = ()      # passes/AOVs that become point attributes of the same name
-    #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
-    deep_samples: str = "ALL"
-    deep_min_alpha: float = 0.0
-
-    def __post_init__(self):
-        object.__setattr__(self, "mask", mask_items(self.mask))
-        object.__setattr__(self, "attributes", mask_items(self.attributes))
-        if not str(self.path).strip():
-            raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
-        if self.kind not in KINDS:
-            raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
-        if self.convention != AUTO:
-            depth_mod.check_convention(self.convention, self.near, self.far)
-        from .detail import check_detail
-        check_detail(self.detail)
-        deep.check_options(self.deep_samples, self.deep_min_alpha)
-
-    def paths(self, frame: int) -> tuple[str, str | None]:
-        """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
-        main = resolve_frame_path(self.path, frame)
-        color = resolve_frame_path(self.color_path, frame) if str(self.color_path).strip() else None
-        return main, color
-
-
-@dataclass
-class FramePasses:
-    """One frame's passes, cropped to the data window of the depth/position channels.
-
-    ``window`` is ``(x0, y0)``: the column and row (from the top) of the arrays' first pixel
-    inside the full frame of ``frame_size = (width, height)``.
-    """
-
-    path: str
-    frame_size: tuple
-    window: tuple = (0, 0)
-    depth: np.ndarray | None = None  # raw stored values (h, w)
-    depth_channel: str | None = None
-    convention: str = depth_mod.PLANAR
-    near: float = 0.1
-    far: float = 100.0
-    position: np.ndarray | None = None  # (h, w, 3)
-    color: np.ndarray | None = None  # (h, w, 4) scene linear (see rgba(): EXR colors stay planes)
-    color_path: str | None = None
-    #: EXR colors as read: ``(R, G, B, A or None)`` planes (h, w), gathered per point without
-    #: interleaving the whole image (10 ms at 1080p); ``rgba()`` stacks them when asked.
-    color_planes: tuple | None = None
-    #: A world Position pass found alongside the depth pass, read whole
-    #: (``read_frame_passes(full_position=True)``, or when its part is decoded anyway): its
-    #: ``(X, Y, Z)`` planes (h, w) over the same window, kept as read (no copy) so the camera
-    #: can be checked against it (``core/camera_check.py``). None when the file has none, when
-    #: only its row bands were read, or when the build reads positions.
-    position_planes: tuple | None = None
-    #: The same pass read only in row bands spread over the window (a build's camera check):
-    #: ``(rows, (X, Y, Z))``, the rows (ascending, from the window's top) and their (n, w)
-    #: planes; None when the pass was read whole or not at all.
-    position_rows: tuple | None = None
-    header: dict = field(default_factory=dict)
-    channels: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
-    #: Multi-view files: the view read and the file's views (default first); None / [] otherwise.
-    view: str | None = None
-    views: list = field(default_factory=list)
-    #: Pixels with depth/position but outside the color's data window: skipped (see color_window).
-    no_color: int = 0
-    no_color_nan: int = 0  # finite pixels made NaN by that (not counted again as NaN/inf)
-    uncolored: object = None  # (h, w) bool: those pixels (core.detail subsamples it to recount)
-    #: every ``step``-th pixel kept (``core.detail.at_detail``): array column ``i`` is frame
-    #: column ``window[0] + offset + step * i`` (rows likewise)
-    step: int = 1
-    offset: int = 0
-
-    def frame_columns(self) -> np.ndarray:
-        """Frame column of each array column (int64)."""
-        return self.window[0] + self.offset + self.step * np.arange(self.shape[1])
-
-    def frame_rows(self) -> np.ndarray:
-        """Frame row (from the top) of each array row (int64)."""
-        return self.window[1] + self.offset + self.step * np.arange(self.shape[0])
-    mask: object = None            # core.masks.PixelMask over the data window, or None
-    normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes
-    extra: dict = field(default_factory=dict)  # attribute name -> (h, w) / (h, w, k) pass pixels
-    #: deep files: every sample (``core.deep.DeepSamples``); ``depth`` is then the front sample's
-    deep: object = None
-
-    @property
-    def has_color(self) -> bool:
-        return self.color is not None or self.color_planes is not None
-
-    def rgba(self) -> np.ndarray | None:
-        """The colors as one (h, w, 4) array (stacked once from EXR planes), or None."""
-        if self.color is None and self.color_planes is not None:
-            r = self.color_planes[0]
-            self.color = np.stack([p if p is not None else np.ones_like(r) for p in self.color_planes], axis=-1)
-        return self.color
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        arr = self.depth if self.depth is not None else self.position
-        return arr.shape[:2]
-
-    def placed_in_frame(self, width: int, height: int, x0: int, y0: int) -> FramePasses:
-        """The same pixels placed at ``(x0, y0)`` inside a larger frame (crop renders)."""
-        h, w = self.shape
-        if x0 < 0 or y0 < 0 or x0 + w > width or y0 + h > height:
-            raise SizeMismatchError(f"{self.path}: a {w}x{h} image cannot sit at ({x0}, {y0}) in a {width}x{height} "
-                                    "frame")
-        return replace(self, frame_size=(int(width), int(height)), window=(int(x0), int(y0)))
-
 
 def file_convention(header: dict, channel: str) -> tuple[str, float, float, str | None]:
     """``(convention, near, far, source)`` the file itself implies for depth ``channel``:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..camera import lens as panorama
 from ..camera.model import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from ..errors import CameraError, InvalidDepthError
-from . import attributes, masks
+from . import attributes, masks, panorama
 from . import depth as depth_mod
 from .footprint import point_radius
 from .gather import (
@@ -20,7 +19,7 @@ from .gather import (
     require_valid,
     valid_depth_mask,
 )
-from .passes import FramePasses
+from .inputs import FramePasses
 from .pointset import PixelIndex, PointSet
 
 

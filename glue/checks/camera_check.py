@@ -7,7 +7,7 @@ from __future__ import annotations
 from ...core.camera import from_header as header_camera
 from ...core.checks import camera_check as core_check
 from ...core.errors import CameraError, ChannelError, DepthCloudError
-from .. import build
+from .. import inputs
 from ..camera import model as camera_glue
 
 #: Neighbouring frames tried on each side when the camera does not fit.
@@ -71,9 +71,9 @@ def check_frame(scene, spec, frame: int, camera=None, frames_around: int = FRAME
     """The CameraCheckReport of ``frame`` of ``spec`` with ``camera`` (None: the camera a
     build would use). Raises a DepthCloudError naming the file when the frame has no depth or
     no Position pass, or when there is no camera."""
-    passes = build.read_passes(spec, frame, full_position=True) if passes is None else passes
+    passes = inputs.read_passes(spec, frame, full_position=True) if passes is None else passes
     cam_obj, header_model, source = _camera_used(scene, passes, camera)
-    passes, model = build.frame_inputs(scene, spec, frame, camera, passes=passes)
+    passes, model = inputs.frame_inputs(scene, spec, frame, camera, passes=passes)
     if model is None:
         raise CameraError(f"{passes.path}: no camera to check: set the scene camera or choose one in the "
                           "Depth Cloud settings")

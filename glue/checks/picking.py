@@ -1,6 +1,6 @@
 """Pick 3D Point, the Blender side: which source and frame an Image Editor image shows, the
 Image Editor's view -> frame pixel, and placing the 3D cursor or an Empty at what it saw.
-The pixel math is ``core/picking.py``; the passes and the camera come from ``glue/build.py``."""
+The pixel math is ``core/checks/picking.py``; the passes and the camera come from ``glue/inputs.py``."""
 from __future__ import annotations
 
 import os
@@ -11,8 +11,8 @@ import bpy
 from ...core.checks import picking as core_pick
 from ...core.errors import DepthCloudError, SettingsError
 from ...core.frames import has_frame_placeholder
-from ...core.points.passes import SourceSpec
-from .. import build
+from ...core.points.inputs import SourceSpec
+from .. import inputs, objects
 from .. import source as source_glue
 from ..images import abspath
 
@@ -42,15 +42,15 @@ class PickSource:
 
 def prepare(scene, spec: SourceSpec, frame: int, camera=None, cloud: str = "") -> PickSource:
     """Read ``frame`` of ``spec`` and evaluate its camera (errors name the file or setting)."""
-    stored = build.read_passes(spec, int(frame))
+    stored = inputs.read_passes(spec, int(frame))
     stored_size = tuple(stored.frame_size)
-    passes, model = build.frame_inputs(scene, spec, int(frame), camera, passes=stored)
+    passes, model = inputs.frame_inputs(scene, spec, int(frame), camera, passes=stored)
     if tuple(passes.frame_size) != stored_size:  # a cropped border render placed in its frame
         rect = (*stored_size, *passes.window)
     else:
         rect = (*stored_size, 0, 0)
     if not cloud:
-        ob = build.find_cloud_object(scene, spec, int(frame))
+        ob = objects.find_cloud_object(scene, spec, int(frame))
         cloud = ob.name if ob is not None else ""
     return PickSource(spec, int(frame), passes, model, cloud, rect)
 

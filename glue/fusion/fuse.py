@@ -23,8 +23,9 @@ from ...core.camera.lists import read_camera_list
 from ...core.errors import CameraError, SettingsError
 from ...core.frames import has_frame_placeholder, resolve_frame_path
 from ...core.fusion import fuse as core_fusion
-from ...core.points.passes import SourceSpec, read_frame_passes
-from .. import build, datablock
+from ...core.points.inputs import SourceSpec
+from ...core.points.passes import read_frame_passes
+from .. import datablock, inputs, objects
 from .. import source as source_glue
 from ..camera import model as camera_glue
 from ..frames import frame_list, scene_frames
@@ -58,7 +59,7 @@ def views_from_sequence(scene, spec: SourceSpec, frames, camera=None, clip=True,
     views = []
     for i, frame in enumerate(frames):
         _progress_read(progress, i, len(frames), resolve_frame_path(spec.path, frame))
-        passes, model = build.frame_inputs(scene, spec, frame, camera)
+        passes, model = inputs.frame_inputs(scene, spec, frame, camera)
         if model is None:
             raise CameraError(f"{passes.path}: fusion needs the camera of every view; set the scene camera")
         views.append(core_fusion.view_from_passes(passes, model, name=f"frame {frame}", clip=clip))
@@ -115,7 +116,7 @@ def views_from_cameras(scene, pairs, base: SourceSpec | None = None, color_files
     for i, ((path, cam), color) in enumerate(zip(pairs, colors)):
         _progress_read(progress, i, len(pairs), path)
         spec = _spec(path, color, base, **options)
-        passes, model = build.frame_inputs(scene, spec, frame, cam)
+        passes, model = inputs.frame_inputs(scene, spec, frame, cam)
         views.append(core_fusion.view_from_passes(passes, model, name=cam.name, clip=clip))
     return views
 
@@ -161,7 +162,7 @@ def views_from_self_describing(scene, files, base: SourceSpec | None = None, cli
     for i, path in enumerate(files):
         _progress_read(progress, i, len(files), path)
         spec = _spec(path, "", base, **options)
-        passes = build.read_passes(spec, 0)
+        passes = inputs.read_passes(spec, 0)
         model, cam_obj = source_glue.camera_from_file(scene, passes)
         if model is None and cam_obj is not None:
             # the named camera as it was on the frame Blender rendered (header "Frame")
@@ -224,7 +225,7 @@ def fused_object(scene, result, name="Fused Cloud", key=None):
     point_set = result.point_set
     key = f"{name}|{key or ''}"
     pc = datablock.pointcloud_from_point_set(point_set, name, scene)
-    ob, new = build.put_cloud_data(scene, _find_fused(scene, key), name, pc)
+    ob, new = objects.put_cloud_data(scene, _find_fused(scene, key), name, pc)
     if new:
         ob[FUSION_KEY] = key
     ob["depth_cloud_voxel_size"] = float(result.voxel_size)

@@ -26,8 +26,8 @@ import numpy as np
 
 from ...core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
 from ...core.fileio import output_problem
-from ...core.points.passes import SourceSpec
-from .. import build, compat
+from ...core.points.inputs import SourceSpec
+from .. import compat, inputs
 from .render import cache_folder
 
 #: Width (scene units, times the size multiplier) of points that have no footprint radius
@@ -77,7 +77,7 @@ def usd_path(scene, path: str, folder: str) -> str:
 
 def prim_name(spec: SourceSpec, Tf) -> str:
     """The points prim's name, from the source file name (frame placeholders removed)."""
-    return Tf.MakeValidIdentifier(build.source_stem(spec.path))
+    return Tf.MakeValidIdentifier(inputs.source_stem(spec.path))
 
 
 def _widths(point_set, size: float) -> np.ndarray:
@@ -207,7 +207,7 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
             point_set = None
             if frame not in missing:
                 try:
-                    point_set, _model = build.point_set_for_frame(scene, spec, frame, camera, clip)
+                    point_set, _model = inputs.point_set_for_frame(scene, spec, frame, camera, clip)
                 except InvalidDepthError as err:  # a frame showing no surface is still a frame
                     result.warnings.append(str(err))
             if point_set is None or len(point_set) == 0:

@@ -14,9 +14,9 @@ import bpy
 
 from ...core.errors import DepthCloudError, SourceFileError
 from ...core.frames import format_frames, frame_numbers, split_existing
-from ...core.points.passes import SourceSpec
+from ...core.points.inputs import SourceSpec
 from ...core.sequence.framecache import CachedFrame
-from .. import build, compat, datablock, display
+from .. import compat, datablock, display, inputs, objects
 from ..source import READING_OPTIONS, setting_value
 from . import playback
 
@@ -36,7 +36,7 @@ def range_end_points(scene):
 
 
 def sequence_name(spec: SourceSpec) -> str:
-    return build.source_stem(spec.path) + (f"_{spec.view}" if spec.view else "")  # one sequence per eye
+    return inputs.source_stem(spec.path) + (f"_{spec.view}" if spec.view else "")  # one sequence per eye
 
 
 def find_sequence_object(scene, spec: SourceSpec):
@@ -176,7 +176,7 @@ class SequenceBuild:
                 scene.frame_set(frame)
                 self._moved = True
             try:
-                point_set, model = build.point_set_for_frame(scene, self.spec, frame, self.camera, self.clip)
+                point_set, model = inputs.point_set_for_frame(scene, self.spec, frame, self.camera, self.clip)
             except DepthCloudError as err:
                 self.failed.append((frame, str(err)))
                 return frame
@@ -222,7 +222,7 @@ class SequenceBuild:
         obj = find_sequence_object(scene, spec)
         if obj is None:
             name = sequence_name(spec)
-            obj, _new = build.put_cloud_data(scene, None, name, bpy.data.meshes.new(name))
+            obj, _new = objects.put_cloud_data(scene, None, name, bpy.data.meshes.new(name))
             obj.depth_cloud.sequence.mesh = obj.data
         datablock.points_modifier(obj)
         _store_settings(obj, spec, self.camera, self.clip, self.frames, self.missing, self.frame_end)
@@ -251,7 +251,7 @@ class SequenceBuild:
             bpy.data.collections.remove(old)
         coll = bpy.data.collections.new(f"{sequence_name(spec)} Frames")
         coll[KEYED_TAG] = _keyed_tag(spec)
-        build.cloud_collection(scene).children.link(coll)
+        objects.cloud_collection(scene).children.link(coll)
         built = [f for f, _item, _n in self.staged]
         step = (self.frames[1] - self.frames[0]) if len(self.frames) > 1 else 1
         for i, (frame, pc, n) in enumerate(self.staged):

@@ -23,7 +23,8 @@ import bpy
 import numpy as np
 
 from ...core.errors import CameraError, DepthCloudError
-from ...core.points.passes import SourceSpec, read_frame_passes
+from ...core.points.inputs import SourceSpec
+from ...core.points.passes import read_frame_passes
 from ...core.sequence.framecache import (
     DEFAULT_RADIUS,
     CachedFrame,
@@ -32,7 +33,7 @@ from ...core.sequence.framecache import (
     decode_colors,
     decode_normals,
 )
-from .. import build, datablock
+from .. import datablock, inputs
 from ..source import reading_options, settings_spec
 from . import frame_meshes
 
@@ -351,7 +352,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
             if err is not None:
                 raise err
         s = obj.depth_cloud.sequence
-        point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), target, s.camera, s.clip,
+        point_set, model = inputs.point_set_for_frame(scene, spec_of(obj, scene), target, s.camera, s.clip,
                                                      depsgraph=depsgraph, passes=passes)
     except CameraError as err:  # fixed in the scene, not in the file: tried again on every visit
         _report_once(player, obj, target, str(err))

@@ -118,7 +118,7 @@ def test_file_without_position_pass_is_a_clear_error(scene, tmp_path):
 
 def test_build_warns_once_and_the_cli_exits_4(scene, tmp_path):
     from depth_cloud import api
-    from depth_cloud.core.points.passes import SourceSpec
+    from depth_cloud.core.points.inputs import SourceSpec
     from depth_cloud.glue import build
     cam, path = _animated_shot(scene, tmp_path)
     _ob, ps = build.build_cloud_object(scene, SourceSpec(path=path), FRAME)
@@ -209,8 +209,8 @@ def test_build_warning_finds_each_mismatch_on_the_position_rows(scene, tmp_path,
     over the frame, fewer rows than the frame); its camera check still finds and names each
     mismatch the full check names: the camera one frame off, the lens, another camera, ray
     distance stored as planar Z; the right camera gives no warning."""
-    from depth_cloud.core.points.passes import SourceSpec
-    from depth_cloud.glue import build
+    from depth_cloud.core.points.inputs import SourceSpec
+    from depth_cloud.glue import build, inputs
     cam, path = _animated_shot(scene, tmp_path, size=(160, 120))
     camera, words = None, None
     if case == "FRAME":
@@ -249,7 +249,7 @@ def test_build_warning_finds_each_mismatch_on_the_position_rows(scene, tmp_path,
                           OpenEXR.File(path, header_only=True).parts[0].header)
         words = "ray distance"
     spec = SourceSpec(path=made)
-    passes = build.read_passes(spec, FRAME)
+    passes = inputs.read_passes(spec, FRAME)
     assert passes.position_planes is None
     rows, planes = passes.position_rows
     assert rows[0] == 0 and rows[-1] == 119 and 32 <= len(rows) <= 80 and planes[0].shape == (len(rows), 160)

@@ -615,7 +615,8 @@ def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(sce
 def test_real_files_without_cryptomatte_say_so():
     """A real multi-part EXR with no Cryptomatte layer: a name mask is refused by name."""
     from depth_cloud.core.errors import ChannelError
-    from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+    from depth_cloud.core.points.inputs import SourceSpec
+    from depth_cloud.core.points.passes import read_frame_passes
     data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
     path = os.path.join(data, "Beachball", "multipart.0001.exr")
     if not os.path.isfile(path):

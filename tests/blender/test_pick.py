@@ -178,7 +178,7 @@ def test_multi_view_file_picks_the_shown_view_or_says_it_cannot(scene, shot, tmp
     import bpy
     import OpenEXR
 
-    from depth_cloud.core.points.passes import SourceSpec
+    from depth_cloud.core.points.inputs import SourceSpec
     h, w = 48, 64
     z = np.full((h, w), 2.0, np.float32)
     ch = {"R": z * 0 + 0.5, "G": z * 0, "B": z * 0, "Z": z,

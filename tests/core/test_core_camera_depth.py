@@ -170,7 +170,7 @@ def test_from_planar_ray_distance_mirrors_to_planar_for_every_camera():
 def test_far_clip_plane_is_background_not_a_wall():
     """EEVEE writes about the far clip distance (1000.07 for a far clip of 1000, measured on
     4.2-5.0) where it saw nothing: those pixels make no points; nearer ones all do."""
-    from depth_cloud.core.points.passes import FramePasses
+    from depth_cloud.core.points.inputs import FramePasses
     from depth_cloud.core.points.unproject import unproject
     cam = CameraModel(pose(), 8, 6, lens=35.0, clip_end=1000.0)
     z = np.full((6, 8), 5.0, np.float32)

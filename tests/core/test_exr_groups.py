@@ -12,7 +12,7 @@ from test_core_exr import write as write_parts
 from depth_cloud.core.exr import groups as exr_groups
 from depth_cloud.core.exr.read import _read_all, read_exr
 from depth_cloud.core.points.gather import gather_colors, interleaved_base
-from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.inputs import FramePasses
 from depth_cloud.core.points.pointset import PixelIndex, PointSet
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")

@@ -7,7 +7,7 @@ import pytest
 
 from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import SourceFileError
-from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.inputs import FramePasses
 from depth_cloud.core.points.unproject import unproject
 from depth_cloud.core.sequence.framecache import (
     COLOR_TOLERANCE,

@@ -9,7 +9,7 @@ from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from depth_cloud.core.fusion import fuse as fusion
 from depth_cloud.core.fusion.knn import knn
-from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.inputs import FramePasses
 from synthetic import dodecahedron_cameras, inject_outliers, render_depth, shade, surface_distance, surface_samples
 
 DIAG = float(np.linalg.norm(np.ptp(surface_samples(20000), axis=0)))

@@ -12,7 +12,8 @@ from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import ChannelError, InvalidDepthError, SettingsError, SourceFileError
 from depth_cloud.core.exr import cryptomatte
 from depth_cloud.core.output import ply
-from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+from depth_cloud.core.points.inputs import SourceSpec
+from depth_cloud.core.points.passes import read_frame_passes
 from depth_cloud.core.points.unproject import unproject
 
 H, W = 4, 6

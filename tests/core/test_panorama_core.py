@@ -6,21 +6,22 @@ import math
 import numpy as np
 import pytest
 
-from depth_cloud.core.camera import lens as panorama
+from depth_cloud.core.camera import lens
 from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError
+from depth_cloud.core.points import panorama as pano_points
 
 
 def pano_camera(kind, width=96, height=64, matrix=None, **kw):
     fields = {k: kw.pop(k) for k in list(kw) if k in CameraModel.__dataclass_fields__}
     return CameraModel(cam_to_world=np.eye(4) if matrix is None else matrix, width=width, height=height,
-                       projection="PANO", panorama=panorama.panorama_dict(kind, **kw), **fields)
+                       projection="PANO", panorama=lens.panorama_dict(kind, **kw), **fields)
 
 
 def test_equirectangular_orientation():
     """Centre looks forward (-Z), the top edge up (+Y), a quarter from the left looks left."""
     cam = pano_camera("EQUIRECTANGULAR", 96, 48)
-    d = panorama.directions(cam, np.array([48.0, 48.0, 24.0, 72.0, 0.0]), np.array([24.0, 0.0, 24.0, 24.0, 24.0]))
+    d = lens.directions(cam, np.array([48.0, 48.0, 24.0, 72.0, 0.0]), np.array([24.0, 0.0, 24.0, 24.0, 24.0]))
     np.testing.assert_allclose(d, [[0, 0, -1], [0, 1, 0], [-1, 0, 0], [1, 0, 0], [0, 0, 1]], atol=1e-12)
 
 
@@ -28,15 +29,15 @@ def test_fisheye_and_mirrorball_orientation():
     for kind in ("FISHEYE_EQUIDISTANT", "FISHEYE_EQUISOLID", "FISHEYE_LENS_POLYNOMIAL", "EQUIANGULAR_CUBEMAP_FACE",
                  "MIRRORBALL"):
         cam = pano_camera(kind, 64, 64)
-        centre = panorama.directions(cam, 32.0, 32.0)
+        centre = lens.directions(cam, 32.0, 32.0)
         np.testing.assert_allclose(centre, [0, 0, -1], atol=1e-4, err_msg=kind)
-        right = panorama.directions(cam, 40.0, 32.0)
-        up = panorama.directions(cam, 32.0, 24.0)
+        right = lens.directions(cam, 40.0, 32.0)
+        up = lens.directions(cam, 32.0, 24.0)
         assert right[0] > 0 and abs(right[1]) < 1e-9, kind  # image right is camera +X
         assert up[1] > 0 and abs(up[0]) < 1e-9, kind  # image top is camera +Y
     # outside the fisheye's image circle / the mirror ball there is no ray
     for kind in ("FISHEYE_EQUIDISTANT", "MIRRORBALL"):
-        assert not np.any(panorama.directions(pano_camera(kind, 64, 64), 1.0, 1.0)), kind
+        assert not np.any(lens.directions(pano_camera(kind, 64, 64), 1.0, 1.0)), kind
 
 
 CASES = [
@@ -63,8 +64,8 @@ def test_projection_inverts_unprojection(kind, kw, monkeypatch):
     x = rng.uniform(0, 120, 4000)
     y = rng.uniform(0, 80, 4000)
     with monkeypatch.context() as mp:
-        mp.setattr(panorama, "EDGE_SLACK", -1e-4)  # stay off the lens edge, where directions degenerate
-        d = panorama.directions(cam, x, y)
+        mp.setattr(lens, "EDGE_SLACK", -1e-4)  # stay off the lens edge, where directions degenerate
+        d = lens.directions(cam, x, y)
     seen = np.abs(d).sum(axis=1) > 0
     assert seen.sum() > 1000
     dist = rng.uniform(0.5, 20.0, 4000)
@@ -75,8 +76,8 @@ def test_projection_inverts_unprojection(kind, kw, monkeypatch):
     np.testing.assert_allclose(pd, dist[seen], rtol=1e-12)
     # and pixel_to_world agrees (integers address pixel centres)
     c, r = 17, 23
-    if np.any(panorama.pixel_directions(cam, c, r)):
-        p = panorama.pixel_to_world(cam, c, r, 3.0)
+    if np.any(lens.pixel_directions(cam, c, r)):
+        p = pano_points.pixel_to_world(cam, c, r, 3.0)
         x1, y1, d1 = cam.project(p[None])
         np.testing.assert_allclose([x1[0], y1[0], d1[0]], [c + 0.5, r + 0.5, 3.0], atol=1e-9)
 
@@ -90,21 +91,21 @@ def test_directions_behind_a_fisheye_do_not_project():
 
 def test_bad_panorama_settings_are_named():
     with pytest.raises(CameraError, match="SPHERICAL"):
-        panorama.settings(CameraModel(np.eye(4), 8, 8, projection="PANO", panorama={"type": "SPHERICAL"}))
+        lens.settings(CameraModel(np.eye(4), 8, 8, projection="PANO", panorama={"type": "SPHERICAL"}))
     with pytest.raises(CameraError, match="fisheye_zoom"):
-        panorama.settings(CameraModel(np.eye(4), 8, 8, projection="PANO",
+        lens.settings(CameraModel(np.eye(4), 8, 8, projection="PANO",
                                       panorama={"type": "FISHEYE_EQUIDISTANT", "fisheye_zoom": 1.0}))
     with pytest.raises(CameraError, match="fisheye_fov"):
-        panorama.settings(pano_camera("FISHEYE_EQUISOLID", fisheye_fov=0.0))
+        lens.settings(pano_camera("FISHEYE_EQUISOLID", fisheye_fov=0.0))
     with pytest.raises(CameraError, match="type"):
-        panorama.settings(CameraModel(np.eye(4), 8, 8, projection="PANO"))
+        lens.settings(CameraModel(np.eye(4), 8, 8, projection="PANO"))
 
 
 def test_depth_conventions_decode_to_distance():
     cam = pano_camera("EQUIRECTANGULAR", 8, 4)
-    p = panorama.pixel_to_world(cam, 2, 1, 0.25, convention="INVERSE")
+    p = pano_points.pixel_to_world(cam, 2, 1, 0.25, convention="INVERSE")
     np.testing.assert_allclose(np.linalg.norm(p), 4.0)
-    p = panorama.pixel_to_world(cam, 2, 1, 0.5, convention="NORMALIZED", near=1.0, far=3.0)
+    p = pano_points.pixel_to_world(cam, 2, 1, 0.5, convention="NORMALIZED", near=1.0, far=3.0)
     np.testing.assert_allclose(np.linalg.norm(p), 2.0)
 
 

@@ -6,7 +6,7 @@ import pytest
 from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.checks import picking
 from depth_cloud.core.errors import InvalidDepthError, SizeMismatchError
-from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.inputs import FramePasses
 from depth_cloud.core.points.unproject import pixel_to_world
 
 

@@ -11,7 +11,7 @@ from depth_cloud.core.errors import SettingsError
 from depth_cloud.core.points.filters import flying_pixel_mask, remove_flying_pixels
 from depth_cloud.core.points.footprint import pixel_footprint, point_radius, radius_from_neighbours
 from depth_cloud.core.points.grid_mesh import surface_from_point_set
-from depth_cloud.core.points.passes import FramePasses
+from depth_cloud.core.points.inputs import FramePasses
 from depth_cloud.core.points.unproject import unproject
 
 W, H = 24, 18

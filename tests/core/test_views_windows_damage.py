@@ -12,7 +12,8 @@ from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import ChannelError, DepthCloudError, SourceFileError
 from depth_cloud.core.exr.read import read_exr
 from depth_cloud.core.output.info import file_info, format_info
-from depth_cloud.core.points.passes import SourceSpec, read_frame_passes
+from depth_cloud.core.points.inputs import SourceSpec
+from depth_cloud.core.points.passes import read_frame_passes
 from depth_cloud.core.points.unproject import unproject
 
 W, H = 40, 30
