@@ -1,5 +1,7 @@
 """The house's shape, read from the source (no import, no Blender): which package may import
-which, no import cycle in core, no private name used outside its module."""
+which, the wings of core/ and glue/ on their floors (imports only run downward), no import
+cycle anywhere (imports for type hints and inside functions count: a reader sees them as one),
+no private name used outside its module."""
 import ast
 import os
 
@@ -43,12 +45,13 @@ def _runtime_nodes(tree):
             stack.append(child)
 
 
-def _imports(module):
+def _imports(module, type_only=False):
     """``[(imported module, [names], line)]`` of ``module``: relative imports resolved, absolute
-    ones (``depth_cloud.x``) mapped into the repository; other packages left out."""
+    ones (``depth_cloud.x``) mapped into the repository; other packages left out.
+    ``type_only``: also the imports under ``if TYPE_CHECKING:``."""
     tree = ast.parse(open(MODULES[module], encoding="utf-8").read())
     out = []
-    for node in _runtime_nodes(tree):
+    for node in (ast.walk(tree) if type_only else _runtime_nodes(tree)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = _package_of(module).split(".") if _package_of(module) else []
@@ -104,12 +107,93 @@ def _cycle(graph):
     return None
 
 
-def test_core_has_no_import_cycle():
-    """Every import counts, also those inside functions (a lazy import still ties the modules)."""
-    core = {m for m in MODULES if m == "core" or m.startswith("core.")}
-    graph = {m: {t for t, _, _ in _imports(m) if t in core and t != m and t != "core"} for m in core}
-    cycle = _cycle(graph)
-    assert cycle is None, "import cycle in core: " + " -> ".join(cycle)
+def _graph(modules, type_only=True):
+    """``{module: {modules it imports}}`` over ``modules``. ``from . import x`` ties a module to
+    ``x``, not to the package it names (unless it imports a name the package itself defines)."""
+    graph = {}
+    for m in modules:
+        edges = set()
+        for target, names, _ in _imports(m, type_only=type_only):
+            if names and all((f"{target}.{n}" if target else n) in MODULES for n in names):
+                continue  # only submodules imported: the edges to them were added on their own
+            if target in modules and target != m:
+                edges.add(target)
+        graph[m] = edges
+    return graph
+
+
+def test_no_import_cycle_anywhere():
+    """No cycle among the extension's modules, counting every import: at run time, inside
+    functions (a lazy import still ties the modules) and for type hints only."""
+    cycle = _cycle(_graph(set(MODULES) - {""}))
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+#: The wings of core/ and glue/, floor by floor from the bottom. A module imports only from its
+#: own wing, from wings on lower floors, and from the floors' shared modules below it; never
+#: from a wing beside it or above it. Every module of core/ and glue/ is on a floor.
+FLOORS = (
+    ("core.errors",),                                       # typed errors
+    ("core.fileio", "core.frames"),                         # atomic files, frame patterns
+    ("core.exr", "core.camera"),                            # reading EXRs; the projection model
+    ("core.points",),                                       # passes -> points
+    ("core.checks", "core.fusion", "core.sequence", "core.output"),
+    ("core",),                                              # the package's exported names
+    ("glue.compat", "glue.progress", "glue.images", "glue.frames"),
+    ("glue.camera", "glue.datablock"),                      # Blender camera -> CameraModel; PointSet -> datablock
+    ("glue.source", "glue.views", "glue.display"),          # what to read; how clouds look
+    ("glue.masks", "glue.inputs", "glue.objects"),          # one frame's inputs; the cloud objects
+    ("glue.checks",),                                       # camera check, picking
+    ("glue.build",),
+    ("glue.sequence", "glue.fusion", "glue.output"),
+)
+
+
+def wing_of(module, floors=FLOORS):
+    """``(floor index, wing)`` of a module of core/ or glue/, or None."""
+    best = None
+    for index, wings in enumerate(floors):
+        for wing in wings:
+            if (module == wing or module.startswith(wing + ".")) and (best is None or len(wing) > len(best[1])):
+                best = (index, wing)
+    return best
+
+
+def upward_imports(graph, floors=FLOORS):
+    """``["a imports b (upward|sideways)"]``: imports between wings that do not run downward."""
+    wrong = []
+    for m, targets in sorted(graph.items()):
+        mine = wing_of(m, floors)
+        if mine is None:
+            continue
+        for t in sorted(targets):
+            theirs = wing_of(t, floors)
+            if theirs is None or theirs[1] == mine[1]:
+                continue
+            if theirs[0] > mine[0]:
+                wrong.append(f"{m} imports {t} (upward: {mine[1]} is below {theirs[1]})")
+            elif theirs[0] == mine[0]:
+                wrong.append(f"{m} imports {t} (sideways: {mine[1]} and {theirs[1]} share a floor)")
+    return wrong
+
+
+def test_every_core_and_glue_module_is_on_a_floor():
+    lost = [m for m in MODULES if m.split(".")[0] in ("core", "glue") and m not in ("glue",) and wing_of(m) is None]
+    assert not lost, "modules on no floor of FLOORS (place them): " + ", ".join(sorted(lost))
+
+
+def test_imports_between_wings_only_run_downward():
+    core_glue = {m for m in MODULES if m.split(".")[0] in ("core", "glue")}
+    wrong = upward_imports(_graph(core_glue))
+    assert not wrong, "; ".join(wrong)
+
+
+def test_the_floor_check_finds_upward_and_sideways_imports():
+    floors = (("a.base",), ("a.low", "a.side"), ("a.high",))
+    assert upward_imports({"a.low.x": {"a.base.y", "a.low.z"}, "a.high.h": {"a.low.x"}}, floors) == []
+    assert upward_imports({"a.low.x": {"a.high.h"}}, floors) == ["a.low.x imports a.high.h (upward: a.low is below a.high)"]
+    assert upward_imports({"a.low.x": {"a.side.s"}}, floors) == [
+        "a.low.x imports a.side.s (sideways: a.low and a.side share a floor)"]
 
 
 def test_the_cycle_check_finds_a_cycle():
