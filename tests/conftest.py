@@ -19,7 +19,14 @@ if os.path.realpath(_LINK) != REPO:
     os.replace(tmp, _LINK)
 if _LINK_DIR not in sys.path:
     sys.path.insert(0, _LINK_DIR)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The tests' helper modules (scenes, paths, …) and, for the few helpers one test file shares
+# with another, every folder of tests (the folders mirror core/ and glue/'s wings).
+_TESTS = os.path.dirname(os.path.abspath(__file__))
+for _root, _dirs, _files in os.walk(_TESTS):
+    _dirs[:] = sorted(d for d in _dirs if d not in ("__pycache__", "data"))
+    if any(f.startswith("test_") and f.endswith(".py") for f in _files) and _root not in sys.path:
+        sys.path.insert(0, _root)
+sys.path.insert(0, _TESTS)
 
 try:
     import bpy  # noqa: F401

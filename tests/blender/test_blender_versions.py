@@ -13,8 +13,10 @@ from pathlib import Path
 
 from extension_install import MODULE, build_zip, install_script, run_in_fresh_blender
 
-REPO = Path(__file__).resolve().parents[2]
-SCENES = Path(__file__).resolve().parents[1] / "scenes.py"
+import paths
+
+REPO = Path(paths.REPO)
+SCENES = Path(paths.TESTS) / "scenes.py"
 
 
 def _wheel_bundles_pxr() -> bool:

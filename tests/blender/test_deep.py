@@ -15,6 +15,7 @@ import re
 import numpy as np
 import pytest
 
+from paths import OPENEXR_IMAGES
 from scenes import add_camera, look_at_euler, material, read_ground_truth, render, setup_render
 
 BOUND = 5e-5
@@ -306,7 +307,7 @@ def test_real_deep_file_builds_one_point_per_sample(scene, tmp_path):
     import OpenEXR
 
     from depth_cloud import api
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "v2",
+    path = os.path.join(OPENEXR_IMAGES, "v2",
                         "LowResLeftView", "Balls.exr")
     if not os.path.isfile(path):
         pytest.skip(f"real deep file {path} is absent (../shared/data not present)")

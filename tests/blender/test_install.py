@@ -5,8 +5,10 @@ from pathlib import Path
 
 from extension_install import build_zip, disable_script, install_script, run_in_fresh_blender
 
-REPO = Path(__file__).resolve().parents[2]
-SCENES = Path(__file__).resolve().parents[1] / "scenes.py"
+import paths
+
+REPO = Path(paths.REPO)
+SCENES = Path(paths.TESTS) / "scenes.py"
 
 BUILD_AND_CHECK = """
 import importlib.util, numpy as np

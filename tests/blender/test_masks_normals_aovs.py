@@ -9,6 +9,7 @@ import os
 import numpy as np
 import pytest
 
+from paths import OPENEXR_IMAGES, SHARED_DATA
 from scenes import add_camera, material, render, setup_render, write_exr
 from ui_recorder import Recorder
 
@@ -610,14 +611,14 @@ def test_played_frames_carry_the_normals_aovs_and_coverage_of_a_single_build(sce
         check(_read_points(shown[0].data, PLAYED, shown[0].matrix_world), frame, True, "KEYED")
 
 
-@pytest.mark.skipif(not os.path.isdir(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")),
+@pytest.mark.skipif(not os.path.isdir(SHARED_DATA),
                     reason="needs ../shared/data beside the checkout (real EXRs)")
 def test_real_files_without_cryptomatte_say_so():
     """A real multi-part EXR with no Cryptomatte layer: a name mask is refused by name."""
     from depth_cloud.core.errors import ChannelError
     from depth_cloud.core.points.inputs import SourceSpec
     from depth_cloud.core.points.passes import read_frame_passes
-    data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
+    data = OPENEXR_IMAGES
     path = os.path.join(data, "Beachball", "multipart.0001.exr")
     if not os.path.isfile(path):
         pytest.skip(f"{path} is not there")

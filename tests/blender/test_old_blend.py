@@ -8,7 +8,9 @@ import shutil
 
 import numpy as np
 
-DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+import paths
+
+DATA = paths.DATA
 _spec = importlib.util.spec_from_file_location("make_saved_blend", os.path.join(DATA, "make_saved_blend.py"))
 saved = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(saved)

@@ -7,11 +7,12 @@ import subprocess
 
 import pytest
 
+import paths
 from depth_cloud import cli
 from depth_cloud.core.frames import parse_frame_range
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+REPO = paths.REPO
 JOB_TYPE = os.path.join(REPO, "farm", "flamenco", "depth_cloud.js")
 HARNESS = os.path.join(HERE, "flamenco_harness.js")
 NODE = shutil.which("node")

@@ -5,7 +5,9 @@ no private name used outside its module."""
 import ast
 import os
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import paths
+
+REPO = paths.REPO
 SKIP_DIRS = {"tests", "bench", "demo", "docs", "tools", "farm", "__pycache__"}
 
 
@@ -191,7 +193,8 @@ def test_imports_between_wings_only_run_downward():
 def test_the_floor_check_finds_upward_and_sideways_imports():
     floors = (("a.base",), ("a.low", "a.side"), ("a.high",))
     assert upward_imports({"a.low.x": {"a.base.y", "a.low.z"}, "a.high.h": {"a.low.x"}}, floors) == []
-    assert upward_imports({"a.low.x": {"a.high.h"}}, floors) == ["a.low.x imports a.high.h (upward: a.low is below a.high)"]
+    assert upward_imports({"a.low.x": {"a.high.h"}}, floors) == [
+        "a.low.x imports a.high.h (upward: a.low is below a.high)"]
     assert upward_imports({"a.low.x": {"a.side.s"}}, floors) == [
         "a.low.x imports a.side.s (sideways: a.low and a.side share a floor)"]
 

@@ -14,8 +14,9 @@ from depth_cloud.core import SourceSpec, read_frame_passes
 from depth_cloud.core.errors import ChannelError, SourceFileError
 from depth_cloud.core.exr import parts as exr_parts
 from depth_cloud.core.exr.read import _read_all, read_exr
+from paths import OPENEXR_IMAGES
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
+DATA = OPENEXR_IMAGES
 CODECS = {"NONE": OpenEXR.NO_COMPRESSION, "RLE": OpenEXR.RLE_COMPRESSION, "ZIPS": OpenEXR.ZIPS_COMPRESSION,
           "ZIP": OpenEXR.ZIP_COMPRESSION, "PIZ": OpenEXR.PIZ_COMPRESSION, "PXR24": OpenEXR.PXR24_COMPRESSION,
           "B44": OpenEXR.B44_COMPRESSION, "DWAA": OpenEXR.DWAA_COMPRESSION}

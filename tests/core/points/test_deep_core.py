@@ -6,13 +6,14 @@ import re
 import numpy as np
 import pytest
 
+import paths
 from depth_cloud.core import CameraModel, SourceSpec, read_frame_passes, unproject
 from depth_cloud.core.errors import ChannelError, DepthCloudError, SourceFileError
 from depth_cloud.core.exr import deep_read
 from depth_cloud.core.output.info import exr_info, format_info
 from depth_cloud.core.points import deep
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = paths.REPO
 REAL = os.path.join(REPO, "..", "shared", "data", "openexr-images", "v2", "LowResLeftView")
 
 

@@ -8,13 +8,14 @@ import sys
 import numpy as np
 import pytest
 
+import paths
 from depth_cloud.core import CameraModel, pixel_to_world
 from depth_cloud.core.camera.from_header import camera_from_header, camera_to_header, camera_to_note
 from depth_cloud.core.errors import CameraError, FramePatternError, SettingsError
 from depth_cloud.core.frames import parse_frame_range, resolve_frame_path
 from depth_cloud.core.points import depth as dm
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = paths.REPO
 
 
 def rot(axis, deg):

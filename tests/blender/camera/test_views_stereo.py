@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from test_sequence import displayed_points
 
+from paths import OPENEXR_IMAGES
 from scenes import add_camera, add_primitives, relative_errors, render, setup_render
 
 BOUND = 5e-5
@@ -243,7 +244,7 @@ def test_one_cloud_and_one_sequence_per_eye(scene, tmp_path):
     del path
 
 
-BEACHBALL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
+BEACHBALL = os.path.join(OPENEXR_IMAGES, "Beachball")
 
 
 @pytest.mark.skipif(not os.path.isdir(BEACHBALL), reason="../shared/data/openexr-images/Beachball is not here "

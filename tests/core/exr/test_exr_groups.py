@@ -14,8 +14,9 @@ from depth_cloud.core.exr.read import _read_all, read_exr
 from depth_cloud.core.points.gather import gather_colors, interleaved_base
 from depth_cloud.core.points.inputs import FramePasses
 from depth_cloud.core.points.pointset import PixelIndex, PointSet
+from paths import OPENEXR_IMAGES
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
+DATA = OPENEXR_IMAGES
 H, W = 13, 21
 
 

@@ -15,9 +15,10 @@ from depth_cloud.core.output.info import file_info, format_info
 from depth_cloud.core.points.inputs import SourceSpec
 from depth_cloud.core.points.passes import read_frame_passes
 from depth_cloud.core.points.unproject import unproject
+from paths import OPENEXR_IMAGES
 
 W, H = 40, 30
-BEACHBALL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
+BEACHBALL = os.path.join(OPENEXR_IMAGES, "Beachball")
 
 
 def _box(x0, y0, x1, y1):

@@ -8,6 +8,7 @@ from depth_cloud.core.checks import picking
 from depth_cloud.core.errors import InvalidDepthError, SizeMismatchError
 from depth_cloud.core.points.inputs import FramePasses
 from depth_cloud.core.points.unproject import pixel_to_world
+from paths import OPENEXR_IMAGES
 
 
 def test_uv_to_pixel_corners_and_rows_from_the_top():
@@ -70,7 +71,7 @@ def test_blender_view_order_of_real_stereo_files():
     import os
 
     from depth_cloud.core.exr.header import read_exr_header
-    data = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images", "Beachball")
+    data = os.path.join(OPENEXR_IMAGES, "Beachball")
     if not os.path.isdir(data):
         pytest.skip(f"{os.path.normpath(data)} is absent (real stereo files)")
     for name in ("singlepart.0001.exr", "multipart.0001.exr"):
