@@ -5,7 +5,10 @@ This module only registers and unregisters; bpy is imported lazily so that the p
 """
 import sys
 
-_MODULES = ("props", "operators", "ui", "cli", "handlers")
+#: One convention, as Blender's own ``bl_operators``: each module exports ``classes`` (registered
+#: in order, unregistered in reverse) and may export ``on_register`` / ``on_unregister`` for what
+#: is not a class (the Scene/Object settings pointers, application handlers, the CLI command).
+_MODULES = ("props", "preferences", "operators", "ui", "handlers", "cli")
 _ALIAS = "depth_cloud"
 
 
@@ -14,9 +17,16 @@ def _modules():
     return [importlib.import_module(f"{__package__}.{name}") for name in _MODULES]
 
 
+def _nothing():
+    pass
+
+
 def register():
+    import bpy
     for module in _modules():
-        module.register()
+        for cls in module.classes:
+            bpy.utils.register_class(cls)
+        getattr(module, "on_register", _nothing)()
     # Scripts use ``from depth_cloud import api`` whatever repository the extension is in.
     from . import api  # noqa: F401
     if __package__ != _ALIAS:
@@ -24,7 +34,10 @@ def register():
 
 
 def unregister():
+    import bpy
     for module in reversed(_modules()):
-        module.unregister()
+        getattr(module, "on_unregister", _nothing)()
+        for cls in reversed(module.classes):
+            bpy.utils.unregister_class(cls)
     if __package__ != _ALIAS and sys.modules.get(_ALIAS) is sys.modules.get(__package__):
         del sys.modules[_ALIAS]

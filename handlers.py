@@ -81,12 +81,15 @@ def _attach(list_name, fn):
         handlers.append(fn)
 
 
-def register():
+classes = ()
+
+
+def on_register():
     for list_name, fn in HANDLERS:
         _attach(list_name, fn)
 
 
-def unregister():
+def on_unregister():
     for list_name, fn in HANDLERS:
         handlers = getattr(bpy.app.handlers, list_name)
         for old in [h for h in handlers if h is fn or _same(h, fn)]:

@@ -312,6 +312,7 @@ def play_sequence(scene, folder, count):
     import bpy
     from mathutils import Matrix
 
+    from depth_cloud.glue import preferences
     from depth_cloud.glue.sequence import playback
     frames = list(range(1, count + 1))
     seq_dir = os.path.join(folder, f"sequence16_{count}")
@@ -332,7 +333,8 @@ def play_sequence(scene, folder, count):
             scene.frame_set(f)
             render_once(scene, path, "ZIP", PASSES_16)
     s = scene.depth_cloud.sequence
-    s.mode, s.prefetch, s.cache_mb = 'LAZY', True, 16384.0
+    s.mode, s.prefetch = 'LAZY', True
+    preferences.settings().cache_mb = 16384.0
     scene.depth_cloud.exr_path = pattern
     scene.frame_set(frames[0])
     assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}

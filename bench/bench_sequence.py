@@ -112,6 +112,7 @@ def main():
     import bpy
     import OpenEXR
     dc = import_extension()
+    from depth_cloud.glue import preferences
     from depth_cloud.glue.sequence import playback
 
     OpenEXR.set_global_thread_count(args.exr_threads)
@@ -131,7 +132,8 @@ def main():
     for run, prefetch in enumerate((True, False, True)):
         scene = setup_scene(frames)
         s = scene.depth_cloud.sequence
-        s.mode, s.prefetch, s.cache_mb = 'LAZY', prefetch, 8192.0
+        s.mode, s.prefetch = 'LAZY', prefetch
+        preferences.settings().cache_mb = 8192.0
         scene.depth_cloud.exr_path = pattern
         rss0 = rss_bytes()
         t0 = time.perf_counter()

@@ -110,14 +110,17 @@ def execute(argv) -> int:
 _handle = None
 
 
-def register():
+classes = ()
+
+
+def on_register():
     global _handle
     import bpy
     if _handle is None and hasattr(bpy.utils, "register_cli_command"):
         _handle = bpy.utils.register_cli_command(PROG, execute)
 
 
-def unregister():
+def on_unregister():
     global _handle
     import bpy
     if _handle is not None:

@@ -1,5 +1,4 @@
 """Operators: thin; they read settings, call the glue and report errors."""
-import bpy
 
 from .bake_usd import DEPTH_CLOUD_OT_bake_usd
 from .build import DEPTH_CLOUD_OT_build
@@ -14,4 +13,3 @@ from .set_view import DEPTH_CLOUD_OT_set_view
 classes = (DEPTH_CLOUD_OT_build, DEPTH_CLOUD_OT_build_sequence, DEPTH_CLOUD_OT_render_passes,
            DEPTH_CLOUD_OT_bake_usd, DEPTH_CLOUD_OT_fuse, DEPTH_CLOUD_OT_check_camera, DEPTH_CLOUD_OT_pick_point,
            DEPTH_CLOUD_OT_find_mask_names, DEPTH_CLOUD_OT_set_view)
-register, unregister = bpy.utils.register_classes_factory(classes)

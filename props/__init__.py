@@ -10,14 +10,6 @@ those of 0.1.0, so older .blend files open with their settings (``tests/blender/
 from . import display, fusion, masks, output, pick, scene, sequence
 
 # Nested groups first: a PointerProperty (or CollectionProperty) needs its type registered.
-_MODULES = (output, display, sequence, fusion, pick, masks, scene)
-
-
-def register():
-    for module in _MODULES:
-        module.register()
-
-
-def unregister():
-    for module in reversed(_MODULES):
-        module.unregister()
+classes = output.classes + display.classes + sequence.classes + fusion.classes + pick.classes + masks.classes \
+    + scene.classes
+on_register, on_unregister = scene.attach, scene.detach

@@ -95,4 +95,3 @@ class DepthCloudObjectDisplay(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudDisplaySettings, DepthCloudObjectDisplay)
-register, unregister = bpy.utils.register_classes_factory(classes)

@@ -81,4 +81,3 @@ def fusion_options(fs) -> dict:
 
 
 classes = (DepthCloudFusionSettings,)
-register, unregister = bpy.utils.register_classes_factory(classes)

@@ -30,4 +30,3 @@ def mask_pick():
 
 
 classes = (DepthCloudMaskName,)
-register, unregister = bpy.utils.register_classes_factory(classes)

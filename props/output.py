@@ -38,4 +38,3 @@ class DepthCloudOutputSettings(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudOutputSettings,)
-register, unregister = bpy.utils.register_classes_factory(classes)

@@ -30,4 +30,3 @@ class DepthCloudCameraCheckSettings(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudPickSettings, DepthCloudCameraCheckSettings)
-register, unregister = bpy.utils.register_classes_factory(classes)

@@ -83,16 +83,14 @@ class DepthCloudObjectSettings(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudSettings, DepthCloudObjectSettings)
-_register, _unregister = bpy.utils.register_classes_factory(classes)
 
 
-def register():
-    _register()
+def attach():
+    """The settings on every Scene and Object (after the classes are registered)."""
     bpy.types.Scene.depth_cloud = PointerProperty(type=DepthCloudSettings)
     bpy.types.Object.depth_cloud = PointerProperty(type=DepthCloudObjectSettings)
 
 
-def unregister():
+def detach():
     del bpy.types.Object.depth_cloud
     del bpy.types.Scene.depth_cloud
-    _unregister()

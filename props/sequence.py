@@ -27,8 +27,8 @@ class DepthCloudSequenceSettings(bpy.types.PropertyGroup):
     frame_step: IntProperty(name="Step", default=1, min=1, description="Build every Nth frame")
     mode: EnumProperty(name="Mode", items=MODES, default='LAZY')
     cache_mb: FloatProperty(name="Cache Budget", default=2048.0, min=0.0, soft_max=65536.0, precision=1, step=100,
-                          description="Memory (MB) for frames kept for playback; least recently shown frames "
-                                      "are dropped first (16 bytes per point)")
+                          description="Unused since the budget became the add-on's preference (Preferences › "
+                                      "Add-ons › Depth Cloud); kept so files saved before still open")
     prefetch: BoolProperty(name="Read Ahead", default=True,
                            description="Decode the next frames' EXRs on a background thread during playback")
     viewport_detail: IntProperty(name="Viewport Detail", default=1, min=1, max=64,
@@ -73,4 +73,3 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
 
 
 classes = (DepthCloudSequenceSettings, DepthCloudSequenceObject)
-register, unregister = bpy.utils.register_classes_factory(classes)

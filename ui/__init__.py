@@ -1,7 +1,5 @@
 """User interface: sidebar panels in the 3D Viewport and the Compositor."""
-import bpy
 
 from . import display, fusion, output, panels, picking, sequence
 
 classes = panels.classes + sequence.classes + output.classes + display.classes + fusion.classes + picking.classes
-register, unregister = bpy.utils.register_classes_factory(classes)

@@ -2,6 +2,9 @@
 active sequence object's playback state."""
 from __future__ import annotations
 
+import bpy
+
+from ..glue import preferences
 from .panels import property_column, sidebar_subpanels
 
 
@@ -20,7 +23,9 @@ def draw_sequence(layout, context):
         sub.prop(s, "frame_end")
     sub.prop(s, "frame_step")
     if s.mode != 'KEYED':
-        col.prop(s, "cache_mb", text="Cache (MB)")
+        prefs = preferences.settings()
+        if isinstance(prefs, bpy.types.AddonPreferences):  # the machine's budget, shown where it is set
+            col.prop(prefs, "cache_mb", text="Cache (MB, all scenes)")
         col.prop(s, "prefetch")
         col.prop(s, "viewport_detail")
     layout.operator("depth_cloud.build_sequence", icon='SEQUENCE')

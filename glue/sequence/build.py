@@ -16,7 +16,7 @@ from ...core.errors import DepthCloudError, SourceFileError
 from ...core.frames import format_frames, frame_numbers, split_existing
 from ...core.points.inputs import SourceSpec
 from ...core.sequence.framecache import CachedFrame
-from .. import compat, datablock, display, inputs, objects
+from .. import compat, datablock, display, inputs, objects, preferences
 from ..source import READING_OPTIONS, setting_value
 from . import playback
 
@@ -182,7 +182,7 @@ class SequenceBuild:
                 return frame
         if self.mode == PRELOAD:
             entry = CachedFrame.from_point_set(frame, point_set, model)
-            budget = int(scene.depth_cloud.sequence.cache_mb * playback.MB)
+            budget = int(preferences.cache_budget_mb() * playback.MB)
             if self._staged_bytes + entry.nbytes > budget:
                 self.budget_full = True
                 self.todo.clear()  # the rest is built on first visit
@@ -276,7 +276,8 @@ class SequenceBuild:
         for frame, message in self.failed:
             lines.append(('WARNING', f"frame {frame} skipped: {message}"))
         if self.budget_full:
-            lines.append(('WARNING', f"the cache budget ({self.scene.depth_cloud.sequence.cache_mb:g} MB) holds "
+            budget = preferences.cache_budget_mb()
+            lines.append(('WARNING', f"the cache budget ({budget:g} MB, add-on preferences) holds "
                                      f"{self.preloaded or len(self.staged)} preloaded frame(s); the others are built "
                                      f"when first shown"))
         return lines

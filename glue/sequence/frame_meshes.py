@@ -27,10 +27,17 @@ import bpy
 
 TAG = "depth_cloud_ready_frame"
 
-_ready: dict = {}  # (uid, frame) -> (mesh name, session_uid)
-_by_session: dict = {}  # session_uid -> (uid, frame)
-_scan = False  # look for untracked tagged meshes at the next sweep
-_doomed: list = []  # names (with session_uid) to remove once nothing uses them and no render runs
+class ReadyMeshes:
+    """The ready meshes this process made, in one place with one reset (``forget_all``)."""
+
+    def __init__(self):
+        self.ready: dict = {}  # (uid, frame) -> (mesh name, session_uid)
+        self.by_session: dict = {}  # session_uid -> (uid, frame)
+        self.scan = False  # look for untracked tagged meshes at the next sweep
+        self.doomed: list = []  # names (with session_uid) to remove once nothing uses them and no render runs
+
+
+_meshes = ReadyMeshes()
 
 
 def mesh_bytes(mesh) -> int:
@@ -50,7 +57,7 @@ def _find(name, session_uid):
 
 def ready(key):
     """The ready Mesh of ``key`` (``(uid, frame)``), or None (never made, dropped, or vanished)."""
-    item = _ready.get(key)
+    item = _meshes.ready.get(key)
     if item is None:
         return None
     mesh = _find(*item)
@@ -63,8 +70,8 @@ def frame_of(mesh):
     """``(uid, frame)`` a tracked ready Mesh holds, or None."""
     if mesh is None:
         return None
-    key = _by_session.get(mesh.session_uid)
-    if key is None or _ready.get(key, (None,))[0] != mesh.name:
+    key = _meshes.by_session.get(mesh.session_uid)
+    if key is None or _meshes.ready.get(key, (None,))[0] != mesh.name:
         return None
     return key
 
@@ -81,14 +88,19 @@ def is_ready_mesh(mesh) -> bool:
 
 def track(key, mesh):
     forget(key)
-    _ready[key] = (mesh.name, mesh.session_uid)
-    _by_session[mesh.session_uid] = key
+    _meshes.ready[key] = (mesh.name, mesh.session_uid)
+    _meshes.by_session[mesh.session_uid] = key
+
+
+def tracked_keys() -> list:
+    """``(uid, frame)`` of every ready Mesh tracked now."""
+    return list(_meshes.ready)
 
 
 def forget(key):
-    item = _ready.pop(key, None)
-    if item is not None and _by_session.get(item[1]) == key:
-        del _by_session[item[1]]
+    item = _meshes.ready.pop(key, None)
+    if item is not None and _meshes.by_session.get(item[1]) == key:
+        del _meshes.by_session[item[1]]
     return item
 
 
@@ -96,15 +108,15 @@ def release(key):
     """``FrameCache`` release callback: the frame's ready Mesh is no longer kept."""
     item = forget(key)
     if item is not None:
-        _doomed.append(item)
+        _meshes.doomed.append(item)
 
 
 def forget_all():
     """Stop tracking every ready Mesh (after undo or file load their datablocks may be other
     ones); the tagged meshes are removed by :func:`sweep` once unused."""
-    _ready.clear()
-    _by_session.clear()
-    _doomed.clear()
+    _meshes.ready.clear()
+    _meshes.by_session.clear()
+    _meshes.doomed.clear()
 
 
 def use(obj, mesh):
@@ -122,11 +134,10 @@ def use(obj, mesh):
 def sweep(rendering: bool, scan: bool = False):
     """Remove dropped ready meshes nothing uses (never while rendering); ``scan`` (after undo
     or a file load) also removes every untracked tagged Mesh nothing uses."""
-    global _scan
-    _scan = _scan or scan
+    _meshes.scan = _meshes.scan or scan
     if rendering:
         return
-    doomed, _doomed[:] = list(_doomed), []
+    doomed, _meshes.doomed[:] = list(_meshes.doomed), []
     for name, session_uid in doomed:
         mesh = _find(name, session_uid)
         if mesh is None:
@@ -134,11 +145,11 @@ def sweep(rendering: bool, scan: bool = False):
         if mesh.users == 0:
             bpy.data.meshes.remove(mesh)
         else:
-            _doomed.append((name, session_uid))  # on screen: removed once swapped away
-    if not _scan:
+            _meshes.doomed.append((name, session_uid))  # on screen: removed once swapped away
+    if not _meshes.scan:
         return
-    _scan = False
-    tracked = {item[1] for item in _ready.values()}
+    _meshes.scan = False
+    tracked = {item[1] for item in _meshes.ready.values()}
     for mesh in [m for m in bpy.data.meshes if m.users == 0 and is_ready_mesh(m)]:
         if mesh.session_uid not in tracked:
             bpy.data.meshes.remove(mesh)

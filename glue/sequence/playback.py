@@ -33,7 +33,7 @@ from ...core.sequence.framecache import (
     decode_colors,
     decode_normals,
 )
-from .. import datablock, inputs
+from .. import datablock, inputs, preferences
 from ..source import reading_options, settings_spec
 from . import frame_meshes
 
@@ -41,17 +41,34 @@ MB = 1024 * 1024
 DEFAULT_BUDGET_MB = 2048
 READ_AHEAD = 2
 
-_cache = FrameCache(DEFAULT_BUDGET_MB * MB)
-_players: dict = {}
-_suspended = 0
-_scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32),
-            "normals": np.empty((0, 3), np.float32)}
+class PlaybackState:
+    """Everything playback keeps for the process, in one place with one reset (a file opened,
+    the extension unregistered): the frame cache, the players, failures reported once."""
+
+    def __init__(self):
+        self.cache = FrameCache(DEFAULT_BUDGET_MB * MB)
+        self.players: dict = {}  # sequence uid -> Player
+        self.suspended = 0  # > 0 inside ``suspended()``: frame changes update nothing
+        self.rendering = False  # a render runs (render_init .. render_complete/cancel)
+        self.unexpected_reported: set = set()  # (uid, error type, message) reported once
+        self.scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32),
+                        "normals": np.empty((0, 3), np.float32)}
+
+    def reset(self):
+        """Forget every sequence: players (read-ahead stopped), cached frames, reported failures."""
+        for uid in list(self.players):
+            reset(uid)
+        self.cache.clear()
+        self.unexpected_reported.clear()
+
+
+_state = PlaybackState()
 _EMPTY = (np.empty((0, 3), np.float32), np.empty((0, 4), np.float32), np.empty(0, np.float32))
 
 
 def cache() -> FrameCache:
-    """The one cache shared by all sequences (its budget is the scene's Cache Budget)."""
-    return _cache
+    """The one cache shared by all sequences (its budget is the add-on preferences' Cache Budget)."""
+    return _state.cache
 
 
 class Player:
@@ -74,15 +91,11 @@ class Player:
             self.prefetcher = None
 
 
-_rendering = False
-
-
 def set_rendering(on: bool) -> bool:
     """Renders in progress (render_init .. render_complete/cancel) use the build's detail;
     True when that changed."""
-    global _rendering
-    changed = _rendering != bool(on)
-    _rendering = bool(on)
+    changed = _state.rendering != bool(on)
+    _state.rendering = bool(on)
     return changed
 
 
@@ -90,7 +103,7 @@ def spec_of(obj, scene=None) -> SourceSpec:
     """What ``obj`` plays back; in the viewport (not while rendering) at the scene's
     *Viewport Detail* when that is coarser than the build's detail."""
     spec = settings_spec(obj.depth_cloud.sequence)
-    coarse = scene.depth_cloud.sequence.viewport_detail if scene is not None and not _rendering else 1
+    coarse = scene.depth_cloud.sequence.viewport_detail if scene is not None and not _state.rendering else 1
     return replace(spec, detail=coarse) if coarse > spec.detail else spec
 
 
@@ -105,42 +118,39 @@ def player_for(obj, scene=None) -> Player:
     render) forgets its frames."""
     uid = obj.depth_cloud.sequence.uid
     sig = _signature(obj, scene)
-    player = _players.get(uid)
+    player = _state.players.get(uid)
     if player is None or player.signature != sig:
         if player is not None:
             reset(uid)
-        player = _players[uid] = Player(uid, sig)
+        player = _state.players[uid] = Player(uid, sig)
     return player
 
 
 def player(uid: str) -> Player | None:
-    return _players.get(uid)
+    return _state.players.get(uid)
 
 
 def reset(uid: str):
     """Forget everything about sequence ``uid`` (cached frames, failures, read-ahead)."""
-    old = _players.pop(uid, None)
+    old = _state.players.pop(uid, None)
     if old is not None:
         old.stop()
-    _cache.discard_where(lambda key: key[0] == uid)
+    _state.cache.discard_where(lambda key: key[0] == uid)
 
 
 def reset_all():
-    for uid in list(_players):
-        reset(uid)
-    _cache.clear()
+    _state.reset()
 
 
 @contextlib.contextmanager
 def suspended():
     """Frame changes inside the block do not update sequence objects (builders step the
     scene through frames to evaluate cameras)."""
-    global _suspended
-    _suspended += 1
+    _state.suspended += 1
     try:
         yield
     finally:
-        _suspended -= 1
+        _state.suspended -= 1
 
 
 def sequence_objects(scene):
@@ -157,8 +167,9 @@ def source_frame(settings, frame: int):
     return held, held == frame
 
 
-def apply_budget(scene):
-    _cache.set_budget(int(scene.depth_cloud.sequence.cache_mb * MB))
+def apply_budget(scene=None):
+    """The cache's budget from the add-on's preferences (the machine's, not the scene's)."""
+    _state.cache.set_budget(int(preferences.cache_budget_mb() * MB))
 
 
 def _stat(path):
@@ -187,15 +198,15 @@ def own_mesh(obj):
     if mesh is None:
         mesh = obj.data
         if frame_meshes.is_ready_mesh(mesh):
-            if _rendering:  # nothing is created during renders: this Mesh stops being a ready one
+            if _state.rendering:  # nothing is created during renders: this Mesh stops being a ready one
                 key = frame_meshes.frame_of(mesh)
                 if key is not None:
                     frame_meshes.forget(key)
-                    _cache.discard_extra(key)
+                    _state.cache.discard_extra(key)
                 del mesh[frame_meshes.TAG]
                 return mesh
             mesh = bpy.data.meshes.new(obj.name)
-        if not _rendering:
+        if not _state.rendering:
             s.mesh = mesh
     return mesh
 
@@ -212,7 +223,9 @@ def _mesh_to_write(obj, frame, n, normals, attributes):
     else the sequence's own Mesh."""
     uid = obj.depth_cloud.sequence.uid
     key = (uid, frame)
-    if n and not _rendering and _cache.put_extra(key, _extra_bytes(n, normals, attributes), frame_meshes.release):
+    room = n and not _state.rendering and _state.cache.put_extra(key, _extra_bytes(n, normals, attributes),
+                                                                  frame_meshes.release)
+    if room:
         mesh = frame_meshes.new_mesh(f"{obj.name} frame {frame}")
         frame_meshes.track(key, mesh)
         return mesh
@@ -241,21 +254,21 @@ def write_frame(obj, entry: CachedFrame | None, point_set=None, frame=None):
         return
     n = len(entry)
     mesh = _mesh_to_write(obj, entry.frame, n, entry.normal_codes, entry.attributes)
-    if len(_scratch["radius"]) < n:  # reused buffers: no page faults per frame
-        _scratch["colors"] = np.empty((n, 4), np.float32)
-        _scratch["radius"] = np.empty(n, np.float32)
-    rgba = decode_colors(entry.colors, out=_scratch["colors"][:n])
+    if len(_state.scratch["radius"]) < n:  # reused buffers: no page faults per frame
+        _state.scratch["colors"] = np.empty((n, 4), np.float32)
+        _state.scratch["radius"] = np.empty(n, np.float32)
+    rgba = decode_colors(entry.colors, out=_state.scratch["colors"][:n])
     if entry.plane is not None and entry.plane[0].any():
-        radius = _scratch["radius"][:n]
+        radius = _state.scratch["radius"][:n]
         np.dot(entry.positions, entry.plane[0], out=radius)
         radius += np.float32(entry.plane[1])
     else:
         radius = entry.radius()
     normals = None
     if entry.normal_codes is not None:
-        if len(_scratch["normals"]) < n:
-            _scratch["normals"] = np.empty((n, 3), np.float32)
-        normals = decode_normals(entry.normal_codes, out=_scratch["normals"][:n])
+        if len(_state.scratch["normals"]) < n:
+            _state.scratch["normals"] = np.empty((n, 3), np.float32)
+        normals = decode_normals(entry.normal_codes, out=_state.scratch["normals"][:n])
     datablock.write_mesh_points(mesh, entry.positions, rgba, radius, normals, entry.attributes)
     frame_meshes.use(obj, mesh)
 
@@ -282,7 +295,7 @@ def _read_ahead(player: Player, obj, scene, frame: int):
         f += direction * step
         if f < s.frame_start or f > s.frame_end:
             break
-        if (player.uid, f) not in _cache and f not in player.failed:
+        if (player.uid, f) not in _state.cache and f not in player.failed:
             ahead.append(f)
     if player.prefetcher is None:
         if not ahead:
@@ -302,7 +315,7 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     frame = scene.frame_current if frame is None else int(frame)
     target, exact = source_frame(s, frame)
     current = _holding(obj, player)
-    entry = _cache.get((player.uid, target)) if target is not None else None  # a use, for the LRU order
+    entry = _state.cache.get((player.uid, target)) if target is not None else None  # a use, for the LRU order
     ready = frame_meshes.ready((player.uid, target)) if target is not None else None
     if target is not None and current == target:
         result = target  # the mesh already holds it (frames between steps hold the previous one)
@@ -326,7 +339,7 @@ def show(obj, scene, depsgraph=None, frame=None, allow_build=True):
     if exact:
         _read_ahead(player, obj, scene, target)
     player.last_frame = frame
-    frame_meshes.sweep(_rendering)
+    frame_meshes.sweep(_state.rendering)
     return result
 
 
@@ -367,13 +380,13 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
         return None
     player.failed.pop(target, None)
     player.builds += 1
-    _cache.put((player.uid, target), CachedFrame.from_point_set(target, point_set, model))
+    _state.cache.put((player.uid, target), CachedFrame.from_point_set(target, point_set, model))
     return point_set
 
 
 def on_frame_change(scene, depsgraph=None):
     """The frame-change handler's work: every sequence object of ``scene`` shows its frame."""
-    if _suspended:
+    if _state.suspended:
         return
     objects = sequence_objects(scene)
     if not objects:
@@ -388,14 +401,11 @@ def on_frame_change(scene, depsgraph=None):
             _report_unexpected(obj, scene.frame_current, err)
 
 
-_unexpected_reported = set()
-
-
 def _report_unexpected(obj, frame: int, err: Exception):
     key = (obj.depth_cloud.sequence.uid, type(err).__name__, str(err))
-    if key in _unexpected_reported:
+    if key in _state.unexpected_reported:
         return
-    _unexpected_reported.add(key)
+    _state.unexpected_reported.add(key)
     print(f"Depth Cloud: sequence {obj.name!r}, frame {frame}: unexpected error {err!r} while showing the frame "
           "(reported once)", file=sys.stdout, flush=True)
     print(traceback.format_exc(), file=sys.stderr, flush=True)
@@ -405,12 +415,12 @@ def forget_shown():
     """After undo/redo the meshes hold what the undo step saved: show again on next change.
     Ready meshes are forgotten too (their datablocks may be other ones now) and rebuilt from
     the cached frames; the tagged ones nothing uses are removed."""
-    for p in _players.values():
+    for p in _state.players.values():
         p.shown.clear()
-    for key in _cache.extra_keys():
-        _cache.discard_extra(key)
+    for key in _state.cache.extra_keys():
+        _state.cache.discard_extra(key)
     frame_meshes.forget_all()
-    frame_meshes.sweep(_rendering, scan=True)
+    frame_meshes.sweep(_state.rendering, scan=True)
 
 
 def before_save(bpy_data):
@@ -440,9 +450,9 @@ def before_save(bpy_data):
 def drop_unused(bpy_data):
     """Forget sequences no object refers to any more (e.g. undone builds)."""
     alive = {ob.depth_cloud.sequence.uid for ob in bpy_data.objects if ob.depth_cloud.sequence.is_sequence}
-    for uid in [u for u in _players if u not in alive]:
+    for uid in [u for u in _state.players if u not in alive]:
         reset(uid)
-    _cache.discard_where(lambda key: key[0] not in alive)
+    _state.cache.discard_where(lambda key: key[0] not in alive)
 
 
 def after_load():
@@ -450,7 +460,7 @@ def after_load():
     loaded file brought (an autosave's undo memory) are removed when unused."""
     reset_all()
     frame_meshes.forget_all()
-    frame_meshes.sweep(_rendering, scan=True)
+    frame_meshes.sweep(_state.rendering, scan=True)
 
 
 def shutdown():

@@ -245,14 +245,17 @@ def test_keyed_objects(shot):
     assert all(o.hide_viewport and o.hide_render for o in clouds)
 
 
-def test_memory_budget_evicts_least_recently_used(shot):
+def test_memory_budget_evicts_least_recently_used(shot, monkeypatch):
+    """The budget is the add-on preferences' (the machine's), whatever the scene says."""
+    from depth_cloud.glue import preferences
     from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
     uid = obj.depth_cloud.sequence.uid
     frame_bytes = playback.cache().peek((uid, 1)).nbytes
     assert frame_bytes <= 16 * len(displayed_points(obj)[0])  # 16 bytes per point
-    scene.depth_cloud.sequence.cache_mb = 2.5 * frame_bytes / playback.MB  # room for two frames
+    scene.depth_cloud.sequence.cache_mb = 65536.0  # the old per-scene setting: no longer the budget
+    monkeypatch.setattr(preferences.settings(), "cache_mb", 2.5 * frame_bytes / playback.MB)  # two frames
     playback.apply_budget(scene)
     cache = playback.cache()
     cache.reset_stats()
@@ -343,6 +346,33 @@ def test_unexpected_handler_error_is_reported_once(shot, capfd, monkeypatch):
     assert len([ln for ln in out.splitlines() if "simulated failure" in ln]) == 1
     assert err.count("Traceback") == 1
 
+
+
+def test_reopened_file_reports_the_same_failure_again(shot, capfd, monkeypatch, tmp_path):
+    """Failures are reported once per sequence and error *per file*: after the file is opened
+    again (load_post resets playback's state) the same failure is reported again, not kept
+    silent by a set that outlived the file."""
+    import bpy
+
+    from depth_cloud.glue.sequence import playback
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern, prefetch=False)
+    name = obj.name
+    blend = str(tmp_path / "reopen.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=blend)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("simulated failure")
+    monkeypatch.setattr(playback, "write_frame", broken)
+    for _ in range(2):
+        capfd.readouterr()
+        bpy.ops.wm.open_mainfile(filepath=blend, load_ui=False)
+        scene = bpy.context.scene
+        assert scene.objects[name].depth_cloud.sequence.is_sequence
+        for frame in (3, 4, 3):
+            scene.frame_set(frame)
+        out, _ = capfd.readouterr()
+        assert len([ln for ln in out.splitlines() if "simulated failure" in ln]) == 1, out
 
 def test_file_names_the_rendering_camera(scene, tmp_path):
     """Cameras switched by timeline markers: each EXR names its camera in the header; a
@@ -499,9 +529,10 @@ def test_cached_frames_swap_ready_meshes(shot, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_ready_meshes_respect_the_budget(shot):
+def test_ready_meshes_respect_the_budget(shot, monkeypatch):
     """Ready meshes give way to the compact frames: with room for all four compact frames and
     about one Mesh, at most one ready Mesh is kept, and every frame still shows its points."""
+    from depth_cloud.glue import preferences
     from depth_cloud.glue.sequence import playback
     scene, cam, pattern = shot
     obj = _build(scene, pattern, prefetch=False)
@@ -510,7 +541,7 @@ def test_ready_meshes_respect_the_budget(shot):
         scene.frame_set(frame)
     compact = sum(playback.cache().peek((uid, f)).nbytes for f in FRAMES)
     mesh_bytes = max(playback._extra_bytes(len(playback.cache().peek((uid, f))), None, {}) for f in FRAMES)
-    scene.depth_cloud.sequence.cache_mb = (compact + 1.5 * mesh_bytes) / playback.MB
+    monkeypatch.setattr(preferences.settings(), "cache_mb", (compact + 1.5 * mesh_bytes) / playback.MB)
     cache = playback.cache()
     for frame in (1, 2, 3, 4, 3, 1):
         scene.frame_set(frame)
@@ -519,7 +550,7 @@ def test_ready_meshes_respect_the_budget(shot):
         assert len([k for k in cache.extra_keys() if k[0] == uid]) <= 1
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
     assert len(_ready_meshes()) <= 2  # the one kept, and at most the one on screen being swapped out
-    scene.depth_cloud.sequence.cache_mb = 0.9 * compact / playback.MB  # not even the compact frames
+    monkeypatch.setattr(preferences.settings(), "cache_mb", 0.9 * compact / playback.MB)  # not even compact frames
     for frame in FRAMES:
         scene.frame_set(frame)
         assert not [k for k in cache.extra_keys() if k[0] == uid]
@@ -546,7 +577,7 @@ def test_vanished_ready_meshes_are_rebuilt(shot, capfd):
         scene.frame_set(frame)
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])
     handlers.depth_cloud_undo_post(scene)
-    assert not frame_meshes._ready
+    assert not frame_meshes.tracked_keys()
     for frame in (2, 3):
         scene.frame_set(frame)
         assert_matches_frame(scene, cam, frame_path(pattern, frame), displayed_points(obj)[0])

@@ -1,0 +1,29 @@
+"""What belongs to the machine, not to a scene: the add-on's preferences (``preferences.py`` at
+the package's top registers them), read here by name so the glue imports nothing above it.
+
+A script that calls the package's ``register()`` without enabling the extension
+(``addon_utils.enable``) has no preferences entry: it gets :data:`FALLBACK`, the same fields at
+their defaults, which such a script may set.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import bpy
+
+#: The extension's package (``depth_cloud`` or ``bl_ext.<repository>.depth_cloud``).
+PACKAGE = __package__.rpartition(".")[0]
+DEFAULT_CACHE_MB = 2048.0
+FALLBACK = SimpleNamespace(cache_mb=DEFAULT_CACHE_MB)
+
+
+def settings():
+    """The add-on's preferences (``cache_mb`` …), or :data:`FALLBACK` when it is not enabled."""
+    addon = bpy.context.preferences.addons.get(PACKAGE)
+    prefs = getattr(addon, "preferences", None)
+    return prefs if prefs is not None else FALLBACK
+
+
+def cache_budget_mb() -> float:
+    """The process-wide memory budget of sequence playback (MB), shared by every scene."""
+    return float(settings().cache_mb)
