@@ -57,13 +57,15 @@ def setting_value(spec: SourceSpec, name: str):
 
 
 def settings_spec(settings) -> SourceSpec:
-    """The SourceSpec of the scene's Depth Cloud settings (``scene.depth_cloud``) or of what a
-    sequence object plays back (``object.depth_cloud.sequence``)."""
-    if hasattr(settings, "exr_path"):
-        path, color = settings.exr_path, settings.color_path if settings.source_mode == 'SEPARATE' else ""
-    else:
-        path, color = settings.source, settings.color_source
-    return SourceSpec(path=abspath(path), color_path=abspath(color), **reading_options(settings))
+    """The SourceSpec of the scene's Depth Cloud settings (``scene.depth_cloud``)."""
+    color = settings.color_path if settings.source_mode == 'SEPARATE' else ""
+    return SourceSpec(path=abspath(settings.exr_path), color_path=abspath(color), **reading_options(settings))
+
+
+def sequence_spec(sequence) -> SourceSpec:
+    """The SourceSpec of what a sequence object plays back (``object.depth_cloud.sequence``)."""
+    return SourceSpec(path=abspath(sequence.source), color_path=abspath(sequence.color_source),
+                      **reading_options(sequence))
 
 
 def resolve(scene, source=None, color=None, camera=None, clip=None, source_name="a source", **options) -> Source:

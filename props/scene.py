@@ -55,11 +55,9 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
                             description="Also store each point's source pixel ('pixel') and camera depth "
                                         "('depth') as attributes (12 more bytes per point); without them "
                                         "they are recovered from the positions through the camera")
-    show_channels: BoolProperty(name="Channels", default=False)
     # The panel's searchable list of the names in the file's Cryptomatte manifests (props/masks.py).
     mask_names: CollectionProperty(type=DepthCloudMaskName)
     mask_pick: masks.mask_pick()
-    show_masks: BoolProperty(name="Masks and Attributes", default=False)
     # Settings of the other features, nested so a scene has one Depth Cloud settings group.
     display: PointerProperty(type=DepthCloudDisplaySettings)
     output: PointerProperty(type=DepthCloudOutputSettings)

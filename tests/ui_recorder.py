@@ -5,8 +5,16 @@ property it draws exists."""
 class Recorder:
     """Records the properties, searches and operators a panel draws (in ``drawn``)."""
 
-    def __init__(self, drawn):
+    def __init__(self, drawn, open_sections=()):
         self.drawn = drawn
+        self.open_sections = set(open_sections)
+
+    def panel(self, idname, default_closed=False):
+        """``UILayout.panel``: ``(header, body)``, body None while the section is closed (closed
+        by default unless named in ``open_sections``)."""
+        self.drawn.append(f"section:{idname}")
+        is_open = idname in self.open_sections or not default_closed
+        return self, (self if is_open else None)
 
     def prop(self, data, name, **_kw):
         assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"

@@ -1,7 +1,8 @@
 """Display sub-panels: how clouds are drawn (live) and edge cleanup (at build)."""
 from __future__ import annotations
 
-from .panels import property_column, sidebar_subpanels
+from .layout import property_column
+from .panels import sidebar_subpanels
 
 
 def draw_display(layout, context):

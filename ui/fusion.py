@@ -1,7 +1,8 @@
 """Fusion sub-panels (3D Viewport and Compositor sidebars): they only draw."""
 from __future__ import annotations
 
-from .panels import property_column, sidebar_subpanels
+from .layout import property_column
+from .panels import sidebar_subpanels
 
 
 def draw_fusion(layout, context):

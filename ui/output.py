@@ -1,7 +1,8 @@
 """Sub-panels of the Depth Cloud sidebar: Render Passes and Bake to USD."""
 from __future__ import annotations
 
-from .panels import property_column, sidebar_subpanels
+from .layout import property_column
+from .panels import sidebar_subpanels
 
 
 def _path_and_frames(layout, out, path, frames):

@@ -4,13 +4,12 @@ from __future__ import annotations
 import bpy
 
 from . import masks
+from .layout import property_column, section
 
 
 def draw_settings(layout, context):
     settings = context.scene.depth_cloud
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
+    col = property_column(layout)
     col.prop(settings, "source_mode")
     col.prop(settings, "exr_path", text="Depth EXR" if settings.source_mode == 'SEPARATE' else "EXR")
     if settings.source_mode == 'SEPARATE':
@@ -27,11 +26,8 @@ def draw_settings(layout, context):
     col.prop(settings, "clip")
     col.prop(settings, "detail")
     col.prop(settings, "pixel_ids")
-    box = layout.box()
-    box.prop(settings, "show_channels", icon='TRIA_DOWN' if settings.show_channels else 'TRIA_RIGHT', emboss=False)
-    if settings.show_channels:
-        sub = box.column()
-        sub.use_property_split = True
+    sub = section(layout, "depth_cloud_channels", "Channels")
+    if sub is not None:
         sub.prop(settings, "layer")
         sub.prop(settings, "depth_channel")
         sub.prop(settings, "color_channels")
@@ -98,12 +94,3 @@ def sidebar_subpanels(key: str, label: str, draw, closed: bool = False) -> tuple
             attrs["bl_options"] = {'DEFAULT_CLOSED'}
         made.append(type(idname, (bpy.types.Panel,), attrs))
     return tuple(made)
-
-
-def property_column(layout):
-    """A column of properties with their labels split off to the left, without animation
-    decorators: how every Depth Cloud panel lays out its settings."""
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
-    return col

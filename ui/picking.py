@@ -5,6 +5,7 @@ import textwrap
 
 import bpy
 
+from .layout import property_column
 from .panels import sidebar_subpanels
 
 
@@ -16,15 +17,12 @@ def _wrapped(layout, text, width=42, icon='NONE'):
 
 def draw_pick(layout, context, in_image_editor: bool):
     pick = context.scene.depth_cloud.pick
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
+    col = property_column(layout)
     col.prop(pick, "target")
     if in_image_editor:
         op = layout.operator("depth_cloud.pick_point", text="Pick in Image", icon='EYEDROPPER')
         op.target = 'SETTINGS'
-    sub = layout.column(align=True)
-    sub.use_property_split = True
+    sub = property_column(layout, align=True)
     sub.prop(pick, "column")
     sub.prop(pick, "row")
     row = layout.row()
@@ -37,9 +35,7 @@ def draw_pick(layout, context, in_image_editor: bool):
 def draw_check(layout, context):
     settings = context.scene.depth_cloud
     check = settings.camera_check
-    col = layout.column()
-    col.use_property_split = True
-    col.use_property_decorate = False
+    col = property_column(layout)
     col.prop(check, "frames_around")
     layout.operator("depth_cloud.check_camera", icon='CAMERA_DATA')
     if check.result:

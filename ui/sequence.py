@@ -5,7 +5,8 @@ from __future__ import annotations
 import bpy
 
 from ..glue import preferences
-from .panels import property_column, sidebar_subpanels
+from .layout import property_column
+from .panels import sidebar_subpanels
 
 
 def draw_sequence(layout, context):

@@ -44,7 +44,7 @@ def skip_uncolored(passes, color_windows, win, what: str) -> int:
     passes.no_color_nan += int(finite.sum())
     made = np.zeros(mask.shape, dtype=bool)
     made[mask] = finite
-    passes.uncolored = made if getattr(passes, "uncolored", None) is None else passes.uncolored | made
+    passes.uncolored = made if passes.uncolored is None else passes.uncolored | made
     passes.no_color += counted
     if counted:
         passes.warnings.append(f"{passes.path}: {counted} pixels with depth lie outside the data window of the "

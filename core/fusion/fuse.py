@@ -140,10 +140,10 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
         colors = np.ones((fh, fw, 4), dtype=np.float32)
         colors[y0:y0 + h, x0:x0 + w] = passes.rgba()
     mask = normals = None
-    if getattr(passes, "mask", None) is not None:
+    if passes.mask is not None:
         mask = np.zeros((fh, fw), bool)
         mask[y0:y0 + h, x0:x0 + w] = passes.mask.selected
-    if getattr(passes, "normal", None) is not None:
+    if passes.normal is not None:
         normals = np.zeros((fh, fw, 3), np.float32)
         for k, plane in enumerate(passes.normal):
             normals[y0:y0 + h, x0:x0 + w, k] = plane

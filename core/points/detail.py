@@ -34,10 +34,10 @@ def at_detail(passes, detail: int):
     n = check_detail(detail)
     if n == 1:
         return passes
-    if getattr(passes, "deep", None) is not None:
+    if passes.deep is not None:
         raise SettingsError(f"{passes.path}: detail {n} is not available for deep files (every sample is a "
                             "point); build them at detail 1")
-    if getattr(passes, "mask", None) is not None:
+    if passes.mask is not None:
         raise SettingsError(f"{passes.path}: detail {n} cannot be combined with a mask yet; build masked "
                             "clouds at detail 1")
     o = (n - 1) // 2
@@ -46,16 +46,16 @@ def at_detail(passes, detail: int):
         return None if arr is None else np.ascontiguousarray(arr[o::n, o::n])
 
     planes = None if passes.color_planes is None else tuple(sub(p) for p in passes.color_planes)
-    xyz = getattr(passes, "position_planes", None)
-    banded = getattr(passes, "position_rows", None)
+    xyz = passes.position_planes
+    banded = passes.position_rows
     if banded is not None:  # the rows of the kept pixels, renumbered like the kept rows
         rows, row_planes = banded
         keep = (rows - o) % n == 0
         banded = ((rows[keep] - o) // n, tuple(np.ascontiguousarray(p[keep][:, o::n]) for p in row_planes))
-    normal = getattr(passes, "normal", None)
-    extra = {name: sub(arr) for name, arr in getattr(passes, "extra", {}).items()}
+    normal = passes.normal
+    extra = {name: sub(arr) for name, arr in passes.extra.items()}
     # pixels skipped for lack of color (core/color_window.py), counted again among the kept ones
-    uncolored = sub(getattr(passes, "uncolored", None))
+    uncolored = sub(passes.uncolored)
     recount = {} if uncolored is None else {"uncolored": uncolored, "no_color_nan": int(uncolored.sum())}
     return replace(passes, depth=sub(passes.depth), position=sub(passes.position), color=sub(passes.color),
                    color_planes=planes, position_planes=None if xyz is None else tuple(sub(p) for p in xyz),

@@ -148,10 +148,10 @@ def point_meta(passes: FramePasses, valid: np.ndarray, count: int | None = None)
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size),
             "points": int(np.count_nonzero(valid)) if count is None else int(count),
-            "warnings": list(passes.warnings), "detail": int(passes.step), "view": getattr(passes, "view", None)}
+            "warnings": list(passes.warnings), "detail": int(passes.step), "view": passes.view}
     raw = passes.depth if passes.depth is not None else passes.position
     nonfinite = raw.size - int(np.count_nonzero(np.isfinite(raw))) if raw is not None else 0
-    nonfinite -= getattr(passes, "no_color_nan", 0)  # skipped for lack of color (core/color_window.py)
+    nonfinite -= passes.no_color_nan  # skipped for lack of color (core/color_window.py)
     if nonfinite:
         meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} "
                                 "were skipped")

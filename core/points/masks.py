@@ -168,7 +168,7 @@ def crop_to_mask(passes):
     """The passes cropped to the bounding box of the mask's pixels (array views, no copies), so
     a masked build only unprojects the rows and columns the mask touches."""
     mask = passes.mask
-    if getattr(passes, "deep", None) is not None:  # deep samples index the whole data window
+    if passes.deep is not None:  # deep samples index the whole data window
         return passes
     rows = np.flatnonzero(mask.selected.any(axis=1))
     cols = np.flatnonzero(mask.selected.any(axis=0))

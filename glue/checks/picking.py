@@ -64,7 +64,7 @@ def _candidates(scene):
     for ob in scene.objects:
         s = ob.depth_cloud.sequence
         if s.is_sequence and s.source:
-            out.append((source_glue.settings_spec(s), None, s.camera, ob.name))
+            out.append((source_glue.sequence_spec(s), None, s.camera, ob.name))
     settings_spec = None
     if settings.exr_path.strip():
         settings_spec = source_glue.settings_spec(settings)

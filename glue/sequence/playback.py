@@ -34,7 +34,7 @@ from ...core.sequence.framecache import (
     decode_normals,
 )
 from .. import datablock, inputs, preferences
-from ..source import reading_options, settings_spec
+from ..source import reading_options, sequence_spec
 from . import frame_meshes
 
 MB = 1024 * 1024
@@ -102,7 +102,7 @@ def set_rendering(on: bool) -> bool:
 def spec_of(obj, scene=None) -> SourceSpec:
     """What ``obj`` plays back; in the viewport (not while rendering) at the scene's
     *Viewport Detail* when that is coarser than the build's detail."""
-    spec = settings_spec(obj.depth_cloud.sequence)
+    spec = sequence_spec(obj.depth_cloud.sequence)
     coarse = scene.depth_cloud.sequence.viewport_detail if scene is not None and not _state.rendering else 1
     return replace(spec, detail=coarse) if coarse > spec.detail else spec
 

@@ -669,13 +669,11 @@ def test_panel_draws_the_mask_settings(scene):
     import bpy
 
     from depth_cloud.ui.panels import draw_settings
-    s = scene.depth_cloud
     drawn = []
     draw_settings(Recorder(drawn), bpy.context)
-    assert "show_masks" in drawn and "mask" not in drawn  # collapsed
-    s.show_masks = True
+    assert "section:depth_cloud_masks" in drawn and "mask" not in drawn  # collapsed until opened
     drawn = []
-    draw_settings(Recorder(drawn), bpy.context)
+    draw_settings(Recorder(drawn, open_sections={"depth_cloud_masks"}), bpy.context)
     assert {"mask_pick@mask_names", "depth_cloud.find_mask_names", "mask", "mask_pass", "mask_threshold",
             "normals", "attributes"} <= set(drawn)
     assert not bpy.ops.depth_cloud.find_mask_names.poll()  # no source set: greyed, says why

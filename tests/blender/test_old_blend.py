@@ -32,9 +32,15 @@ def _open_copy(tmp_path):
     return bpy.context.scene
 
 
+#: Settings of 0.1.0 that are no longer settings: the "Channels" toggle became a collapsible
+#: section whose open state Blender keeps with the region (``UILayout.panel``), not in the .blend.
+NO_LONGER_SETTINGS = {"show_channels"}
+
+
 def test_old_blend_settings_survive(scene, tmp_path):
     s = _open_copy(tmp_path).depth_cloud
-    groups = (("", s, saved.SCENE),) + tuple((name, getattr(s, name), values) for name, values in saved.GROUPS)
+    scene_settings = {k: v for k, v in saved.SCENE.items() if k not in NO_LONGER_SETTINGS}
+    groups = (("", s, scene_settings),) + tuple((name, getattr(s, name), values) for name, values in saved.GROUPS)
     wrong = [f"{prefix}.{key}: {getattr(group, key)!r} != {value!r}"
              for prefix, group, values in groups for key, value in values.items()
              if not _same(getattr(group, key), value)]
