@@ -1,6 +1,6 @@
 """``depth_cloud build``, the Blender side: frames -> PointSets -> PLY files, a .blend or USD.
 
-Reuses the shared pipeline (``glue.build.point_set_for_frame`` for the numbers,
+Reuses the shared pipeline (``glue.inputs.point_set_for_frame`` for the numbers,
 ``glue.build.build_cloud_object`` for datablocks); every output is written atomically
 (``core.fileio.atomic_output``). Per-frame policy:
 
@@ -29,6 +29,7 @@ from ..core.output.ply import write_ply
 from ..core.points.inputs import SourceSpec
 from ..core.points.pointset import PointSet
 from ..glue import build as build_glue
+from ..glue import inputs as inputs_glue
 from ..glue import source as source_glue
 from ..glue.frames import scene_frames
 from ..glue.images import abspath
@@ -146,7 +147,7 @@ class _Run:
             self.missing.append(frame)
             return None, f"MISSING {rel_path(missing)}"
         try:
-            point_set, _model = build_glue.point_set_for_frame(self.scene, self.spec, frame, self.camera, self.clip)
+            point_set, _model = inputs_glue.point_set_for_frame(self.scene, self.spec, frame, self.camera, self.clip)
         except InvalidDepthError as err:
             self.empty.append((frame, str(err)))
             return _empty_point_set(), f"WARNING empty cloud: {err}"
