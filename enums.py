@@ -25,3 +25,19 @@ CONVENTIONS = [
     ('ZBUFFER', "Z-Buffer", "OpenGL non-linear window depth 0..1 with Near/Far"),
     ('INVERSE', "Inverse Depth", "1 / Z"),
 ]
+
+DISPLAY_MODES = [
+    ('POINTS', "Points", "Spheres sized by each pixel's footprint", 'POINTCLOUD_DATA', 0),
+    ('SQUARES', "Pixel Squares", "One square per pixel facing the source camera; they tile its frame exactly",
+     'MESH_PLANE', 1),
+    ('SURFACE', "Surface", "The pixel grid as a mesh, open at depth jumps", 'MESH_GRID', 2),
+]
+SHADINGS = [
+    ('UNLIT', "Unlit", "Emission of the source colors: renders reproduce the source image"),
+    ('LIT', "Lit", "Diffuse shading of the source colors, lit by the scene"),
+]
+CLEANUP_MODES = [
+    ('FLYING', "Flying Pixels",
+     "Drop pixels whose depth jumps against both opposite neighbours (between two surfaces)"),
+    ('EDGES', "All Edge Pixels", "Drop every pixel that touches a depth jump, on both sides"),
+]

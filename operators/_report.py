@@ -12,6 +12,20 @@ if TYPE_CHECKING:
     Execute = Callable[[Any, bpy.types.Context], set[str]]
 
 
+def attempt(operator, work: Callable[[], Any], on_error: Callable[[Exception], None] | None = None):
+    """``(True, work())``; or, when ``work`` raises a :class:`~..core.errors.DepthCloudError`,
+    ``on_error(err)`` (a cleanup, a result field), one ERROR report, and ``(False, None)``. The
+    boundary every operator step that can fail on bad input goes through."""
+    from ..core.errors import DepthCloudError  # core pulls in numpy: not at enable time
+    try:
+        return True, work()
+    except DepthCloudError as err:
+        if on_error is not None:
+            on_error(err)
+        operator.report({'ERROR'}, str(err))
+        return False, None
+
+
 def reports_errors(execute: Execute) -> Execute:
     """Wrap an operator's ``execute``: a :class:`~..core.errors.DepthCloudError` raised inside
     it (its message names the file, channel or setting) is reported as one ERROR line and the
@@ -21,11 +35,7 @@ def reports_errors(execute: Execute) -> Execute:
     # exactly (self, context): Blender checks the argument count of ``execute``
     @functools.wraps(execute)
     def boundary(self, context: bpy.types.Context) -> set[str]:
-        from ..core.errors import DepthCloudError  # core pulls in numpy: not at enable time
-        try:
-            return execute(self, context)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
-            return {'CANCELLED'}
+        ok, result = attempt(self, lambda: execute(self, context))
+        return result if ok else {'CANCELLED'}
 
     return boundary

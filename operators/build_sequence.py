@@ -8,6 +8,7 @@ import time
 import bpy
 
 from ._poll import source_ready
+from ._report import attempt
 from ._select import select_only
 
 
@@ -27,18 +28,17 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         return source_ready(cls, context, "build", "the EXR file (with a '#' frame pattern)")
 
     def _start(self, context):
-        from ..core.errors import DepthCloudError
         from ..glue import source
         from ..glue.sequence import build as sequence
         scene = context.scene
-        try:
+
+        def job():
             src = source.resolve(scene)
-            frames = sequence.frame_range(scene)
-            self._job = sequence.SequenceBuild(scene, src.spec, frames, scene.depth_cloud.sequence.mode,
-                                               src.camera, src.clip,
-                                               frame_end=sequence.range_end_points(scene)[1])
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
+            return sequence.SequenceBuild(scene, src.spec, sequence.frame_range(scene),
+                                          scene.depth_cloud.sequence.mode, src.camera, src.clip,
+                                          frame_end=sequence.range_end_points(scene)[1])
+        ok, self._job = attempt(self, job)
+        if not ok:
             return False
         if self._job.memory:
             self.report({'INFO'}, self._job.memory)
@@ -112,13 +112,9 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
             self._progress = None
 
     def _finish(self, context, seconds):
-        from ..core.errors import DepthCloudError
         job = self._job
-        try:
-            result = job.commit()
-        except DepthCloudError as err:
-            job.cancel()
-            self.report({'ERROR'}, str(err))
+        ok, result = attempt(self, job.commit, on_error=lambda _err: job.cancel())
+        if not ok:
             return {'CANCELLED'}
         for level, message in job.summary():
             self.report({level}, message)

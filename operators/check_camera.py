@@ -4,6 +4,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
+from ._report import attempt
 
 
 class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
@@ -18,19 +19,21 @@ class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
         return source_ready(cls, context, "check the camera")
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..core.errors import DepthCloudError
         from ..glue import source
         from ..glue.checks import camera_check
 
         scene = context.scene
         settings = scene.depth_cloud
-        try:
+
+        def check():
             src = source.resolve(scene)  # the Depth Cloud settings, their camera
-            report = camera_check.check_frame(scene, src.spec, scene.frame_current, src.camera,
-                                              frames_around=settings.camera_check.frames_around)
-        except DepthCloudError as err:
+            return camera_check.check_frame(scene, src.spec, scene.frame_current, src.camera,
+                                             frames_around=settings.camera_check.frames_around)
+
+        def shown(err):
             settings.camera_check.result = f"Error: {err}"
-            self.report({'ERROR'}, str(err))
+        ok, report = attempt(self, check, on_error=shown)
+        if not ok:
             return {'CANCELLED'}
         settings.camera_check.result = report.summary()
         for text in report.lines():

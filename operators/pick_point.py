@@ -6,7 +6,7 @@ import bpy
 from bpy.props import EnumProperty, FloatVectorProperty, IntProperty
 
 from ..props.pick import PICK_TARGETS
-from ._report import reports_errors
+from ._report import attempt, reports_errors
 
 
 class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
@@ -56,14 +56,11 @@ class DEPTH_CLOUD_OT_pick_point(bpy.types.Operator):
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         """In the Image Editor: wait for a click (the modal below); elsewhere: execute."""
-        from ..core.errors import DepthCloudError
         from ..glue.checks import picking
         if picking.image_space(context) is None or picking.main_region(context.area) is None:
             return self.execute(context)
-        try:
-            self._session = picking.PickSession(context, self.target)
-        except DepthCloudError as err:
-            self.report({'ERROR'}, str(err))
+        ok, self._session = attempt(self, lambda: picking.PickSession(context, self.target))
+        if not ok:
             return {'CANCELLED'}
         context.window_manager.modal_handler_add(self)
         return {'RUNNING_MODAL'}

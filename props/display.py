@@ -11,21 +11,7 @@ from __future__ import annotations
 import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty, StringProperty
 
-DISPLAY_MODES = [
-    ('POINTS', "Points", "Spheres sized by each pixel's footprint", 'POINTCLOUD_DATA', 0),
-    ('SQUARES', "Pixel Squares", "One square per pixel facing the source camera; they tile its frame exactly",
-     'MESH_PLANE', 1),
-    ('SURFACE', "Surface", "The pixel grid as a mesh, open at depth jumps", 'MESH_GRID', 2),
-]
-SHADINGS = [
-    ('UNLIT', "Unlit", "Emission of the source colors: renders reproduce the source image"),
-    ('LIT', "Lit", "Diffuse shading of the source colors, lit by the scene"),
-]
-CLEANUP_MODES = [
-    ('FLYING', "Flying Pixels",
-     "Drop pixels whose depth jumps against both opposite neighbours (between two surfaces)"),
-    ('EDGES', "All Edge Pixels", "Drop every pixel that touches a depth jump, on both sides"),
-]
+from ..enums import CLEANUP_MODES, DISPLAY_MODES, SHADINGS
 
 
 def _apply(self, _context, **values):

@@ -12,6 +12,7 @@ import numpy as np
 from ..camera.model import CameraModel
 from ..camera.projections import PANORAMIC
 from ..errors import SizeMismatchError
+from ..exr.header import read_exr_header
 from ..frames import last_placeholder
 from ..points.inputs import FramePasses
 from ..points.unproject import point_at_pixel
@@ -69,7 +70,6 @@ def blender_view_names(part_attributes) -> list:
 
 def stamped_frame(path: str, default: int) -> int:
     """The frame Blender stamped into an EXR's header (``Frame``), else ``default``."""
-    from ..exr.header import read_exr_header
     try:
         return int(str(read_exr_header(path).header.get("Frame")).strip())
     except (TypeError, ValueError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import ChannelError, SettingsError, SourceFileError
+from .header import read_exr_header
 
 _KEY = re.compile(r"^cryptomatte/([^/]+)/(name|hash|conversion|manifest|manif_file)$")
 _RANK_GROUP = re.compile(r"^(.*?)(\d\d)\.([rgbaRGBA])$")
@@ -208,7 +209,6 @@ def coverage(layer: CryptoLayer, ids, get) -> np.ndarray:
 
 def read_layers(path) -> list:
     """The Cryptomatte layers of an EXR file, from its header alone (no pixels decoded)."""
-    from .header import read_exr_header
     hdr = read_exr_header(path)
     return layers(hdr.header, [c.name for part in hdr.parts for c in part.channels], hdr.path)
 

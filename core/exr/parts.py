@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import SourceFileError
 from . import groups as exr_groups
 from .header import COMPRESSIONS, read_exr_header
 
@@ -116,7 +117,6 @@ def layout_from_header(header, buf) -> FileLayout:
 
 def read_layout(path: str, buf) -> FileLayout:
     """:func:`layout_from_header` of the file at ``path`` (mapped in ``buf``)."""
-    from ..errors import SourceFileError
     try:
         header = read_exr_header(path)
     except SourceFileError as err:

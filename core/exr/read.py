@@ -18,6 +18,7 @@ from ..errors import ChannelError, DepthCloudError, SourceFileError, ViewError
 from ..fileio import require_file
 from . import damage as exr_damage
 from . import deep_read
+from . import parts as exr_parts
 from . import views as views_mod
 from .groups import open_channels, part_channels
 from .header import merge_part_headers, read_exr_header
@@ -335,7 +336,6 @@ def _read_selected(path, known, view, channels, reader, bands=None) -> ExrFile:
     header read, then only the chosen channels of the healthy parts decoded by a part reader
     (``core.exr_parts``), or by OpenEXR's full read where those cannot (codec, layout, damage
     they find); ``bands``: see ``read_exr``."""
-    from . import parts as exr_parts
     layout, problems = known
     strict = not callable(channels)
     banded = []  # the names of ``bands``, chosen once the channel list is known

@@ -44,6 +44,7 @@ import numpy as np
 from ..camera.model import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from ..errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from ..points import depth as depth_mod
+from ..points.deep import behind_samples, sample_positions
 from ..points.footprint import point_radius
 from ..points.gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
 from ..points.pointset import PointSet
@@ -149,7 +150,6 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
             normals[y0:y0 + h, x0:x0 + w, k] = plane
     behind = None
     if passes.deep is not None:  # deep: the depth map holds the front samples, the rest come along
-        from ..points.deep import behind_samples
         behind = behind_samples(passes, camera, clip)
     return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path),
                      mask=mask, normals=normals, behind=behind)
@@ -349,7 +349,6 @@ def prepare_view(view: DepthView, index: int, settings: FusionSettings) -> Prepa
     if view.mask is not None:
         stats["masked"] = masked
     if view.behind is not None and len(view.behind[1]):  # deep views: the samples behind the front
-        from ..points.deep import sample_positions
         bpix, bz, bcol = view.behind
         bpos = sample_positions(cam, bpix, bz)
         toward = (cam.location.astype(np.float32) - bpos) if cam.projection != ORTHOGRAPHIC else \

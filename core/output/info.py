@@ -14,13 +14,17 @@ import numpy as np
 
 from ..camera.from_header import blender_camera_name, camera_from_header, describe_cameras
 from ..errors import CameraError, SourceFileError, ViewError
+from ..exr import cryptomatte
 from ..exr import damage as exr_damage
 from ..exr import read as exr
 from ..exr import views as views_mod
 from ..exr.header import read_exr_header
 from ..fileio import require_file
+from ..points import attributes
 from ..points import depth as depth_mod
+from ..points.deep import sample_summary
 from ..points.passes import file_convention
+from .ply import read_ply_header
 
 #: Blender stamp fields worth showing.
 STAMP_FIELDS = ("Scene", "Frame", "Software", "Date", "RenderTime", "File")
@@ -151,7 +155,6 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None
     }
     info.update(pass_extras_info(merged, names, layer, path))
     if any(str(p["storage"]).startswith("deep") for p in parts):  # reads the sample counts
-        from ..points.deep import sample_summary
         info["deep"] = sample_summary(path)
     if stats:
         info["stats"] = channel_stats(path)
@@ -162,8 +165,6 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None
 def pass_extras_info(header: dict, names, layer: str, path: str) -> dict:
     """Cryptomatte layers with their manifest names, the Normal pass, and the passes a mask
     or an attribute can use (``mask_passes``: index passes and other passes by name)."""
-    from ..exr import cryptomatte
-    from ..points import attributes
     crypto = cryptomatte.layers(header, names, path)
     crypto_channels = {ch for lay in crypto for pair in lay.ranks for ch in pair}
     normal = attributes.find_normal_channels(names, layer)
@@ -210,7 +211,6 @@ def refine_guess_with_stats(info: dict) -> None:
 
 
 def ply_info(path: str | os.PathLike[str]) -> dict:
-    from .ply import read_ply_header
     fmt, elements, header_size, comments = read_ply_header(path)
     return {"path": os.fspath(path), "format": "PLY", "encoding": fmt, "header_bytes": header_size,
             "file_size": os.path.getsize(path), "comments": comments,

@@ -6,8 +6,9 @@ import numpy as np
 
 from ..camera.model import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from ..errors import CameraError, InvalidDepthError
-from . import attributes, masks, panorama
+from . import attributes, deep, masks, panorama
 from . import depth as depth_mod
+from .detail import at_detail
 from .footprint import point_radius
 from .gather import (
     BLOCK,
@@ -33,7 +34,6 @@ def unproject(passes: FramePasses, camera: CameraModel | None = None, clip: bool
     Normal pass and named passes (``passes.mask/normal/extra``) select and annotate the points.
     """
     if detail != 1:
-        from .detail import at_detail
         passes = at_detail(passes, detail)
     if passes.mask is None and passes.normal is None and not passes.extra:
         return _unproject(passes, camera, clip)
@@ -55,7 +55,6 @@ def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> P
         raise CameraError(f"{passes.path}: a depth pass needs the camera that rendered it; "
                           "set a camera (or use a world Position pass, which needs none)")
     if passes.deep is not None:  # deep files: one point per sample
-        from . import deep
         return deep.unproject(passes, camera, clip)
     camera = frame_camera(passes, camera)
     if camera.projection == PANORAMIC:

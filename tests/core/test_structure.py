@@ -141,7 +141,7 @@ FLOORS = (
     ("core.points",),                                       # passes -> points
     ("core.checks", "core.fusion", "core.sequence", "core.output"),
     ("core",),                                              # the package's exported names
-    ("glue.compat", "glue.progress", "glue.images", "glue.frames"),
+    ("glue.compat", "glue.progress", "glue.images", "glue.frames", "glue.preferences"),
     ("glue.camera", "glue.datablock"),                      # Blender camera -> CameraModel; PointSet -> datablock
     ("glue.source", "glue.views", "glue.display"),          # what to read; how clouds look
     ("glue.masks", "glue.inputs", "glue.objects"),          # one frame's inputs; the cloud objects
