@@ -53,7 +53,7 @@ from .core.errors import (
     SourceFileError,
     ViewError,
 )
-from .core.fusion.fuse import FusionResult, FusionSettings
+from .core.fusion import FusionResult, FusionSettings
 from .core.points.inputs import SourceSpec
 from .core.points.pointset import PointSet
 from .core.points.unproject import point_at_pixel

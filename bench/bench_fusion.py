@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 from _common import import_extension  # noqa: E402
 
 import_extension(register=False)
-from depth_cloud.core.fusion import fuse as fusion  # noqa: E402
+from depth_cloud.core import fusion  # noqa: E402
 from depth_cloud.core.fusion.knn import knn_brute, knn_distances  # noqa: E402
 from synthetic import dodecahedron_cameras, inject_outliers, render_depth, shade  # noqa: E402
 

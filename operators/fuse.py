@@ -42,7 +42,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..core.fusion.fuse import FusionSettings
+        from ..core.fusion import FusionSettings
         from ..glue import source
         from ..glue.fusion import fuse as glue_fusion
         from ..glue.progress import Progress

@@ -19,10 +19,10 @@ from dataclasses import replace
 
 import bpy
 
+from ...core import fusion as core_fusion
 from ...core.camera.lists import read_camera_list
 from ...core.errors import CameraError, SettingsError
 from ...core.frames import has_frame_placeholder, resolve_frame_path
-from ...core.fusion import fuse as core_fusion
 from ...core.points.inputs import SourceSpec
 from ...core.points.passes import read_frame_passes
 from .. import datablock, inputs, objects

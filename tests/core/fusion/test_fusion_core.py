@@ -4,10 +4,10 @@ import math
 import numpy as np
 import pytest
 
+from depth_cloud.core import fusion
 from depth_cloud.core.camera.lists import camera_from_direction, look_at
 from depth_cloud.core.camera.model import CameraModel
 from depth_cloud.core.errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
-from depth_cloud.core.fusion import fuse as fusion
 from depth_cloud.core.fusion.knn import knn
 from depth_cloud.core.points.inputs import FramePasses
 from synthetic import dodecahedron_cameras, inject_outliers, render_depth, shade, surface_distance, surface_samples
@@ -190,7 +190,7 @@ def test_projector_matches_camera_model():
                dict(projection="ORTHO", ortho_scale=3.0, shift_x=-0.2)):
         cam = CameraModel(cam_to_world=look_at((1, -4, 2), (0, 0, 0)), width=81, height=57, **kw)
         p = rng.uniform(-1, 1, (500, 3))
-        x, y, d = fusion._Projector(cam)(p.astype(np.float32))
+        x, y, d = fusion.Projector(cam)(p.astype(np.float32))
         ex, ey, ed = cam.project(p)
         np.testing.assert_allclose(x, ex, atol=2e-3)
         np.testing.assert_allclose(y, ey, atol=2e-3)
@@ -202,7 +202,7 @@ def test_compare_with_view_agree_contradict_hidden():
     lookup = np.full((20, 20), 2.0, np.float32)  # a wall at depth 2
     lookup[:, :5] = np.inf  # background on the left
     lookup[0:3, 15:20] = np.nan  # unknown corner
-    proj = fusion._Projector(cam)
+    proj = fusion.Projector(cam)
 
     def at(col, row, depth):
         return np.array([[cam.plane_x(col) * depth, cam.plane_y(row) * depth, -depth]], np.float32)
