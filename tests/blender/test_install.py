@@ -3,7 +3,7 @@ extension install, enables, builds a cloud, and disables cleanly (everything unr
 import sys
 from pathlib import Path
 
-from extension_install import build_zip, disable_script, install_script, run_in_fresh_blender
+from extension_install import MODULE, build_zip, disable_script, install_script, run_in_fresh_blender
 
 import paths
 
@@ -27,6 +27,11 @@ clouds = [o for o in scene.objects if o.depth_cloud.is_cloud]
 assert len(clouds) == 1 and clouds[0].type == 'POINTCLOUD', clouds
 from depth_cloud import api  # the documented import works inside real Blender
 assert api.unproject(scene, source=path).positions.shape[0] == len(clouds[0].data.points)
+# the machine's settings are the add-on's preferences, and playback's budget follows them
+prefs = bpy.context.preferences.addons[{module!r}].preferences
+prefs.cache_mb = 123.0
+preferences = importlib.import_module({module!r} + ".glue.preferences")
+assert preferences.cache_budget_mb() == 123.0
 print("DEPTH_CLOUD_BUILT", len(clouds[0].data.points))
 """
 
@@ -48,7 +53,7 @@ print("DEPTH_CLOUD_CLEAN")
 def test_zip_installs_enables_builds_and_disables(tmp_path):
     zip_path = build_zip(REPO, tmp_path / "dist")
     script = (install_script(zip_path)
-              + BUILD_AND_CHECK.format(scenes=str(SCENES), exr=str(tmp_path / "frame.exr"))
+              + BUILD_AND_CHECK.format(scenes=str(SCENES), exr=str(tmp_path / "frame.exr"), module=MODULE)
               + disable_script() + AFTER_DISABLE)
     proc = run_in_fresh_blender(sys.executable, script, tmp_path / "user")
     out = proc.stdout + proc.stderr
