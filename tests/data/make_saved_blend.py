@@ -12,6 +12,7 @@ the .blend and referenced relative to it) and builds the cloud from it with the 
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -56,19 +57,30 @@ def _assign(group, values):
         setattr(group, key, value)
 
 
-def main():
+@contextlib.contextmanager
+def extension_scene():
+    """The extension registered from this repository (as ``depth_cloud``) around a factory-empty
+    scene, saved without a .blend1 beside it; the tests' helpers importable."""
     link_dir = tempfile.mkdtemp(prefix="dc_make_blend_")
     os.symlink(REPO, os.path.join(link_dir, "depth_cloud"))
     sys.path[:0] = [link_dir, os.path.join(REPO, "tests")]
     import bpy
 
     import depth_cloud
-    from scenes import add_camera, add_primitives, render, setup_render
     depth_cloud.register()
     try:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         bpy.context.preferences.filepaths.save_version = 0  # no .blend1 beside it
-        scene = bpy.context.scene
+        yield bpy.context.scene
+    finally:
+        depth_cloud.unregister()
+
+
+def main():
+    with extension_scene() as scene:
+        import bpy
+
+        from scenes import add_camera, add_primitives, render, setup_render
         scene.frame_current = FRAME
         setup_render(scene, 32, 24)
         add_primitives(scene)
@@ -88,8 +100,6 @@ def main():
         bpy.ops.wm.save_as_mainfile(filepath=BLEND, compress=True)
         print(f"saved {BLEND} ({os.path.getsize(BLEND)} bytes) by Blender {bpy.app.version_string}; "
               f"cloud {cloud.name!r} with {len(cloud.data.points)} points")
-    finally:
-        depth_cloud.unregister()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -31,18 +30,12 @@ def frame_files():
 
 
 def main():
-    link_dir = tempfile.mkdtemp(prefix="dc_make_blend_")
-    os.symlink(REPO, os.path.join(link_dir, "depth_cloud"))
-    sys.path[:0] = [link_dir, os.path.join(REPO, "tests")]
-    import bpy
+    sys.path.insert(0, HERE)
+    from make_saved_blend import extension_scene
+    with extension_scene() as scene:
+        import bpy
 
-    import depth_cloud
-    from scenes import add_camera, add_primitives, look_at_euler, setup_render
-    depth_cloud.register()
-    try:
-        bpy.ops.wm.read_factory_settings(use_empty=True)
-        bpy.context.preferences.filepaths.save_version = 0  # no .blend1 beside it
-        scene = bpy.context.scene
+        from scenes import add_camera, add_primitives, look_at_euler, setup_render
         setup_render(scene, 32, 24)
         add_primitives(scene)
         cam = add_camera(scene)
@@ -70,8 +63,6 @@ def main():
         bpy.ops.wm.save_as_mainfile(filepath=BLEND, compress=True)
         print(f"saved {BLEND} ({os.path.getsize(BLEND)} bytes) by Blender {bpy.app.version_string}; "
               f"sequence {seq[0].name!r}, frames {FRAMES}")
-    finally:
-        depth_cloud.unregister()
 
 
 if __name__ == "__main__":
