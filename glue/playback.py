@@ -22,6 +22,7 @@ from dataclasses import replace
 import bpy
 import numpy as np
 
+from ..core import depth_images
 from ..core.errors import CameraError, DepthCloudError
 from ..core.framecache import (
     DEFAULT_RADIUS,
@@ -260,6 +261,8 @@ def write_frame(obj, entry: CachedFrame | None, point_set=None, frame=None):
 
 def _prefetch_ok(spec: SourceSpec) -> bool:
     color = spec.color_path.strip()
+    if spec.path.lower().endswith(depth_images.PNG + depth_images.TIFF):
+        return False  # may need Blender's image loader, which only runs on the main thread
     return not color or color.lower().endswith(".exr")
 
 
