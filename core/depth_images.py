@@ -367,7 +367,7 @@ def _read_oiio(path: str) -> np.ndarray | None:
     return arr.reshape(spec.height, spec.width, -1)
 
 
-def _from_fallback(path: str, fallback, head: dict | None) -> np.ndarray:
+def from_fallback(path: str, fallback, head: dict | None) -> np.ndarray:
     rgba = np.asarray(fallback(path), dtype=np.float32)
     if head is None:
         return rgba
@@ -436,7 +436,7 @@ def read_array(path: str, key: str = "", fallback: Callable[[str], np.ndarray] |
     if arr is not None:
         return arr
     if fallback is not None:
-        return _from_fallback(path, fallback, _header(path))
+        return from_fallback(path, fallback, _header(path))
     raise SourceFileError(path, f"{why} needs an image reader: OpenImageIO or Blender's image loader (run inside "
                                 "Blender), or save it with None/Sub/Up PNG filters or an uncompressed/Deflate TIFF")
 

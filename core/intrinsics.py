@@ -19,7 +19,7 @@ with the depth image's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class Intrinsics:
     width: int
     height: int
     skew: float = 0.0
-    source: str = "intrinsics"
+    source: str = field(default="intrinsics", compare=False)  # where it was given, for messages
 
     def __post_init__(self):
         for name in ("fx", "fy", "cx", "cy", "skew"):
