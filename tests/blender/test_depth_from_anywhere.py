@@ -64,7 +64,8 @@ def shot(scene, shot_dir):
         surf = z < 1e9
         mm = np.where(surf, np.rint(z * 1000.0), 0).astype(np.uint16)
         depth_images.write_png(str(d / f"depth_mm_{f:04d}.png"), mm, 1)
-        depth_images.write_png(str(d / f"depth_8bit_{f:04d}.png"), np.where(surf, np.rint(z / 0.05), 0).astype(np.uint8))
+        eight = np.where(surf, np.rint(z / 0.05), 0).astype(np.uint8)
+        depth_images.write_png(str(d / f"depth_8bit_{f:04d}.png"), eight)
         depth_images.write_tiff(str(d / f"depth_{f:04d}.tif"), np.where(surf, z, 0).astype(np.float32))
         np.save(d / f"depth_{f:04d}.npy", np.where(surf, z, np.nan).astype(np.float32))
         srgb = np.rint(np.clip(linear_to_srgb(rgba[..., :3]), 0, 1) * 255).astype(np.uint8)
