@@ -28,6 +28,11 @@ def _samples(passes, max_samples=core_check.MAX_SAMPLES):
         rows, planes = passes.position_rows
         return core_check.samples_from_rows(passes.depth, rows, planes, *args)
     if planes is None:
+        from ..core.depth_images import is_depth_image
+        if is_depth_image(passes.path):
+            from ..core.errors import SourceFileError
+            raise SourceFileError(passes.path, "a depth image holds no world Position pass to check the camera "
+                                               "against (the check needs an EXR with depth and Position)")
         raise ChannelError(passes.path, "world Position pass (Position.X/Y/Z) to check the camera against",
                            passes.channels)
     return core_check.samples_from_arrays(passes.depth, planes, *args)

@@ -240,3 +240,98 @@ def test_cli_builds_from_png_with_intrinsics_and_poses(shot, tmp_path, capsys):
                        "--frames", "1", "--output", str(tmp_path / "c_####.ply")])
     err = capsys.readouterr().err
     assert status != 0 and "depth scale must be positive" in err and len(err.strip().splitlines()) == 1
+
+
+def test_captured_path_plays_back_fuses_and_bakes(shot, tmp_path):
+    """Build Sequence + frame_set playback, fusion and the USD bake on a TUM path."""
+    import bpy
+    from test_sequence import displayed_points
+
+    from depth_cloud import api
+    scene, cam, d, truth = shot
+    new = api.import_camera_path(scene, str(d / "trajectory.txt"), depth=str(d / "depth.txt"),
+                                 color=str(d / "rgb.txt"), intrinsics=_intrinsics_text(truth[1][2]),
+                                 depth_scale=0.001, folder=str(tmp_path / "linked"))
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    (obj,) = [o for o in scene.objects if o.depth_cloud.sequence.is_sequence]
+    assert obj.depth_cloud.sequence.depth_scale == pytest.approx(0.001)
+    for f in (3, 1, 2):
+        scene.frame_set(f)
+        p, _c, _r = displayed_points(obj)
+        pos, z, model = truth[f]
+        x, y, _ = model.project(p)
+        cols, rows = np.floor(x).astype(int), np.floor(y).astype(int)
+        gt = pos[rows, cols].astype(np.float64)
+        depth = z[rows, cols]
+        ray = np.linalg.norm(gt - model.location, axis=1) / depth
+        err = np.linalg.norm(p - gt, axis=1)
+        print(f"playback frame {f}: {len(p)} points, p99 error/bound "
+              f"{np.percentile(err / (0.0005 * ray + BOUND * depth), 99):.3f}")
+        assert len(p) == int((z < 1e9).sum())
+        assert np.percentile(err / (0.0005 * ray + BOUND * depth), 99) <= 1.0
+    result = api.fuse_point_set(scene, frames="1-3", camera=new)
+    fused = result.point_set.positions.astype(np.float64)
+    # each fused point against the Position pass of the pixel it falls in, in the view where
+    # it is nearest (fusion merges neighbouring views' points within a voxel)
+    near = np.full(len(fused), np.inf)
+    for f in FRAMES:
+        pos, z, model = truth[f]
+        x, y, _ = model.project(fused)
+        inside = (x >= 0) & (x < W) & (y >= 0) & (y < H)
+        c, r = np.floor(x[inside]).astype(int), np.floor(y[inside]).astype(int)
+        d_f = np.linalg.norm(fused[inside] - pos[r, c], axis=1)
+        d_f[z[r, c] >= 1e9] = np.inf
+        near[inside] = np.minimum(near[inside], d_f)
+    print(f"fusion: {len(fused)} points, distance to the Position pass: median {np.median(near) * 1000:.2f} mm, "
+          f"p90 {np.percentile(near, 90) * 1000:.2f} mm")
+    assert len(fused) > 500 and np.median(near) < 0.01
+    # the same fusion from the EXR renders and their Blender camera: the same cloud within the quantisation
+    ref = api.fuse_point_set(scene, source=str(d / "shot_####.exr"), frames="1-3",
+                             camera=cam).point_set.positions.astype(np.float64)
+    gap = np.sqrt(np.min(((fused[:, None, :] - ref[None, :, :]) ** 2).sum(axis=2), axis=1))
+    print(f"fusion from EXRs: {len(ref)} points; captured-path fusion to it: median {np.median(gap) * 1000:.3f} mm, "
+          f"p90 {np.percentile(gap, 90) * 1000:.3f} mm")
+    assert abs(len(ref) - len(fused)) <= 0.02 * len(ref) and np.median(gap) < 0.001
+    pt = api.pixel_to_world(scene, 20, 30, frame=2)
+    assert np.linalg.norm(pt - truth[2][0][30, 20]) <= 0.0005 * 1.2 + BOUND * truth[2][1][30, 20]
+    try:
+        import pxr  # noqa: F401
+    except ImportError:
+        return  # the 4.2 wheel bundles no USD
+    baked = api.bake_usd(scene, frames="1-3", path=str(tmp_path / "tum.usdc"))
+    print(f"USD bake: frames {list(baked.frames)}, {baked.points} points")
+    assert list(baked.frames) == [1, 2, 3] and baked.points == sum(int((truth[f][1] < 1e9).sum()) for f in FRAMES)
+
+
+def test_camera_check_says_a_depth_image_has_no_position_pass(shot):
+    from depth_cloud import api
+    scene, cam, d, truth = shot
+    with pytest.raises(api.SourceFileError, match="depth_mm_0001.png: a depth image holds no world Position pass"):
+        api.check_camera(scene, frame=1, source=str(d / "depth_mm_####.png"), camera=cam, depth_scale=0.001)
+
+
+def test_eight_bit_depth_over_256(scene, tmp_path):
+    """The annotation case: an 8-bit PNG storing depth x 256 (depth < 1), scale 1/256."""
+    import bpy
+
+    from depth_cloud import api
+    from depth_cloud.core import depth_images
+    setup_render(scene, W, H)
+    add_primitives(scene)
+    cam = add_camera(scene, location=(0.75, -0.7, 1.45), target=(0.0, 0.0, 0.6), lens=24.0, clip_end=0.99)
+    path = str(tmp_path / "close.exr")
+    scene.render.filepath = path
+    scene.render.use_file_extension = False
+    bpy.ops.render.render(write_still=True)
+    pos, z, _ = read_ground_truth(path)
+    surf = z < 1e9
+    assert surf.sum() > 0.3 * surf.size and z[surf].max() < 0.996
+    depth_images.write_png(str(tmp_path / "d8.png"), np.where(surf, np.rint(z * 256), 0).astype(np.uint8), 2)
+    cam.data.clip_end = 10.0  # rendered with 0.99 so that everything fits in 8 bits; build without that clip
+    pts = api.unproject(scene, frame=1, source=str(tmp_path / "d8.png"), camera=cam, depth_scale=1 / 256)
+    model = api.camera_model(cam, scene, size=(W, H))
+    err, depth, ray = _errors(pts, (pos, z, model))
+    ratio = err / (0.5 / 256 * ray + BOUND * depth)
+    print(f"8-bit depth/256: {len(err)} points, p99 error/bound {np.percentile(ratio, 99):.3f}, "
+          f"max error {err.max() * 1000:.2f} mm")
+    assert len(err) == int(surf.sum()) and np.percentile(ratio, 99) <= 1.0
