@@ -52,6 +52,8 @@ class PoseFrame:
     depth: str = ""
     color: str = ""
     timestamp: float | None = None
+    #: transforms.json without an image size: its intrinsics keys, completed by intrinsics_for_size
+    pending: dict | None = None
 
 
 @dataclass
@@ -378,10 +380,13 @@ def read_transforms(path: str) -> CapturedPath:
         m = m.copy()
         m[:3, :3] = rot / scale
         merged = {**data, **fr}
+        intr = _json_intrinsics(merged, where)
         out.frames.append(PoseFrame(name=os.path.basename(str(fr.get("file_path", f"frame_{i}"))), cam_to_world=m,
-                                    intrinsics=_json_intrinsics(merged, where),
-                                    color=_json_path(base, fr.get("file_path")),
-                                    depth=_json_path(base, fr.get("depth_file_path"))))
+                                    intrinsics=intr, color=_json_path(base, fr.get("file_path")),
+                                    depth=_json_path(base, fr.get("depth_file_path")),
+                                    pending=None if intr is not None else {
+                                        k: merged[k] for k in ("fl_x", "fl_y", "cx", "cy", "camera_angle_x",
+                                                               "camera_angle_y") if k in merged} | {"where": where}))
     return out
 
 
@@ -397,6 +402,8 @@ def _json_path(base: str, p) -> str:
 def _json_intrinsics(d: dict, where: str) -> Intrinsics | None:
     w, h = d.get("w"), d.get("h")
     if w is None or h is None:
+        if d.get("fl_x") is None and d.get("camera_angle_x") is None:
+            raise CameraError(f"{where}: no intrinsics (fl_x/fl_y/cx/cy or camera_angle_x)")
         return None  # the image size comes from the depth files (intrinsics_for_size)
     return _intrinsics_with_size(d, int(w), int(h), where)
 
@@ -462,6 +469,8 @@ def intrinsics_for_size(path: CapturedPath, width: int, height: int) -> None:
     """Fill frames with no intrinsics from a size-less ``transforms.json`` and check every
     frame's intrinsics against the depth image size."""
     for f in path.frames:
+        if f.intrinsics is None and f.pending is not None:  # transforms.json without w, h: the depth's size
+            f.intrinsics = _intrinsics_with_size(f.pending, int(width), int(height), f.pending["where"])
         if f.intrinsics is None:
-            raise CameraError(f"{path.source}: no image size (w, h) for frame {f.name}")
+            raise CameraError(f"{path.source}: no intrinsics for frame {f.name}")
         f.intrinsics.check_size(width, height, f"depth image {f.depth}")

@@ -190,3 +190,19 @@ def test_opencv_distortion_refused(tmp_path):
     with pytest.raises(CameraError, match="distortion"):
         poses.read_colmap_cameras(str(tmp_path / "cameras.txt"))
     assert os.path.exists(tmp_path / "cameras.txt")
+
+
+def test_transforms_camera_angle_without_size(tmp_path):
+    """The original NeRF files: camera_angle_x only, the size from the images."""
+    import json
+    m = np.eye(4)
+    m[:3, 3] = (0, 0, 4)
+    frame = {"file_path": "./train/r_0", "transform_matrix": m.tolist()}
+    (tmp_path / "transforms.json").write_text(json.dumps({"camera_angle_x": 0.6911112070083618, "frames": [frame]}))
+    got = poses.read_transforms(str(tmp_path / "transforms.json"))
+    assert got.frames[0].intrinsics is None
+    poses.intrinsics_for_size(got, 800, 800)
+    k = got.frames[0].intrinsics
+    assert math.isclose(k.fx, 400 / math.tan(0.6911112070083618 / 2)) and k.cx == 399.5 and k.fy == k.fx
+    with pytest.raises(SizeMismatchError, match="800x800 image but depth image"):
+        poses.intrinsics_for_size(got, 400, 400)
