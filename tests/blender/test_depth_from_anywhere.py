@@ -335,3 +335,36 @@ def test_eight_bit_depth_over_256(scene, tmp_path):
     print(f"8-bit depth/256: {len(err)} points, p99 error/bound {np.percentile(ratio, 99):.3f}, "
           f"max error {err.max() * 1000:.2f} mm")
     assert len(err) == int(surf.sum()) and np.percentile(ratio, 99) <= 1.0
+
+
+def test_panel_and_operators(shot, tmp_path):
+    """The panel shows Depth Scale / Invalid Value for a depth image and the two camera
+    operators; the operators work from the settings and report bad input as errors."""
+    import bpy
+
+    from depth_cloud.ui.panels import draw_settings
+    from ui_recorder import Recorder
+    scene, cam, d, truth = shot
+    settings = scene.depth_cloud
+    settings.source_mode, settings.exr_path = 'SEPARATE', str(d / "depth_mm_####.png")
+    settings.color_path, settings.depth_scale = str(d / "color_####.png"), 0.001
+    drawn = []
+    draw_settings(Recorder(drawn), bpy.context)
+    assert {"depth_scale", "invalid_value", "depth_cloud.camera_from_intrinsics",
+            "depth_cloud.import_camera_path"} <= set(drawn)
+    k = _intrinsics_text(truth[1][2]).split(",")
+    assert bpy.ops.depth_cloud.camera_from_intrinsics(fx=float(k[0]), fy=float(k[1]), cx=float(k[2]),
+                                                      cy=float(k[3])) == {'FINISHED'}
+    made = settings.camera
+    assert made is not None and made != cam
+    made.matrix_world = cam.matrix_world.copy()
+    from depth_cloud import api
+    pts = api.unproject(scene, frame=1)  # the settings: PNG in mm, the camera from intrinsics
+    err, depth, ray = _errors(pts, truth[1])
+    assert np.percentile(err / (0.0005 * ray + BOUND * depth), 99) <= 1.0
+    with pytest.raises(RuntimeError, match="principal point cx=500.0"):
+        bpy.ops.depth_cloud.camera_from_intrinsics(fx=50.0, fy=50.0, cx=500.0, cy=20.0)
+    assert bpy.ops.depth_cloud.import_camera_path(filepath=str(d / "colmap" / "images.txt"),
+                                                  depth=str(d / "depth_mm_####.png"), color=str(d)) == {'FINISHED'}
+    assert settings.camera.name.startswith("Captured Camera") and settings.exr_path.endswith("depth_####.png")
+    assert api.unproject(scene, frame=2).meta["points"] == int((truth[2][1] < 1e9).sum())
