@@ -499,3 +499,42 @@ def read_display(path: str) -> np.ndarray:
     if k in (2, 4):
         out[..., 3] = v[..., -1]
     return out
+
+
+def image_info(path: str, stats: bool = False, fallback=None) -> dict:
+    """What ``info`` shows of a depth image: size, sample type, channels, how a build reads it
+    and (``stats``) the range of its values (0 counted apart for integer images)."""
+    low = path.lower()
+    info = {"path": path, "format": "DEPTH_IMAGE", "file_size": os.path.getsize(path)}
+    if low.endswith(NUMPY):
+        arr = read_array(path)
+        info.update(width=arr.shape[1], height=arr.shape[0], channels=arr.shape[2], type=str(arr.dtype))
+    else:
+        head = png_header(path) if low.endswith(PNG) else tiff_header(path)
+        kind = "uint" if head["integer"] else "float"
+        if low.endswith(TIFF) and head.get("sample_format") == 2:
+            kind = "int"
+        info.update(width=head["width"], height=head["height"], channels=head["channels"],
+                    type=f"{kind}{head['bits']}")
+        arr = read_array(path, fallback=fallback) if stats else None
+    info["kind"] = "POSITION" if info["channels"] >= 3 and info["type"].startswith("float") else "DEPTH"
+    if stats and arr is not None:
+        v = arr[..., 0] if info["kind"] == "DEPTH" else arr[..., :3]
+        finite = v[np.isfinite(v)] if v.dtype.kind == "f" else v.ravel()
+        zeros = int(np.count_nonzero(finite == 0))
+        nonzero = finite[finite != 0]
+        info["stats"] = {"min": float(nonzero.min()) if nonzero.size else None,
+                         "max": float(nonzero.max()) if nonzero.size else None,
+                         "zeros": zeros, "nonfinite": int(v.size - finite.size)}
+    return info
+
+
+def format_image_info(info: dict) -> list:
+    lines = [info["path"], f"  depth image {info['width']}x{info['height']}, {info['channels']} channel(s) of "
+                           f"{info['type']}, {info['file_size']:,} bytes",
+             f"  pass (auto): {info['kind']}; depth = stored value x --depth-scale (then the convention); "
+             f"invalid: {'0' if not info['type'].startswith('float') else 'none'} unless --invalid-value"]
+    s = info.get("stats")
+    if s:
+        lines.append(f"  values: {s['min']}..{s['max']} (non-zero), {s['zeros']:,} zero, {s['nonfinite']:,} NaN/inf")
+    return lines

@@ -218,6 +218,9 @@ def ply_info(path: str | os.PathLike[str]) -> dict:
 def file_info(path: str | os.PathLike[str], stats: bool = False, view: str | None = None) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
     path = require_file(path)
+    from . import depth_images
+    if depth_images.is_depth_image(path):  # PNG, TIFF, .npy/.npz depth (core/depth_images.py)
+        return depth_images.image_info(path, stats)
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
@@ -255,6 +258,9 @@ def _window_note(info) -> str:
 
 def format_info(info: dict) -> list:
     """Human-readable lines."""
+    if info["format"] == "DEPTH_IMAGE":
+        from .depth_images import format_image_info
+        return format_image_info(info)
     if info["format"] == "PLY":
         lines = [info["path"], f"  PLY {info['encoding']}, {info['file_size']:,} bytes"]
         for el in info["elements"]:

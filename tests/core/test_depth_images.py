@@ -206,3 +206,12 @@ def test_transforms_camera_angle_without_size(tmp_path):
     assert math.isclose(k.fx, 400 / math.tan(0.6911112070083618 / 2)) and k.cx == 399.5 and k.fy == k.fx
     with pytest.raises(SizeMismatchError, match="800x800 image but depth image"):
         poses.intrinsics_for_size(got, 400, 400)
+
+
+def test_info_describes_depth_images(tmp_path):
+    from depth_cloud.core.info import file_info, format_info
+    depth_images.write_png(str(tmp_path / "d.png"), np.array([[0, 7], [1000, 65535]], np.uint16))
+    info = file_info(str(tmp_path / "d.png"), stats=True)
+    assert (info["width"], info["height"], info["type"], info["kind"]) == (2, 2, "uint16", "DEPTH")
+    assert info["stats"] == {"min": 7.0, "max": 65535.0, "zeros": 1, "nonfinite": 0}
+    assert "2x2, 1 channel(s) of uint16" in "\n".join(format_info(info))
