@@ -368,3 +368,18 @@ def test_panel_and_operators(shot, tmp_path):
                                                   depth=str(d / "depth_mm_####.png"), color=str(d)) == {'FINISHED'}
     assert settings.camera.name.startswith("Captured Camera") and settings.exr_path.endswith("depth_####.png")
     assert api.unproject(scene, frame=2).meta["points"] == int((truth[2][1] < 1e9).sum())
+
+
+def test_blender_loader_reads_tiffs_exactly(scene, tmp_path):
+    """16-bit (Deflate) and float TIFFs through Blender's own loader (the reader of the 4.2
+    wheel, which has no OpenImageIO module): every value equal."""
+    from depth_cloud.core import depth_images
+    from depth_cloud.glue.images import read_display_image
+    v = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    f = (np.random.default_rng(0).random((30, 40)) * 50).astype(np.float32)
+    depth_images.write_tiff(str(tmp_path / "a16.tif"), v, compress=True, predictor=True)
+    depth_images.write_tiff(str(tmp_path / "f32.tif"), f)
+    for name, want in (("a16.tif", v), ("f32.tif", f)):
+        path = str(tmp_path / name)
+        got = depth_images.from_fallback(path, read_display_image, depth_images.tiff_header(path))
+        assert got.dtype == want.dtype and np.array_equal(got[..., 0], want), name
