@@ -383,3 +383,22 @@ def test_blender_loader_reads_tiffs_exactly(scene, tmp_path):
         path = str(tmp_path / name)
         got = depth_images.from_fallback(path, read_display_image, depth_images.tiff_header(path))
         assert got.dtype == want.dtype and np.array_equal(got[..., 0], want), name
+
+
+def test_cli_fuse_on_a_captured_path(shot, tmp_path, capsys):
+    from depth_cloud import cli
+    from depth_cloud.core.ply import read_ply
+    scene, cam, d, truth = shot
+    status = cli.main(["fuse", "--poses", str(d / "transforms.json"), "--depth-scale", "0.001",
+                       "--output", str(tmp_path / "fused.ply")])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    v = read_ply(str(tmp_path / "fused.ply"))["vertex"]
+    fused = np.stack([v["x"], v["y"], v["z"]], axis=1).astype(np.float64)
+    from depth_cloud import api
+    ref = api.fuse_point_set(scene, source=str(d / "shot_####.exr"), frames="1-3",
+                             camera=cam).point_set.positions.astype(np.float64)
+    gap = np.sqrt(np.min(((fused[:, None, :] - ref[None, :, :]) ** 2).sum(axis=2), axis=1))
+    print(f"CLI fuse --poses transforms.json: {len(fused)} points, median gap to the EXR fusion "
+          f"{np.median(gap) * 1000:.3f} mm")
+    assert abs(len(ref) - len(fused)) <= 0.02 * len(ref) and np.median(gap) < 0.001
