@@ -58,7 +58,7 @@ def source_from_args(args, scene):
     captured path and makes its frames the settings' source; ``--intrinsics`` makes a camera."""
     try:
         from .captured import camera_from_args, poses_from_args
-        poses_from_args(args, scene)
+        args.pose_warnings = poses_from_args(args, scene)
         camera = camera_from_args(args, scene) or camera_option(args)
         return source_glue.resolve(scene, args.source or None, args.color, camera, args.clip,
                                    source_name="--source",
@@ -104,6 +104,8 @@ def run_build(args, console) -> int:
     t_start = time.perf_counter()
     scene = resolve_scene(args)
     src = source_from_args(args, scene)
+    for warning in getattr(args, "pose_warnings", ()):  # --poses: non-unit quaternions, unused poses
+        console.line(f"WARNING {warning}")
     spec, camera, clip = src.spec, src.camera, src.clip
     fmt = output_format(args.output, args.format)
     if fmt == "usd" and not usd_available():

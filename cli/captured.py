@@ -8,11 +8,12 @@ from ..glue import captured
 from ..glue.images import abspath
 
 
-def poses_from_args(args, scene) -> None:
+def poses_from_args(args, scene) -> list:
     """``--poses FILE``: key a camera along the path and make its frames the scene's source
-    (then ``--source`` must not be given)."""
+    (then ``--source`` must not be given). Returns the warnings noticed while reading it
+    (non-unit quaternions, unused poses), for the command to print."""
     if not getattr(args, "poses", None):
-        return
+        return []
     from ..core.errors import SettingsError
     from ..core.intrinsics import parse_intrinsics
     from ..core.poses import read_tum_list
@@ -30,9 +31,11 @@ def poses_from_args(args, scene) -> None:
         first = read_tum_list(depth)[1][0] if fmt == "TUM" and depth else (depth[0] if depth else None)
         size = captured.depth_size(first) if first else (None, None)
         intr = parse_intrinsics(args.intrinsics, *size, source="--intrinsics")
-    captured.import_camera_path(scene, path, fmt, depth, abspath(args.pose_color) if args.pose_color else None, intr,
-                                args.pose_tolerance, scene.frame_start, depth_scale=args.depth_scale,
-                                invalid_value=args.invalid_value)
+    _cam, cap = captured.import_camera_path(scene, path, fmt, depth,
+                                            abspath(args.pose_color) if args.pose_color else None, intr,
+                                            args.pose_tolerance, scene.frame_start, depth_scale=args.depth_scale,
+                                            invalid_value=args.invalid_value)
+    return list(cap.warnings)
 
 
 def camera_from_args(args, scene):

@@ -53,7 +53,8 @@ def run_fuse(args, console) -> int:
     scene = resolve_scene(args)
     if getattr(args, "poses", None) or getattr(args, "intrinsics", None):  # cameras from numbers
         from .captured import camera_from_args, poses_from_args
-        poses_from_args(args, scene)
+        for warning in poses_from_args(args, scene):  # non-unit quaternions, unused poses
+            console.line(f"WARNING {warning}")
         cam = camera_from_args(args, scene)
         if cam is not None:
             args.camera = cam.name

@@ -231,11 +231,21 @@ def test_cli_builds_from_png_with_intrinsics_and_poses(shot, tmp_path, capsys):
     err = capsys.readouterr().err
     assert status == 0, err
     assert sorted(os.listdir(tmp_path)) == ["a_0001.ply", "a_0002.ply", "a_0003.ply"]
-    status = cli.main(["build", "--poses", str(d / "trajectory.txt"), "--pose-depth", str(d / "depth.txt"),
+    lines = (d / "trajectory.txt").read_text().splitlines()
+    bits = lines[2].split()
+    bits[4:8] = [repr(2 * float(b)) for b in bits[4:8]]  # a quaternion of length 2: normalised, warned about
+    (tmp_path / "traj.txt").write_text("\n".join(lines[:2] + [" ".join(bits)] + lines[3:]) + "\n")
+    status = cli.main(["build", "--poses", str(tmp_path / "traj.txt"), "--pose-depth", str(d / "depth.txt"),
                        "--intrinsics", k, "--depth-scale", "0.001", "--frames", "1-3",
                        "--output", str(tmp_path / "b_####.ply")])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert status == 0, err
+    assert "WARNING" in out and "traj.txt, line 3" in out and "has length 2, not 1; normalised" in out
+    from depth_cloud.core.ply import read_ply
+    for f in FRAMES:  # the same points as the build from the Blender camera (the pose was normalised)
+        a, b = (read_ply(str(tmp_path / f"{p}_{f:04d}.ply"))["vertex"] for p in "ab")
+        assert len(a) == len(b)
+        assert max(np.abs(a[c] - b[c]).max() for c in "xyz") < 1e-4
     status = cli.main(["build", "--source", str(d / "depth_mm_####.png"), "--depth-scale", "-1", "--camera", cam.name,
                        "--frames", "1", "--output", str(tmp_path / "c_####.ply")])
     err = capsys.readouterr().err
