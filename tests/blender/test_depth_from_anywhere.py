@@ -138,6 +138,7 @@ def test_blender_written_16bit_png_reads_exactly(shot, tmp_path):
     got = depth_images.read_array(path, fallback=read_display_image)  # whichever reader applies
     assert got.dtype == np.uint16 and head["bits"] == 16
     assert np.array_equal(got[..., 0], values)
+    assert np.array_equal(depth_images.read_png(path)[..., 0], values)  # the pure decoder (any row filters)
     via_blender = depth_images.from_fallback(path, read_display_image, head)  # Blender's loader itself
     assert via_blender.dtype == np.uint16 and np.array_equal(via_blender[..., 0], values)
 
