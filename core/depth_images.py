@@ -513,6 +513,11 @@ def depth_plane(path: str, arr: np.ndarray, position: bool) -> np.ndarray:
     return arr[..., 0]
 
 
+def times(values: np.ndarray, scale: float) -> np.ndarray:
+    """float32 ``values x scale`` rounded once (computed in float64: 1500 x 0.001 is 1.5)."""
+    return (np.asarray(values, dtype=np.float64) * float(scale)).astype(np.float32)
+
+
 def scaled(path: str, values: np.ndarray, scale: float, invalid: float | None) -> tuple[np.ndarray, int]:
     """``(float32 values × scale with invalid pixels NaN, count of invalid pixels)``."""
     integer = values.dtype.kind in "uib"

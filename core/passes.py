@@ -242,13 +242,13 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     if depth_name:
         out.depth = f.get(depth_name, win)
         if spec.depth_scale != 1.0:
-            out.depth = out.depth * np.float32(spec.depth_scale)
+            out.depth = depth_images.times(out.depth, spec.depth_scale)
         out.depth_channel = depth_name
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
         if spec.depth_scale != 1.0:
-            out.position *= np.float32(spec.depth_scale)
+            out.position = depth_images.times(out.position, spec.depth_scale)
     elif pos_names and not any(f.damage_error(n) for n in pos_names):  # a damaged one is only warned about
         if all(n in f.channels for n in pos_names):
             out.position_planes = tuple(f.get(n, win) for n in pos_names)
@@ -385,6 +385,10 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
         raise SettingsError(f"{f.path}: a deep file gives points from its depth samples; set the pass to Auto or "
                             "Depth (world position passes are not read from deep files)")
     read = deep.read_samples(spec, f, own_colors=color_path is None)
+    if spec.depth_scale != 1.0:  # stored x scale = scene units, before the convention (as flat depth)
+        read.samples.depth = depth_images.times(read.samples.depth, spec.depth_scale)
+        if read.samples.depth_back is not None:
+            read.samples.depth_back = depth_images.times(read.samples.depth_back, spec.depth_scale)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
                       warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))

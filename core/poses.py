@@ -191,7 +191,7 @@ def read_colmap(images_txt: str, cameras_txt: str | None = None) -> CapturedPath
         bits = s.split()
         i += 1
         if len(bits) < 10 or not bits[0].isdigit() or bits[8] not in cams:
-            if len(bits) >= 10 and bits[0].isdigit() and bits[8] not in cams:
+            if len(bits) >= 10 and bits[0].isdigit() and bits[8] not in cams and not _all_numbers(bits[9:]):
                 raise CameraError(f"{images_txt}, line {line}: camera id {bits[8]} is not in {cameras_txt} "
                                   f"(it has {', '.join(sorted(cams))})")
             continue  # a POINTS2D line

@@ -232,3 +232,27 @@ def test_info_describes_depth_images(tmp_path):
     assert (info["width"], info["height"], info["type"], info["kind"]) == (2, 2, "uint16", "DEPTH")
     assert info["stats"] == {"min": 7.0, "max": 65535.0, "zeros": 1, "nonfinite": 0}
     assert "2x2, 1 channel(s) of uint16" in "\n".join(format_info(info))
+
+
+def test_depth_scale_applies_to_exr_depth_flat_and_deep(tmp_path):
+    """Stored x scale for EXRs too (flat Z, a position pass and deep samples), before the convention."""
+    import OpenEXR
+
+    from depth_cloud.core import deep
+    z = np.full((3, 4), 2000.0, np.float32)
+    z[0, 0] = 1500.0
+    pos = np.random.default_rng(4).random((3, 4, 3)).astype(np.float32)
+    hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    chans = {"Z": z, "P.X": pos[..., 0], "P.Y": pos[..., 1], "P.Z": pos[..., 2]}
+    with OpenEXR.File(hdr, chans) as f:
+        f.write(str(tmp_path / "z.exr"))
+    p = read_frame_passes(SourceSpec(str(tmp_path / "z.exr"), depth_scale=0.001), 1)
+    assert p.depth[0, 0] == np.float32(1.5) and p.depth[1, 1] == np.float32(2.0)
+    p = read_frame_passes(SourceSpec(str(tmp_path / "z.exr"), kind="POSITION", depth_scale=2.0), 1)
+    assert np.allclose(p.position, pos * 2)
+    counts = np.ones((2, 3), np.int32)
+    dz = np.arange(1, 7, dtype=np.float32) * 1000
+    path = deep.write_deep_exr(str(tmp_path / "d.exr"), counts, {"Z": dz, "A": np.ones(6, np.float32)})
+    cam = CameraModel(np.eye(4), 3, 2)
+    ps = unproject(read_frame_passes(SourceSpec(path, depth_scale=0.001), 1), cam)
+    assert np.allclose(ps.depth, dz / 1000)
