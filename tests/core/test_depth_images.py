@@ -243,7 +243,7 @@ def test_depth_scale_applies_to_exr_depth_flat_and_deep(tmp_path):
     z[0, 0] = 1500.0
     pos = np.random.default_rng(4).random((3, 4, 3)).astype(np.float32)
     hdr = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
-    chans = {"Z": z, "P.X": pos[..., 0], "P.Y": pos[..., 1], "P.Z": pos[..., 2]}
+    chans = {"Z": z, **{f"P.{c}": np.ascontiguousarray(pos[..., k]) for k, c in enumerate("XYZ")}}
     with OpenEXR.File(hdr, chans) as f:
         f.write(str(tmp_path / "z.exr"))
     p = read_frame_passes(SourceSpec(str(tmp_path / "z.exr"), depth_scale=0.001), 1)
