@@ -22,8 +22,8 @@ def draw_settings(layout, context):
             sub = col.column(align=True)
             sub.prop(settings, "near")
             sub.prop(settings, "far")
+    col.prop(settings, "depth_scale")  # applies to EXRs too: always shown (docs/depth_from_anywhere.md)
     if settings.exr_path.lower().endswith((".png", ".tif", ".tiff", ".npy", ".npz")):
-        col.prop(settings, "depth_scale")  # depth images (docs/depth_from_anywhere.md)
         col.prop(settings, "invalid_value")
     draw_views(col, context)
     row = col.row(align=True)

@@ -164,6 +164,14 @@ def test_captured_paths_rebuild_the_camera_and_build(shot, fmt):
         x0, y0, _ = model.project(pos[surf])
         x1, y1, _ = rebuilt.project(pos[surf])
         worst = max(np.abs(x1 - x0).max(), np.abs(y1 - y0).max())
+        # every pixel: its centre's ray through Blender's camera at 1, 5 and 50 m, seen by the rebuilt one
+        cols, rows = np.meshgrid(np.arange(W), np.arange(H))
+        for depth in (1.0, 5.0, 50.0):
+            cam_pts = np.stack([model.plane_x(cols.ravel()) * depth, model.plane_y(rows.ravel()) * depth,
+                                np.full(W * H, -depth)], axis=1)
+            world = cam_pts @ model.cam_to_world[:3, :3].T + model.cam_to_world[:3, 3]
+            x2, y2, _ = rebuilt.project(world)
+            worst = max(worst, np.abs(x2 - cols.ravel() - 0.5).max(), np.abs(y2 - rows.ravel() - 0.5).max())
         print(f"{fmt} frame {f}: camera rebuilt, worst projection difference {worst:.2e} px")
         assert worst <= 1e-4
         pts = api.unproject(scene, frame=f)  # the scene's settings: the linked frames, the keyed camera
