@@ -152,7 +152,8 @@ def add_source_options(p):
     g = p.add_argument_group("source (the panel's settings; unset options come from the scene's "
                              "Depth Cloud settings when --source is not given)")
     g.add_argument("--source", metavar="EXR",
-                   help="multilayer EXR, or the depth/position EXR, per frame; '#' runs or %%04d are the frame "
+                   help="multilayer EXR, or the depth/position EXR (or PNG, TIFF, .npy/.npz depth), per frame; "
+                        "'#' runs or %%04d are the frame "
                         "number (renders/shot_####.exr). '//' is relative to the .blend")
     g.add_argument("--color", metavar="FILE",
                    help="separate color pass (EXR, PNG or JPG), same frame pattern rules")
