@@ -130,8 +130,13 @@ def link_frames(cap: poses.CapturedPath, folder: str, frame_start: int = 1) -> t
         digits = max(4, len(str(frame_start + len(files))))
         for i, src in enumerate(files):
             dst = os.path.join(folder, f"{role}_{frame_start + i:0{digits}d}{ext}")
-            if os.path.lexists(dst):
-                os.remove(dst)
+            if os.path.islink(dst):
+                os.remove(dst)  # a link of an earlier import: replaced
+            elif os.path.exists(dst):
+                if os.path.samefile(dst, src):
+                    continue  # the file itself already has the frame name
+                raise OutputWriteError(f"{dst}: a file of that name is already in the frame folder and is not a "
+                                       f"link; choose another folder for the linked frames")
             try:
                 os.symlink(os.path.abspath(src), dst)
             except OSError:

@@ -421,3 +421,15 @@ def test_cli_fuse_on_a_captured_path(shot, tmp_path, capsys):
     print(f"CLI fuse --poses transforms.json: {len(fused)} points, median gap to the EXR fusion "
           f"{np.median(gap) * 1000:.3f} mm")
     assert abs(len(ref) - len(fused)) <= 0.02 * len(ref) and np.median(gap) < 0.001
+
+
+def test_linking_never_overwrites_a_real_file(shot, tmp_path):
+    from depth_cloud import api
+    scene, cam, d, truth = shot
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    (folder / "depth_0002.png").write_bytes(b"not mine to delete")
+    with pytest.raises(api.OutputWriteError, match="depth_0002.png: a file of that name is already"):
+        api.import_camera_path(scene, str(d / "transforms.json"), folder=str(folder))
+    assert (folder / "depth_0002.png").read_bytes() == b"not mine to delete"
+    assert scene.depth_cloud.camera is None
