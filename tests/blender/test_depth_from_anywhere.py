@@ -106,8 +106,9 @@ def test_depth_images_lie_on_the_position_pass(shot, name, pattern, options, qua
         err, depth, ray = _errors(pts, truth[f])
         bound = quantum / 2 * ray + BOUND * depth
         p99 = np.percentile(err / bound, 99)
-        print(f"{name} frame {f}: {len(err)} points, p99 error/bound {p99:.3f}, max error {err.max() * 1000:.3f} mm")
-        assert p99 <= 1.0
+        print(f"{name} frame {f}: {len(err)} points, p99 error/bound {p99:.3f}, max {np.max(err / bound):.3f}, "
+              f"max error {err.max() * 1000:.3f} mm")
+        assert np.max(err / bound) <= 1.0  # every point, not only the 99th percentile
         assert len(err) == int((truth[f][1] < 1e9).sum())  # every surface pixel, no background point
         assert not [w for w in pts.meta["warnings"] if "NaN" in w]
 
@@ -353,7 +354,7 @@ def test_eight_bit_depth_over_256(scene, tmp_path):
     ratio = err / (0.5 / 256 * ray + BOUND * depth)
     print(f"8-bit depth/256: {len(err)} points, p99 error/bound {np.percentile(ratio, 99):.3f}, "
           f"max error {err.max() * 1000:.2f} mm")
-    assert len(err) == int(surf.sum()) and np.percentile(ratio, 99) <= 1.0
+    assert len(err) == int(surf.sum()) and np.max(ratio) <= 1.0
 
 
 def test_panel_and_operators(shot, tmp_path):
