@@ -86,6 +86,8 @@ __all__ = [
     "render_passes", "bake_usd", "load_usd",
     # multi-view fusion (docs/fusion.md)
     "fuse", "fuse_point_set", "fusion_settings", "read_camera_list",
+    # cameras from numbers: pinhole intrinsics, captured camera paths (docs/depth_from_anywhere.md)
+    "camera_from_intrinsics", "import_camera_path",
     # the command line inside this session (docs/cli.md)
     "run_cli",
     # types
@@ -292,6 +294,82 @@ def fusion_settings(settings: FusionSettings | None = None, **options: Any) -> F
     """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
     from .glue.fusion.fuse import fusion_settings as _settings
     return _settings(settings, **options)
+
+
+# ----------------------------------------------------------------------------- cameras from numbers
+def camera_from_intrinsics(scene: bpy.types.Scene | None = None, fx: float = 0.0, fy: float | None = None,
+                           cx: float | None = None, cy: float | None = None, width: int | None = None,
+                           height: int | None = None, camera: bpy.types.Object | None = None,
+                           source: FilePath | None = None, frame: int | None = None,
+                           name: str = "Intrinsics Camera") -> bpy.types.Object:
+    """A camera (new, or ``camera`` updated) whose lens, sensor fit, shift (and the scene's
+    resolution and pixel aspect) reproduce pinhole intrinsics ``fx, fy, cx, cy`` in pixels
+    (OpenCV meaning: pixel centres at integer coordinates, origin top-left). ``width``/``height``
+    default to the size of ``source``'s depth file at ``frame``; ``fy`` to ``fx``, ``cx``/``cy``
+    to the image centre. Skew-free only; a principal point outside the image or a depth file
+    of another size raises CameraError/SizeMismatchError naming the values."""
+    from .core.camera.intrinsics import Intrinsics
+    from .glue import captured
+    scene, frame = _scene_frame(scene, frame)
+    size = None
+    if source is not None:
+        spec = _source.resolve(scene, source).spec
+        size = captured.depth_size(spec.paths(frame)[0], spec.depth_channel)
+    w = width if width is not None else (size[0] if size else None)
+    h = height if height is not None else (size[1] if size else None)
+    if w is None or h is None:
+        raise SettingsError("camera_from_intrinsics needs the image size: give width and height, or source")
+    intr = Intrinsics(fx, fx if fy is None else fy, (w - 1) / 2.0 if cx is None else cx,
+                      (h - 1) / 2.0 if cy is None else cy, w, h, source="camera_from_intrinsics")
+    if size is not None:
+        intr.check_size(*size, f"depth file {spec.paths(frame)[0]}")
+    return captured.camera_from_intrinsics(scene, intr, camera, name)
+
+
+def import_camera_path(scene: bpy.types.Scene | None = None, path: FilePath = "", format: str = "AUTO",
+                       depth: FilePath | Sequence[FilePath] | None = None, color: FilePath | None = None,
+                       intrinsics: Sequence[float] | str | None = None, tolerance: float = 0.02,
+                       frame_start: int = 1, folder: FilePath | None = None, depth_scale: float | None = None,
+                       invalid_value: float | str | None = None,
+                       camera: bpy.types.Object | None = None) -> bpy.types.Object:
+    """Key a camera along a captured path and make its frames the scene's Depth Cloud source.
+
+    ``format``: 'AUTO' (by name), 'COLMAP' (``images.txt``; ``cameras.txt`` beside it),
+    'TUM' (a trajectory; ``depth`` = its ``depth.txt``, ``color`` = ``rgb.txt``, ``intrinsics``
+    = fx, fy, cx, cy, ``tolerance`` seconds), 'TRANSFORMS' (``transforms.json``). For COLMAP
+    and transforms.json ``depth`` is the depth files in frame order (a list, or a ``#``
+    pattern; default: transforms.json's ``depth_file_path``). The files are linked as
+    ``depth_####.ext`` in ``folder`` (default ``depth_cloud_frames`` beside the pose file);
+    frame ``frame_start + i`` is the i-th pose. Returns the camera object."""
+    from .core.camera.intrinsics import parse_intrinsics
+    from .glue import captured
+    scene = scene if scene is not None else bpy.context.scene
+    path = abspath(str(path))
+    fmt = (format or "AUTO").upper()
+    fmt = captured.detect_format(path) if fmt == "AUTO" else fmt
+    if isinstance(depth, str) and "#" in depth and fmt != "TUM":
+        import glob
+        import re
+        depth = sorted(glob.glob(re.sub(r"#+", lambda m: "[0-9]" * len(m.group(0)), abspath(depth))))
+    elif isinstance(depth, str):
+        depth = abspath(depth)
+    elif depth is not None:
+        depth = [abspath(str(d)) for d in depth]
+    intr = None
+    if intrinsics is not None:
+        first = depth if not isinstance(depth, str) else None
+        if fmt == "TUM" and isinstance(depth, str):
+            from .core.camera.poses import read_tum_list
+            first = read_tum_list(depth)[1][:1]
+        size = captured.depth_size(first[0]) if first else (None, None)
+        intr = parse_intrinsics(intrinsics, *size, source="import_camera_path intrinsics")
+    cam, cap = captured.import_camera_path(scene, path, fmt, depth, abspath(str(color)) if color else None, intr,
+                                           tolerance, frame_start, abspath(str(folder)) if folder else "",
+                                           depth_scale, invalid_value, camera)
+    import warnings
+    for w in cap.warnings:
+        warnings.warn(w, stacklevel=2)
+    return cam
 
 
 # ----------------------------------------------------------------------------- command line

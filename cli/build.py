@@ -55,9 +55,13 @@ def camera_option(args):
 
 def source_from_args(args, scene):
     """What to read (``glue.source.Source``): the scene's settings overridden by the given
-    options, or, with ``--source``, the options alone."""
+    options, or, with ``--source``, the options alone. ``--poses`` first keys a camera along a
+    captured path and makes its frames the settings' source; ``--intrinsics`` makes a camera."""
     try:
-        return source_glue.resolve(scene, args.source or None, args.color, camera_option(args), args.clip,
+        from .captured import camera_from_args, poses_from_args
+        args.pose_warnings = poses_from_args(args, scene)
+        camera = camera_from_args(args, scene) or camera_option(args)
+        return source_glue.resolve(scene, args.source or None, args.color, camera, args.clip,
                                    source_name="--source",
                                    **{name: getattr(args, name) for name in source_glue.READING_OPTIONS})
     except SettingsError as err:
@@ -101,6 +105,8 @@ def run_build(args, console) -> int:
     t_start = time.perf_counter()
     scene = resolve_scene(args)
     src = source_from_args(args, scene)
+    for warning in getattr(args, "pose_warnings", ()):  # --poses: non-unit quaternions, unused poses
+        console.line(f"WARNING {warning}")
     spec, camera, clip = src.spec, src.camera, src.clip
     fmt = output_format(args.output, args.format)
     if fmt == "usd" and not usd_available():

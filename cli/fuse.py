@@ -51,6 +51,13 @@ def _sources(args) -> dict:
 def run_fuse(args, console) -> int:
     t_start = time.perf_counter()
     scene = resolve_scene(args)
+    if getattr(args, "poses", None) or getattr(args, "intrinsics", None):  # cameras from numbers
+        from .captured import camera_from_args, poses_from_args
+        for warning in poses_from_args(args, scene):  # non-unit quaternions, unused poses
+            console.line(f"WARNING {warning}")
+        cam = camera_from_args(args, scene)
+        if cam is not None:
+            args.camera = cam.name
     fmt = output_format(args.output, args.format)
     if fmt not in ("ply", "blend"):
         raise UsageError(f"--output {args.output!r}: fuse writes one .ply or one .blend")

@@ -152,7 +152,8 @@ def add_source_options(p):
     g = p.add_argument_group("source (the panel's settings; unset options come from the scene's "
                              "Depth Cloud settings when --source is not given)")
     g.add_argument("--source", metavar="EXR",
-                   help="multilayer EXR, or the depth/position EXR, per frame; '#' runs or %%04d are the frame "
+                   help="multilayer EXR, or the depth/position EXR (or PNG, TIFF, .npy/.npz depth), per frame; "
+                        "'#' runs or %%04d are the frame "
                         "number (renders/shot_####.exr). '//' is relative to the .blend")
     g.add_argument("--color", metavar="FILE",
                    help="separate color pass (EXR, PNG or JPG), same frame pattern rules")
@@ -180,12 +181,36 @@ def add_source_options(p):
                         "Default ALL")
     g.add_argument("--deep-min-alpha", type=_float_arg, metavar="A",
                    help="deep EXRs: samples with a lower alpha (0..1) make no point")
+    add_depth_image_options(g)
     g.add_argument("--camera", metavar="NAME",
                    help="camera object that rendered the passes (default: the settings' camera, else the "
                         "scene camera)")
     g.add_argument("--clip", action=argparse.BooleanOptionalAction, default=None,
                    help="drop depths outside the camera's clip start/end (default: on)")
     g.add_argument("--scene", metavar="NAME", help="scene to use (default: the file's active scene)")
+
+
+def add_depth_image_options(g):
+    """Depth images (PNG, TIFF, .npy/.npz), pinhole intrinsics and captured camera paths
+    (docs/depth_from_anywhere.md)."""
+    g.add_argument("--depth-scale", type=_float_arg, metavar="S",
+                   help="stored value x S = depth (or position) in scene units: 0.001 for millimetre PNGs, 0.0002 "
+                        "for TUM (default 1); the convention applies after it")
+    g.add_argument("--invalid-value", metavar="V",
+                   help="stored value meaning 'no depth' (default: 0 for integer images, none for float data)")
+    g.add_argument("--intrinsics", metavar="FX,FY,CX,CY",
+                   help="a camera from pinhole intrinsics in pixels (OpenCV: pixel centres at integers, origin "
+                        "top-left) for the depth files' size; replaces --camera")
+    g.add_argument("--poses", metavar="FILE",
+                   help="a captured camera path: COLMAP images.txt, a TUM trajectory or transforms.json; keys a "
+                        "camera along it and reads its frames (replaces --source)")
+    g.add_argument("--pose-format", type=_upper_choice(("AUTO", "COLMAP", "TUM", "TRANSFORMS"), "pose format"),
+                   metavar="{AUTO,COLMAP,TUM,TRANSFORMS}", help="default AUTO (by the file's name)")
+    g.add_argument("--pose-depth", metavar="FILE",
+                   help="TUM: depth.txt; COLMAP/transforms.json: the depth files as a '#' pattern, in frame order")
+    g.add_argument("--pose-color", metavar="FILE", help="TUM: rgb.txt; COLMAP: the image folder")
+    g.add_argument("--pose-tolerance", type=_float_arg, metavar="SECONDS", default=0.02,
+                   help="TUM: largest time between a depth frame and its pose or color (default 0.02)")
 
 
 def add_pass_options(g):

@@ -30,7 +30,7 @@ from .images import abspath
 #: settings (scene and sequence object), the API's keyword options and the command line.
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
                    "position_channels", "detail", "view", "deep_samples", "deep_min_alpha", "mask", "mask_pass",
-                   "mask_threshold", "normals", "attributes")
+                   "mask_threshold", "normals", "attributes", "depth_scale", "invalid_value")
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,8 @@ def reading_options(props) -> dict:
 def setting_value(spec: SourceSpec, name: str):
     """A SourceSpec field as the settings store it (lists such as ``mask`` as "a, b")."""
     value = getattr(spec, name)
+    if name == "invalid_value":  # None: the default (a StringProperty stores it as "")
+        return "" if value is None else repr(float(value))
     return ", ".join(value) if isinstance(value, tuple) else value
 
 

@@ -109,3 +109,17 @@ def normals():
 def attributes():
     return StringProperty(name="Attributes", description="Passes or AOVs kept as point attributes of the same name, "
                                                          "separated by commas (e.g. rough, tint, Object Index)")
+
+
+# Depth images (PNG, TIFF, .npy/.npz; core/depth_images.py, docs/depth_from_anywhere.md)
+def depth_scale():
+    return FloatProperty(name="Depth Scale", default=1.0, min=1e-12, soft_min=1e-6, soft_max=1000.0, precision=6,
+                         description="Stored value x scale = depth (or position) in scene units: 0.001 for "
+                                     "millimetres (16-bit PNG), 0.0002 for TUM (5000 per metre), 1/256 for an 8-bit "
+                                     "depth/256 map; the depth convention applies after it")
+
+
+def invalid_value():
+    return StringProperty(name="Invalid Value", default="",
+                          description="Stored value that means 'no depth' (empty: 0 for integer images, none for "
+                                      "float data; 'nan' allowed)")

@@ -49,6 +49,8 @@ class DepthCloudSettings(bpy.types.PropertyGroup):
     attributes: fields.attributes()
     deep_samples: fields.deep_samples()
     deep_min_alpha: fields.deep_min_alpha()
+    depth_scale: fields.depth_scale()
+    invalid_value: fields.invalid_value()
     clip: fields.clip()
     detail: fields.detail()
     pixel_ids: BoolProperty(name="Pixel IDs and Depth", default=False,

@@ -60,6 +60,8 @@ class DepthCloudSequenceObject(bpy.types.PropertyGroup):
     attributes: fields.attributes()
     deep_samples: fields.deep_samples()
     deep_min_alpha: fields.deep_min_alpha()
+    depth_scale: fields.depth_scale()
+    invalid_value: fields.invalid_value()
     camera: fields.camera("Camera that rendered the passes (empty: the camera named in each file, else the "
                           "scene camera at that frame)")
     clip: fields.clip()

@@ -20,6 +20,7 @@ from ..exr import read as exr
 from ..exr import views as views_mod
 from ..exr.header import read_exr_header
 from ..fileio import require_file
+from ..images import read as depth_images
 from ..points import attributes
 from ..points import depth as depth_mod
 from ..points.deep import sample_summary
@@ -220,6 +221,8 @@ def ply_info(path: str | os.PathLike[str]) -> dict:
 def file_info(path: str | os.PathLike[str], stats: bool = False, view: str | None = None) -> dict:
     """Info of an EXR or PLY file; a clear :class:`SourceFileError` for anything else."""
     path = require_file(path)
+    if depth_images.is_depth_image(path):  # PNG, TIFF, .npy/.npz depth (core/images/read.py)
+        return depth_images.image_info(path, stats)
     try:
         with open(path, "rb") as fh:
             magic = fh.read(4)
@@ -257,6 +260,8 @@ def _window_note(info) -> str:
 
 def format_info(info: dict) -> list:
     """Human-readable lines."""
+    if info["format"] == "DEPTH_IMAGE":
+        return depth_images.format_image_info(info)
     if info["format"] == "PLY":
         lines = [info["path"], f"  PLY {info['encoding']}, {info['file_size']:,} bytes"]
         for el in info["elements"]:

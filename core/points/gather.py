@@ -152,6 +152,7 @@ def point_meta(passes: FramePasses, valid: np.ndarray, count: int | None = None)
     raw = passes.depth if passes.depth is not None else passes.position
     nonfinite = raw.size - int(np.count_nonzero(np.isfinite(raw))) if raw is not None else 0
     nonfinite -= passes.no_color_nan  # skipped for lack of color (core/color_window.py)
+    nonfinite -= passes.invalid_pixels  # the depth image's invalid value (core/images/read.py)
     if nonfinite:
         meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} "
                                 "were skipped")

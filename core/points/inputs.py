@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import SettingsError, SizeMismatchError
 from ..frames import resolve_frame_path
+from ..images import read as depth_images
 from . import depth as depth_mod
 from .detail import check_detail
 from .masks import PixelMask, mask_items
@@ -51,6 +52,11 @@ class SourceSpec:
     #: deep files (core/deep.py): 'ALL' samples or the 'FRONT' one of each pixel, minimum alpha
     deep_samples: str = "ALL"
     deep_min_alpha: float = 0.0
+    #: stored value x depth_scale = depth (or position) in scene units (0.001: millimetres);
+    #: the depth convention applies after it (core/images/read.py)
+    depth_scale: float = 1.0
+    #: stored value that means "no depth" (None or "": 0 for integer images, none for float data)
+    invalid_value: float | str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "mask", mask_items(self.mask))
@@ -63,6 +69,8 @@ class SourceSpec:
             depth_mod.check_convention(self.convention, self.near, self.far)
         check_detail(self.detail)
         check_deep_options(self.deep_samples, self.deep_min_alpha)
+        object.__setattr__(self, "depth_scale", depth_images.check_scale(self.depth_scale))
+        object.__setattr__(self, "invalid_value", depth_images.parse_invalid(self.invalid_value))
 
     def paths(self, frame: int) -> tuple[str, str | None]:
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
@@ -117,6 +125,8 @@ class FramePasses:
     #: column ``window[0] + offset + step * i`` (rows likewise)
     step: int = 1
     offset: int = 0
+    #: values holding the invalid value (depth images): made NaN, no point, no NaN warning
+    invalid_pixels: int = 0
 
     mask: PixelMask | None = None  # the mask over the data window (core/points/masks.py)
     normal: tuple | None = None    # world-space Normal pass: (X, Y, Z) (h, w) planes

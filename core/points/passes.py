@@ -10,6 +10,7 @@ from ..camera.from_header import convention_from_header
 from ..errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from ..exr import color_window
 from ..exr import read as exr
+from ..images import read as depth_images
 from . import attributes, deep, masks
 from . import depth as depth_mod
 from .colors import srgb_to_linear
@@ -53,8 +54,11 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     anyway.
     """
     path, color_path = spec.paths(frame)
+    if depth_images.is_depth_image(path):  # PNG, TIFF, .npy/.npz (core/depth_images.py)
+        return _image_frame_passes(spec, path, color_path, image_reader)
     if not path.lower().endswith(".exr"):
-        raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file")
+        raise SourceFileError(path, "the depth/position source must be an OpenEXR (.exr) file or a depth image "
+                                    f"({', '.join(depth_images.EXTENSIONS)})")
     picked = {}
 
     def choose(names):  # decide from the view's channel list which channels to decode
@@ -87,10 +91,14 @@ def read_frame_passes(spec: SourceSpec, frame: int,
                       view=f.view, views=list(f.views), warnings=list(f.warnings))
     if depth_name:
         out.depth = f.get(depth_name, win)
+        if spec.depth_scale != 1.0:
+            out.depth = depth_images.times(out.depth, spec.depth_scale)
         out.depth_channel = depth_name
         out.convention, out.near, out.far = _guess_convention(spec, f.header, depth_name)
     if kind == POSITION:
         out.position = np.stack([f.get(n, win) for n in pos_names], axis=-1)
+        if spec.depth_scale != 1.0:
+            out.position = depth_images.times(out.position, spec.depth_scale)
     elif pos_names and not any(f.damage_error(n) for n in pos_names):  # a damaged one is only warned about
         if all(n in f.channels for n in pos_names):
             out.position_planes = tuple(f.get(n, win) for n in pos_names)
@@ -108,6 +116,36 @@ def read_frame_passes(spec: SourceSpec, frame: int,
         out.color_path = color_path
         out.color = _read_color_file(color_path, spec, layer, out, image_reader)
     attributes.read_into(out, f, spec, layer, win, path)  # masks, normals, named passes
+    return out
+
+
+def _image_frame_passes(spec: SourceSpec, path: str, color_path, image_reader) -> FramePasses:
+    """A frame whose depth (or world position) is a PNG/TIFF/NumPy file: stored values x
+    ``spec.depth_scale``, invalid values made NaN (core/depth_images.py); the color, when
+    given, is a separate file."""
+    if spec.kind == AUTO:  # one channel (or gray) is depth; 3+ float channels a world position
+        arr = depth_images.read_array(path, spec.depth_channel, image_reader)
+        position = arr.shape[2] >= 3 and arr.dtype.kind == "f" and not depth_images.is_gray(arr)
+    else:
+        position = spec.kind == POSITION
+        key = spec.position_channels if position else spec.depth_channel
+        arr = depth_images.read_array(path, key, image_reader, position=position)
+    values = depth_images.depth_plane(path, arr, position)
+    values, invalid = depth_images.scaled(path, values, spec.depth_scale, spec.invalid_value)
+    h, w = values.shape[:2]
+    out = FramePasses(path=path, frame_size=(w, h), invalid_pixels=invalid * (3 if position else 1))
+    if position:
+        out.position = values
+    else:
+        out.depth = values
+        out.depth_channel = os.path.basename(path)
+        conv = depth_mod.PLANAR if spec.convention == AUTO else spec.convention
+        out.convention, out.near, out.far = conv, spec.near, spec.far
+    if color_path is None:
+        out.warnings.append(f"{path}: a depth image holds no color; points are white (give a color file)")
+    else:
+        out.color_path = color_path
+        out.color = _read_color_file(color_path, spec, "", out, image_reader)
     return out
 
 
@@ -197,6 +235,10 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
         raise SettingsError(f"{f.path}: a deep file gives points from its depth samples; set the pass to Auto or "
                             "Depth (world position passes are not read from deep files)")
     read = deep.read_samples(spec, f, own_colors=color_path is None)
+    if spec.depth_scale != 1.0:  # stored x scale = scene units, before the convention (as flat depth)
+        read.samples.depth = depth_images.times(read.samples.depth, spec.depth_scale)
+        if read.samples.depth_back is not None:
+            read.samples.depth_back = depth_images.times(read.samples.depth_back, spec.depth_scale)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
                       warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))
@@ -259,9 +301,10 @@ def _read_color_file(color_path: str, spec: SourceSpec, layer: str, passes: Fram
     if not color_path.lower().endswith(DISPLAY_REFERRED):
         raise SourceFileError(color_path,
                               f"unsupported color file type; use EXR or one of {', '.join(DISPLAY_REFERRED)}")
-    if image_reader is None:
+    if image_reader is None and not depth_images.is_depth_image(color_path):
         raise SourceFileError(color_path, "reading PNG/JPG colors needs an image reader (run inside Blender)")
-    img = np.asarray(image_reader(color_path), dtype=np.float32)
+    img = np.asarray(image_reader(color_path) if image_reader is not None else depth_images.read_display(color_path),
+                     dtype=np.float32)
     if img.ndim != 3 or img.shape[2] < 3:
         raise SourceFileError(color_path, f"expected an RGB(A) image, got array of shape {img.shape}")
     if img.shape[:2] != (height, width):

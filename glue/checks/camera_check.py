@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ...core.camera import from_header as header_camera
 from ...core.checks import camera_check as core_check
-from ...core.errors import CameraError, ChannelError, DepthCloudError
+from ...core.errors import CameraError, ChannelError, DepthCloudError, SourceFileError
+from ...core.images import read as depth_images
 from .. import inputs
 from ..camera import model as camera_glue
 
@@ -28,6 +29,9 @@ def _samples(passes, max_samples=core_check.MAX_SAMPLES):
         rows, planes = passes.position_rows
         return core_check.samples_from_rows(passes.depth, rows, planes, *args)
     if planes is None:
+        if depth_images.is_depth_image(passes.path):
+            raise SourceFileError(passes.path, "a depth image holds no world Position pass to check the camera "
+                                               "against (the check needs an EXR with depth and Position)")
         raise ChannelError(passes.path, "world Position pass (Position.X/Y/Z) to check the camera against",
                            passes.channels)
     return core_check.samples_from_arrays(passes.depth, planes, *args)

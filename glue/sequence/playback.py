@@ -23,6 +23,7 @@ import bpy
 import numpy as np
 
 from ...core.errors import CameraError, DepthCloudError
+from ...core.images import read as depth_images
 from ...core.points.inputs import SourceSpec
 from ...core.points.passes import read_frame_passes
 from ...core.sequence.framecache import (
@@ -275,6 +276,8 @@ def write_frame(obj, entry: CachedFrame | None, point_set=None, frame=None):
 
 def _prefetch_ok(spec: SourceSpec) -> bool:
     color = spec.color_path.strip()
+    if spec.path.lower().endswith(depth_images.PNG + depth_images.TIFF):
+        return False  # may need Blender's image loader, which only runs on the main thread
     return not color or color.lower().endswith(".exr")
 
 

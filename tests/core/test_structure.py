@@ -137,14 +137,14 @@ def test_no_import_cycle_anywhere():
 FLOORS = (
     ("core.errors",),                                       # typed errors
     ("core.fileio", "core.frames"),                         # atomic files, frame patterns
-    ("core.exr", "core.camera"),                            # reading EXRs; the projection model
+    ("core.exr", "core.images", "core.camera"),             # reading EXRs, depth images; the projection model
     ("core.points",),                                       # passes -> points
     ("core.checks", "core.fusion", "core.sequence", "core.output"),
     ("core",),                                              # the package's exported names
     ("glue.compat", "glue.progress", "glue.images", "glue.frames", "glue.preferences"),
     ("glue.camera", "glue.datablock"),                      # Blender camera -> CameraModel; PointSet -> datablock
     ("glue.source", "glue.views", "glue.display"),          # what to read; how clouds look
-    ("glue.masks", "glue.inputs", "glue.objects"),          # one frame's inputs; the cloud objects
+    ("glue.masks", "glue.inputs", "glue.objects", "glue.captured"),  # frame inputs; cloud objects; captured paths
     ("glue.checks",),                                       # camera check, picking
     ("glue.build",),
     ("glue.sequence", "glue.fusion", "glue.output"),

@@ -1,0 +1,1 @@
+"""Depth (or world position) from images and arrays: PNG, TIFF, NumPy (``read``)."""
