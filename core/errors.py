@@ -67,3 +67,12 @@ class ViewError(ChannelError):
 class OutputWriteError(ExportError, OSError):
     """The file system refused an output (permission, a file where a folder should be, disk
     full). Also an OSError, as the failed write it reports."""
+
+
+class StrictWarningError(DepthCloudError):
+    """``strict=True`` (API) or ``--strict`` (command line): a result had a warning, which a
+    strict run does not accept. ``diagnostics`` holds every warning (``core/diagnostics.py``)."""
+
+    def __init__(self, message, diagnostics=()):
+        super().__init__(message)
+        self.diagnostics = list(diagnostics)

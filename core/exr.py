@@ -16,6 +16,7 @@ import numpy as np
 
 from . import deep_read, exr_damage
 from . import views as views_mod
+from .diagnostics import DAMAGED_PART, Diagnostics
 from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
 from .exr_groups import open_channels, part_channels
 from .exr_header import merge_part_headers, read_exr_header
@@ -70,7 +71,7 @@ class ExrFile:
     view: str | None = None
     #: Channels of damaged parts: name -> (part label, what is wrong); ``warnings`` names them.
     damaged: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=Diagnostics)  # core/diagnostics.py
     part_headers: dict = field(default_factory=dict)  # header part index -> attributes
     #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
     deep: dict = field(default_factory=dict)
@@ -493,7 +494,8 @@ def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
         if index in problems and name not in out.channels:
             out.damaged[name] = (exr_damage.part_label(index, layout.parts[index]), problems[index])
     for index, problem in problems.items():  # one warning per damaged part (a build needing it fails)
-        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}")
+        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}",
+                             DAMAGED_PART, source=out.path, part=exr_damage.part_label(index, layout.parts[index]))
 
 
 # ------------------------------------------------------------------ channel lookup

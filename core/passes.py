@@ -10,6 +10,7 @@ import numpy as np
 from . import attributes, color_window, deep, exr, masks
 from . import depth as depth_mod
 from .colors import srgb_to_linear
+from .diagnostics import Diagnostics
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from .frames import resolve_frame_path
 from .header_camera import convention_from_header
@@ -109,7 +110,7 @@ class FramePasses:
     position_rows: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=Diagnostics)  # core/diagnostics.py
     #: Multi-view files: the view read and the file's views (default first); None / [] otherwise.
     view: str | None = None
     views: list = field(default_factory=list)
@@ -226,7 +227,7 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     disp = f.display_window
     out = FramePasses(path=path, frame_size=exr.window_size(disp),
                       window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names,
-                      view=f.view, views=list(f.views), warnings=list(f.warnings))
+                      view=f.view, views=list(f.views), warnings=Diagnostics(f.warnings))
     if depth_name:
         out.depth = f.get(depth_name, win)
         out.depth_channel = depth_name
@@ -341,7 +342,7 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
     read = deep.read_samples(spec, f, own_colors=color_path is None)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
-                      warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))
+                      warnings=Diagnostics(read.warnings), deep=read.samples, view=f.view, views=list(f.views))
     out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
     out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
     if color_path is not None:  # a flat color file: each sample takes its pixel's color

@@ -11,6 +11,7 @@ import re
 
 import bpy
 
+from ..core.diagnostics import strict_error
 from ..core.passes import SourceSpec, read_frame_passes
 from ..core.unproject import unproject
 from . import datablock, display
@@ -42,10 +43,22 @@ def frame_inputs(scene, spec: SourceSpec, frame: int, camera=None, depsgraph=Non
     return frame_camera(scene, passes, frame, camera, depsgraph)
 
 
-def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: bool = True, depsgraph=None,
-                        passes=None):
-    """``(PointSet, CameraModel or None)`` of ``frame``."""
+def checked_frame_inputs(scene, spec: SourceSpec, frame: int, camera=None, depsgraph=None, passes=None):
+    """:func:`frame_inputs` and the build's camera check (``glue.camera_check.check_for_build``:
+    a camera named by the file that does not explain its Position pass fails; any other
+    camera that does not gets a warning in ``passes.warnings``)."""
     passes, model = frame_inputs(scene, spec, frame, camera, depsgraph, passes)
+    from .camera_check import check_for_build
+    return check_for_build(scene, spec, frame, camera, passes, model)
+
+
+def point_set_for_frame(scene, spec: SourceSpec, frame: int, camera=None, clip: bool = True, depsgraph=None,
+                        passes=None, check: bool = True):
+    """``(PointSet, CameraModel or None)`` of ``frame``; its warnings are
+    ``point_set.meta["warnings"]`` (a ``core.diagnostics.Diagnostics``). ``check``: run the
+    build's camera check (playback leaves it to the sequence's build)."""
+    inputs = checked_frame_inputs if check else frame_inputs
+    passes, model = inputs(scene, spec, frame, camera, depsgraph, passes)
     return unproject(passes, model, clip=clip, detail=spec.detail), model
 
 
@@ -80,21 +93,23 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int, view: str = ""):
 
 
 def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True,
-                       pixel_ids: bool | None = None):
-    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``.
-    ``pixel_ids``: also store the ``pixel`` and ``depth`` attributes (None: the scene's
-    setting); without them a point takes 32 bytes (position, color, radius)."""
+                       pixel_ids: bool | None = None, strict: bool = False):
+    """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``,
+    the warnings in ``point_set.meta["warnings"]``. ``pixel_ids``: also store the ``pixel``
+    and ``depth`` attributes (None: the scene's setting); without them a point takes 32 bytes
+    (position, color, radius). ``strict``: a warning raises ``StrictWarningError`` before the
+    scene is touched."""
     frame = scene.frame_current if frame is None else int(frame)
     if pixel_ids is None:
         pixel_ids = scene.depth_cloud.pixel_ids
-    passes, model = frame_inputs(scene, spec, frame, camera)
+    passes, model = checked_frame_inputs(scene, spec, frame, camera)
     point_set = unproject(passes, model, clip=clip, detail=spec.detail)
-    from .camera_check import warning_for_build  # the camera vs a Position pass in the file
-    mismatch = warning_for_build(scene, spec, frame, camera, passes, model)
-    if mismatch:
-        point_set.meta.setdefault("warnings", []).append(mismatch)
     display_settings = scene.depth_cloud.display
     point_set = display.prepare_point_set(point_set, model, display_settings)
+    if strict:
+        err = strict_error(point_set.meta.get("warnings", ()), f"frame {frame}")
+        if err is not None:
+            raise err
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)
     view = point_set.meta.get("view") or ""  # multi-view files: one cloud per eye

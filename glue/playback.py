@@ -351,7 +351,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
                 raise err
         s = obj.depth_cloud.sequence
         point_set, model = build.point_set_for_frame(scene, spec_of(obj, scene), target, s.camera, s.clip,
-                                                     depsgraph=depsgraph, passes=passes)
+                                                     depsgraph=depsgraph, passes=passes, check=False)
     except CameraError as err:  # fixed in the scene, not in the file: tried again on every visit
         _report_once(player, obj, target, str(err))
         return None

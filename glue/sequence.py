@@ -12,6 +12,7 @@ import uuid
 
 import bpy
 
+from ..core.diagnostics import Diagnostics, as_diagnostic, grouped_text
 from ..core.errors import DepthCloudError, SourceFileError
 from ..core.framecache import CachedFrame
 from ..core.frames import format_frames, frame_numbers, split_existing
@@ -147,6 +148,8 @@ class SequenceBuild:
         #: the memory statement of a build that keeps a datablock per frame (KEYED), or ""
         self.memory = keyed_memory(scene, spec, present) if mode == KEYED else ""
         self.failed: list = []  # (frame, message)
+        #: every built frame's warnings (``core.diagnostics``), reported once per kind by ``summary``
+        self.diagnostics = Diagnostics()
         self.staged: list = []  # (frame, CachedFrame or PointCloud datablock, points)
         self.todo = list(present) if mode != LAZY else []
         self.total = len(self.todo)
@@ -179,6 +182,8 @@ class SequenceBuild:
             except DepthCloudError as err:
                 self.failed.append((frame, str(err)))
                 return frame
+        for d in point_set.meta.get("warnings", ()):
+            self.diagnostics.append(as_diagnostic(d, frame=frame))
         if self.mode == PRELOAD:
             entry = CachedFrame.from_point_set(frame, point_set, model)
             budget = int(scene.depth_cloud.sequence.cache_mb * playback.MB)
@@ -274,6 +279,8 @@ class SequenceBuild:
                                      f"{format_frames(self.missing)} (pattern {self.spec.path})"))
         for frame, message in self.failed:
             lines.append(('WARNING', f"frame {frame} skipped: {message}"))
+        for text in grouped_text(self.diagnostics):
+            lines.append(('WARNING', text))
         if self.budget_full:
             lines.append(('WARNING', f"the cache budget ({self.scene.depth_cloud.sequence.cache_mb:g} MB) holds "
                                      f"{self.preloaded or len(self.staged)} preloaded frame(s); the others are built "

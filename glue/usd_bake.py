@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
+from ..core.diagnostics import Diagnostics
 from ..core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
 from ..core.fileio import output_problem
 from ..core.passes import SourceSpec
@@ -43,7 +44,7 @@ class BakeResult:
     empty: list = field(default_factory=list)  # frames baked empty (file missing or no surface)
     points: int = 0
     seconds: float = 0.0
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=Diagnostics)  # core/diagnostics.py
 
 
 def import_pxr():

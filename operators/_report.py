@@ -1,4 +1,5 @@
-"""The operator boundary: a core error becomes one ERROR report, and the operator cancels."""
+"""The operator boundary: a core error becomes one ERROR report, and the operator cancels;
+a result's warnings (``core/diagnostics.py``) become WARNING reports, once each."""
 from __future__ import annotations
 
 import functools
@@ -29,3 +30,13 @@ def reports_errors(execute: Execute) -> Execute:
             return {'CANCELLED'}
 
     return boundary
+
+
+def report_warnings(operator, diagnostics) -> int:
+    """Report each of a result's warnings (a ``Diagnostics`` or a list of texts) once as a
+    WARNING; returns how many."""
+    from ..core.diagnostics import Diagnostics
+    diagnostics = Diagnostics(diagnostics)
+    for d in diagnostics:
+        operator.report({'WARNING'}, d.text())
+    return len(diagnostics)
