@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import deep_read, exr_damage
+from . import deep_read, exr_damage, exr_noise
 from . import views as views_mod
 from .diagnostics import DAMAGED_PART, Diagnostics
 from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
@@ -261,23 +261,27 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None, grou
     layout, problems = known if known is not None else _checked_header(path, header_only, view)
     problems = dict(problems)
     OpenEXR = import_openexr()
+    noise = []
     try:
-        if not header_only:
-            _set_decode_threads(OpenEXR, _compressed(layout))
-        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
-        if f is None and (header_only or not grouped):
-            f, grouped = OpenEXR.File(path, separate_channels=True, header_only=header_only), False
-        elif f is None:
-            f, grouped = open_channels(OpenEXR, path, _channel_lists(layout.parts))
-        else:
-            grouped = False
-        parts = list(f.parts)
+        with exr_noise.captured() as noise:  # the library's console lines: quoted in the error, not printed
+            if not header_only:
+                _set_decode_threads(OpenEXR, _compressed(layout))
+            f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
+            if f is None and (header_only or not grouped):
+                f, grouped = OpenEXR.File(path, separate_channels=True, header_only=header_only), False
+            elif f is None:
+                f, grouped = open_channels(OpenEXR, path, _channel_lists(layout.parts))
+            else:
+                grouped = False
+            parts = list(f.parts)
     except DepthCloudError:  # e.g. core.deep_read naming a damaged deep part
         raise
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         if problems:
             raise _damaged_part(path, layout, problems) from err
-        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
+        said = exr_noise.first_message("".join(noise), path)
+        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)
+                              + (f" (OpenEXR: {said})" if said else "")) from err
     if not parts:
         if problems:
             raise _damaged_part(path, layout, problems)
@@ -324,9 +328,10 @@ def _open_openexr(compressed: bool):
     def open_exr(path, channel_lists=None):  # the parts' [(channel, pixel type)]: color groups interleaved
         OpenEXR = import_openexr()
         _set_decode_threads(OpenEXR, compressed)
-        if channel_lists is None:  # channel by channel
-            return OpenEXR.File(path, separate_channels=True)
-        return open_channels(OpenEXR, path, channel_lists)[0]
+        with exr_noise.captured():  # a damaged chunk: the typed error says it, not a console flood
+            if channel_lists is None:  # channel by channel
+                return OpenEXR.File(path, separate_channels=True)
+            return open_channels(OpenEXR, path, channel_lists)[0]
     return open_exr
 
 

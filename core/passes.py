@@ -36,8 +36,10 @@ class SourceSpec:
     color_path: str = ""
     kind: str = AUTO
     convention: str = AUTO
-    near: float = 0.1
-    far: float = 100.0
+    #: NORMALIZED/ZBUFFER: what the depth was mapped with; None: not given (then the file's
+    #: header must say, else reading fails: never a silent 0.1/100).
+    near: float | None = 0.1
+    far: float | None = 100.0
     layer: str = ""
     depth_channel: str = ""
     color_channels: str = ""
@@ -63,7 +65,7 @@ class SourceSpec:
             raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
         if self.kind not in KINDS:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
-        if self.convention != AUTO:
+        if self.convention != AUTO and self.near is not None and self.far is not None:
             depth_mod.check_convention(self.convention, self.near, self.far)
         from .detail import check_detail
         check_detail(self.detail)
@@ -176,9 +178,33 @@ def file_convention(header: dict, channel: str) -> tuple[str, float, float, str 
 
 def _guess_convention(spec: SourceSpec, header: dict, channel: str):
     if spec.convention != AUTO:
+        if spec.near is None or spec.far is None:  # not given: only the file may say (never a silent default)
+            return spec.convention, *_near_far_from_header(spec, header)
         return spec.convention, spec.near, spec.far
     conv, near, far, _ = file_convention(header, channel)
-    return conv, near or spec.near, far or spec.far
+    return conv, near or _default(spec.near, 0.1), far or _default(spec.far, 100.0)
+
+
+def _default(value, default):
+    return default if value is None else value
+
+
+def _near_far_from_header(spec: SourceSpec, header: dict) -> tuple:
+    """``(near, far)`` of a NORMALIZED/ZBUFFER depth whose near/far were not given: the
+    header's (Depth Cloud's ``depthCloud/near``/``far``), else a SettingsError: a guess would
+    put every point off by a factor."""
+    stored = convention_from_header(header)
+    near, far = spec.near, spec.far
+    if stored is not None and stored[1] != stored[2]:
+        near = stored[1] if near is None else near
+        far = stored[2] if far is None else far
+    if near is None or far is None:
+        missing = " and ".join(n for n, v in (("near", near), ("far", far)) if v is None)
+        raise SettingsError(f"depth convention {spec.convention} needs the {missing} distance(s) the depth was "
+                            f"mapped with, and {spec.path} does not store them: give --near/--far (command "
+                            f"line), near=/far= (API) or the Near/Far settings")
+    depth_mod.check_convention(spec.convention, near, far)
+    return near, far
 
 
 def read_frame_passes(spec: SourceSpec, frame: int,

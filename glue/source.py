@@ -33,6 +33,10 @@ READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel"
                    "mask_threshold", "normals", "attributes")
 
 
+#: Depth conventions that need the near/far distances the depth was mapped with.
+MAPPED_CONVENTIONS = ("NORMALIZED", "ZBUFFER")
+
+
 @dataclass(frozen=True)
 class Source:
     """What to read (``spec``), the camera object chosen for it (None: from the file or the
@@ -53,6 +57,8 @@ def reading_options(props) -> dict:
 def setting_value(spec: SourceSpec, name: str):
     """A SourceSpec field as the settings store it (lists such as ``mask`` as "a, b")."""
     value = getattr(spec, name)
+    if value is None and name in ("near", "far"):  # not given (read from the header): the settings' default
+        return 0.1 if name == "near" else 100.0
     return ", ".join(value) if isinstance(value, tuple) else value
 
 
@@ -89,6 +95,10 @@ def resolve(scene, source=None, color=None, camera=None, clip=None, source_name=
     if color:
         spec = replace(spec, color_path=abspath(str(color)))
     overrides = {k: v for k, v in options.items() if v is not None}
+    if not from_settings and overrides.get("convention") in MAPPED_CONVENTIONS:
+        # a mapped depth with no near/far given: from the file's header, or refused (core.passes)
+        overrides.setdefault("near", None)
+        overrides.setdefault("far", None)
     if overrides:
         spec = replace(spec, **overrides)
     if from_settings:

@@ -186,6 +186,7 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
         raise SourceFileError(spec.paths(frames[0])[0], f"file not found; none of the {len(frames)} frame(s) "
                                                         f"{frames[0]}-{frames[-1]} of {spec.path} exists")
     Gf, Sdf, Tf, Usd, UsdGeom, Vt = import_pxr()
+    path = os.path.abspath(path)  # 'cache.usdc' is in the working folder (os.makedirs("") would fail)
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
