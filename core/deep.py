@@ -149,7 +149,8 @@ def read_samples(spec, f, own_colors: bool = True) -> DeepRead:
         if rgba is not None:
             colors = straight_colors(*(values(n) if n else None for n in rgba))
         elif spec.color_channels:
-            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+            raise ChannelError(path, f"color channels {spec.color_channels}.R, .G and .B (color prefix "
+                                     f"{spec.color_channels!r})", names)
         else:
             warnings.append(f"{path}: no color channel found in the deep part(s) {label}; points are white")
     samples = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=values(z_name),

@@ -26,7 +26,8 @@ class ChannelError(DepthCloudError):
         self.wanted = wanted
         self.found = sorted(found)
         shown = ", ".join(self.found[:40]) + (" …" if len(self.found) > 40 else "")
-        noun = "" if "channel" in wanted else noun  # never "channel channel"
+        # never "channel channel", nor a noun after a phrase ("... to check the camera against channel")
+        noun = "" if any(w in wanted for w in ("channel", "layer", "pass", " to ", " in ", ")", "'")) else noun
         super().__init__(f"{self.path}: no {wanted}{noun}; {what} found: {shown or '(none)'}")
 
 

@@ -201,10 +201,19 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     path = require_file(path)
     if reader not in READERS:
         raise ValueError(f"EXR reader {reader!r} is unknown; expected one of {READERS}")
+    eye = None
+    if view and views_mod.is_individual_eye_file(path, view):
+        layout = read_exr_header(path)
+        if not views_mod.file_views(p.attributes for p in layout.parts):
+            eye, view = view, None  # Stereoscopy "Individual": this file is that eye's (shot_L.exr)
     known = _checked_header(path, header_only, view)
     if channels is None or header_only:
-        return _read_all(path, header_only, view, known)
-    return _read_selected(path, known, view, channels, reader, bands)
+        out = _read_all(path, header_only, view, known)
+    else:
+        out = _read_selected(path, known, view, channels, reader, bands)
+    if eye:
+        out.view = eye
+    return out
 
 
 #: How ``read_exr(channels=...)`` decodes: ``"parts"`` (the chosen parts of a multipart file

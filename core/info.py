@@ -88,7 +88,7 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None
     path = os.fspath(path)
     hdr = read_exr_header(path)
     views = views_mod.file_views(p.attributes for p in hdr.parts)
-    if view and view not in views:
+    if view and view not in views and not (not views and views_mod.is_individual_eye_file(path, view)):
         raise ViewError(path, view, views)
     build_view = (view or views[0]) if views else None
     try:

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import attributes, color_window, deep, exr, masks
 from . import depth as depth_mod
+from . import views as views_mod
 from .colors import srgb_to_linear
 from .diagnostics import Diagnostics
 from .errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
@@ -75,7 +76,20 @@ class SourceSpec:
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
         main = resolve_frame_path(self.path, frame)
         color = resolve_frame_path(self.color_path, frame) if str(self.color_path).strip() else None
+        if self.view:  # Stereoscopy "Individual": the view's own file (shot_L.exr) when this one is not there
+            main = _eye_file(main, self.view)
+            color = _eye_file(color, self.view) if color else color
         return main, color
+
+
+def _eye_file(path: str, view: str) -> str:
+    """``path``, or the file of ``view``'s eye next to it when ``path`` does not exist or is
+    the other eye's (``shot_R.exr`` with view 'left' -> ``shot_L.exr``, when that exists)."""
+    eye = views_mod.individual_eye_path(path, view)
+    if eye and os.path.exists(eye) and (not os.path.exists(path) or views_mod.is_individual_eye_file(
+            path, next((v for v in views_mod.EYE_SUFFIXES if v != str(view).lower()), ""))):
+        return eye
+    return path
 
 
 @dataclass
@@ -318,7 +332,8 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, view
                            names)
     pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
     if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
+        raise ChannelError(path, f"position channels {spec.position_channels}.X, .Y and .Z (position prefix "
+                                 f"{spec.position_channels!r})"
                                  f"{_other_view(views, spec.position_channels + '.X')}", names)
 
     kind = spec.kind
@@ -334,7 +349,8 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, view
     if color_in_file:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None and spec.color_channels:
-            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
+            raise ChannelError(path, f"color channels {spec.color_channels}.R, .G and .B (color prefix "
+                                     f"{spec.color_channels!r})"
                                      f"{_other_view(views, spec.color_channels + '.R')}", names)
     # a Position pass next to the depth is read too (``check``: in row bands, unless asked for
     # whole): builds check the camera against it (core/camera_check.py)

@@ -117,7 +117,8 @@ def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", a
         return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids, extra)
 
     return memory.check_fits(
-        total(spec.detail), f"{what} of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "
+        total(spec.detail), f"{what} of {len(frames)} frame{'s' if len(frames) != 1 else ''} "
+                            f"({memory.describe(total(spec.detail, 1))} "
                             f"per frame at detail {spec.detail})",
         f"{advice} or build at a coarser detail (detail {spec.detail + 1}: "
         f"{memory.describe(total(spec.detail + 1))})")
