@@ -280,7 +280,7 @@ def unproject(passes, camera, clip: bool = True):
     h, w = d.counts.shape
     index, z, all_pixels = kept_samples(passes, camera, clip)
     colors = d.colors
-    clipped = clip_dropped(z, camera, clip)
+    clipped = clip_dropped(z, camera, clip, samples=True)
     if len(index) == 0:
         nonfinite = int((~np.isfinite(d.depth)).sum())
         if clipped:

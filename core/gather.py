@@ -75,16 +75,18 @@ def within_clip(z: np.ndarray, camera: CameraModel) -> np.ndarray:
 CLIP_REMEDY = "--no-clip on the command line, clip=False in the API, or Clip off in the Depth Cloud settings"
 
 
-def clip_dropped(z: np.ndarray, camera: CameraModel | None, clip: bool = True) -> int:
+def clip_dropped(z: np.ndarray, camera: CameraModel | None, clip: bool = True, samples: bool = False) -> int:
     """How many surface depths (finite, positive, not background) the clip range drops: below
-    the clip start, or beyond the clip end by more than EEVEE's far-plane background band."""
+    the clip start, or beyond the clip end by more than EEVEE's far-plane background band
+    (``samples``: deep samples, all surfaces: every one beyond the far cut counts)."""
     if not clip or camera is None or camera.projection == PANORAMIC:
         return 0
     low = camera.clip_start * (1 - CLIP_TOLERANCE)
-    high = camera.clip_end * (1 + 2 * FAR_PLANE_BAND)
+    high = camera.clip_end * ((1 - FAR_PLANE_BAND) if samples else (1 + 2 * FAR_PLANE_BAND))
     with np.errstate(invalid="ignore"):
         near = np.count_nonzero((z > 0) & (z < low))
-        far = np.count_nonzero((z > high) & (z < depth_mod.BACKGROUND_DEPTH))
+        far = np.count_nonzero((z >= high) & (z < depth_mod.BACKGROUND_DEPTH)) if samples else \
+            np.count_nonzero((z > high) & (z < depth_mod.BACKGROUND_DEPTH))
     return int(near + far)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
-from ..core.diagnostics import Diagnostics
+from ..core.diagnostics import Diagnostics, as_diagnostic
 from ..core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
 from ..core.fileio import output_problem
 from ..core.passes import SourceSpec
@@ -211,7 +211,9 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
                 try:
                     point_set, _model = build.point_set_for_frame(scene, spec, frame, camera, clip)
                 except InvalidDepthError as err:  # a frame showing no surface is still a frame
-                    result.warnings.append(str(err))
+                    result.warnings.append(as_diagnostic(str(err), frame=frame))
+                else:  # the frame's own warnings (points clipped, NaN pixels...), marked with the frame
+                    result.warnings.extend(Diagnostics(point_set.meta.get("warnings", ())).in_frame(frame))
             if point_set is None or len(point_set) == 0:
                 writer.write(frame, np.empty((0, 3), np.float32), np.empty(0, np.float32), np.empty((0, 3), np.float32))
                 writer.write_extras(frame, None, {}, 0)
