@@ -76,7 +76,7 @@ def as_diagnostic(item, kind: str = WARNING, **where) -> Diagnostic:
 
 class Diagnostics(list):
     """A list of :class:`Diagnostic` (strings appended become ``'warning'`` diagnostics);
-    duplicates (same kind and message) are kept once."""
+    duplicates (same kind, message and frame) are kept once."""
 
     def __init__(self, items=()):
         super().__init__()
@@ -84,7 +84,7 @@ class Diagnostics(list):
 
     def append(self, item, kind: str = WARNING, **where) -> None:
         d = as_diagnostic(item, kind, **where)
-        if not any(x.kind == d.kind and x.message == d.message for x in self):
+        if not any(x.kind == d.kind and x.message == d.message and x.frame == d.frame for x in self):
             super().append(d)
 
     def add(self, kind: str, message: str, **where) -> Diagnostic:

@@ -56,9 +56,10 @@ def captured():
     finally:
         with _lock:
             _depth -= 1
+            said = ""
             if _depth == 0 and _saved_streams is not None:
                 sys.stdout, sys.stderr = _saved_streams
-                out.append(_py_sink.getvalue())
+                said = _py_sink.getvalue()
                 _saved_streams, _py_sink = None, None
             if _depth == 0 and _saved_fds is not None:
                 for fd, saved in zip((1, 2), _saved_fds):
@@ -69,6 +70,8 @@ def captured():
                 out.append(_sink.read().decode("utf-8", "replace"))
                 _sink.close()
                 _sink = None
+            if said:
+                out.append(said)
 
 
 def first_message(text: str, path: str = "") -> str:
