@@ -33,10 +33,11 @@ def reports_errors(execute: Execute) -> Execute:
 
 
 def report_warnings(operator, diagnostics) -> int:
-    """Report each of a result's warnings (a ``Diagnostics`` or a list of texts) once as a
-    WARNING; returns how many."""
-    from ..core.diagnostics import Diagnostics
-    diagnostics = Diagnostics(diagnostics)
-    for d in diagnostics:
-        operator.report({'WARNING'}, d.text())
-    return len(diagnostics)
+    """Report a result's warnings (a ``Diagnostics`` or a list of texts) as WARNINGs, once:
+    the same kind over many frames (a bake) is one report naming the frames. Returns how many
+    reports were made."""
+    from ..core.diagnostics import Diagnostics, grouped_text
+    lines = grouped_text(Diagnostics(diagnostics))
+    for text in lines:
+        operator.report({'WARNING'}, text)
+    return len(lines)

@@ -86,8 +86,8 @@ def test_alpha_property_once_for_points_with_an_alpha_attribute(tmp_path):
     from depth_cloud.core.pointset import PointSet
     n = 5
     a = np.linspace(0.2, 1.0, n).astype(np.float32)
-    ps = PointSet(positions=np.zeros((n, 3), np.float32), pixels=np.zeros((n, 2), np.int32), colors=np.c_[np.ones((n, 3), np.float32), a],
-                  attributes={"alpha": a})
+    ps = PointSet(positions=np.zeros((n, 3), np.float32), pixels=np.zeros((n, 2), np.int32),
+                  colors=np.c_[np.ones((n, 3), np.float32), a], attributes={"alpha": a})
     write_ply(str(tmp_path / "a.ply"), ps, alpha=True)
     v = read_ply(str(tmp_path / "a.ply"))["vertex"]
     assert list(v.dtype.names).count("alpha") == 1
