@@ -11,6 +11,7 @@ import time
 
 import bpy
 
+from ..core.diagnostics import Diagnostics, strict_error
 from ..core.fileio import atomic_output
 from ..core.ply import write_ply
 from ..glue import fusion as fusion_glue
@@ -69,6 +70,11 @@ def run_fuse(args, console) -> int:
             surface=args.surface and make_object, surface_voxel_size=args.surface_voxel_size or 0.0,
             progress=progress, **_sources(args), **_options(args))
     points = result.point_set
+    diags = Diagnostics(points.meta.get("warnings", ()))
+    if getattr(args, "strict", False) and diags:
+        raise strict_error(diags, "the fusion")
+    for d in diags:
+        console.warning(d)
     if fmt == "ply":
         size = write_ply(output, points, alpha=args.alpha, radius=args.radius,
                          comments=[f"Depth Cloud fusion, voxel {result.voxel_size:.6g}"])
@@ -81,7 +87,8 @@ def run_fuse(args, console) -> int:
         size = os.path.getsize(output)
     stats = ", ".join(_stat_text(k, v) for k, v in result.stats.items() if isinstance(v, (int, float)))
     console.line(f"{console.prog}: fused {len(points):,} points -> {rel_path(output)} ({size_text(size)}) in "
-                 f"{time.perf_counter() - t_start:.2f} s" + (f"; object {ob.name!r}" if ob is not None else ""))
+                 f"{time.perf_counter() - t_start:.2f} s" + (f"; object {ob.name!r}" if ob is not None else "")
+                 + console.warnings_text())
     if stats:
         console.line(f"{console.prog}: {stats}")
     return EXIT_OK

@@ -366,6 +366,9 @@ def add_fuse(subparsers):
     o.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
     o.add_argument("--no-radius", dest="radius", action="store_false", help="PLY: leave out 'radius'")
     o.add_argument("--verbose", action="store_true", help="let Blender's own messages through")
+    o.add_argument("--strict", action="store_true",
+                   help="a warning of any view (points clipped, NaN pixels, a damaged part skipped...) fails the "
+                        "run (status 1) instead of being printed; nothing is written")
     p.set_defaults(run=runner("fuse", "run_fuse"))
     return p
 

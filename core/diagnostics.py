@@ -131,6 +131,8 @@ def of(result) -> Diagnostics:
         if isinstance(value, list):
             return Diagnostics(value)
     meta = getattr(result, "meta", None)
+    if meta is None and getattr(result, "point_set", None) is not None:  # a FusionResult
+        meta = getattr(result.point_set, "meta", None)
     if isinstance(meta, dict):
         return Diagnostics(meta.get("warnings", ()))
     stats = getattr(result, "stats", None)

@@ -43,9 +43,10 @@ import numpy as np
 
 from . import depth as depth_mod
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
+from .diagnostics import CLIP, Diagnostics
 from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
 from .footprint import point_radius
-from .gather import camera_to_world, frame_camera, planar_depth, valid_depth_mask
+from .gather import camera_to_world, clip_dropped, clip_text, frame_camera, planar_depth, valid_depth_mask
 from .knn import knn, knn_distances
 from .pointset import PointSet
 
@@ -82,6 +83,8 @@ class DepthView:
     #: deep views (core/deep.py): ``(pixels (N, 2), planar depth (N,), colors (N, 4))`` of the
     #: samples behind each pixel's front one, added to the view's points
     behind: tuple | None = None
+    #: what reading the view had to say (core/diagnostics.py); the fused result carries them all
+    warnings: list = field(default_factory=list)
 
     def __post_init__(self):
         z = np.asarray(self.depth)
@@ -118,6 +121,7 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
         raise CameraError(f"{passes.path}: fusion needs the camera of every view")
     camera = frame_camera(passes, camera)
     h, w = passes.shape
+    warnings = Diagnostics(passes.warnings)
     if passes.position is not None:
         pos = passes.position.reshape(-1, 3)
         _, _, z = camera.project(pos)
@@ -130,6 +134,9 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
         if passes.convention == depth_mod.PLANAR:
             bg |= np.isposinf(z)
         ok = valid_depth_mask(z, camera, clip)
+        clipped = clip_dropped(z, camera, clip)
+        if clipped:
+            warnings.append(f"{passes.path}: " + clip_text(clipped, z.size, camera), CLIP, source=passes.path)
         z = np.where(ok, z, np.where(bg, np.inf, np.nan)).astype(np.float32)
     fw, fh = passes.frame_size
     x0, y0 = passes.window
@@ -152,7 +159,7 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
         from .deep import behind_samples
         behind = behind_samples(passes, camera, clip)
     return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path),
-                     mask=mask, normals=normals, behind=behind)
+                     mask=mask, normals=normals, behind=behind, warnings=warnings)
 
 
 # --------------------------------------------------------------------------- settings
@@ -699,7 +706,7 @@ def fuse(views: Iterable[DepthView], settings: FusionSettings | None = None,
         pixels=np.ascontiguousarray(cat["pixels"][first_k]), depth=None, radius=radius[keep],
         image_size=(views[0].camera.width, views[0].camera.height),
         meta={"views": len(views), "names": [v.name for v in views], "voxel_size": voxel, "stats": stats,
-              "warnings": []},
+              "warnings": Diagnostics(w for v in views for w in getattr(v, "warnings", ()))},
         normals=np.ascontiguousarray(ds["normals"][keep]),
         attributes={VIEWS_ATTRIBUTE: views_attr[keep], CONFIDENCE_ATTRIBUTE: confidence[keep],
                     SOURCE_VIEW_ATTRIBUTE: cat["view"][first_k]})

@@ -58,7 +58,7 @@ def views_from_sequence(scene, spec: SourceSpec, frames, camera=None, clip=True,
     views = []
     for i, frame in enumerate(frames):
         _progress_read(progress, i, len(frames), resolve_frame_path(spec.path, frame))
-        passes, model = build.frame_inputs(scene, spec, frame, camera)
+        passes, model = build.checked_frame_inputs(scene, spec, frame, camera)  # the camera trap closed here too
         if model is None:
             raise CameraError(f"{passes.path}: fusion needs the camera of every view; set the scene camera")
         views.append(core_fusion.view_from_passes(passes, model, name=f"frame {frame}", clip=clip))

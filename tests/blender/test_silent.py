@@ -78,6 +78,10 @@ def test_named_camera_that_did_not_render_fails_on_every_surface(shot, capsys):
         with pytest.raises(api.CameraError, match="does not match the Position pass"):
             api.unproject(scene, frame=1, source=shot["path"])
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    with warnings.catch_warnings(record=True) as caught:  # chosen: built, one DepthCloudWarning, no numpy noise
+        warnings.simplefilter("always")
+        api.unproject(scene, frame=1, source=shot["path"], camera=cam)
+    assert [w.category for w in caught] == [api.DepthCloudWarning], [str(w.message) for w in caught]
     # the operator: ERROR, the scene as it was
     scene.depth_cloud.exr_path = shot["path"]
     before = snapshot()
@@ -134,6 +138,11 @@ def test_clip_drops_are_counted_on_every_surface(shot, capsys):
     assert len(ps) == total - dropped - band
     with pytest.raises(api.StrictWarningError, match=re.escape(text)):
         api.unproject(scene, frame=1, source=shot["path"], strict=True)
+    from test_bad_input import snapshot
+    before = snapshot()
+    with pytest.raises(api.StrictWarningError, match=re.escape(text)):
+        api.build_point_cloud(scene, frame=1, source=shot["path"], strict=True)
+    assert snapshot() == before  # strict: refused before the scene is touched
     with warnings.catch_warnings():
         warnings.simplefilter("error", api.DepthCloudWarning)  # scripts can make them errors
         assert len(api.unproject(scene, frame=1, source=shot["path"], clip=False)) == total
@@ -478,3 +487,25 @@ def test_python_m_depth_cloud_runs_the_command_line(shot):
     done = cli(blend, "build", "--source", shot["pattern"], "--frames", "1", "-o", "m_####.ply")
     assert done.returncode == 0, done.stderr
     assert os.path.getsize(shot["root"] / "m_0001.ply") > 1000
+
+
+def test_fusion_carries_the_views_warnings_and_closes_the_camera_trap(shot, capsys):
+    """Fusion of the render: the clip drops of its view reach the CLI (warning line, counted,
+    --strict fails) and the API (DepthCloudWarning); a named camera that did not render it
+    stops the fusion with the check's cause."""
+    from depth_cloud import api
+    dropped, _, _ = _clip_case(shot)
+    out = shot["root"] / "fused"
+    status, stdout, err = run(capsys, "fuse", "--source", shot["pattern"], "--frames", "1", "--min-views", "0",
+                              "-o", out / "f.ply")
+    assert status == 0, err
+    assert any(f"{dropped:,} of" in line for line in warning_lines(err)) and "1 warning(s)" in stdout
+    status, _, err = run(capsys, "fuse", "--source", shot["pattern"], "--frames", "1", "--min-views", "0",
+                         "--strict", "-o", out / "s.ply")
+    assert status == 1 and not os.path.exists(out / "s.ply")
+    with pytest.warns(api.DepthCloudWarning, match=f"{dropped:,} of"):
+        api.fuse_point_set(shot["scene"], source=shot["pattern"], frames=[1], min_views=0)
+    shot["cam"].location = (-3.0, 4.0, 6.0)
+    status, _, err = run(capsys, "fuse", "--source", shot["pattern"], "--frames", "1", "--min-views", "0",
+                         "-o", out / "t.ply")
+    assert status == 1 and "does not match the Position pass" in error_lines(err)[0]
