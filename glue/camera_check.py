@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..core import camera_check as core_check
 from ..core import header_camera
-from ..core.diagnostics import CAMERA
+from ..core.diagnostics import CAMERA, STEREO
 from ..core.errors import CameraError, ChannelError, DepthCloudError
 from . import build
 from . import camera as camera_glue
@@ -138,7 +138,8 @@ def check_for_build(scene, spec, frame, camera, passes, model):
     mismatch = warning_for_build(scene, spec, frame, camera, passes, model)
     if not mismatch:
         return passes, model
-    if named is not None:
+    mono_eye = any(getattr(d, "kind", None) == STEREO for d in passes.warnings)
+    if named is not None and not mono_eye:  # (a stereo eye built with the mono camera is warned as such)
         raise CameraError(f"{mismatch}; the file names camera {named.name!r} and this scene's object of that name "
                           "did not render it: choose the camera that did (--camera on the command line, camera= in "
                           "the API, the Camera setting in the panel)")

@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, replace
 
 from ..core import header_camera
+from ..core.diagnostics import OTHER_CAMERA, STEREO
 from ..core.errors import CameraError, SettingsError
 from ..core.passes import SourceSpec
 from . import camera as camera_glue
@@ -138,7 +139,7 @@ def camera_view(scene, passes):
         passes.warnings.append(
             f"{passes.path}: view {passes.view!r} of a multi-view file is built with the scene's mono camera "
             f"(Stereoscopy is off in scene {scene.name!r}); turn it on with the settings that rendered the file "
-            "for each eye's own camera")
+            "for each eye's own camera", STEREO, source=passes.path)
         return None
     return passes.view
 
@@ -176,7 +177,8 @@ def camera_from_file(scene, passes):
             return None, ob
         if scene.camera is not None:
             passes.warnings.append(f"{passes.path}: rendered by camera {name!r}, which is not in scene "
-                                   f"{scene.name!r}; using the scene camera {scene.camera.name!r}")
+                                   f"{scene.name!r}; using the scene camera {scene.camera.name!r}", OTHER_CAMERA,
+                                   source=passes.path)
     return None, None
 
 

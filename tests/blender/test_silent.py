@@ -509,3 +509,21 @@ def test_fusion_carries_the_views_warnings_and_closes_the_camera_trap(shot, caps
     status, _, err = run(capsys, "fuse", "--source", shot["pattern"], "--frames", "1", "--min-views", "0",
                          "-o", out / "t.ply")
     assert status == 1 and "does not match the Position pass" in error_lines(err)[0]
+
+
+def test_sequence_build_reports_each_kind_of_warning_once(shot):
+    """Build Sequence (preloaded) of three frames that each drop points to the clip range: one
+    WARNING line naming the frames, not one per frame."""
+    from depth_cloud.glue import sequence, source
+    for f in (2, 3):
+        shutil.copy(shot["path"], shot["root"] / f"render_{f:04d}.exr")
+    dropped, _, _ = _clip_case(shot)
+    scene = shot["scene"]
+    scene.depth_cloud.exr_path = shot["pattern"]
+    job = sequence.SequenceBuild(scene, source.settings_spec(scene.depth_cloud), [1, 2, 3], 'PRELOAD',
+                                 camera=shot["cam"])
+    while not job.finished:
+        job.step()
+    job.commit()
+    clip = [m for level, m in job.summary() if level == 'WARNING' and "clip range" in m]
+    assert len(clip) == 1 and clip[0].startswith("frames 1-3:") and f"{dropped:,} of" in clip[0], job.summary()
