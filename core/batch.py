@@ -88,3 +88,9 @@ def frame_ranges_text(frames: Iterable[int]) -> str:
         if f is not None:
             start = prev = f
     return ",".join(parts)
+
+
+def counted(count: int, noun: str) -> str:
+    """``"1 frame"``, ``"3 frames"``, ``"12,000 points"``: a count with its noun, singular
+    for one (messages never say "1 frames")."""
+    return f"{int(count):,} {noun}" + ("" if int(count) == 1 else "s")

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from . import depth as depth_mod
+from .batch import counted
 from .camera import ORTHOGRAPHIC, PANORAMIC, CameraModel
 from .diagnostics import CLIP, Diagnostics
 from .errors import CameraError, InvalidDepthError, SettingsError, SizeMismatchError
@@ -712,5 +713,5 @@ def fuse(views: Iterable[DepthView], settings: FusionSettings | None = None,
                     SOURCE_VIEW_ATTRIBUTE: cat["view"][first_k]})
     stats["points_out"] = len(point_set)
     stats["time_total"] = time.perf_counter() - t0
-    report(1.0, f"fused {len(views)} views into {len(point_set):,} points")
+    report(1.0, f"fused {counted(len(views), 'view')} into {counted(len(point_set), 'point')}")
     return FusionResult(point_set=point_set, voxel_size=voxel, stats=stats)
