@@ -133,10 +133,11 @@ def build_point_cloud(scene: bpy.types.Scene | None = None, frame: int | None = 
     ``strict=True`` raises StrictWarningError instead, with the scene untouched."""
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
+    def warn(diagnostics):  # before the scene is touched: an "error" filter leaves it as it was
+        _diagnostics.emit(diagnostics, strict, f"frame {frame}", stacklevel=5)
     with _quiet_numpy():
-        ob, point_set = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip, pixel_ids=pixel_ids,
-                                                  strict=strict)
-    _diagnostics.emit(point_set.meta.get("warnings", ()), strict, f"frame {frame}")
+        ob, _point_set = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip, pixel_ids=pixel_ids,
+                                                   strict=strict, on_warnings=warn)
     return ob
 
 

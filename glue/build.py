@@ -93,12 +93,13 @@ def find_cloud_object(scene, spec: SourceSpec, frame: int, view: str = ""):
 
 
 def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera=None, clip: bool = True,
-                       pixel_ids: bool | None = None, strict: bool = False):
+                       pixel_ids: bool | None = None, strict: bool = False, on_warnings=None):
     """Build (or rebuild in place) the cloud object of ``frame``; returns ``(object, PointSet)``,
     the warnings in ``point_set.meta["warnings"]``. ``pixel_ids``: also store the ``pixel``
     and ``depth`` attributes (None: the scene's setting); without them a point takes 32 bytes
     (position, color, radius). ``strict``: a warning raises ``StrictWarningError`` before the
-    scene is touched."""
+    scene is touched; ``on_warnings(diagnostics)`` is called there too (the API's
+    ``warnings.warn``: a script's "error" filter stops the build with the scene untouched)."""
     frame = scene.frame_current if frame is None else int(frame)
     if pixel_ids is None:
         pixel_ids = scene.depth_cloud.pixel_ids
@@ -110,6 +111,8 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
         err = strict_error(point_set.meta.get("warnings", ()), f"frame {frame}")
         if err is not None:
             raise err
+    if on_warnings is not None:
+        on_warnings(point_set.meta.get("warnings", ()))
     # Nothing has been changed in the scene up to here.
     path, _ = spec.paths(frame)
     view = point_set.meta.get("view") or ""  # multi-view files: one cloud per eye

@@ -138,6 +138,10 @@ def test_clip_drops_are_counted_on_every_surface(shot, capsys):
     assert len(ps) == total - dropped - band
     with pytest.raises(api.StrictWarningError, match=re.escape(text)):
         api.unproject(scene, frame=1, source=shot["path"], strict=True)
+    for call in (api.unproject, api.build_point_cloud):  # the warning points at the script's own line
+        with pytest.warns(api.DepthCloudWarning) as rec:
+            call(scene, frame=1, source=shot["path"])
+        assert rec[0].filename == __file__, (call.__name__, rec[0].filename)
     from test_bad_input import snapshot
     before = snapshot()
     with pytest.raises(api.StrictWarningError, match=re.escape(text)):
@@ -146,8 +150,10 @@ def test_clip_drops_are_counted_on_every_surface(shot, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("error", api.DepthCloudWarning)  # scripts can make them errors
         assert len(api.unproject(scene, frame=1, source=shot["path"], clip=False)) == total
+        before = snapshot()
         with pytest.raises(api.DepthCloudWarning):
             api.build_point_cloud(scene, frame=1, source=shot["path"])
+        assert snapshot() == before  # the filter stopped the build before the scene was touched
     # the CLI, every output format: warning lines on stderr, counted; --strict fails
     out = shot["root"] / "out"
     for output in ("c_####.ply", "c.blend"):
