@@ -34,12 +34,17 @@ Fusion options: ``voxel_size`` (0 = automatic), ``min_views``, ``depth_tolerance
 """
 from __future__ import annotations
 
+import contextlib
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import bpy
+import numpy as np
 
+from .core import diagnostics as _diagnostics
 from .core.camera.lists import read_camera_list
 from .core.camera.model import CameraModel
+from .core.diagnostics import DepthCloudWarning, Diagnostic, Diagnostics
 from .core.errors import (
     CameraError,
     ChannelError,
@@ -51,6 +56,7 @@ from .core.errors import (
     SettingsError,
     SizeMismatchError,
     SourceFileError,
+    StrictWarningError,
     ViewError,
 )
 from .core.fusion import FusionResult, FusionSettings
@@ -58,7 +64,6 @@ from .core.points.inputs import SourceSpec
 from .core.points.pointset import PointSet
 from .core.points.unproject import point_at_pixel
 from .glue import build as _build
-from .glue import inputs as _inputs
 from .glue import source as _source
 from .glue.camera import model as _camera
 from .glue.images import abspath
@@ -94,8 +99,19 @@ __all__ = [
     "PointSet", "CameraModel", "SourceSpec", "FusionSettings", "FusionResult",
     # errors: every bad input raises a DepthCloudError subclass
     "DepthCloudError", "SourceFileError", "ChannelError", "SizeMismatchError", "InvalidDepthError", "CameraError",
-    "SettingsError", "FramePatternError", "ExportError", "ViewError", "OutputWriteError",
+    "SettingsError", "FramePatternError", "ExportError", "ViewError", "OutputWriteError", "StrictWarningError",
+    # warnings: every result's diagnostics reach the caller as warnings.warn(..., DepthCloudWarning)
+    "DepthCloudWarning", "Diagnostic", "Diagnostics",
 ]
+
+
+@contextlib.contextmanager
+def _quiet_numpy():
+    """numpy's own floating-point RuntimeWarnings never reach the caller: what matters is
+    counted and named in the result's diagnostics (NaN pixels, clipped points)."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def _scene_frame(scene: bpy.types.Scene | None, frame: int | None) -> tuple[bpy.types.Scene, int]:
@@ -113,23 +129,33 @@ def source_spec(scene: bpy.types.Scene | None = None, source: FilePath | SourceS
 def build_point_cloud(scene: bpy.types.Scene | None = None, frame: int | None = None,
                       source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
                       color: FilePath | None = None, clip: bool = True, pixel_ids: bool | None = None,
-                      **options: Any) -> bpy.types.Object:
+                      strict: bool = False, **options: Any) -> bpy.types.Object:
     """Build (or rebuild in place) the Point Cloud object of ``frame``; returns the object.
     ``detail=N`` builds every Nth pixel; ``pixel_ids=True`` also stores the ``pixel`` and
-    ``depth`` attributes (None: the scene's setting)."""
+    ``depth`` attributes (None: the scene's setting). Warnings (points clipped, NaN pixels,
+    a camera that does not fit, ...) are ``warnings.warn(..., DepthCloudWarning)``;
+    ``strict=True`` raises StrictWarningError instead, with the scene untouched."""
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
-    ob, _ = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip, pixel_ids=pixel_ids)
+    def warn(diagnostics):  # before the scene is touched: an "error" filter leaves it as it was
+        _diagnostics.emit(diagnostics, strict, f"frame {frame}", stacklevel=5)
+    with _quiet_numpy():
+        ob, _point_set = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip, pixel_ids=pixel_ids,
+                                                   strict=strict, on_warnings=warn)
     return ob
 
 
 def unproject(scene: bpy.types.Scene | None = None, frame: int | None = None,
               source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
-              color: FilePath | None = None, clip: bool = True, **options: Any) -> PointSet:
-    """The frame's points as a PointSet (numpy arrays), without touching the scene."""
+              color: FilePath | None = None, clip: bool = True, strict: bool = False, **options: Any) -> PointSet:
+    """The frame's points as a PointSet (numpy arrays), without touching the scene. Its
+    warnings are ``point_set.meta["warnings"]`` and ``warnings.warn(..., DepthCloudWarning)``
+    (``strict=True``: StrictWarningError)."""
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
-    point_set, _ = _inputs.point_set_for_frame(scene, src.spec, frame, src.camera, src.clip)
+    with _quiet_numpy():
+        point_set, _ = _build.checked_point_set(scene, src.spec, frame, src.camera, src.clip)
+    _diagnostics.emit(point_set.meta.get("warnings", ()), strict, f"frame {frame}")
     return point_set
 
 
@@ -145,10 +171,11 @@ def pixel_to_world(scene: bpy.types.Scene | None = None, column: int = 0, row: i
     src = _source.resolve(scene, source, None, camera, **options)
     if origin not in ('top', 'bottom'):
         raise SettingsError(f"origin must be 'top' or 'bottom', got {origin!r}")
-    passes, model = _inputs.frame_inputs(scene, src.spec, frame, src.camera)
-    if origin == 'bottom':
-        row = passes.frame_size[1] - 1 - int(row)
-    return point_at_pixel(passes, model, column, row)
+    with _quiet_numpy():
+        passes, model = _build.checked_frame_inputs(scene, src.spec, frame, src.camera)
+        if origin == 'bottom':
+            row = passes.frame_size[1] - 1 - int(row)
+        return point_at_pixel(passes, model, column, row)
 
 
 def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
@@ -167,7 +194,8 @@ def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
     from .glue.checks import camera_check as _check
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, None, camera, **options)
-    return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
+    with _quiet_numpy():
+        return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
 
 
 def camera_model(camera: bpy.types.Object | None = None, scene: bpy.types.Scene | None = None,
@@ -213,20 +241,24 @@ def render_passes(scene: bpy.types.Scene | None = None, frames: Frames | None = 
 def bake_usd(scene: bpy.types.Scene | None = None, frames: Frames | None = None, path: FilePath | None = None,
              source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
              color: FilePath | None = None, clip: bool = True, size: float = 1.0, load: bool = False,
-             progress: Callable[..., object] | None = None, **options: Any) -> BakeResult:
+             progress: Callable[..., object] | None = None, strict: bool = False, **options: Any) -> BakeResult:
     """Bake ``frames`` (default: the scene's frame range) of ``source`` (default: the scene's
     Depth Cloud settings) to one time-sampled UsdGeom.Points ``.usdc`` at ``path`` (default:
     the scene's USD File setting, else ``<cache folder>/<scene>.usdc``). ``size`` multiplies
     the point widths. Returns the BakeResult (``path``, ``frames``, ``empty``, ``points``,
-    ``warnings``); with ``load=True`` also loads it (see :func:`load_usd`)."""
+    ``warnings``); with ``load=True`` also loads it (see :func:`load_usd`). The warnings are
+    also ``warnings.warn(..., DepthCloudWarning)`` (``strict=True``: StrictWarningError after
+    the bake)."""
     from .glue.frames import frame_list, scene_frames
     from .glue.output import usd_bake
     scene = scene if scene is not None else bpy.context.scene
     out = scene.depth_cloud.output
     src = _source.resolve(scene, source, color, camera, clip, **options)
     target = usd_bake.usd_path(scene, str(path) if path is not None else out.usd_path, out.cache_dir)
-    result = usd_bake.bake(scene, src.spec, frame_list(frames, scene_frames(scene)), target, src.camera, src.clip,
-                           float(size), progress)
+    with _quiet_numpy():
+        result = usd_bake.bake(scene, src.spec, frame_list(frames, scene_frames(scene)), target, src.camera,
+                               src.clip, float(size), progress)
+    _diagnostics.emit(result.warnings, strict, f"the bake of {target}")
     if load:
         load_usd(target, scene)
     return result
@@ -250,7 +282,8 @@ def fuse(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | N
          color: FilePath | None = None,
          camera: bpy.types.Object | None = None, clip: bool = True, name: str = "Fused Cloud", surface: bool = False,
          surface_voxel_size: float = 0.0, surface_radius: float = 0.0,
-         progress: Callable[[float, str], object] | None = None, **options: Any) -> bpy.types.Object:
+         progress: Callable[[float, str], object] | None = None, strict: bool = False,
+         **options: Any) -> bpy.types.Object:
     """Fuse many depth maps (sources as in :func:`fuse_point_set`) into ONE Point Cloud object
     with ``normal``, ``views`` and ``confidence`` point attributes; fusing the same source
     again updates that object. With ``surface=True`` a mesh object with the "Depth Cloud
@@ -258,9 +291,11 @@ def fuse(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | N
     stored on the cloud as ``obj["depth_cloud_surface"]``. Returns the cloud object."""
     from .glue.fusion.fuse import run_fusion
     scene = scene if scene is not None else bpy.context.scene
-    ob, _result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
-                                   name=name, surface=surface, surface_voxel_size=surface_voxel_size,
-                                   surface_radius=surface_radius, progress=progress, **options)
+    with _quiet_numpy():
+        ob, result, surf = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
+                                      name=name, surface=surface, surface_voxel_size=surface_voxel_size,
+                                      surface_radius=surface_radius, progress=progress, **options)
+    _diagnostics.emit(_diagnostics.of(result), strict, "the fusion")
     if surf is not None:
         ob["depth_cloud_surface"] = surf
     return ob
@@ -271,7 +306,8 @@ def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | Sour
                    cameras: bpy.types.Collection | str | Sequence[bpy.types.Object] | None = None,
                    camera_list: FilePath | None = None, files: str | Sequence[FilePath] | None = None,
                    color: FilePath | None = None, camera: bpy.types.Object | None = None, clip: bool = True,
-                   progress: Callable[[float, str], object] | None = None, **options: Any) -> FusionResult:
+                   progress: Callable[[float, str], object] | None = None, strict: bool = False,
+                   **options: Any) -> FusionResult:
     """Fuse many depth maps without touching the scene; returns a FusionResult
     (``.point_set`` with ``normals`` and ``attributes['views'/'confidence']``, ``.stats``).
 
@@ -286,8 +322,11 @@ def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | Sour
     """
     from .glue.fusion.fuse import run_fusion
     scene = scene if scene is not None else bpy.context.scene
-    return run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip, make_object=False,
-                      progress=progress, **options)[1]
+    with _quiet_numpy():
+        result = run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip,
+                            make_object=False, progress=progress, **options)[1]
+    _diagnostics.emit(_diagnostics.of(result), strict, "the fusion")
+    return result
 
 
 def fusion_settings(settings: FusionSettings | None = None, **options: Any) -> FusionSettings:

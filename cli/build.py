@@ -1,6 +1,6 @@
 """``depth_cloud build``, the Blender side: frames -> PointSets -> PLY files, a .blend or USD.
 
-Reuses the shared pipeline (``glue.inputs.point_set_for_frame`` for the numbers,
+Reuses the shared pipeline (``glue.build.checked_point_set`` for the numbers,
 ``glue.build.build_cloud_object`` for datablocks); every output is written atomically
 (``core.fileio.atomic_output``). Per-frame policy:
 
@@ -22,14 +22,14 @@ import time
 import bpy
 import numpy as np
 
+from ..core.diagnostics import Diagnostics, strict_error
 from ..core.errors import DepthCloudError, InvalidDepthError, SettingsError, SourceFileError
 from ..core.fileio import atomic_output
-from ..core.output.batch import frame_ranges_text
+from ..core.frames import frame_ranges_text
 from ..core.output.ply import write_ply
 from ..core.points.inputs import SourceSpec
 from ..core.points.pointset import PointSet
 from ..glue import build as build_glue
-from ..glue import inputs as inputs_glue
 from ..glue import source as source_glue
 from ..glue.frames import scene_frames
 from ..glue.images import abspath
@@ -137,6 +137,7 @@ class _Run:
         self.camera, self.clip, self.fmt, self.total = camera, clip, fmt, total
         self.done = 0
         self.written, self.skipped, self.missing, self.empty = [], [], [], []
+        self.missing_paths = set()  # which inputs were missing: "main", "color"
         self.points = 0
         #: Outputs of empty frames, written only when the run does not fail (``_write_empties``).
         self.pending_empty = []
@@ -151,16 +152,39 @@ class _Run:
         missing = _missing_input(self.spec, frame)
         if missing:
             self.missing.append(frame)
+            self.note_missing(frame)
             return None, f"MISSING {rel_path(missing)}"
         try:
-            point_set, _model = inputs_glue.point_set_for_frame(self.scene, self.spec, frame, self.camera, self.clip)
+            with np.errstate(all="ignore"):
+                point_set, _model = build_glue.checked_point_set(self.scene, self.spec, frame, self.camera,
+                                                                   self.clip)
         except InvalidDepthError as err:
             self.empty.append((frame, str(err)))
+            self.warn(frame, [f"empty cloud: {err}"])
             return _empty_point_set(), f"WARNING empty cloud: {err}"
         except DepthCloudError as err:
             raise _in_frame(err, frame) from err
+        self.warn(frame, point_set.meta.get("warnings", ()))
         self.points += len(point_set)
         return point_set, None
+
+    def warn(self, frame, warnings):
+        """The frame's warnings: ``warning:`` lines on stderr, or (``--strict``) the run's failure
+        before the frame is written."""
+        diags = Diagnostics(warnings).in_frame(frame) if frame is not None else Diagnostics(warnings)
+        if getattr(self.args, "strict", False):
+            err = strict_error(diags, f"frame {frame}" if frame is not None else "the run")
+            if err is not None:
+                raise err
+        for d in diags:
+            self.console.warning(d)
+
+    def note_missing(self, frame):
+        main, color = self.spec.paths(frame)
+        if main and not os.path.exists(main):
+            self.missing_paths.add("main")
+        if color and not os.path.exists(color):
+            self.missing_paths.add("color")
 
     def finish(self, seconds) -> int:
         c = self.console
@@ -171,10 +195,11 @@ class _Run:
             bits.append(f"{len(self.empty)} empty (frames {frame_ranges_text(f for f, _ in self.empty)})")
         if self.missing:
             bits.append(f"{len(self.missing)} missing (frames {frame_ranges_text(self.missing)})")
-        c.line(f"{c.prog}: done in {seconds:.2f} s: {', '.join(bits)}; {self.points:,} points")
+        c.line(f"{c.prog}: done in {seconds:.2f} s: {', '.join(bits)}; {self.points:,} points{c.warnings_text()}")
         if self.missing and len(self.missing) == self.total and not self.args.allow_missing:
-            c.error(f"no input found: {self.spec.path} is missing for every frame "
-                    f"({frame_ranges_text(self.missing)}); check --source and --frames")
+            options = "--source, --color" if "color" in self.missing_paths else "--source"
+            c.error(f"no input found: {self.missing_text()} for every frame "
+                    f"({frame_ranges_text(self.missing)}); check {options} and --frames")
             return EXIT_FAILURE
         nonmissing = self.total - len(self.skipped) - len(self.missing)
         if nonmissing and len(self.empty) == nonmissing:
@@ -187,6 +212,16 @@ class _Run:
                     f"(reported above; --allow-missing makes this exit 0)")
             return EXIT_MISSING
         return EXIT_OK
+
+    def missing_text(self):
+        """What is missing: the depth file, the color file or both (``--color nosuch.png``
+        names the color file, not the depth file that exists)."""
+        main, color = "main" in self.missing_paths, "color" in self.missing_paths
+        if color and main:
+            return f"{self.spec.path} and the color file {self.spec.color_path} are missing"
+        if color:
+            return f"the color file {self.spec.color_path} (--color) is missing (the depth file exists)"
+        return f"{self.spec.path} is missing"
 
     def write_pending_empty(self):
         for write in self.pending_empty:
@@ -272,18 +307,22 @@ class _RangeRun(_Run):
             missing = _missing_input(self.spec, frame)
             if missing:
                 self.missing.append(frame)
+                self.note_missing(frame)
                 self.console.line(f"{self.prefix(frame)} MISSING {rel_path(missing)}")
                 continue
             try:
-                with blender_quiet(not self.args.verbose):
+                with blender_quiet(not self.args.verbose), np.errstate(all="ignore"):
                     ob, point_set = build_glue.build_cloud_object(self.scene, self.spec, frame, self.camera, self.clip,
-                                                                  pixel_ids=getattr(self.args, "pixel_ids", None))
+                                                                  pixel_ids=getattr(self.args, "pixel_ids", None),
+                                                                  strict=getattr(self.args, "strict", False))
             except InvalidDepthError as err:
                 self.empty.append((frame, str(err)))
+                self.warn(frame, [f"no cloud: {err}"])
                 self.console.line(f"{self.prefix(frame)} WARNING no cloud: {err}")
                 continue
             except DepthCloudError as err:
                 raise _in_frame(err, frame) from err
+            self.warn(frame, point_set.meta.get("warnings", ()))
             built.append(frame)
             self.points += len(point_set)
             self.console.line(f"{self.prefix(frame)} {len(point_set):,} points -> object {ob.name!r} "
@@ -309,6 +348,7 @@ class _RangeRun(_Run):
             missing = _missing_input(self.spec, frame)
             if missing:
                 self.missing.append(frame)
+                self.note_missing(frame)
                 self.console.line(f"{self.prefix(frame)} MISSING {rel_path(missing)}")
             else:
                 present.append(frame)
@@ -320,11 +360,17 @@ class _RangeRun(_Run):
             self.console.line(f"{self.prefix(frame)} {points:,} points ({seconds:.2f} s)")
 
         try:
-            result = usd_bake.bake(self.scene, self.spec, present, path, self.camera, self.clip, progress=progress)
+            with np.errstate(all="ignore"):
+                result = usd_bake.bake(self.scene, self.spec, present, path, self.camera, self.clip,
+                                       progress=progress)
         except DepthCloudError as err:
             raise (_in_frame(err, present[0]) if len(present) == 1 else err) from err
-        for warning in result.warnings:
-            self.console.line(f"WARNING {warning}")
+        try:
+            self.warn(None, result.warnings)
+        except DepthCloudError:
+            with contextlib.suppress(OSError):  # --strict: no doubtful cache left for a rerun to skip
+                os.remove(path)
+            raise
         self.empty.extend((f, f"frame {f}: no surface") for f in result.empty)
         self.written.extend(result.frames)
         if set(result.empty) >= set(present):

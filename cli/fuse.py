@@ -11,6 +11,7 @@ import time
 
 import bpy
 
+from ..core.diagnostics import Diagnostics, strict_error
 from ..core.fileio import atomic_output
 from ..core.output.ply import write_ply
 from ..glue.fusion import fuse as fusion_glue
@@ -76,6 +77,11 @@ def run_fuse(args, console) -> int:
             surface=args.surface and make_object, surface_voxel_size=args.surface_voxel_size or 0.0,
             progress=progress, **_sources(args), **_options(args))
     points = result.point_set
+    diags = Diagnostics(points.meta.get("warnings", ()))
+    if getattr(args, "strict", False) and diags:
+        raise strict_error(diags, "the fusion")
+    for d in diags:
+        console.warning(d)
     if fmt == "ply":
         size = write_ply(output, points, alpha=args.alpha, radius=args.radius,
                          comments=[f"Depth Cloud fusion, voxel {result.voxel_size:.6g}"])
@@ -86,9 +92,19 @@ def run_fuse(args, console) -> int:
             if 'FINISHED' not in status:
                 raise UsageError(f"{output}: Blender could not save the .blend")
         size = os.path.getsize(output)
-    stats = ", ".join(f"{k} {v}" for k, v in result.stats.items() if isinstance(v, (int, float)))
+    stats = ", ".join(_stat_text(k, v) for k, v in result.stats.items() if isinstance(v, (int, float)))
     console.line(f"{console.prog}: fused {len(points):,} points -> {rel_path(output)} ({size_text(size)}) in "
-                 f"{time.perf_counter() - t_start:.2f} s" + (f"; object {ob.name!r}" if ob is not None else ""))
+                 f"{time.perf_counter() - t_start:.2f} s" + (f"; object {ob.name!r}" if ob is not None else "")
+                 + console.warnings_text())
     if stats:
         console.line(f"{console.prog}: {stats}")
     return EXIT_OK
+
+
+def _stat_text(name, value) -> str:
+    """``time_prepare 0.03 s``, ``points 12,345``, ``voxel_size 0.00512``: rounded for people."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return f"{name} {value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{name} {value}"
+    if name.startswith("time"):
+        return f"{name} {value:.2f} s"
+    return f"{name} {value:.4g}"

@@ -6,20 +6,41 @@ from __future__ import annotations
 import json
 import os
 
+from ..core.errors import DepthCloudError
 from ..core.frames import has_frame_placeholder, resolve_frame_path
 from ..core.output.info import file_info, format_info
-from .parser import EXIT_CAMERA_MISMATCH, EXIT_OK, UsageError
+from .parser import EXIT_CAMERA_MISMATCH, EXIT_FAILURE, EXIT_OK, UsageError
 
 
 def run_info(args, console) -> int:
-    results = []
+    """Every good file is described; the bad ones (one of several) are listed after them, one
+    ``error:`` line each, and the status is 1."""
+    results, bad = [], []
     for pattern in args.files:
         path = pattern
         if has_frame_placeholder(pattern) and not os.path.exists(pattern):
             if args.frame is None:
                 raise UsageError(f"{pattern!r} is a frame pattern: give --frame N")
             path = resolve_frame_path(pattern, args.frame)
-        results.append(file_info(path, stats=args.stats, view=args.view))
+        try:
+            results.append(file_info(path, stats=args.stats, view=args.view))
+        except DepthCloudError as err:
+            if len(args.files) == 1:
+                raise
+            bad.append((path, err))
+    status = _describe(args, console, results)
+    if bad:
+        for _path, err in bad:
+            console.error(err)
+        console.error(f"{len(bad)} of {len(args.files)} file(s) could not be read: "
+                      + ", ".join(os.path.basename(p) for p, _ in bad))
+        return EXIT_FAILURE
+    return status
+
+
+def _describe(args, console, results) -> int:
+    if not results:
+        return EXIT_OK
     checks = []
     if args.check_camera:  # the Blender side: cli/camera_check.py
         from .camera_check import check_files

@@ -5,9 +5,11 @@ Adding a subcommand is one function that adds its parser, with ``run=runner("mod
 need no Blender), listed in :data:`SUBCOMMANDS`.
 
 Exit status: 0 success; 1 failure (one ``depth_cloud <command>: error: ...`` line on stderr);
-2 usage error (bad option or value, same one-line form); 3 ``build`` finished but input frames
-were missing (they are listed; ``--allow-missing`` makes that 0); 4 ``info --check-camera``
-found a camera that does not explain the render.
+2 usage error (bad option or value, same one-line form); warnings are ``depth_cloud <command>:
+warning: ...`` lines on stderr, counted in the closing summary (``--strict`` makes the first one
+a failure, status 1); 3 ``build`` finished but input frames were missing (they are listed;
+``--allow-missing`` makes that 0); 4 ``info --check-camera`` found a camera that does not
+explain the render.
 """
 from __future__ import annotations
 
@@ -46,12 +48,24 @@ class Console:
         self.out = out if out is not None else sys.stdout
         self.err = err if err is not None else sys.stderr
         self.prog = prog
+        #: ``warning:`` lines printed (the closing summary counts them).
+        self.warnings = 0
 
     def line(self, text: str = "") -> None:
         print(text, file=self.out, flush=True)
 
     def error(self, text: str) -> None:
         print(f"{self.prog}: error: {one_line(text)}", file=self.err, flush=True)
+
+    def warning(self, text) -> None:
+        """One ``warning:`` line on stderr (a ``core.diagnostics.Diagnostic`` or text), counted."""
+        self.warnings += 1
+        text = text.text() if hasattr(text, "text") else text
+        print(f"{self.prog}: warning: {one_line(text)}", file=self.err, flush=True)
+
+    def warnings_text(self) -> str:
+        """``"; N warning(s) (on stderr)"`` for a closing summary, or nothing."""
+        return f"; {self.warnings} warning(s) (on stderr)" if self.warnings else ""
 
 
 def one_line(text) -> str:
@@ -260,6 +274,9 @@ def add_output_options(p):
                    help="PLY: leave out the 'radius' float property (the pixel footprint)")
     g.add_argument("--verbose", action="store_true",
                    help="let Blender's own messages through (default: silenced around file writes)")
+    g.add_argument("--strict", action="store_true",
+                   help="a warning (points clipped, NaN pixels, a camera that does not fit, a damaged part "
+                        "skipped...) fails the run (status 1) instead of being printed; the frame is not written")
 
 
 BUILD_EXAMPLES = """
@@ -374,6 +391,9 @@ def add_fuse(subparsers):
     o.add_argument("--alpha", action="store_true", help="PLY: add an 'alpha' uchar property")
     o.add_argument("--no-radius", dest="radius", action="store_false", help="PLY: leave out 'radius'")
     o.add_argument("--verbose", action="store_true", help="let Blender's own messages through")
+    o.add_argument("--strict", action="store_true",
+                   help="a warning of any view (points clipped, NaN pixels, a damaged part skipped...) fails the "
+                        "run (status 1) instead of being printed; nothing is written")
     p.set_defaults(run=runner("fuse", "run_fuse"))
     return p
 

@@ -26,7 +26,8 @@ class ChannelError(DepthCloudError):
         self.wanted = wanted
         self.found = sorted(found)
         shown = ", ".join(self.found[:40]) + (" …" if len(self.found) > 40 else "")
-        noun = "" if "channel" in wanted else noun  # never "channel channel"
+        # never "channel channel", nor a noun after a phrase ("... to check the camera against channel")
+        noun = "" if any(w in wanted for w in ("channel", "layer", "pass", " to ", " in ", ")", "'")) else noun
         super().__init__(f"{self.path}: no {wanted}{noun}; {what} found: {shown or '(none)'}")
 
 
@@ -67,3 +68,12 @@ class ViewError(ChannelError):
 class OutputWriteError(ExportError, OSError):
     """The file system refused an output (permission, a file where a folder should be, disk
     full). Also an OSError, as the failed write it reports."""
+
+
+class StrictWarningError(DepthCloudError):
+    """``strict=True`` (API) or ``--strict`` (command line): a result had a warning, which a
+    strict run does not accept. ``diagnostics`` holds every warning (``core/diagnostics.py``)."""
+
+    def __init__(self, message, diagnostics=()):
+        super().__init__(message)
+        self.diagnostics = list(diagnostics)

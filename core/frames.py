@@ -119,3 +119,20 @@ def format_frames(frames: Iterable[int], limit: int = 12) -> str:
     if len(pieces) > limit:
         return ", ".join(pieces[:limit]) + f", … ({len(frames)} frames)"
     return ", ".join(pieces)
+
+
+def frame_ranges_text(frames: Iterable[int]) -> str:
+    """Compact text of a frame list: ``[1, 2, 3, 7, 9]`` -> ``"1-3,7,9"``."""
+    frames = list(frames)
+    if not frames:
+        return ""
+    parts = []
+    start = prev = frames[0]
+    for f in frames[1:] + [None]:
+        if f is not None and f == prev + 1:
+            prev = f
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if f is not None:
+            start = prev = f
+    return ",".join(parts)

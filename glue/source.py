@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, replace
 
 from ..core.camera import from_header as header_camera
+from ..core.diagnostics import OTHER_CAMERA, STEREO
 from ..core.errors import CameraError, SettingsError
 from ..core.points.inputs import SourceSpec
 from .camera import model as camera_glue
@@ -31,6 +32,10 @@ from .images import abspath
 READING_OPTIONS = ("kind", "convention", "near", "far", "layer", "depth_channel", "color_channels",
                    "position_channels", "detail", "view", "deep_samples", "deep_min_alpha", "mask", "mask_pass",
                    "mask_threshold", "normals", "attributes", "depth_scale", "invalid_value")
+
+
+#: Depth conventions that need the near/far distances the depth was mapped with.
+MAPPED_CONVENTIONS = ("NORMALIZED", "ZBUFFER")
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ def setting_value(spec: SourceSpec, name: str):
     value = getattr(spec, name)
     if name == "invalid_value":  # None: the default (a StringProperty stores it as "")
         return "" if value is None else repr(float(value))
+    if value is None and name in ("near", "far"):  # not given (read from the header): the settings' default
+        return 0.1 if name == "near" else 100.0
     return ", ".join(value) if isinstance(value, tuple) else value
 
 
@@ -93,6 +100,10 @@ def resolve(scene, source=None, color=None, camera=None, clip=None, source_name=
     if color:
         spec = replace(spec, color_path=abspath(str(color)))
     overrides = {k: v for k, v in options.items() if v is not None}
+    if not from_settings and overrides.get("convention") in MAPPED_CONVENTIONS:
+        # a mapped depth with no near/far given: from the file's header, or refused (core.passes)
+        overrides.setdefault("near", None)
+        overrides.setdefault("far", None)
     if overrides:
         spec = replace(spec, **overrides)
     if from_settings:
@@ -132,7 +143,7 @@ def camera_view(scene, passes):
         passes.warnings.append(
             f"{passes.path}: view {passes.view!r} of a multi-view file is built with the scene's mono camera "
             f"(Stereoscopy is off in scene {scene.name!r}); turn it on with the settings that rendered the file "
-            "for each eye's own camera")
+            "for each eye's own camera", STEREO, source=passes.path)
         return None
     return passes.view
 
@@ -170,7 +181,8 @@ def camera_from_file(scene, passes):
             return None, ob
         if scene.camera is not None:
             passes.warnings.append(f"{passes.path}: rendered by camera {name!r}, which is not in scene "
-                                   f"{scene.name!r}; using the scene camera {scene.camera.name!r}")
+                                   f"{scene.name!r}; using the scene camera {scene.camera.name!r}", OTHER_CAMERA,
+                                   source=passes.path)
     return None, None
 
 

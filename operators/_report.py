@@ -1,4 +1,5 @@
-"""The operator boundary: a core error becomes one ERROR report, and the operator cancels."""
+"""The operator boundary: a core error becomes one ERROR report, and the operator cancels;
+a result's warnings (``core/diagnostics.py``) become WARNING reports, once each."""
 from __future__ import annotations
 
 import functools
@@ -39,3 +40,14 @@ def reports_errors(execute: Execute) -> Execute:
         return result if ok else {'CANCELLED'}
 
     return boundary
+
+
+def report_warnings(operator, diagnostics) -> int:
+    """Report a result's warnings (a ``Diagnostics`` or a list of texts) as WARNINGs, once:
+    the same kind over many frames (a bake) is one report naming the frames. Returns how many
+    reports were made."""
+    from ..core.diagnostics import Diagnostics, grouped_text
+    lines = grouped_text(Diagnostics(diagnostics))
+    for text in lines:
+        operator.report({'WARNING'}, text)
+    return len(lines)

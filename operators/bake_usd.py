@@ -5,7 +5,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
-from ._report import reports_errors
+from ._report import report_warnings, reports_errors
 from ._select import select_only
 
 
@@ -37,8 +37,7 @@ class DEPTH_CLOUD_OT_bake_usd(bpy.types.Operator):
                 progress.step(done, f"baked frame {frame} ({done}/{total}), {points:,} points in {seconds:.2f} s")
             result = usd_bake.bake(scene, src.spec, frames, path, src.camera, src.clip, out.usd_size, baked)
             ob = usd_bake.load(context, path) if out.usd_load else None
-        for warning in result.warnings:
-            self.report({'WARNING'}, warning)
+        report_warnings(self, result.warnings)
         select_only(context, ob)
         self.report({'INFO'}, f"Baked {len(result.frames)} frame(s), {result.points:,} points, to {path} "
                               f"in {result.seconds:.1f} s")

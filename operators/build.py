@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import source_ready
-from ._report import reports_errors
+from ._report import report_warnings, reports_errors
 from ._select import select_only
 
 
@@ -26,8 +26,7 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
         scene = context.scene
         src = source.resolve(scene)
         ob, point_set = build.build_cloud_object(scene, src.spec, scene.frame_current, src.camera, clip=src.clip)
-        for warning in point_set.meta.get("warnings", ()):
-            self.report({'WARNING'}, warning)
+        report_warnings(self, point_set.meta.get("warnings", ()))
         select_only(context, ob)
         meta = point_set.meta
         deep = f" ({meta['samples']:,} deep samples)" if meta.get("deep") else ""

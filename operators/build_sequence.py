@@ -65,6 +65,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         return self._finish(context, time.perf_counter() - t0)
 
     def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        from ..core.diagnostics import counted
         if bpy.app.background or context.window is None:
             return self.execute(context)
         if not self._start(context):
@@ -77,7 +78,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         self._timer = wm.event_timer_add(0.001, window=context.window)
         wm.modal_handler_add(self)
         self._t0 = time.perf_counter()
-        self._progress.step(0, f"building {self._job.total} frames… (Esc to cancel)")
+        self._progress.step(0, f"building {counted(self._job.total, 'frame')}… (Esc to cancel)")
         return {'RUNNING_MODAL'}
 
     def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
@@ -112,6 +113,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
             self._progress = None
 
     def _finish(self, context, seconds):
+        from ..core.diagnostics import counted
         job = self._job
         ok, result = attempt(self, job.commit, on_error=lambda _err: job.cancel())
         if not ok:
@@ -124,7 +126,7 @@ class DEPTH_CLOUD_OT_build_sequence(bpy.types.Operator):
         else:
             obj = result
             select_only(context, obj)
-            built = f", {job.preloaded} frames preloaded in {seconds:.1f} s" if job.mode == 'PRELOAD' else ""
+            built = f", {counted(job.preloaded, 'frame')} preloaded in {seconds:.1f} s" if job.mode == 'PRELOAD' else ""
             self.report({'INFO'}, f"Sequence {obj.name!r}: frames {obj.depth_cloud.sequence.frame_start}-"
                                   f"{obj.depth_cloud.sequence.frame_end}{built}")
         return {'FINISHED'}

@@ -36,7 +36,7 @@ class DEPTH_CLOUD_OT_check_camera(bpy.types.Operator):
         if not ok:
             return {'CANCELLED'}
         settings.camera_check.result = report.summary()
-        for text in report.lines():
-            print(f"Depth Cloud: {text}")
+        for text in report.lines():  # the details, in the Info editor (and the console in background mode)
+            self.report({'INFO'}, text)
         self.report({'INFO'} if report.ok else {'WARNING'}, report.summary())
         return {'FINISHED'}

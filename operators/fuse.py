@@ -4,7 +4,7 @@ from __future__ import annotations
 import bpy
 
 from ._poll import object_mode
-from ._report import reports_errors
+from ._report import report_warnings, reports_errors
 from ._select import select_only
 
 
@@ -42,6 +42,7 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
+        from ..core.diagnostics import counted
         from ..core.fusion import FusionSettings
         from ..glue import source
         from ..glue.fusion import fuse as glue_fusion
@@ -68,8 +69,9 @@ class DEPTH_CLOUD_OT_fuse(bpy.types.Operator):
             surface_voxel_size=fs.surface_voxel_size, surface_radius=fs.surface_radius,
             progress=Progress(context, "Fusing"), settings=FusionSettings(**fusion_options(fs)), **views)
         select_only(context, ob)
+        report_warnings(self, result.point_set.meta.get("warnings", ()))  # the views' warnings, once each
         st = result.stats
-        self.report({'INFO'}, f"Fused {st['views']} views into {len(result.point_set):,} points "
+        self.report({'INFO'}, f"Fused {counted(st['views'], 'view')} into {counted(len(result.point_set), 'point')} "
                               f"(voxel {result.voxel_size:.4g}; removed {st['spikes_removed']:,} spikes, "
                               f"{st['inconsistent_removed']:,} inconsistent, {st['outliers_removed']:,} outliers) "
                               f"in {st['time_total']:.1f} s")

@@ -6,7 +6,7 @@ import bpy
 from bpy.props import BoolProperty
 
 from ._poll import object_mode
-from ._report import reports_errors
+from ._report import report_warnings, reports_errors
 from ._select import select_only
 
 
@@ -55,6 +55,7 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
                 progress.step(done, f"rendered frame {frame} ({done}/{total}) in {seconds:.2f} s -> {path}")
             paths = render.render_frames(scene, frames, out.cache_dir, context.view_layer, rendered)
         self.report({'INFO'}, f"Rendered {len(paths)} frame(s) to {pattern}")
+        report_warnings(self, getattr(paths, "warnings", ()))
         if self.build:
             return self._build(context, pattern, frames)
         return {'FINISHED'}
@@ -66,5 +67,6 @@ class DEPTH_CLOUD_OT_render_passes(bpy.types.Operator):
 
         ob, point_set = render.build_rendered(context.scene, pattern, frames)
         select_only(context, ob)
+        report_warnings(self, point_set.meta.get("warnings", ()))  # what Build Point Cloud reports
         self.report({'INFO'}, f"Built {len(point_set):,} points from {point_set.meta['path']}")
         return {'FINISHED'}

@@ -15,11 +15,12 @@ from ..enums import CLEANUP_MODES, DISPLAY_MODES, SHADINGS
 
 
 def _apply(self, _context, **values):
+    from ..core import diagnostics
     from ..glue import display
     messages = display.apply_to_scene(self.id_data, **values)
-    for message in messages:
-        print(f"Depth Cloud: {message}")
-    # shown in the Display panel (an update callback cannot report)
+    # an update callback cannot report: a DepthCloudWarning (console; a script setting the
+    # property sees it as one), and the Display panel shows the message
+    diagnostics.emit(messages, stacklevel=2)
     self.message = messages[0] + (f" (and {len(messages) - 1} more)" if len(messages) > 1 else "") if messages else ""
 
 

@@ -373,6 +373,8 @@ def convention_alternatives(samples: CheckSamples, model: CameraModel) -> list:
     out = [Alternative(CONVENTION, f"depth convention {names[c]} instead of {was}", model, c)
            for c in (depth_mod.PLANAR, depth_mod.RAY_DISTANCE, depth_mod.INVERSE) if c != samples.convention]
     for conv, (near, far) in _fitted_range(samples, model).items():
+        if conv == depth_mod.NORMALIZED and abs(near) <= 1e-4 * abs(far) and abs(far - 1) <= 1e-4:
+            continue  # near 0, far 1: numerically planar Z, which is tried (and named) as such
         out.append(Alternative(CONVENTION, f"depth convention {names[conv]} (near {near:.4g}, far {far:.4g}) instead "
                                f"of {was}", model, conv, near=near, far=far))
     return out

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..errors import SourceFileError
 from . import groups as exr_groups
+from . import noise as exr_noise
 from .header import COMPRESSIONS, read_exr_header
 
 MAGIC = 20000630
@@ -393,7 +394,7 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
         del data
         got = list(open_exr(tmp, [layout.parts[i].channels for i in indices]).parts)
     except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
-        raise Damaged(f"OpenEXR could not decode the chosen parts ({err})") from err
+        raise Damaged(f"OpenEXR could not decode the chosen parts ({exr_noise.clean(err)})") from err
     finally:
         os.unlink(tmp)
     if len(got) != len(indices):
@@ -530,7 +531,7 @@ def _bands_by_openexr(buf, layout: FileLayout, part: PartLayout, runs, names, op
     except Damaged:
         raise
     except Exception as err:  # the bindings raise RuntimeError, ValueError…: damaged chunks
-        raise Damaged(f"OpenEXR could not decode the chosen rows ({err})") from err
+        raise Damaged(f"OpenEXR could not decode the chosen rows ({exr_noise.clean(err)})") from err
     finally:
         for tmp in paths:
             os.unlink(tmp)

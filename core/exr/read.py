@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..diagnostics import DAMAGED_PART, Diagnostics
 from ..errors import ChannelError, DepthCloudError, SourceFileError, ViewError
 from ..fileio import require_file
 from . import damage as exr_damage
 from . import deep_read
+from . import noise as exr_noise
 from . import parts as exr_parts
 from . import views as views_mod
 from .groups import open_channels, part_channels
@@ -72,7 +74,7 @@ class ExrFile:
     view: str | None = None
     #: Channels of damaged parts: name -> (part label, what is wrong); ``warnings`` names them.
     damaged: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=Diagnostics)  # core/diagnostics.py
     part_headers: dict = field(default_factory=dict)  # header part index -> attributes
     #: deep parts by part index (``core.deep_read.DeepPart``: sample counts and flattened samples)
     deep: dict = field(default_factory=dict)
@@ -202,10 +204,19 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     path = require_file(path)
     if reader not in READERS:
         raise ValueError(f"EXR reader {reader!r} is unknown; expected one of {READERS}")
+    eye = None
+    if view and views_mod.is_individual_eye_file(path, view):
+        layout = read_exr_header(path)
+        if not views_mod.file_views(p.attributes for p in layout.parts):
+            eye, view = view, None  # Stereoscopy "Individual": this file is that eye's (shot_L.exr)
     known = _checked_header(path, header_only, view)
     if channels is None or header_only:
-        return _read_all(path, header_only, view, known)
-    return _read_selected(path, known, view, channels, reader, bands)
+        out = _read_all(path, header_only, view, known)
+    else:
+        out = _read_selected(path, known, view, channels, reader, bands)
+    if eye:
+        out.view = eye
+    return out
 
 
 #: How ``read_exr(channels=...)`` decodes: ``"parts"`` (the chosen parts of a multipart file
@@ -262,23 +273,27 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None, grou
     layout, problems = known if known is not None else _checked_header(path, header_only, view)
     problems = dict(problems)
     OpenEXR = import_openexr()
+    noise = []
     try:
-        if not header_only:
-            _set_decode_threads(OpenEXR, _compressed(layout))
-        f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
-        if f is None and (header_only or not grouped):
-            f, grouped = OpenEXR.File(path, separate_channels=True, header_only=header_only), False
-        elif f is None:
-            f, grouped = open_channels(OpenEXR, path, _channel_lists(layout.parts))
-        else:
-            grouped = False
-        parts = list(f.parts)
+        with exr_noise.captured() as noise:  # the library's console lines: quoted in the error, not printed
+            if not header_only:
+                _set_decode_threads(OpenEXR, _compressed(layout))
+            f = None if header_only else deep_read.open_deep_file(OpenEXR, path)  # all-deep files
+            if f is None and (header_only or not grouped):
+                f, grouped = OpenEXR.File(path, separate_channels=True, header_only=header_only), False
+            elif f is None:
+                f, grouped = open_channels(OpenEXR, path, _channel_lists(layout.parts))
+            else:
+                grouped = False
+            parts = list(f.parts)
     except DepthCloudError:  # e.g. core.deep_read naming a damaged deep part
         raise
     except Exception as err:  # the bindings raise RuntimeError, ValueError, UnicodeDecodeError, MemoryError
         if problems:
             raise _damaged_part(path, layout, problems) from err
-        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)) from err
+        said = exr_noise.first_message("".join(noise), path)
+        raise SourceFileError(path, exr_damage.describe_decode_error(err, path)
+                              + (f" (OpenEXR: {said})" if said else "")) from err
     if not parts:
         if problems:
             raise _damaged_part(path, layout, problems)
@@ -325,9 +340,10 @@ def _open_openexr(compressed: bool):
     def open_exr(path, channel_lists=None):  # the parts' [(channel, pixel type)]: color groups interleaved
         OpenEXR = import_openexr()
         _set_decode_threads(OpenEXR, compressed)
-        if channel_lists is None:  # channel by channel
-            return OpenEXR.File(path, separate_channels=True)
-        return open_channels(OpenEXR, path, channel_lists)[0]
+        with exr_noise.captured():  # a damaged chunk: the typed error says it, not a console flood
+            if channel_lists is None:  # channel by channel
+                return OpenEXR.File(path, separate_channels=True)
+            return open_channels(OpenEXR, path, channel_lists)[0]
     return open_exr
 
 
@@ -494,7 +510,8 @@ def _select_view(out: ExrFile, layout, entries, problems, view, header_only):
         if index in problems and name not in out.channels:
             out.damaged[name] = (exr_damage.part_label(index, layout.parts[index]), problems[index])
     for index, problem in problems.items():  # one warning per damaged part (a build needing it fails)
-        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}")
+        out.warnings.append(f"{out.path}: {exr_damage.part_label(index, layout.parts[index])} was skipped: {problem}",
+                             DAMAGED_PART, source=out.path, part=exr_damage.part_label(index, layout.parts[index]))
 
 
 # ------------------------------------------------------------------ channel lookup

@@ -89,3 +89,34 @@ def view_channels(entries, views: list, view: str):
     merged = dict(shared)
     merged.update(own)
     return merged, parts
+
+
+#: Blender's default file suffixes of its stereo views (Stereoscopy > Individual writes each
+#: eye to its own file: ``shot_0001_L.exr``, ``shot_0001_R.exr``, with no view in the header).
+EYE_SUFFIXES = {"left": "_L", "right": "_R"}
+
+
+def eye_suffix(view: str) -> str:
+    return EYE_SUFFIXES.get(str(view).lower(), f"_{view}")
+
+
+def is_individual_eye_file(path, view: str) -> bool:
+    """Whether ``path``'s name says it is ``view``'s own file (``shot_L.exr`` for 'left')."""
+    import os
+    stem = os.path.splitext(os.path.basename(str(path)))[0]
+    return bool(view) and stem.endswith(eye_suffix(view))
+
+
+def individual_eye_path(path: str, view: str) -> str | None:
+    """The file of ``view``'s eye that Blender's Individual stereo output writes next to
+    ``path`` (``shot_0001.exr`` or the other eye's ``shot_0001_R.exr`` -> ``shot_0001_L.exr``
+    for 'left'); None when ``path`` already names that eye."""
+    import os
+    if not view or is_individual_eye_file(path, view):
+        return None
+    root, ext = os.path.splitext(str(path))
+    for other in {*EYE_SUFFIXES.values()}:
+        if root.endswith(other):
+            root = root[: -len(other)]
+            break
+    return root + eye_suffix(view) + ext

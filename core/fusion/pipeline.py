@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..diagnostics import Diagnostics
 from ..errors import InvalidDepthError, SettingsError
 from ..points.pointset import PointSet
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+from ..diagnostics import counted
 from .consistency import consistency_mask, similar_views, view_consistency
 from .outliers import statistical_outliers
 from .prepare import prepare_view
@@ -75,7 +77,7 @@ def fuse(views: Iterable[DepthView], settings: FusionSettings | None = None,
     point_set = _fused_point_set(views, cat, merged, keep, voxel, stats)
     stats["points_out"] = len(point_set)
     stats["time_total"] = timer.total()
-    report(1.0, f"fused {len(views)} views into {len(point_set):,} points")
+    report(1.0, f"fused {counted(len(views), 'view')} into {counted(len(point_set), 'point')}")
     return FusionResult(point_set=point_set, voxel_size=voxel, stats=stats)
 
 
@@ -173,7 +175,7 @@ def _fused_point_set(views, cat, merged, keep, voxel, stats) -> PointSet:
         pixels=np.ascontiguousarray(cat["pixels"][first_k]), depth=None, radius=merged["radius"][keep],
         image_size=(views[0].camera.width, views[0].camera.height),
         meta={"views": len(views), "names": [v.name for v in views], "voxel_size": voxel, "stats": stats,
-              "warnings": []},
+              "warnings": Diagnostics(w for v in views for w in v.warnings)},
         normals=np.ascontiguousarray(merged["normals"][keep]),
         attributes={VIEWS_ATTRIBUTE: merged["views"][keep], CONFIDENCE_ATTRIBUTE: merged["confidence"][keep],
                     SOURCE_VIEW_ATTRIBUTE: cat["view"][first_k]})

@@ -3,16 +3,17 @@ passes, and the names of the attributes a fused point carries."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..camera.model import PANORAMIC, CameraModel
+from ..diagnostics import CLIP, Diagnostics
 from ..errors import CameraError, SizeMismatchError
 from ..points import depth as depth_mod
 from ..points.deep import behind_samples
-from ..points.gather import frame_camera, planar_depth, valid_depth_mask
+from ..points.gather import clip_dropped, clip_text, frame_camera, planar_depth, valid_depth_mask
 
 if TYPE_CHECKING:
 
@@ -50,6 +51,8 @@ class DepthView:
     #: deep views (core/deep.py): ``(pixels (N, 2), planar depth (N,), colors (N, 4))`` of the
     #: samples behind each pixel's front one, added to the view's points
     behind: tuple | None = None
+    #: what reading the view had to say (core/diagnostics.py); the fused result carries them all
+    warnings: list = field(default_factory=list)
 
     def __post_init__(self):
         z = np.asarray(self.depth)
@@ -86,6 +89,7 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
         raise CameraError(f"{passes.path}: fusion needs the camera of every view")
     camera = frame_camera(passes, camera)
     h, w = passes.shape
+    warnings = Diagnostics(passes.warnings)
     if passes.position is not None:
         pos = passes.position.reshape(-1, 3)
         _, _, z = camera.project(pos)
@@ -98,6 +102,9 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
         if passes.convention == depth_mod.PLANAR:
             bg |= np.isposinf(z)
         ok = valid_depth_mask(z, camera, clip)
+        clipped = clip_dropped(z, camera, clip)
+        if clipped:
+            warnings.append(f"{passes.path}: " + clip_text(clipped, z.size, camera), CLIP, source=passes.path)
         z = np.where(ok, z, np.where(bg, np.inf, np.nan)).astype(np.float32)
     fw, fh = passes.frame_size
     x0, y0 = passes.window
@@ -119,4 +126,4 @@ def view_from_passes(passes: FramePasses, camera: CameraModel, name: str = "", c
     if passes.deep is not None:  # deep: the depth map holds the front samples, the rest come along
         behind = behind_samples(passes, camera, clip)
     return DepthView(depth=full, camera=camera, colors=colors, name=name or os.path.basename(passes.path),
-                     mask=mask, normals=normals, behind=behind)
+                     mask=mask, normals=normals, behind=behind, warnings=warnings)

@@ -19,7 +19,7 @@ from ..errors import FramePatternError
 from ..frames import last_placeholder, resolve_frame_path
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
 _CHUNK = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -71,20 +71,3 @@ def range_output_path(pattern: str, first: int, last: int) -> str:
     token = match.group(0)
     return (pattern[:start] + resolve_frame_path(token, first) + "-" + resolve_frame_path(token, last)
             + pattern[stop:])
-
-
-def frame_ranges_text(frames: Iterable[int]) -> str:
-    """Compact text of a frame list: ``[1, 2, 3, 7, 9]`` -> ``"1-3,7,9"``."""
-    frames = list(frames)
-    if not frames:
-        return ""
-    parts = []
-    start = prev = frames[0]
-    for f in frames[1:] + [None]:
-        if f is not None and f == prev + 1:
-            prev = f
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if f is not None:
-            start = prev = f
-    return ",".join(parts)

@@ -94,7 +94,7 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None
     path = os.fspath(path)
     hdr = read_exr_header(path)
     views = views_mod.file_views(p.attributes for p in hdr.parts)
-    if view and view not in views:
+    if view and view not in views and not (not views and views_mod.is_individual_eye_file(path, view)):
         raise ViewError(path, view, views)
     build_view = (view or views[0]) if views else None
     try:
@@ -158,7 +158,7 @@ def exr_info(path: str | os.PathLike[str], stats: bool = False, view: str | None
     if any(str(p["storage"]).startswith("deep") for p in parts):  # reads the sample counts
         info["deep"] = sample_summary(path)
     if stats:
-        info["stats"] = channel_stats(path)
+        info["stats"] = channel_stats(path, build_view)
         refine_guess_with_stats(info)
     return info
 
@@ -180,9 +180,10 @@ def pass_extras_info(header: dict, names, layer: str, path: str) -> dict:
     return {"cryptomatte": cryptomatte.describe(crypto), "normal_channels": normal, "mask_passes": passes}
 
 
-def channel_stats(path: str | os.PathLike[str]) -> dict:
-    """Per channel: finite min/max, NaN/inf count and background (>= 1e9) count. Reads pixels."""
-    f = exr.read_exr(path)
+def channel_stats(path: str | os.PathLike[str], view: str | None = None) -> dict:
+    """Per channel: finite min/max, NaN/inf count and background (>= 1e9) count. Reads pixels
+    (multi-view files: those of ``view``, default the file's default view)."""
+    f = exr.read_exr(path, view=view or None)
     out = {}
     planes = [(name, ch.pixels) for name, ch in f.channels.items()]
     planes += [(name, np.asarray(v, np.float32)) for p in f.deep.values() for name, v in p.channels.items()]

@@ -106,6 +106,10 @@ def point_records(point_set: PointSet, normals: np.ndarray | None = None, alpha:
     n = len(point_set)
     use_radius = radius and point_set.radius is not None
     extra = attribute_fields(getattr(point_set, "attributes", None))
+    # an attribute named like a standard property (a deep file's 'alpha' with --alpha) is written once:
+    # as that property
+    standard = vertex_dtype(normals is not None, alpha, use_radius).names
+    extra = [field for field in extra if field[0] not in standard]
     rec = np.empty(n, dtype=vertex_dtype(normals is not None, alpha, use_radius, extra))
     pos = np.asarray(point_set.positions, dtype=np.float32).reshape(n, 3)
     rec["x"], rec["y"], rec["z"] = pos[:, 0], pos[:, 1], pos[:, 2]

@@ -29,12 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..camera.model import ORTHOGRAPHIC, PANORAMIC
+from ..diagnostics import NONFINITE, Diagnostics
 from ..errors import CameraError, ChannelError, InvalidDepthError
 from ..exr import read as exr
 from ..exr.deep_read import DeepSampleError
 from . import depth as depth_mod
 from .footprint import point_radius
-from .gather import camera_to_world, frame_camera, valid_depth_mask
+from .gather import camera_to_world, clip_dropped, clip_text, frame_camera, note_clipped, valid_depth_mask
 from .inputs import ALL, FRONT, SAMPLE_CHOICES, DeepSamples, check_deep_options  # noqa: F401 (deep.ALL …)
 from .pointset import PointSet
 
@@ -111,13 +112,14 @@ def read_samples(spec, f, own_colors: bool = True) -> DeepRead:
     sample = (np.arange(total, dtype=np.int64) - np.repeat(starts, flat_counts)).astype(np.int32)
     prefix = z_name[:len(z_name) - len(exr.split_name(z_name)[2])]
     back_name = next((n for n in (f"{prefix}ZBack", f"{prefix}zback", f"{prefix}Zback") if n in owner), None)
-    colors, warnings = None, []
+    colors, warnings = None, Diagnostics()
     if own_colors:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is not None:
             colors = straight_colors(*(values(n) if n else None for n in rgba))
         elif spec.color_channels:
-            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B", names)
+            raise ChannelError(path, f"color channels {spec.color_channels}.R, .G and .B (color prefix "
+                                     f"{spec.color_channels!r})", names)
         else:
             warnings.append(f"{path}: no color channel found in the deep part(s) {label}; points are white")
     samples = DeepSamples(counts=counts, pixel=pixel, sample=sample, depth=values(z_name),
@@ -247,8 +249,12 @@ def unproject(passes, camera, clip: bool = True):
     h, w = d.counts.shape
     index, z, all_pixels = kept_samples(passes, camera, clip)
     colors = d.colors
+    clipped = clip_dropped(z, camera, clip, samples=True)
     if len(index) == 0:
         nonfinite = int((~np.isfinite(d.depth)).sum())
+        if clipped:
+            raise InvalidDepthError(f"{passes.path}: deep channel {d.depth_channel} holds no usable sample: "
+                                    + clip_text(clipped, len(d), camera, "samples"))
         raise InvalidDepthError(
             f"{passes.path}: deep channel {d.depth_channel} holds no usable sample: all {len(d)} samples are "
             f"background, NaN/inf ({nonfinite}), outside the camera clip range"
@@ -267,14 +273,16 @@ def unproject(passes, camera, clip: bool = True):
         r, c = np.divmod(d.pixel[index], w)
         zb = _planar(d.depth_back[index], passes, camera, r, c)
         attributes[THICKNESS_ATTRIBUTE] = np.where(np.isfinite(zb), np.maximum(zb - zv, 0), 0).astype(np.float32)
-    warnings = list(passes.warnings)
+    warnings = Diagnostics(passes.warnings)
     nonfinite = int((~np.isfinite(d.depth)).sum())
     if nonfinite:
-        warnings.append(f"{passes.path}: {nonfinite} NaN/inf samples in {d.depth_channel} were skipped")
+        warnings.append(f"{passes.path}: {nonfinite:,} NaN/inf samples in {d.depth_channel} were skipped", NONFINITE,
+                        source=passes.path)
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": d.depth_channel,
             "convention": passes.convention, "pixels": int(h * w), "points": int(len(index)), "deep": True,
             "samples": int(len(d)), "deep_samples": d.samples_mode, "deep_min_alpha": d.min_alpha,
             "deep_parts": list(d.parts), "warnings": warnings, "nonfinite": nonfinite}
+    note_clipped(meta, passes, clipped, len(d), camera, "samples")
     return PointSet(positions=positions, colors=out_colors, pixels=pixels, depth=zv,
                     radius=point_radius(camera, zv), image_size=tuple(passes.frame_size), meta=meta,
                     attributes=attributes)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..diagnostics import Diagnostics
 from ..errors import SettingsError
 from .pointset import PointSet
 
@@ -84,7 +85,7 @@ def remove_flying_pixels(point_set: PointSet, max_jump: float | None = DEFAULT_M
     if len(point_set) == 0:
         return point_set
     drop = np.zeros(len(point_set), dtype=bool)
-    warnings = list(point_set.meta.get("warnings", ()))
+    warnings = Diagnostics(point_set.meta.get("warnings", ()))
     if max_jump is not None:
         if point_set.depth is None:
             warnings.append("edge cleanup: these points have no camera depth (world position pass without a "

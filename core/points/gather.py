@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..camera.projections import PANORAMIC
+from ..diagnostics import CLIP, NONFINITE, Diagnostics
 from ..errors import InvalidDepthError
 from . import depth as depth_mod
 from .pointset import frame_pixels
@@ -70,16 +71,53 @@ def within_clip(z: np.ndarray, camera: CameraModel) -> np.ndarray:
         return (z >= camera.clip_start * (1 - CLIP_TOLERANCE)) & (z <= camera.clip_end * (1 + CLIP_TOLERANCE))
 
 
-def require_valid(valid: np.ndarray, passes: FramePasses, what: str, z: np.ndarray | None = None) -> None:
+#: How to keep what the clip range drops, on every surface.
+CLIP_REMEDY = "--no-clip on the command line, clip=False in the API, or Clip off in the Depth Cloud settings"
+
+
+def clip_dropped(z: np.ndarray, camera: CameraModel | None, clip: bool = True, samples: bool = False) -> int:
+    """How many surface depths (finite, positive, not background) the clip range drops: below
+    the clip start, or beyond the clip end by more than EEVEE's far-plane background band
+    (``samples``: deep samples, all surfaces: every one beyond the far cut counts)."""
+    if not clip or camera is None or camera.projection == PANORAMIC:
+        return 0
+    low = camera.clip_start * (1 - CLIP_TOLERANCE)
+    high = camera.clip_end * ((1 - FAR_PLANE_BAND) if samples else (1 + 2 * FAR_PLANE_BAND))
+    with np.errstate(invalid="ignore"):
+        near = np.count_nonzero((z > 0) & (z < low))
+        far = np.count_nonzero((z >= high) & (z < depth_mod.BACKGROUND_DEPTH)) if samples else \
+            np.count_nonzero((z > high) & (z < depth_mod.BACKGROUND_DEPTH))
+    return int(near + far)
+
+
+def clip_text(dropped: int, total: int, camera: CameraModel, what: str = "pixels") -> str:
+    return (f"{dropped:,} of {total:,} {what} with a surface lie outside the camera's clip range "
+            f"{camera.clip_start:g}..{camera.clip_end:g} and were dropped (keep them: {CLIP_REMEDY})")
+
+
+def require_valid(valid: np.ndarray, passes: FramePasses, what: str, z: np.ndarray | None = None,
+                  clipped: int = 0, camera: CameraModel | None = None) -> None:
     if valid.any():
         return
     total = valid.size
     extra = ""
     if z is not None:
         nonfinite = int((~np.isfinite(z)).sum())
-        extra = f" ({nonfinite} of {total} pixels are NaN/inf)" if nonfinite else ""
-    raise InvalidDepthError(f"{passes.path}: channel {what} holds no usable pixel: all {total} pixels are "
+        extra = f" ({nonfinite:,} of {total:,} pixels are NaN/inf)" if nonfinite else ""
+    if clipped and camera is not None:
+        raise InvalidDepthError(f"{passes.path}: channel {what} holds no usable pixel: "
+                                + clip_text(clipped, total, camera) + extra)
+    raise InvalidDepthError(f"{passes.path}: channel {what} holds no usable pixel: all {total:,} pixels are "
                             f"background, NaN/inf or outside the camera clip range{extra}")
+
+
+def note_clipped(meta: dict, passes: FramePasses, dropped: int, total: int, camera: CameraModel,
+                 what: str = "pixels") -> None:
+    """Add the clip diagnostic to a PointSet's ``meta`` (nothing when nothing was dropped)."""
+    meta["clipped"] = int(dropped)
+    if dropped:
+        meta["warnings"].append(f"{passes.path}: " + clip_text(dropped, total, camera, what), CLIP,
+                                source=passes.path)
 
 
 def gather_colors(passes: FramePasses, index: np.ndarray | None) -> np.ndarray:
@@ -148,14 +186,14 @@ def point_meta(passes: FramePasses, valid: np.ndarray, count: int | None = None)
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size),
             "points": int(np.count_nonzero(valid)) if count is None else int(count),
-            "warnings": list(passes.warnings), "detail": int(passes.step), "view": passes.view}
+            "warnings": Diagnostics(passes.warnings), "detail": int(passes.step), "view": passes.view}
     raw = passes.depth if passes.depth is not None else passes.position
     nonfinite = raw.size - int(np.count_nonzero(np.isfinite(raw))) if raw is not None else 0
     nonfinite -= passes.no_color_nan  # skipped for lack of color (core/color_window.py)
     nonfinite -= passes.invalid_pixels  # the depth image's invalid value (core/images/read.py)
     if nonfinite:
-        meta["warnings"].append(f"{passes.path}: {nonfinite} NaN/inf pixels in {passes.depth_channel or 'position'} "
-                                "were skipped")
+        meta["warnings"].append(f"{passes.path}: {nonfinite:,} NaN/inf pixels in {passes.depth_channel or 'position'} "
+                                "were skipped", NONFINITE, source=passes.path)
     meta["nonfinite"] = nonfinite
     return meta
 

@@ -5,11 +5,14 @@ the unprojection and the gathers read it.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..diagnostics import Diagnostics
 from ..errors import SettingsError, SizeMismatchError
+from ..exr import views as views_mod
 from ..frames import resolve_frame_path
 from ..images import read as depth_images
 from . import depth as depth_mod
@@ -33,8 +36,10 @@ class SourceSpec:
     color_path: str = ""
     kind: str = AUTO
     convention: str = AUTO
-    near: float = 0.1
-    far: float = 100.0
+    #: NORMALIZED/ZBUFFER: what the depth was mapped with; None: not given (then the file's
+    #: header must say, else reading fails: never a silent 0.1/100).
+    near: float | None = 0.1
+    far: float | None = 100.0
     layer: str = ""
     depth_channel: str = ""
     color_channels: str = ""
@@ -65,7 +70,7 @@ class SourceSpec:
             raise SettingsError("no source file set: choose the EXR that holds the depth or position pass")
         if self.kind not in KINDS:
             raise SettingsError(f"source kind {self.kind!r} is unknown; expected one of {KINDS}")
-        if self.convention != AUTO:
+        if self.convention != AUTO and self.near is not None and self.far is not None:
             depth_mod.check_convention(self.convention, self.near, self.far)
         check_detail(self.detail)
         check_deep_options(self.deep_samples, self.deep_min_alpha)
@@ -76,7 +81,20 @@ class SourceSpec:
         """``(depth_or_position_path, color_path_or_None)`` for ``frame``."""
         main = resolve_frame_path(self.path, frame)
         color = resolve_frame_path(self.color_path, frame) if str(self.color_path).strip() else None
+        if self.view:  # Stereoscopy "Individual": the view's own file (shot_L.exr) when this one is not there
+            main = _eye_file(main, self.view)
+            color = _eye_file(color, self.view) if color else color
         return main, color
+
+
+def _eye_file(path: str, view: str) -> str:
+    """``path``, or the file of ``view``'s eye next to it when ``path`` does not exist or is
+    the other eye's (``shot_R.exr`` with view 'left' -> ``shot_L.exr``, when that exists)."""
+    eye = views_mod.individual_eye_path(path, view)
+    if eye and os.path.exists(eye) and (not os.path.exists(path) or views_mod.is_individual_eye_file(
+            path, next((v for v in views_mod.EYE_SUFFIXES if v != str(view).lower()), ""))):
+        return eye
+    return path
 
 
 @dataclass
@@ -113,7 +131,7 @@ class FramePasses:
     position_rows: tuple | None = None
     header: dict = field(default_factory=dict)
     channels: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
+    warnings: Diagnostics = field(default_factory=Diagnostics)  # core/diagnostics.py
     #: Multi-view files: the view read and the file's views (default first); None / [] otherwise.
     view: str | None = None
     views: list = field(default_factory=list)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..camera.from_header import convention_from_header
+from ..diagnostics import Diagnostics
 from ..errors import ChannelError, SettingsError, SizeMismatchError, SourceFileError, ViewError
 from ..exr import color_window
 from ..exr import read as exr
@@ -34,9 +35,33 @@ def file_convention(header: dict, channel: str) -> tuple[str, float, float, str 
 
 def _guess_convention(spec: SourceSpec, header: dict, channel: str):
     if spec.convention != AUTO:
+        if spec.near is None or spec.far is None:  # not given: only the file may say (never a silent default)
+            return spec.convention, *_near_far_from_header(spec, header)
         return spec.convention, spec.near, spec.far
     conv, near, far, _ = file_convention(header, channel)
-    return conv, near or spec.near, far or spec.far
+    return conv, near or _default(spec.near, 0.1), far or _default(spec.far, 100.0)
+
+
+def _default(value, default):
+    return default if value is None else value
+
+
+def _near_far_from_header(spec: SourceSpec, header: dict) -> tuple:
+    """``(near, far)`` of a NORMALIZED/ZBUFFER depth whose near/far were not given: the
+    header's (Depth Cloud's ``depthCloud/near``/``far``), else a SettingsError: a guess would
+    put every point off by a factor."""
+    stored = convention_from_header(header)
+    near, far = spec.near, spec.far
+    if stored is not None and stored[1] != stored[2]:
+        near = stored[1] if near is None else near
+        far = stored[2] if far is None else far
+    if near is None or far is None:
+        missing = " and ".join(n for n, v in (("near", near), ("far", far)) if v is None)
+        raise SettingsError(f"depth convention {spec.convention} needs the {missing} distance(s) the depth was "
+                            f"mapped with, and {spec.path} does not store them: give --near/--far (command "
+                            f"line), near=/far= (API) or the Near/Far settings")
+    depth_mod.check_convention(spec.convention, near, far)
+    return near, far
 
 
 def read_frame_passes(spec: SourceSpec, frame: int,
@@ -88,7 +113,7 @@ def read_frame_passes(spec: SourceSpec, frame: int,
     disp = f.display_window
     out = FramePasses(path=path, frame_size=exr.window_size(disp),
                       window=(win[0] - disp[0], win[1] - disp[1]), header=f.header, channels=names,
-                      view=f.view, views=list(f.views), warnings=list(f.warnings))
+                      view=f.view, views=list(f.views), warnings=Diagnostics(f.warnings))
     if depth_name:
         out.depth = f.get(depth_name, win)
         if spec.depth_scale != 1.0:
@@ -187,7 +212,8 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, view
                            names)
     pos_names = exr.find_position_channels(names, layer, spec.position_channels or None)
     if spec.position_channels and pos_names is None:
-        raise ChannelError(path, f"position channels {spec.position_channels!r}.X/Y/Z"
+        raise ChannelError(path, f"position channels {spec.position_channels}.X, .Y and .Z (position prefix "
+                                 f"{spec.position_channels!r})"
                                  f"{_other_view(views, spec.position_channels + '.X')}", names)
 
     kind = spec.kind
@@ -203,7 +229,8 @@ def _pick_channels(spec: SourceSpec, path: str, names, color_in_file: bool, view
     if color_in_file:
         rgba = exr.find_color_channels(names, layer, spec.color_channels or None)
         if rgba is None and spec.color_channels:
-            raise ChannelError(path, f"color channels {spec.color_channels!r}.R/G/B"
+            raise ChannelError(path, f"color channels {spec.color_channels}.R, .G and .B (color prefix "
+                                     f"{spec.color_channels!r})"
                                      f"{_other_view(views, spec.color_channels + '.R')}", names)
     # a Position pass next to the depth is read too (``check``: in row bands, unless asked for
     # whole): builds check the camera against it (core/camera_check.py)
@@ -241,7 +268,7 @@ def _deep_frame_passes(spec: SourceSpec, f: exr.ExrFile, color_path, image_reade
             read.samples.depth_back = depth_images.times(read.samples.depth_back, spec.depth_scale)
     out = FramePasses(path=f.path, frame_size=exr.window_size(f.display_window), window=read.window,
                       header=f.header, channels=read.names, depth_channel=read.depth_channel,
-                      warnings=read.warnings, deep=read.samples, view=f.view, views=list(f.views))
+                      warnings=Diagnostics(read.warnings), deep=read.samples, view=f.view, views=list(f.views))
     out.convention, out.near, out.far = _guess_convention(spec, f.header, read.depth_channel)
     out.depth = np.full(read.samples.counts.shape, np.inf, np.float32)  # the frame's shape, set below
     if color_path is not None:  # a flat color file: each sample takes its pixel's color

@@ -12,8 +12,10 @@ from .detail import at_detail
 from .footprint import point_radius
 from .gather import (
     BLOCK,
+    clip_dropped,
     frame_camera,
     gather_colors,
+    note_clipped,
     pixel_ids,
     planar_depth,
     point_meta,
@@ -63,8 +65,9 @@ def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> P
     z = planar_depth(passes, camera)
     valid = valid_depth_mask(z, camera, clip)
     count = int(np.count_nonzero(valid))
+    clipped = clip_dropped(z, camera, clip)
     if count == 0:
-        require_valid(valid, passes, passes.depth_channel, passes.depth)
+        require_valid(valid, passes, passes.depth_channel, passes.depth, clipped, camera)
     h, w = passes.shape
     index = None if count == valid.size else np.flatnonzero(valid)  # None: every pixel, no gathers
     zv = z.reshape(-1) if index is None else z.reshape(-1).take(index)
@@ -75,9 +78,10 @@ def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> P
         radius *= np.float32(passes.step)
     x0, y0 = passes.window
     pixels = PixelIndex(index, w, h, x0, y0, passes.step, passes.offset)
+    meta = point_meta(passes, valid, count)
+    note_clipped(meta, passes, clipped, valid.size, camera)
     return PointSet(positions=positions, colors=gather_colors(passes, index), pixels=pixels,
-                    depth=zv, radius=radius, image_size=tuple(passes.frame_size),
-                    meta=point_meta(passes, valid, count))
+                    depth=zv, radius=radius, image_size=tuple(passes.frame_size), meta=meta)
 
 
 def _world_at(camera: CameraModel, z: np.ndarray, frame_cols_rows, index) -> np.ndarray:

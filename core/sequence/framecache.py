@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..camera.model import ORTHOGRAPHIC, PERSPECTIVE, CameraModel
+from ..diagnostics import Diagnostics
 from ..points import gather
 from ..points.footprint import radius_scale
 
@@ -127,7 +128,7 @@ class CachedFrame:
     normal_codes: np.ndarray | None = None  # (N, 3) int16 (encode_normals) when the frame has normals
     attributes: dict = field(default_factory=dict)  # name -> (N,) or (N, k) array (named passes, coverage)
     path: str = ""
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=Diagnostics)  # core/diagnostics.py
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -151,7 +152,7 @@ class CachedFrame:
                    colors=encode_colors(point_set.colors), plane=plane, radius16=radius16,
                    normal_codes=encode_normals(normals) if normals is not None else None,
                    attributes={name: _owned(a) for name, a in getattr(point_set, "attributes", {}).items()},
-                   path=str(point_set.meta.get("path", "")), warnings=list(point_set.meta.get("warnings", ())))
+                   path=str(point_set.meta.get("path", "")), warnings=Diagnostics(point_set.meta.get("warnings", ())))
 
     def radius(self) -> np.ndarray:
         """(N,) float32 point radii."""

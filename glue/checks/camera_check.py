@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from ...core.camera import from_header as header_camera
 from ...core.checks import camera_check as core_check
+from ...core.diagnostics import CAMERA, STEREO
 from ...core.errors import CameraError, ChannelError, DepthCloudError, SourceFileError
 from ...core.images import read as depth_images
 from .. import inputs
 from ..camera import model as camera_glue
+from ..source import camera_from_file
 
 #: Neighbouring frames tried on each side when the camera does not fit.
 FRAMES_AROUND = 3
@@ -115,3 +117,35 @@ def warning_for_build(scene, spec, frame, camera, passes, model):
     except DepthCloudError as err:  # an alternative could not be made (e.g. a broken camera object)
         summary = f"the camera does not match the Position pass ({base.text()}); the cause was not found ({err})"
     return f"{passes.path}: {summary} (Check Camera in the Depth Cloud panel has the details)"
+
+
+def check_for_build(scene, spec, frame, camera, passes, model):
+    """The camera check every build runs (panel, API, command line, every output): when the
+    file has a Position pass next to its depth, the camera the build uses is measured against
+    it (cheap: the row bands the build read).
+
+    - The camera came from a NAME lookup (the file names it, the scene has an object of that
+      name) and does not explain the pass: a name is a guess, so the build does not go on
+      with it: :class:`CameraError` with the check's named cause.
+    - Any other camera (chosen by the user, the scene camera): a ``camera`` diagnostic in
+      ``passes.warnings``, and the build goes on.
+
+    Returns ``(passes, model)``."""
+    named = None
+    if camera is None and model is not None:
+        try:
+            header_model, _source = header_camera.header_camera(passes.header, passes.frame_size, passes.path)
+        except CameraError:
+            header_model = None
+        if header_model is None:
+            named = camera_from_file(scene, passes)[1]
+    mismatch = warning_for_build(scene, spec, frame, camera, passes, model)
+    if not mismatch:
+        return passes, model
+    mono_eye = any(getattr(d, "kind", None) == STEREO for d in passes.warnings)
+    if named is not None and not mono_eye:  # (a stereo eye built with the mono camera is warned as such)
+        raise CameraError(f"{mismatch}; the file names camera {named.name!r} and this scene's object of that name "
+                          "did not render it: choose the camera that did (--camera on the command line, camera= in "
+                          "the API, the Camera setting in the panel)")
+    passes.warnings.append(mismatch, CAMERA, source=passes.path)
+    return passes, model

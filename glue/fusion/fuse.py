@@ -25,7 +25,7 @@ from ...core.errors import CameraError, SettingsError
 from ...core.frames import has_frame_placeholder, resolve_frame_path
 from ...core.points.inputs import SourceSpec
 from ...core.points.passes import read_frame_passes
-from .. import datablock, inputs, objects
+from .. import build, datablock, inputs, objects
 from .. import source as source_glue
 from ..camera import model as camera_glue
 from ..frames import frame_list, scene_frames
@@ -59,7 +59,7 @@ def views_from_sequence(scene, spec: SourceSpec, frames, camera=None, clip=True,
     views = []
     for i, frame in enumerate(frames):
         _progress_read(progress, i, len(frames), resolve_frame_path(spec.path, frame))
-        passes, model = inputs.frame_inputs(scene, spec, frame, camera)
+        passes, model = build.checked_frame_inputs(scene, spec, frame, camera)  # the camera trap closed here too
         if model is None:
             raise CameraError(f"{passes.path}: fusion needs the camera of every view; set the scene camera")
         views.append(core_fusion.view_from_passes(passes, model, name=f"frame {frame}", clip=clip))

@@ -28,6 +28,7 @@ import bpy
 import numpy as np
 
 from ...core.camera.from_header import HEADER_CONVENTION, camera_to_header
+from ...core.diagnostics import Diagnostics
 from ...core.errors import CameraError, DepthCloudError, ExportError, SettingsError
 from ...core.exr.write import add_header_attributes
 from ...core.frames import parse_frame_range, resolve_frame_path
@@ -206,7 +207,7 @@ def render_frames(scene, frames, folder: str = DEFAULT_CACHE_DIR, view_layer=Non
     r = scene.render
     borrowed = BorrowedSettings()
     start = (scene.frame_current, scene.frame_subframe, scene.camera)
-    paths = []
+    paths = RenderedPaths()
     try:
         set_exr_multilayer(borrowed, r.image_settings)
         only_needed_passes(borrowed, view_layer)
@@ -228,9 +229,18 @@ def render_frames(scene, frames, folder: str = DEFAULT_CACHE_DIR, view_layer=Non
         scene.frame_set(start[0], subframe=start[1])
         if scene.camera != start[2]:  # camera markers switched it while stepping frames
             scene.camera = start[2]
-        if problems:
-            print("Depth Cloud: " + "; ".join(problems))
+        for problem in problems:  # the operator reports them (core/diagnostics.py)
+            paths.warnings.append(problem)
     return paths
+
+
+class RenderedPaths(list):
+    """The rendered files' paths, with ``warnings``: render settings that could not be put
+    back (a ``core.diagnostics.Diagnostics``)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.warnings = Diagnostics()
 
 
 def render_frame(scene, frame: int, view_layer, path: str):

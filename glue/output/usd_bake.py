@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 import bpy
 import numpy as np
 
+from ...core.diagnostics import Diagnostics, as_diagnostic
 from ...core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
 from ...core.fileio import output_problem
 from ...core.points.inputs import SourceSpec
-from .. import compat, inputs
+from .. import build, compat, inputs
 from .render import cache_folder
 
 #: Width (scene units, times the size multiplier) of points that have no footprint radius
@@ -43,7 +44,7 @@ class BakeResult:
     empty: list = field(default_factory=list)  # frames baked empty (file missing or no surface)
     points: int = 0
     seconds: float = 0.0
-    warnings: list = field(default_factory=list)
+    warnings: list = field(default_factory=Diagnostics)  # core/diagnostics.py
 
 
 def import_pxr():
@@ -185,6 +186,7 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
         raise SourceFileError(spec.paths(frames[0])[0], f"file not found; none of the {len(frames)} frame(s) "
                                                         f"{frames[0]}-{frames[-1]} of {spec.path} exists")
     Gf, Sdf, Tf, Usd, UsdGeom, Vt = import_pxr()
+    path = os.path.abspath(path)  # 'cache.usdc' is in the working folder (os.makedirs("") would fail)
     folder = os.path.dirname(path)
     try:
         os.makedirs(folder, exist_ok=True)
@@ -207,9 +209,11 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
             point_set = None
             if frame not in missing:
                 try:
-                    point_set, _model = inputs.point_set_for_frame(scene, spec, frame, camera, clip)
+                    point_set, _model = build.checked_point_set(scene, spec, frame, camera, clip)
                 except InvalidDepthError as err:  # a frame showing no surface is still a frame
-                    result.warnings.append(str(err))
+                    result.warnings.append(as_diagnostic(str(err), frame=frame))
+                else:  # the frame's own warnings (points clipped, NaN pixels...), marked with the frame
+                    result.warnings.extend(Diagnostics(point_set.meta.get("warnings", ())).in_frame(frame))
             if point_set is None or len(point_set) == 0:
                 writer.write(frame, np.empty((0, 3), np.float32), np.empty(0, np.float32), np.empty((0, 3), np.float32))
                 writer.write_extras(frame, None, {}, 0)

@@ -12,11 +12,12 @@ import uuid
 
 import bpy
 
+from ...core.diagnostics import Diagnostics, as_diagnostic, grouped_text
 from ...core.errors import DepthCloudError, SourceFileError
 from ...core.frames import format_frames, frame_numbers, split_existing
 from ...core.points.inputs import SourceSpec
 from ...core.sequence.framecache import CachedFrame
-from .. import compat, datablock, display, inputs, objects, preferences
+from .. import build, compat, datablock, display, inputs, objects, preferences
 from ..source import READING_OPTIONS, setting_value
 from . import playback
 
@@ -117,7 +118,8 @@ def keyed_memory(scene, spec: SourceSpec, frames, what: str = "Keyed Objects", a
         return memory.datablock_estimate(memory.points_upper_bound(pixels, detail), count, ids, extra)
 
     return memory.check_fits(
-        total(spec.detail), f"{what} of {len(frames)} frames ({memory.describe(total(spec.detail, 1))} "
+        total(spec.detail), f"{what} of {len(frames)} frame{'s' if len(frames) != 1 else ''} "
+                            f"({memory.describe(total(spec.detail, 1))} "
                             f"per frame at detail {spec.detail})",
         f"{advice} or build at a coarser detail (detail {spec.detail + 1}: "
         f"{memory.describe(total(spec.detail + 1))})")
@@ -148,6 +150,8 @@ class SequenceBuild:
         #: the memory statement of a build that keeps a datablock per frame (KEYED), or ""
         self.memory = keyed_memory(scene, spec, present) if mode == KEYED else ""
         self.failed: list = []  # (frame, message)
+        #: every built frame's warnings (``core.diagnostics``), reported once per kind by ``summary``
+        self.diagnostics = Diagnostics()
         self.staged: list = []  # (frame, CachedFrame or PointCloud datablock, points)
         self.todo = list(present) if mode != LAZY else []
         self.total = len(self.todo)
@@ -176,10 +180,12 @@ class SequenceBuild:
                 scene.frame_set(frame)
                 self._moved = True
             try:
-                point_set, model = inputs.point_set_for_frame(scene, self.spec, frame, self.camera, self.clip)
+                point_set, model = build.checked_point_set(scene, self.spec, frame, self.camera, self.clip)
             except DepthCloudError as err:
                 self.failed.append((frame, str(err)))
                 return frame
+        for d in point_set.meta.get("warnings", ()):
+            self.diagnostics.append(as_diagnostic(d, frame=frame))
         if self.mode == PRELOAD:
             entry = CachedFrame.from_point_set(frame, point_set, model)
             budget = int(preferences.cache_budget_mb() * playback.MB)
@@ -275,6 +281,8 @@ class SequenceBuild:
                                      f"{format_frames(self.missing)} (pattern {self.spec.path})"))
         for frame, message in self.failed:
             lines.append(('WARNING', f"frame {frame} skipped: {message}"))
+        for text in grouped_text(self.diagnostics):
+            lines.append(('WARNING', text))
         if self.budget_full:
             budget = preferences.cache_budget_mb()
             lines.append(('WARNING', f"the cache budget ({budget:g} MB, add-on preferences) holds "

@@ -66,7 +66,8 @@ def run(capsys, *argv):
 
 
 def error_lines(err):
-    return [line for line in err.splitlines() if line.strip()]
+    """stderr's lines besides the ``warning:`` lines (core/diagnostics.py)."""
+    return [line for line in err.splitlines() if line.strip() and ": warning: " not in line]
 
 
 def ply_files(folder):

@@ -137,6 +137,7 @@ def test_no_import_cycle_anywhere():
 FLOORS = (
     ("core.errors",),                                       # typed errors
     ("core.fileio", "core.frames"),                         # atomic files, frame patterns
+    ("core.diagnostics",),                                  # the warnings every result carries
     ("core.exr", "core.images", "core.camera"),             # reading EXRs, depth images; the projection model
     ("core.points",),                                       # passes -> points
     ("core.checks", "core.fusion", "core.sequence", "core.output"),

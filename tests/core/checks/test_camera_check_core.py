@@ -178,3 +178,14 @@ def test_band_samples_keep_the_pixel_conventions_and_find_the_causes():
         cc.samples_from_rows(z, rows + 64, planes, path="frame.exr")
     with pytest.raises(InvalidDepthError, match="empty.exr"):
         cc.samples_from_rows(np.full_like(z, 1e10), rows, planes, path="empty.exr")
+
+
+def test_planar_z_read_as_ray_distance_is_called_planar():
+    """Issue 23: the near 0 / far 1 "normalized" fit of a planar depth is planar Z, and the
+    check names it so (never "normalized (near 4.013e-07, far 1)")."""
+    cam = _camera(lens=35.0)
+    samples = _samples(cam, convention=depth_mod.RAY_DISTANCE)  # planar stored, read as distance
+    labels = [a.label for a in cc.convention_alternatives(samples, cam)]
+    assert not [label for label in labels if label.startswith("depth convention normalized")], labels
+    report = cc.check_camera(samples, cam, "Camera")
+    assert report.cause == cc.CONVENTION and "planar Z" in report.explanation, report.explanation

@@ -3,7 +3,7 @@ import pytest
 
 from depth_cloud import cli
 from depth_cloud.core.errors import FramePatternError
-from depth_cloud.core.frames import parse_frame_range
+from depth_cloud.core.frames import frame_ranges_text, parse_frame_range
 from depth_cloud.core.output import batch
 
 
@@ -46,7 +46,7 @@ def test_output_names():
     assert batch.range_output_path("clouds_####.blend", 1, 80) == "clouds_0001-0080.blend"
     assert batch.range_output_path("v#/c_%03d.usdc", 5, 9) == "v#/c_005-009.usdc"
     assert batch.range_output_path("clouds.blend", 1, 80) == "clouds.blend"
-    assert batch.frame_ranges_text([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
+    assert frame_ranges_text([1, 2, 3, 7, 9, 10]) == "1-3,7,9-10"
 
 
 def test_build_plan():
