@@ -405,9 +405,7 @@ def import_camera_path(scene: bpy.types.Scene | None = None, path: FilePath = ""
     cam, cap = captured.import_camera_path(scene, path, fmt, depth, abspath(str(color)) if color else None, intr,
                                            tolerance, frame_start, abspath(str(folder)) if folder else "",
                                            depth_scale, invalid_value, camera)
-    import warnings
-    for w in cap.warnings:
-        warnings.warn(w, stacklevel=2)
+    _diagnostics.emit(cap.warnings, what=f"camera path {path}")  # DepthCloudWarning, like every result's
     return cam
 
 

@@ -106,7 +106,7 @@ def run_build(args, console) -> int:
     scene = resolve_scene(args)
     src = source_from_args(args, scene)
     for warning in getattr(args, "pose_warnings", ()):  # --poses: non-unit quaternions, unused poses
-        console.line(f"WARNING {warning}")
+        console.warning(warning)
     spec, camera, clip = src.spec, src.camera, src.clip
     fmt = output_format(args.output, args.format)
     if fmt == "usd" and not usd_available():

@@ -55,7 +55,7 @@ def run_fuse(args, console) -> int:
     if getattr(args, "poses", None) or getattr(args, "intrinsics", None):  # cameras from numbers
         from .captured import camera_from_args, poses_from_args
         for warning in poses_from_args(args, scene):  # non-unit quaternions, unused poses
-            console.line(f"WARNING {warning}")
+            console.warning(warning)
         cam = camera_from_args(args, scene)
         if cam is not None:
             args.camera = cam.name
