@@ -21,6 +21,10 @@ if _LINK_DIR not in sys.path:
     sys.path.insert(0, _LINK_DIR)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+#: tests/app holds the real-application lane (scripts run inside a real Blender by
+#: tools/app_lane.sh), not pytest tests: never collected by the bpy-wheel suites.
+collect_ignore = ["app"]
+
 try:
     import bpy  # noqa: F401
     HAVE_BPY = True
