@@ -9,7 +9,7 @@ import sys
 import bpy
 import numpy as np
 
-sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # lane.py puts tests/ on the path too
 import lane  # noqa: E402
 
 

@@ -13,7 +13,7 @@ import sys
 import bpy
 import numpy as np
 
-sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # lane.py puts tests/ on the path too
 import lane  # noqa: E402
 
 
@@ -23,6 +23,7 @@ def clouds(scene):
 
 def steps():
     from bpy_extras.view3d_utils import location_3d_to_region_2d
+
     from scenes import cloud_points
     scene = bpy.context.scene
     bpy.context.preferences.view.show_developer_ui = True  # F3 lists operators (not saved)

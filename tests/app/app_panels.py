@@ -14,7 +14,7 @@ import sys
 
 import bpy
 
-sys.path[:0] = [os.path.dirname(os.path.abspath(__file__))]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # lane.py puts tests/ on the path too
 import lane  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import sys
 
 import bpy
 
-sys.path[:0] = [os.path.dirname(os.path.abspath(__file__)), os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # lane.py puts tests/ on the path too
 import lane  # noqa: E402
 
 W, H, FRAMES = 320, 180, 12

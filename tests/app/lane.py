@@ -17,6 +17,9 @@ import traceback
 
 import bpy
 
+_TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _TESTS not in sys.path:  # the tests' helpers (scenes.py)
+    sys.path.append(_TESTS)
 _ARGS = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
 OUT = _ARGS[_ARGS.index("--out") + 1] if "--out" in _ARGS else "/lane/out"
 NAME = _ARGS[_ARGS.index("--name") + 1] if "--name" in _ARGS else "lane"
@@ -160,6 +163,7 @@ def _request(req: Request) -> str:
 def run(steps):
     """Run the generator function ``steps`` (see the module docstring), then quit Blender."""
     os.makedirs(OUT, exist_ok=True)
+    bpy.context.preferences.use_preferences_save = False  # what a script changes is never saved on quit
     gen = steps()
     if bpy.app.background:
         try:
