@@ -124,11 +124,13 @@ class Lane:
                              capture_output=True).stdout
         return np.frombuffer(raw, np.uint8).reshape(SCREEN[1], SCREEN[0], 3)
 
-    def crop(self, name, rect, dest):
+    def crop(self, name, rect, dest, width=None):
+        """Keep part of a screenshot (for the README), scaled down to ``width`` pixels."""
         x, y, w, h = rect
         os.makedirs(os.path.dirname(dest), exist_ok=True)
-        subprocess.run(["convert", self.path("shots", name + ".png"), "-crop", f"{w}x{h}+{x}+{y}", "+repage", dest],
-                       check=True)
+        scale = ["-resize", f"{width}x"] if width and width < w else []
+        subprocess.run(["convert", self.path("shots", name + ".png"), "-crop", f"{w}x{h}+{x}+{y}", "+repage",
+                        *scale, "-strip", dest], check=True)
 
 
 # ---------------------------------------------------------------------- the tests
@@ -174,7 +176,7 @@ def test_build_button(lane: Lane):
     outside = changed.sum() - changed[y0:y1, x0:x1].sum()
     print(f"  screenshot: {inside:.0%} of the cloud's box changed, {outside} pixels outside it")
     assert inside > 0.3, "the viewport screenshot does not show the cloud where it projects"
-    lane.crop("viewport_cloud", r["viewport_rect"], lane.path("docs", "app_cloud.png"))
+    lane.crop("viewport_cloud", r["viewport_rect"], lane.path("docs", "app_cloud.png"), width=960)
 
 
 def test_drop(lane: Lane):
