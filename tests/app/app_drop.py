@@ -41,7 +41,8 @@ def steps():
     yield lane.xdo("mousemove", win.x + win.width // 2, lane.window().height - win.y - win.height // 2)
     yield 0.3
     yield lane.xdo("key", "Return")
-    clouds = lambda: [o for o in scene.objects if o.depth_cloud.is_cloud]  # noqa: E731
+    def clouds():
+        return [o for o in scene.objects if o.depth_cloud.is_cloud]
     yield from lane.wait_for(clouds, 60, "the imported cloud")
     ob = clouds()[0]
     positions, pixels = cloud_points(ob.data)
