@@ -89,8 +89,8 @@ else
   fi
   done_step "debootstrap"
   step "install $packages in the chroot"
-  in_chroot -- apt-get update
-  in_chroot -- apt-get install -y --no-install-recommends $packages
+  in_chroot -- apt-get -q update
+  in_chroot -- apt-get -q install -y --no-install-recommends $packages
   in_chroot -- apt-get clean
   in_chroot -- blender --version | head -n 1
   echo "$stamp_text" > "$stamp"
