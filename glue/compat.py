@@ -152,3 +152,10 @@ def resize_pointcloud(pc, count: int) -> bool:
         return False
     resize(int(count))
     return True
+
+
+# ---------------------------------------------------------------- drag and drop
+def file_handler_base():
+    """``bpy.types.FileHandler`` (4.1+: files dropped onto an editor go to an import operator),
+    or None in a Blender without it (then only File > Import offers the import)."""
+    return getattr(bpy.types, "FileHandler", None)

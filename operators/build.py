@@ -21,14 +21,22 @@ class DEPTH_CLOUD_OT_build(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        from ..glue import build, source
-
-        scene = context.scene
-        src = source.resolve(scene)
-        ob, point_set = build.build_cloud_object(scene, src.spec, scene.frame_current, src.camera, clip=src.clip)
-        report_warnings(self, point_set.meta.get("warnings", ()))
-        select_only(context, ob)
-        meta = point_set.meta
-        deep = f" ({meta['samples']:,} deep samples)" if meta.get("deep") else ""
-        self.report({'INFO'}, f"Built {len(point_set):,} points from {meta['path']}{deep}")
+        build_from_settings(self, context)
         return {'FINISHED'}
+
+
+def build_from_settings(op: bpy.types.Operator, context: bpy.types.Context):
+    """What Build Point Cloud does (shared with Import): the current frame's cloud from the
+    scene's Depth Cloud settings, selected and active, reported through ``op``. Raises
+    :class:`~..core.errors.DepthCloudError` on bad input, before the scene is changed."""
+    from ..glue import build, source
+
+    scene = context.scene
+    src = source.resolve(scene)
+    ob, point_set = build.build_cloud_object(scene, src.spec, scene.frame_current, src.camera, clip=src.clip)
+    report_warnings(op, point_set.meta.get("warnings", ()))
+    select_only(context, ob)
+    meta = point_set.meta
+    deep = f" ({meta['samples']:,} deep samples)" if meta.get("deep") else ""
+    op.report({'INFO'}, f"Built {len(point_set):,} points from {meta['path']}{deep}")
+    return ob

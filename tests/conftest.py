@@ -28,6 +28,10 @@ for _root, _dirs, _files in os.walk(_TESTS):
         sys.path.insert(0, _root)
 sys.path.insert(0, _TESTS)
 
+#: tests/app holds the real-application lane (scripts run inside a real Blender by
+#: tools/app_lane.sh), not pytest tests: never collected by the bpy-wheel suites.
+collect_ignore = ["app"]
+
 try:
     import bpy  # noqa: F401
     HAVE_BPY = True

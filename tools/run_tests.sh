@@ -5,6 +5,7 @@
 # oldest and the newest release.
 # Usage: bash tools/run_tests.sh [extra pytest args]
 #        BLENDER_VERSIONS="5.3 4.2" bash tools/run_tests.sh    # a subset of releases
+#        DEPTH_CLOUD_APP_LANE=1 bash tools/run_tests.sh          # then the real-application lane (as root)
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo/tests"
@@ -31,6 +32,12 @@ for version in $versions; do
   if [ "$version" = "$oldest" ] || [ "$version" = "$newest" ]; then eevee=1; fi
   run "Blender $version" env DEPTH_CLOUD_EEVEE="$eevee" "$venv/bin/python" -m pytest -q -p no:cacheprovider -rs . "$@"
 done
+if [ "${DEPTH_CLOUD_APP_LANE:-0}" = 1 ]; then  # the real Blender application (root: chroot, namespaces)
+  echo "=== real application lane (tools/app_lane.sh) ==="
+  start=$SECONDS
+  if bash "$repo/tools/app_lane.sh"; then lane="passed"; else lane="FAILED"; status=1; fi
+  summary+=("real application lane: $lane ($((SECONDS - start)) s)")
+fi
 echo "=== summary ==="
 printf '%s\n' "${summary[@]}"
 [ "$status" = 0 ] && echo "all test runs passed" || echo "some test runs FAILED"

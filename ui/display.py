@@ -26,4 +26,4 @@ def draw_display(layout, context):
     box.label(text="Edge cleanup applies to the next build", icon='INFO')
 
 
-classes = sidebar_subpanels("display", "Display", draw_display)
+classes = sidebar_subpanels("display", "Display", draw_display, closed=True)

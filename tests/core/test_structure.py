@@ -144,7 +144,7 @@ FLOORS = (
     ("core",),                                              # the package's exported names
     ("glue.compat", "glue.progress", "glue.images", "glue.frames", "glue.preferences"),
     ("glue.camera", "glue.datablock"),                      # Blender camera -> CameraModel; PointSet -> datablock
-    ("glue.source", "glue.views", "glue.display"),          # what to read; how clouds look
+    ("glue.source", "glue.views", "glue.display", "glue.importing"),  # what to read; how clouds look; imports
     ("glue.masks", "glue.inputs", "glue.objects", "glue.captured"),  # frame inputs; cloud objects; captured paths
     ("glue.checks",),                                       # camera check, picking
     ("glue.build",),
