@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import deep_read, exr_damage
+from . import deep_read, exr_damage, exr_host
 from . import views as views_mod
 from .errors import ChannelError, DepthCloudError, SourceFileError, ViewError
 from .exr_groups import open_channels, part_channels
@@ -142,6 +142,9 @@ class ExrFile:
 
 
 def import_openexr() -> ModuleType:
+    report = exr_host.host_report()
+    if not report.safe:  # importing it here would crash the process (core/exr_host.py)
+        raise SourceFileError("OpenEXR", f"the OpenEXR Python module cannot be used in this process: {report.reason}")
     try:
         import OpenEXR  # noqa: WPS433 (bundled wheel; imported lazily so enabling is instant)
     except ImportError as err:  # pragma: no cover - depends on the install
@@ -201,6 +204,9 @@ def read_exr(path: str | os.PathLike[str], header_only: bool = False, view: str 
     if reader not in READERS:
         raise ValueError(f"EXR reader {reader!r} is unknown; expected one of {READERS}")
     known = _checked_header(path, header_only, view)
+    if not exr_host.openexr_safe():  # the OpenEXR module would crash this process: own decoders
+        from . import exr_safe
+        return exr_safe.read(path, known, header_only, view, channels, bands)
     if channels is None or header_only:
         return _read_all(path, header_only, view, known)
     return _read_selected(path, known, view, channels, reader, bands)
