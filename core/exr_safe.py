@@ -199,7 +199,7 @@ def read_flat(buf, multipart: bool, part: SafePart, wanted) -> dict:
     lines = _SCANLINE_LINES.get(part.codec, 1)
     seen = np.zeros(len(part.offsets), bool)
 
-    def one(k):
+    def locate(k):
         off = int(part.offsets[k])
         if off < 8 or off + lead + 4 > n:
             raise codecs.CorruptChunk(f"chunk {k} lies outside the file")
@@ -226,28 +226,48 @@ def read_flat(buf, multipart: bool, part: SafePart, wanted) -> dict:
                 raise codecs.CorruptChunk(f"chunk at byte {off} starts at line {y}")
             x0, y0, cw, ch = 0, r * lines, w, min(lines, h - r * lines)
             slot = r
-        data = memoryview(buf)[off + lead + 4:off + lead + 4 + size]
-        try:
-            block = codecs.decode(part.codec, data, part.channels, cw, ch, part.linear)
-        finally:
-            data.release()
-        col = 0
-        for name, t in part.channels:
-            nb = codecs.SIZES[t] * cw
-            if name in planes:
-                planes[name][y0:y0 + ch, x0:x0 + cw] = block[:, col:col + nb].view(codecs.DTYPES[t])
-            col += nb
-        return slot
-
-    if not cols:
-        return planes
-    for slot in _map(one, range(len(part.offsets)), _threads(part)):
         if seen[slot]:
             raise codecs.CorruptChunk(f"two chunks hold block {slot}")
         seen[slot] = True
+        return off + lead + 4, size, x0, y0, cw, ch
+
+    if not cols:
+        return planes
+    where = [locate(k) for k in range(len(part.offsets))]
     if not seen.all():
         raise codecs.CorruptChunk(f"{int((~seen).sum())} chunks are missing")
+    line = sum(codecs.SIZES[t] for _, t in part.channels)
+    threads = _threads(part)
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    mv = memoryview(buf)
+    try:
+        k = 0
+        while k < len(where):  # groups of chunks of at most GROUP_BYTES decoded
+            j, raw = k, 0
+            while j < len(where) and (j == k or raw + where[j][4] * where[j][5] * line <= GROUP_BYTES):
+                raw += where[j][4] * where[j][5] * line
+                j += 1
+            group = where[k:j]
+            items = [(mv[a:a + size], cw, ch) for a, size, _, _, cw, ch in group]
+            blocks = codecs.decode_many(part.codec, items, part.channels, part.linear, pool)
+            for (_, _, x0, y0, cw, ch), block in zip(group, blocks):
+                col = 0
+                for name, t in part.channels:
+                    nb = codecs.SIZES[t] * cw
+                    if name in planes:
+                        planes[name][y0:y0 + ch, x0:x0 + cw] = block[:, col:col + nb].view(codecs.DTYPES[t])
+                    col += nb
+            del items, blocks
+            k = j
+    finally:
+        if pool is not None:
+            pool.shutdown()
+        mv.release()
     return planes
+
+
+#: Uncompressed bytes of the chunks decoded together (bounds the decoders' work memory).
+GROUP_BYTES = 48 << 20
 
 
 # --------------------------------------------------------------------------- deep parts
