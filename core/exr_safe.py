@@ -181,8 +181,10 @@ def check_readable(part: SafePart, label: str, path: str):
         why = f"is deep with {codecs.NAMES.get(part.codec)} compression, which deep data cannot use"
     if why is None:
         return None
-    return SourceFileError(path, f"{label} {why} (the OpenEXR module cannot be used in this Blender: it has an "
-                                 f"older OpenEXR loaded); {REMEDY}")
+    problem = f"{label} {why} (the OpenEXR module cannot be used in this Blender: it has an older OpenEXR loaded)"
+    err = SourceFileError(path, f"{problem}; {REMEDY}")
+    err.problem = problem
+    return err
 
 
 # --------------------------------------------------------------------------- flat parts
@@ -372,6 +374,76 @@ def close_buffer(buf):
         pass
 
 
+# --------------------------------------------------------------------------- a child process
+CHILD = r"""
+import json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import OpenEXR
+path, out, wanted = sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+parts = list(OpenEXR.File(path, separate_channels=True).parts)
+if len(parts) != int(sys.argv[5]):
+    sys.exit(f"OpenEXR read {len(parts)} of the file's {sys.argv[5]} parts")
+arrays, names = {}, []
+for index, chans in wanted.items():
+    for name, ch in parts[int(index)].channels.items():
+        if chans is None or name in chans:
+            arrays[f"a{len(names)}"] = ch.pixels
+            names.append([int(index), name])
+arrays["names"] = np.array(json.dumps(names))
+np.savez(out, **arrays)
+"""
+#: Seconds a child read may take before it is given up (a damaged file must not hang a build).
+CHILD_TIMEOUT = 300
+
+
+def openexr_module_dir():
+    """The folder of the bundled OpenEXR module, found without importing it (None if absent)."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec("OpenEXR")
+    except (ImportError, ValueError):
+        return None
+    return os.path.dirname(spec.origin) if spec is not None and spec.origin else None
+
+
+def child_read(path: str, header, wanted: dict) -> dict:
+    """``{part index: {name: (h, w) float32}}`` of the ``wanted`` parts (``{index: names or
+    None}``) read by OpenEXR in a child process started with ``sys.executable`` (in a host
+    where importing the module would crash this process, a separate Python reads the file
+    fine: BLENDER_NOTES). Raises ``RuntimeError`` saying why when there is no such child."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+    moddir = openexr_module_dir()
+    exe = sys.executable
+    if moddir is None or not exe or not os.path.isfile(exe) or "python" not in os.path.basename(exe).lower():
+        raise RuntimeError("no Python interpreter with the OpenEXR module to start")
+    fd, out = tempfile.mkstemp(suffix=".npz", prefix="depth_cloud_child_",
+                               dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
+    os.close(fd)
+    try:
+        spec = {str(i): (None if n is None else sorted(n)) for i, n in wanted.items()}
+        try:
+            done = subprocess.run([exe, "-I", "-c", CHILD, moddir, str(path), out, json.dumps(spec),
+                                   str(len(header.parts))], capture_output=True, text=True, timeout=CHILD_TIMEOUT)
+        except (OSError, subprocess.SubprocessError) as err:
+            raise RuntimeError(f"the OpenEXR child process failed ({err})") from err
+        if done.returncode != 0:
+            tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+            raise RuntimeError(f"the OpenEXR child process failed ({tail[0][:200]})")
+        with np.load(out, allow_pickle=False) as got:
+            names = json.loads(str(got["names"]))
+            result = {}
+            for k, (index, name) in enumerate(names):
+                px = got[f"a{k}"]
+                result.setdefault(index, {})[name] = px if px.dtype == np.float32 else px.astype(np.float32)
+        return result
+    finally:
+        os.unlink(out)
+
+
 def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=()) -> tuple[dict, dict, dict]:
     """``(flat, deep, failed)``: the ``wanted`` = ``{part index: channel names or None (all)}``
     decoded: ``flat`` ``{index: {name: (h, w) float32}}``, ``deep`` ``{index: DeepPart}``,
@@ -385,7 +457,7 @@ def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=(
             raise SourceFileError(path, f"damaged EXR: {err}") from err
         except Unreadable as err:
             raise SourceFileError(path, f"{err}; {REMEDY}") from err
-        flat, deep, failed = {}, {}, {}
+        flat, deep, failed, elsewhere = {}, {}, {}, {}
         for index in sorted(wanted):
             if index in problems:
                 continue
@@ -394,7 +466,8 @@ def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=(
             label = exr_damage.part_label(index, ph)
             error = check_readable(part, label, path)
             if error is not None:
-                raise error
+                elsewhere[index] = error
+                continue
             names = wanted[index]
             try:
                 if part.storage in ("deepscanline", "deeptile"):
@@ -411,6 +484,14 @@ def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=(
                                             f"(the OpenEXR module cannot be used in this Blender); {REMEDY}") from err
             except (codecs.CorruptChunk, ValueError, IndexError, struct.error) as err:
                 failed[index] = f"damaged pixel data ({err})"
+        if elsewhere:  # codecs not decoded here: OpenEXR in a child process, else the typed error
+            if any(parts[i].storage in ("deepscanline", "deeptile") or parts[i].sampled for i in elsewhere):
+                raise next(iter(elsewhere.values()))
+            try:
+                flat.update(child_read(path, header, {i: wanted[i] for i in elsewhere}))
+            except RuntimeError as err:
+                first = next(iter(elsewhere.values()))
+                raise SourceFileError(path, f"{first.problem}, and {err}; {REMEDY}") from err
         return flat, deep, failed
     except DepthCloudError:
         raise

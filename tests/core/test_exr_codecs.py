@@ -244,7 +244,23 @@ def test_deep_parts_equal_deep_read(tmp_path, codec, tiled):
         np.testing.assert_array_equal(got.deep[0].channels[name], values)
 
 
-def test_codec_not_decoded_is_a_typed_error(tmp_path, safe_reader):
+@pytest.mark.parametrize("codec", ["DWAA", "DWAB"])
+def test_codec_not_decoded_goes_to_a_child_process(tmp_path, codec):
+    """DWAA/DWAB: OpenEXR in a child process (``sys.executable``) reads the file; the pixels
+    are exactly OpenEXR's."""
+    planes = _planes(40, 20, 0)
+    parts = [({"compression": getattr(OpenEXR, f"{codec}_COMPRESSION"), "name": "dwa"}, planes),
+             ({"compression": OpenEXR.PIZ_COMPRESSION, "name": "piz"}, {"Y": planes["Z"]})]
+    path = write(tmp_path / "dwa.exr", parts)
+    ref, got = both(path)
+    assert_identical(ref, got)
+    ref, got = both(path, channels=["Y", "R"])
+    assert_identical(ref, got)
+
+
+def test_codec_not_decoded_without_a_child_is_a_typed_error(tmp_path, safe_reader, monkeypatch):
+    from depth_cloud.core import exr_safe
+    monkeypatch.setattr(exr_safe, "openexr_module_dir", lambda: None)
     planes = _planes(40, 20, 0)
     path = write(tmp_path / "dwa.exr", [({"compression": OpenEXR.DWAA_COMPRESSION}, planes)])
     with pytest.raises(SourceFileError, match=r"dwa\.exr: part 0 uses DWAA compression.*re-save it with ZIP or PIZ"):
