@@ -25,7 +25,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import import_extension, timed  # noqa: E402
-from bench_production import PASSES_16, make_scene, render_once, say  # noqa: E402
+from bench_production import PASSES_16, make_scene, render_once, say, set_output  # noqa: E402
 
 CODECS = ("ZIP", "ZIPS", "NONE", "RLE", "PIZ", "PXR24", "B44", "B44A", "DWAA")
 WANTED = ("ViewLayer.Depth.Z", "ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B",
@@ -99,8 +99,14 @@ def main():
     scene = make_scene(w, h)
     passes = ("z",) if args.passes == "combined_z" else PASSES_16
     stem = "combined_z" if args.passes == "combined_z" else "passes16"
-    files = {c: render_once(scene, os.path.join(folder, f"{stem}_{c}.exr"), c, passes)
-             for c in args.codecs.split(",")}
+    files = {}
+    for c in args.codecs.split(","):
+        half = c in ("B44", "B44A")  # Blender offers B44/B44A for half float output only
+        set_output(scene, "ZIP", passes)  # an EXR format first: then the color depths are the EXR ones
+        scene.render.image_settings.color_depth = '16' if half else '32'
+        files[c] = render_once(scene, os.path.join(folder, f"{stem}_{c}{'_half' if half else ''}.exr"), c, passes)
+    scene.render.image_settings.color_depth = '32'
+
     say(f"\n{w}x{h} {args.passes}, median of {args.repeat} reads (ms); every channel | the build's channels")
     say(f"{'codec':6s} {'MiB':>6s} | {'OpenEXR':>8s} {'safe':>8s} {'ratio':>6s} | {'OpenEXR':>8s} {'safe':>8s} "
         f"{'ratio':>6s} | {'auto':>7s}")

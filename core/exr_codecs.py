@@ -46,7 +46,7 @@ class UnsupportedCodec(Exception):
 _LANE, _OVERLAP = 1024, 256
 
 
-def chain_multi(step: np.ndarray, starts, ends) -> tuple[np.ndarray, np.ndarray]:
+def chain_multi(step, starts, ends, stepper=None, n=None) -> tuple[np.ndarray, np.ndarray]:
     """Positions visited in each segment ``[starts[i], ends[i])`` of a stream from its start,
     each position ``p`` followed by ``p + step[p]`` (``step`` > 0; a step past the segment's
     end ends it): ``(positions, segment of each)``, ascending. No Python step per symbol:
@@ -55,15 +55,24 @@ def chain_multi(step: np.ndarray, starts, ends) -> tuple[np.ndarray, np.ndarray]
     walking, again in lockstep) until it lands on a later lane's path: variable-length codes
     resynchronise within a few symbols (measured on PIZ streams: half within 12 bits, the
     worst within ~9,000). The true path is the first lane's up to where it meets a later
-    lane's path, that lane's from there, and so on (a Python step per lane, not per symbol)."""
-    n = len(step)
+    lane's path, that lane's from there, and so on (a Python step per lane, not per symbol).
+
+    ``stepper(positions, segments) -> steps`` (with ``n``, the stream's length) instead of
+    ``step``: the steps computed where the lanes are (a Huffman stream: a table look-up per
+    code read, not one per bit); 0 at and past ``n``."""
+    n = len(step) if stepper is None else int(n)
     starts = np.asarray(starts, np.int64)
     ends = np.asarray(ends, np.int64)
     if n == 0 or len(starts) == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    pad = int(step.max()) + 1 if len(step) else 1
-    stp = np.zeros(n + pad + 1, np.int64)  # 0 past the end: a lane that gets there stays
-    np.maximum(step, 1, out=stp[:n], casting="unsafe")
+    if stepper is None:
+        pad = int(step.max()) + 1 if len(step) else 1
+        idx = np.int32 if n + pad < 2 ** 31 - 1 else np.int64
+        stp = np.zeros(n + pad + 1, idx)  # 0 past the end: a lane that gets there stays
+        np.maximum(step, 1, out=stp[:n], casting="unsafe")
+    else:
+        pad = 256
+        idx = np.int64
     seg_len = np.maximum(ends - starts, 0)
     nl = np.maximum(1, -(-seg_len // _LANE))
     seg_of = np.repeat(np.arange(len(starts)), nl)
@@ -74,22 +83,26 @@ def chain_multi(step: np.ndarray, starts, ends) -> tuple[np.ndarray, np.ndarray]
     has_next = k_in < nl[seg_of] - 1
     lanes = np.arange(len(lstart))
 
-    def steps(pos):
-        """16 lockstep steps of the lanes at ``pos`` (advanced in place): ``(16, lanes)``."""
-        blk = np.empty((16, len(pos)), np.int64)
+    def steps(pos, lane):
+        """16 lockstep steps of the lanes ``lane`` at ``pos`` (advanced in place): ``(16, lanes)``."""
+        blk = np.empty((16, len(pos)), idx)
         tmp = np.empty_like(pos)
+        seg = seg_of[lane]
         for i in range(16):
             blk[i] = pos
-            np.take(stp, pos, out=tmp)
+            if stepper is None:
+                np.take(stp, pos, out=tmp)
+            else:
+                tmp = stepper(pos, seg)
             pos += tmp
         return blk
 
     # 1) every lane over its own stretch (lanes leave the walk once past it)
     lane_ids, positions = [], []
-    cur, pos = lanes, lstart.copy()
+    cur, pos = lanes, lstart.astype(idx)
     last = np.empty(len(lanes), np.int64)  # where each lane stopped (its first step past)
     while len(cur):
-        blk = steps(pos)
+        blk = steps(pos, cur)
         lane_ids.append(np.broadcast_to(cur, blk.shape).reshape(-1))
         positions.append(blk.reshape(-1))
         done = pos >= own_end[cur]
@@ -106,16 +119,17 @@ def chain_multi(step: np.ndarray, starts, ends) -> tuple[np.ndarray, np.ndarray]
     meet = seg_end.copy()
     meet_lane = np.full(len(lanes), -1, np.int64)
     hit = valid & ~own & has_next[L] & (mark[P] > L)
-    first = np.full(len(lanes), np.iinfo(np.int64).max)
-    np.minimum.at(first, L[hit], P[hit])
-    found = first < np.iinfo(np.int64).max
-    meet[found] = first[found]
-    meet_lane[found] = mark[meet[found]]
+    # a lane's entries come in walk order: its first hit is its first entry among the hits
+    hit_lanes, first = np.unique(L[hit], return_index=True)
+    found = np.zeros(len(lanes), bool)
+    found[hit_lanes] = True
+    meet[hit_lanes] = P[hit][first]
+    meet_lane[hit_lanes] = mark[meet[hit_lanes]]
     more_l, more_p = [], []
     cur = lanes[has_next & ~found & (last < seg_end)]
-    pos = last[cur].copy()
+    pos = last[cur].astype(idx)
     while len(cur):  # the few lanes still out of step walk on, 16 steps at a time
-        blk = steps(pos)
+        blk = steps(pos, cur)
         inside = blk < seg_end[cur][None, :]
         hit = inside & (mark[blk] > cur[None, :])
         found = hit.any(axis=0)
@@ -147,7 +161,9 @@ def chain_multi(step: np.ndarray, starts, ends) -> tuple[np.ndarray, np.ndarray]
         P = np.concatenate([P] + more_p)
         valid = P < seg_end[L]
     keep = valid & on[L] & (P >= lo[L]) & (P < hi[L])
-    out = np.sort(P[keep])
+    flag = np.zeros(n, bool)  # the true path's positions are distinct: a bitmap sorts them
+    flag[P[keep]] = True
+    out = np.flatnonzero(flag)
     seg = np.searchsorted(ends, out, side="right")
     return out, seg
 
@@ -379,12 +395,13 @@ def _bits_every(data: np.ndarray, nbits: int, width: int) -> np.ndarray:
     return ((w32[:, None] >> shifts) & np.uint32((1 << width) - 1)).reshape(-1)[:nbits]
 
 
-def _bits_at(data: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
-    """The ``width`` (<= 25) bits at bit positions ``at`` of ``data`` (padded), as int64."""
+def _bits_at(data: np.ndarray, at: np.ndarray, width) -> np.ndarray:
+    """The ``width`` (<= 25; a number or one per position) bits at bit positions ``at`` of
+    ``data`` (padded), as int64."""
     byte = at >> 3
     w32 = (data[byte].astype(np.int64) << 24) | (data[byte + 1].astype(np.int64) << 16) | \
         (data[byte + 2].astype(np.int64) << 8) | data[byte + 3]
-    return (w32 >> (32 - width - (at & 7))) & ((1 << width) - 1)
+    return (w32 >> (32 - width - (at & 7))) & ((np.int64(1) << width) - 1)
 
 
 def _huf_lengths(table: np.ndarray, nbits: int, im: int, iM: int) -> np.ndarray:
@@ -457,25 +474,31 @@ class _Huf:
         self.lut_sym[at] = np.repeat(syms[short], spans)
         lut_step = (self.lut_len + 8 * (self.lut_sym == iM)).astype(np.uint8)
         lut_step[self.lut_len == 0] = 255  # no code starts so: on the path only in a damaged stream
-        self.width = width
-        self.step = lut_step[_bits_every(self.data, nbits, width)]
-        self.long = None
+        self.width, self.lut_step, self.long, self.step = width, lut_step, None, None
+        self.whole = bool(short.all())  # every code in the table: steps can be looked up where read
+        self._tables = (lens, syms, codes, base, ncount, first, short, iM)
+
+    def bit_steps(self) -> np.ndarray:
+        """The step of a code starting at every bit (codes longer than the table matched there)."""
+        if self.step is not None:
+            return self.step
+        lens, syms, codes, base, ncount, first, short, iM = self._tables
+        width = self.width
+        self.step = self.lut_step[_bits_every(self.data, self.nbits, width)]
         if not short.all():  # codes longer than the table: matched where the table has none
             where = np.nonzero(self.step == 255)[0]
             wins = _windows_at(self.data, where)
-            got_len = np.zeros(len(where), np.int64)
-            got_sym = np.zeros(len(where), np.int64)
-            for L in np.unique(lens[~short]).tolist():
-                sel = lens == L
-                pre = (wins >> np.uint64(64 - L)).astype(np.int64)
-                hit = np.searchsorted(codes[sel], pre)
-                hit_c = np.minimum(hit, int(sel.sum()) - 1)
-                ok = (codes[sel][hit_c] == pre) & (got_len == 0)
-                got_len[ok] = L
-                got_sym[ok] = syms[sel][hit_c[ok]]
-            found = got_len > 0
-            self.step[where[found]] = np.minimum(got_len[found] + 8 * (got_sym[found] == iM), 254)
-            self.long = (where[found], got_len[found], got_sym[found])
+            used = np.unique(lens)[::-1]  # longest first: left-justified bases ascending
+            ljbase = np.array([int(base[L]) << (64 - int(L)) for L in used], np.uint64)
+            k = np.searchsorted(ljbase, wins, side="right") - 1  # the shortest length that fits
+            got_len = used[np.maximum(k, 0)].astype(np.int64)
+            rank = (wins >> (np.uint64(64) - got_len.astype(np.uint64))).astype(np.int64) - \
+                np.array(base, np.int64)[got_len]
+            ok = (k >= 0) & (got_len > width) & (rank >= 0) & (rank < ncount[got_len])
+            got_sym = np.where(ok, syms[np.clip(first[got_len] + rank, 0, len(syms) - 1)], 0)
+            self.step[where[ok]] = np.minimum(got_len[ok] + 8 * (got_sym[ok] == iM), 254)
+            self.long = (where[ok], got_len[ok], got_sym[ok])
+        return self.step
 
     def _codes_at(self, pos: np.ndarray):
         v = _bits_at(self.data, pos, self.width)
@@ -523,7 +546,7 @@ def _windows_at(data: np.ndarray, at: np.ndarray) -> np.ndarray:
 def huf_decode(src: np.ndarray, count: int) -> np.ndarray:
     """OpenEXR's Huffman stream (``internal_huf_decompress``) -> ``count`` uint16 values."""
     h = _Huf(np.asarray(src, np.uint8), count)
-    return h.finish(chain(h.step))
+    return h.finish(chain(h.bit_steps()))
 
 
 def _wdec(lo, hi, w14: bool):
@@ -640,11 +663,37 @@ def piz_many(items, channels, pool=None) -> list:
     then each finished (run lengths, wavelet, LUT)."""
     run = pool.map if pool is not None else map
     prepared = list(run(lambda it: _Piz(it[0], channels, it[1], it[2]), items))
-    steps = [p.huf.step[:p.huf.nbits] for p in prepared]
-    lens = np.array([len(x) for x in steps], np.int64)
-    ends = np.cumsum(lens)
-    starts = ends - lens
-    pos, seg = chain_multi(np.concatenate(steps) if len(steps) > 1 else steps[0], starts, ends)
+    hufs = [p.huf for p in prepared]
+    if all(h.whole for h in hufs):  # a table look-up per code read, where the lanes are
+        sizes = np.array([len(h.data) for h in hufs], np.int64)
+        byte0 = np.cumsum(sizes) - sizes
+        data = np.concatenate([h.data for h in hufs] + [np.zeros(16, np.uint8)])
+        starts = 8 * byte0
+        ends = starts + np.array([h.nbits for h in hufs], np.int64)
+        widths = np.array([h.width for h in hufs], np.int64)
+        tables = np.array([len(h.lut_step) for h in hufs], np.int64)
+        lut0 = np.cumsum(tables) - tables
+        lut = np.concatenate([h.lut_step for h in hufs])
+        total = 8 * int(sizes.sum())
+        b = data.astype(np.uint32)
+        words = ((b[:-3] << 24) | (b[1:-2] << 16) | (b[2:-1] << 8) | b[3:]).astype(np.int64)  # at every byte
+        shift0 = 32 - widths  # per segment: shift of a window starting at a byte's top bit
+        mask = (np.int64(1) << widths) - 1
+
+        def stepper(pos, seg):
+            at = np.minimum(pos, total)
+            v = (words[at >> 3] >> (shift0[seg] - (at & 7))) & mask[seg]
+            st = lut[lut0[seg] + v].astype(np.int64)
+            st[pos >= total] = 0
+            return st
+
+        pos, seg = chain_multi(None, starts, ends, stepper, total)
+    else:
+        steps = [h.bit_steps()[:h.nbits] for h in hufs]
+        lens = np.array([len(x) for x in steps], np.int64)
+        ends = np.cumsum(lens)
+        starts = ends - lens
+        pos, seg = chain_multi(np.concatenate(steps) if len(steps) > 1 else steps[0], starts, ends)
     cuts = np.searchsorted(seg, np.arange(len(items) + 1))
     return list(run(lambda k: prepared[k].finish(pos[cuts[k]:cuts[k + 1]] - starts[k]), range(len(items))))
 

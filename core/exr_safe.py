@@ -444,6 +444,24 @@ def child_read(path: str, header, wanted: dict) -> dict:
         os.unlink(out)
 
 
+def _by_numpy_reader(header, parts, wanted: dict, problems: dict) -> dict:
+    """The scanline NONE/ZIPS/ZIP parts read by ``core.exr_parts``' numpy reader (the build's
+    fast path in every host, which never touches OpenEXR): ``{index: {name: planes}}``, or
+    ``{}`` when it cannot take the file (tiled or deep parts, damage it finds: this module's
+    decoders then read those parts and name the damage)."""
+    from . import exr_parts
+    take = {i: (set(n for n, _ in parts[i].channels) if names is None else set(names))
+            for i, names in wanted.items() if i not in problems and parts[i].storage == "scanlineimage"
+            and parts[i].codec in (codecs.NONE, codecs.ZIPS, codecs.ZIP) and not parts[i].sampled}
+    if not take:
+        return {}
+    try:
+        _, got = exr_parts.read_parts(header, take, None, "numpy")
+    except (exr_parts.Unsupported, exr_parts.Damaged, OSError):
+        return {}
+    return got
+
+
 def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=()) -> tuple[dict, dict, dict]:
     """``(flat, deep, failed)``: the ``wanted`` = ``{part index: channel names or None (all)}``
     decoded: ``flat`` ``{index: {name: (h, w) float32}}``, ``deep`` ``{index: DeepPart}``,
@@ -458,8 +476,9 @@ def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=(
         except Unreadable as err:
             raise SourceFileError(path, f"{err}; {REMEDY}") from err
         flat, deep, failed, elsewhere = {}, {}, {}, {}
+        flat.update(_by_numpy_reader(header, parts, wanted, problems))
         for index in sorted(wanted):
-            if index in problems:
+            if index in problems or index in flat:
                 continue
             part = parts[index]
             ph = header.parts[index]
