@@ -11,7 +11,7 @@ after a warm-up: ``read_exr`` of every channel with the OpenEXR module
 build's read (Depth + Combined only, ``channels=``) the same two ways; and ``auto`` (this
 process is a safe host: the OpenEXR reader, unchanged). A codec the safe reader does not
 decode prints its typed error. ``--before REV`` also times ``read_exr`` of a checkout of
-``REV`` (e.g. the commit before the safe reader) in a child process on the same files.
+``REV`` (e.g. the commit before the safe reader), imported in this process, on the same files.
 
 Nothing is asserted; the numbers depend on the machine and on what else runs on it.
 """
@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import import_extension, timed  # noqa: E402
@@ -30,21 +32,6 @@ from bench_production import PASSES_16, make_scene, render_once, say, set_output
 CODECS = ("ZIP", "ZIPS", "NONE", "RLE", "PIZ", "PXR24", "B44", "B44A", "DWAA")
 WANTED = ("ViewLayer.Depth.Z", "ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B",
           "ViewLayer.Combined.A")
-
-BEFORE = r"""
-import sys, time, statistics
-sys.path.insert(0, sys.argv[1])
-from depth_cloud.core.exr import read_exr
-for path in sys.argv[3:]:
-    read_exr(path)
-    times = []
-    for _ in range(int(sys.argv[2])):
-        t = time.perf_counter()
-        read_exr(path)
-        times.append(time.perf_counter() - t)
-    print(path, statistics.median(times))
-"""
-
 
 def read_times(path, repeat):
     from depth_cloud.core import exr_host
@@ -65,18 +52,33 @@ def read_times(path, repeat):
 
 
 def before_times(rev, files, repeat):
-    """``{path: seconds}``: read_exr of a checkout of ``rev`` (a git worktree made and removed
-    here) in a child process with this interpreter."""
+    """``{path: seconds}``: ``read_exr`` of a checkout of ``rev`` (a git worktree made and
+    removed here), imported in this process as the package ``depth_cloud_before``: the same
+    host, the same files."""
+    import importlib
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     tmp = tempfile.mkdtemp(prefix="depth_cloud_before_")
-    tree = os.path.join(tmp, "depth_cloud")
+    tree = os.path.join(tmp, "depth_cloud_before")
     subprocess.run(["git", "-C", repo, "worktree", "add", "--detach", tree, rev], check=True, capture_output=True)
     try:
-        got = subprocess.run([sys.executable, "-c", BEFORE, tmp, str(repeat), *files], check=True,
-                             capture_output=True, text=True).stdout
+        sys.path.insert(0, tmp)
+        old = importlib.import_module("depth_cloud_before.core.exr").read_exr
+        from depth_cloud.core.exr import read_exr as new
+        out = {}
+        for path in files:  # old and new alternately, so that the machine's load hits both alike
+            times = {"old": [], "new": []}
+            old(path)
+            new(path)
+            for _ in range(repeat):
+                for name, fn in (("old", old), ("new", new)):
+                    t = time.perf_counter()
+                    fn(path)
+                    times[name].append(time.perf_counter() - t)
+            out[path] = (statistics.median(times["old"]), statistics.median(times["new"]))
+        return out
     finally:
+        sys.path.remove(tmp)
         subprocess.run(["git", "-C", repo, "worktree", "remove", "--force", tree], capture_output=True)
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in got.splitlines() if line.strip()}
 
 
 def main():
@@ -124,9 +126,10 @@ def main():
             f"{t['safe_sel'] / t['openexr_sel']:6.1f} | {1e3 * t['auto']:7.0f}")
     if args.before:
         old = before_times(args.before, list(files.values()), args.repeat)
-        say(f"\nread_exr in this (safe) host: {args.before} -> this checkout (auto), every channel (ms)")
+        say(f"\nread_exr in this (safe) host, every channel, {args.before} -> this checkout (default reader), "
+            f"reads alternated, median of {args.repeat} (ms)")
         for codec, path in files.items():
-            say(f"{codec:6s} {1e3 * old[path]:8.0f} -> {1e3 * rows[codec]['auto']:8.0f}")
+            say(f"{codec:6s} {1e3 * old[path][0]:8.0f} -> {1e3 * old[path][1]:8.0f}")
 
 
 if __name__ == "__main__":
