@@ -176,6 +176,47 @@ def test_codec_equals_openexr(tmp_path, codec, tiled):
         np.testing.assert_array_equal(got.get("G"), _planes(w, h, 1)["G"].astype(np.float32))
 
 
+def test_piz_tiles_from_scanline_chunks(tmp_path):
+    """Tiled PIZ with compressed tiles (OpenEXR 3.5's writer stores tiled PIZ as is): a 64-wide
+    scanline PIZ file's 32-line chunks are 64x32 blocks of pixels, encoded as a 64x32 tile
+    would be; they are moved into a tiled file's chunks (tiles 64x32, compression patched to
+    PIZ), which OpenEXR decodes with its own PIZ decoder."""
+    import struct
+
+    from depth_cloud.core.exr_header import read_exr_header
+    yy, xx = np.mgrid[0:96, 0:64].astype(np.float32)
+    smooth = np.sin(xx / 9.0) * np.cos(yy / 11.0)
+    planes = {"R": smooth.astype(np.float16), "G": (smooth * 0.5).astype(np.float16), "Z": (smooth * 4).round(2),
+              "id": (xx // 4 + yy // 8).astype(np.uint32)}
+    scan = write(tmp_path / "scan.exr", [({"compression": OpenEXR.PIZ_COMPRESSION}, planes)])
+    tiled = write(tmp_path / "tiled_none.exr", [({"compression": OpenEXR.NO_COMPRESSION, "type": OpenEXR.tiledimage,
+                                                  "tiles": _tiles(64, 32)}, planes)])
+    sh, th = read_exr_header(scan), read_exr_header(tiled)
+    sdata, tdata = open(scan, "rb").read(), open(tiled, "rb").read()
+    offsets = np.frombuffer(sdata, "<u8", count=3, offset=sh.header_end)
+    payloads = []
+    for off in offsets.tolist():
+        y, size = struct.unpack_from("<ii", sdata, off)
+        payloads.append(sdata[off + 8:off + 8 + size])
+    assert sum(map(len, payloads)) < 96 * 64 * (2 * 2 + 4 + 4)  # really compressed
+    head = bytearray(tdata[:th.header_end])
+    key = b"compression\0compression\0" + struct.pack("<i", 1)
+    at = head.index(key) + len(key)
+    head[at] = 4  # PIZ
+    table_end = len(head) + 8 * 3
+    chunks, table, pos = [], [], table_end
+    for k, data in enumerate(payloads):
+        chunks.append(struct.pack("<5i", 0, k, 0, 0, len(data)) + data)
+        table.append(pos)
+        pos += len(chunks[-1])
+    path = tmp_path / "tiled_piz.exr"
+    path.write_bytes(bytes(head) + np.array(table, "<u8").tobytes() + b"".join(chunks))
+    ref, got = both(str(path))
+    assert ref.headers[0]["compression"] == "PIZ_COMPRESSION"
+    assert_identical(ref, got)
+    np.testing.assert_array_equal(got.get("Z").view(np.uint32), planes["Z"].view(np.uint32))
+
+
 @pytest.mark.parametrize("codec", ["PIZ", "RLE", "B44A"])
 def test_big_chunks_many_lanes(tmp_path, codec):
     """Chunks long enough for many lanes of core.exr_codecs.chain_multi (a 1000-wide frame)."""
