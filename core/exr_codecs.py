@@ -19,6 +19,7 @@ Any inconsistency raises :class:`CorruptChunk` (the caller names the file and pa
 """
 from __future__ import annotations
 
+import threading
 import zlib
 
 import numpy as np
@@ -41,6 +42,30 @@ class UnsupportedCodec(Exception):
 
 
 # --------------------------------------------------------------------------- stream helpers
+class _Scratch(threading.local):
+    """Work arrays of :func:`chain_multi` kept per thread: fresh memory costs a page fault per
+    4 KiB on first touch (on these machines about as much as the work itself). Marks carry a
+    base that grows with every call, so that old marks (below it) need no clearing."""
+
+    mark = np.zeros(0, np.int32)
+    flag = np.zeros(0, bool)
+    base = 1
+
+    def marks(self, n: int, lanes: int):
+        if len(self.mark) < n or self.base + lanes >= 2 ** 31 - 1:
+            self.mark = np.zeros(max(n, len(self.mark)), np.int32)
+            self.base = 1
+        base = self.base
+        self.base += lanes
+        return self.mark, base
+
+    def flags(self, n: int):
+        if len(self.flag) < n:
+            self.flag = np.zeros(n, bool)
+        return self.flag[:n]
+
+
+_SCRATCH = _Scratch()
 #: Lane length and overlap of :func:`chain_multi` (positions): lanes start every ``_LANE``
 #: positions and walk ``_OVERLAP`` past the next lane's start to meet its path.
 _LANE, _OVERLAP = 1024, 256
@@ -113,29 +138,29 @@ def chain_multi(step, starts, ends, stepper=None, n=None) -> tuple[np.ndarray, n
     del lane_ids, positions
     valid = P < seg_end[L]
     own = P < own_end[L]
-    mark = np.full(n + pad + 1, -1, np.int32)
-    mark[P[own]] = L[own]
+    mark, base = _SCRATCH.marks(n + pad + 1, len(lanes))  # a lane's mark: base + lane
+    mark[P[own]] = L[own] + base
     # 2) where each lane that has a later lane lands on a later lane's path
     meet = seg_end.copy()
     meet_lane = np.full(len(lanes), -1, np.int64)
-    hit = valid & ~own & has_next[L] & (mark[P] > L)
+    hit = valid & ~own & has_next[L] & (mark[P] > L + base)
     # a lane's entries come in walk order: its first hit is its first entry among the hits
     hit_lanes, first = np.unique(L[hit], return_index=True)
     found = np.zeros(len(lanes), bool)
     found[hit_lanes] = True
     meet[hit_lanes] = P[hit][first]
-    meet_lane[hit_lanes] = mark[meet[hit_lanes]]
+    meet_lane[hit_lanes] = mark[meet[hit_lanes]] - base
     more_l, more_p = [], []
     cur = lanes[has_next & ~found & (last < seg_end)]
     pos = last[cur].astype(idx)
     while len(cur):  # the few lanes still out of step walk on, 16 steps at a time
         blk = steps(pos, cur)
         inside = blk < seg_end[cur][None, :]
-        hit = inside & (mark[blk] > cur[None, :])
+        hit = inside & (mark[blk] > cur[None, :] + base)
         found = hit.any(axis=0)
         first = np.where(found, hit.argmax(axis=0), 16)
         meet[cur[found]] = blk[first[found], np.nonzero(found)[0]]
-        meet_lane[cur[found]] = mark[meet[cur[found]]]
+        meet_lane[cur[found]] = mark[meet[cur[found]]] - base
         before = inside & (np.arange(16)[:, None] < first[None, :])
         more_l.append(np.broadcast_to(cur, blk.shape)[before])
         more_p.append(blk[before])
@@ -161,9 +186,10 @@ def chain_multi(step, starts, ends, stepper=None, n=None) -> tuple[np.ndarray, n
         P = np.concatenate([P] + more_p)
         valid = P < seg_end[L]
     keep = valid & on[L] & (P >= lo[L]) & (P < hi[L])
-    flag = np.zeros(n, bool)  # the true path's positions are distinct: a bitmap sorts them
+    flag = _SCRATCH.flags(n)  # the true path's positions are distinct: a bitmap sorts them
     flag[P[keep]] = True
     out = np.flatnonzero(flag)
+    flag[out] = False  # cleared for the next call
     seg = np.searchsorted(ends, out, side="right")
     return out, seg
 
