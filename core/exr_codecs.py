@@ -59,6 +59,12 @@ class _Scratch(threading.local):
         self.base += lanes
         return self.mark, base
 
+    def steps(self, n: int, dtype):
+        have = getattr(self, "step", None)
+        if have is None or len(have) < n or have.dtype != dtype:
+            self.step = np.empty(max(n, 0 if have is None else len(have)), dtype)
+        return self.step[:n]
+
     def flags(self, n: int):
         if len(self.flag) < n:
             self.flag = np.zeros(n, bool)
@@ -93,7 +99,8 @@ def chain_multi(step, starts, ends, stepper=None, n=None) -> tuple[np.ndarray, n
     if stepper is None:
         pad = int(step.max()) + 1 if len(step) else 1
         idx = np.int32 if n + pad < 2 ** 31 - 1 else np.int64
-        stp = np.zeros(n + pad + 1, idx)  # 0 past the end: a lane that gets there stays
+        stp = _SCRATCH.steps(n + pad + 1, idx)
+        stp[n:] = 0  # 0 past the end: a lane that gets there stays
         np.maximum(step, 1, out=stp[:n], casting="unsafe")
     else:
         pad = 256
