@@ -9,11 +9,13 @@ and PIZ (bitmap + LUT, Huffman, 2D Haar wavelet). DWAA, DWAB and HTJ2K are not d
 (:class:`UnsupportedCodec`).
 
 Variable-length streams (RLE control bytes, B44A's 3/14-byte blocks, PIZ's Huffman codes and
-its packed code-length table) are parsed without a per-symbol loop: the length of a symbol
-that *would* start at every position is computed at once, and the chain of positions actually
-visited from the start is found by pointer doubling (:func:`chain`: ``log2(symbols)`` numpy
-gathers over the stream). Everything else is whole-array arithmetic; the wavelet loops over
-its levels (``log2(min(w, h))``), never over pixels.
+its packed code-length table) are parsed without a Python step per symbol: the symbols a
+stream holds are found by :func:`chain_multi`, lanes that start every 1,024 positions of all
+chunks of a part at once and walk in lockstep (one vector operation per symbol of a lane),
+then are stitched where they resynchronise. The length of a symbol starting at a position
+comes from an array computed at once (RLE, B44A) or from a table look-up where a lane reads
+it (PIZ). Everything else is whole-array arithmetic; the wavelet loops over its levels
+(``log2(min(w, h))``), never over pixels. :func:`decode_many` decodes a part's chunks.
 
 Any inconsistency raises :class:`CorruptChunk` (the caller names the file and part).
 """

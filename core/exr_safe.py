@@ -462,7 +462,7 @@ def _by_numpy_reader(header, parts, wanted: dict, problems: dict) -> dict:
     return got
 
 
-def decode_parts(path: str, header, wanted: dict, problems: dict, strict_parts=()) -> tuple[dict, dict, dict]:
+def decode_parts(path: str, header, wanted: dict, problems: dict) -> tuple[dict, dict, dict]:
     """``(flat, deep, failed)``: the ``wanted`` = ``{part index: channel names or None (all)}``
     decoded: ``flat`` ``{index: {name: (h, w) float32}}``, ``deep`` ``{index: DeepPart}``,
     ``failed`` ``{index: problem}`` for damaged parts. A part the decoders cannot take raises
