@@ -53,6 +53,8 @@ class PartHeader:
     channels: list = field(default_factory=list)  # ChannelInfo
     #: byte range of this header in the file, its closing null included (core/exr_parts.remux)
     span: tuple = (0, 0)
+    #: attribute name -> its type in the file (``box2i``, ``m44f``...: core/exr_safe.py)
+    types: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -203,6 +205,7 @@ def read_exr_header(path) -> ExrHeader:
                 type_name = r.cstr()
                 (n,) = struct.unpack("<i", r.read(4))
                 data = r.read(n)
+                part.types[name] = type_name
                 if type_name == "chlist":
                     part.channels = _chlist(data, path)
                     part.attributes[name] = [c.name for c in part.channels]

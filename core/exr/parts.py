@@ -194,7 +194,7 @@ def _byte_prefix_sums(s, nwords):
     return low
 
 
-def _undo_zip(raw) -> np.ndarray:
+def undo_zip(raw) -> np.ndarray:
     """OpenEXR's ZIP predictor and byte interleave undone, vectorised. The predictor stores
     ``d[i] = p[i] - p[i-1] + 128``, so ``p[i] = sum(d[:i+1]) - 128 i``: the running byte sum
     with the top bit flipped at odd ``i``. Returns a view of this thread's scratch buffer,
@@ -237,7 +237,7 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool, chunks
     for k in ks:
         first_row[k] = out_rows
         out_rows += min(lines, h - k * lines)
-    planes = _planes(cols, out_rows, w)
+    planes = channel_planes(cols, out_rows, w)
     offsets = offsets[ks] if chunks is not None else offsets
     if np.any(offsets < 8) or np.any(offsets + head > n):
         raise Damaged(f"part {part.index}: a chunk offset lies outside the file")
@@ -267,7 +267,7 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool, chunks
                 raise Damaged(f"part {part.index}: chunk of line {y}: {err}") from err
             if len(raw) != want:
                 raise Damaged(f"part {part.index}: chunk of line {y} holds {len(raw)} bytes, needs {want}")
-            block = _undo_zip(raw)
+            block = undo_zip(raw)
         elif size == want:
             block = np.frombuffer(data, dtype=np.uint8)
         else:
@@ -289,7 +289,7 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool, chunks
     return planes
 
 
-def _planes(cols, h: int, w: int) -> dict:
+def channel_planes(cols, h: int, w: int) -> dict:
     """Float32 (h, w) planes of the wanted channels; a wanted ``<prefix>.R/G/B`` (+ ``A``)
     group is made as views of one interleaved (h, w, 3|4) array, as OpenEXR's grouped read
     gives it (``core.exr_groups``), so its colors need no interleaving later."""

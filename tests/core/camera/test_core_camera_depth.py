@@ -35,7 +35,7 @@ def pose():
 def test_core_imports_without_bpy():
     code = ("import sys; sys.modules['bpy'] = None; sys.modules['mathutils'] = None\n"
             "import pkgutil, importlib, depth_cloud.core as c\n"
-            "for m in pkgutil.iter_modules(c.__path__): importlib.import_module('depth_cloud.core.' + m.name)\n"
+            "for m in pkgutil.walk_packages(c.__path__, 'depth_cloud.core.'): importlib.import_module(m.name)\n"
             "print('ok')")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

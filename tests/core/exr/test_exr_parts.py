@@ -235,7 +235,7 @@ def test_undo_zip_matches_reference(n):
     half = (len(t) + 1) // 2
     ref = [0] * len(t)
     ref[0::2], ref[1::2] = t[:half], t[half:]
-    assert exr_parts._undo_zip(raw).tolist() == ref
+    assert exr_parts.undo_zip(raw).tolist() == ref
 
 
 @pytest.mark.skipif(not os.path.isdir(DATA), reason="../shared/data/openexr-images is absent (real sample files)")
