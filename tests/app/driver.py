@@ -218,8 +218,79 @@ def test_sequence(lane: Lane):
           f"({r['fps_no_cloud']:.1f} fps before the build: software drawing of the whole window)")
 
 
+#: the codecs OpenEXR writes, as its Python module names them; lossless ones read bit for bit
+CODECS = {"NONE": "NO_COMPRESSION", "RLE": "RLE_COMPRESSION", "ZIPS": "ZIPS_COMPRESSION", "ZIP": "ZIP_COMPRESSION",
+          "PIZ": "PIZ_COMPRESSION", "PXR24": "PXR24_COMPRESSION", "B44": "B44_COMPRESSION",
+          "B44A": "B44A_COMPRESSION", "DWAA": "DWAA_COMPRESSION", "DWAB": "DWAB_COMPRESSION"}
+
+
+def _write_codec_files(lane: Lane) -> dict:
+    """The lane's render (frame 1: Combined, Depth, Position) re-written by OpenEXR, outside
+    Blender, in every codec, scanline and tiled (32x32), half colors and float depth/position,
+    plus two damaged copies: ``{name: path}``."""
+    import numpy as np
+    import OpenEXR
+
+    from depth_cloud.core.exr.read import read_exr
+    src = read_exr(lane.path("render", "seq_0001.exr"))
+    want = [n for n in src.channels if n.split(".")[-2] in ("Combined", "Depth", "Position")]
+    chans = {n.replace("ViewLayer.", ""): (src.get(n).astype(np.float16) if ".Combined." in n else src.get(n))
+             for n in want}
+    os.makedirs(lane.path("codecs"), exist_ok=True)
+    files = {}
+    for codec, attr in CODECS.items():
+        for tiled in (False, True):
+            name = f"{codec.lower()}_{'tiled' if tiled else 'scan'}"
+            header = {"compression": getattr(OpenEXR, attr),
+                      "type": OpenEXR.tiledimage if tiled else OpenEXR.scanlineimage}
+            if tiled:
+                tiles = OpenEXR.TileDescription()
+                tiles.xSize, tiles.ySize, tiles.mode = 32, 32, OpenEXR.ONE_LEVEL
+                header["tiles"] = tiles
+            path = lane.path("codecs", name + ".exr")
+            OpenEXR.File(header, dict(chans)).write(path)
+            files[name] = path
+    data = open(files["zip_scan"], "rb").read()
+    for name, cut in (("damaged_cut", data[:len(data) // 2]),
+                      ("damaged_flip", data[:len(data) // 2] + bytes(b ^ 0x5A for b in data[len(data) // 2:]))):
+        with open(lane.path("codecs", name + ".exr"), "wb") as f:
+            f.write(cut)
+        files[name] = lane.path("codecs", name + ".exr")
+    return files
+
+
+def test_codecs(lane: Lane):
+    """Every codec (and two damaged files) read inside this Blender: the pixels OpenEXR reads
+    outside it, bit for bit, or a typed error naming the file; Blender never crashes."""
+    import numpy as np
+    import OpenEXR
+    files = _write_codec_files(lane)
+    r = lane.blender("codecs", "app_codecs.py", background=True)
+    print(f"  host: {r['host']}")
+    exact = []
+    for name in r["read"]:
+        if name.startswith("damaged"):  # read what is whole of it (as OpenEXR does): no crash is the point
+            continue
+        got = np.load(lane.path("codecs", name + ".npz"))
+        truth = {}
+        for part in OpenEXR.File(files[name], separate_channels=True).parts:
+            truth.update({c: np.asarray(ch.pixels) for c, ch in part.channels.items()})
+        assert sorted(got.files) == sorted(truth), (name, sorted(got.files), sorted(truth))
+        for c in truth:
+            a, b = got[c], truth[c].astype(np.float32)
+            assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True), f"{name}: channel {c} differs"
+        exact.append(name)
+    undamaged = [n for n in files if not n.startswith("damaged")]
+    assert set(undamaged) <= set(exact), f"not read: {sorted(set(undamaged) - set(exact))}: {r['errors']}"
+    for name, message in r["errors"].items():
+        assert name.startswith("damaged") and files[name] in message, (name, message)
+    print(f"  {len(exact)} files read exactly as OpenEXR reads them ({', '.join(exact)}); "
+          f"typed errors: {', '.join(f'{k}: {v[:80]}' for k, v in r['errors'].items()) or 'none'}")
+
+
 TESTS = [("render", test_render), ("api_build", test_api_build), ("panels", test_panels),
-         ("build_button", test_build_button), ("drop", test_drop), ("pick", test_pick), ("sequence", test_sequence)]
+         ("build_button", test_build_button), ("drop", test_drop), ("pick", test_pick), ("sequence", test_sequence),
+         ("codecs", test_codecs)]
 
 
 def main(argv=None) -> int:
