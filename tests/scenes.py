@@ -184,3 +184,18 @@ def look_at_euler(location, target):
 
 def angle(deg):
     return math.radians(deg)
+
+
+def shown_points(obj):
+    """World positions (N, 3) float64 of the points ``obj`` shows now (evaluated: a sequence's
+    current frame); empty when it shows none."""
+    import bpy
+    dg = bpy.context.evaluated_depsgraph_get()
+    for inst in dg.object_instances:
+        ob = inst.object
+        if ob.type == 'POINTCLOUD' and ob.original == obj:
+            p = np.empty(len(ob.data.points) * 3, np.float32)
+            ob.data.attributes['position'].data.foreach_get('vector', p)
+            m = np.array(inst.matrix_world)
+            return p.reshape(-1, 3).astype(np.float64) @ m[:3, :3].T + m[:3, 3]
+    return np.empty((0, 3))

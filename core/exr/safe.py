@@ -190,11 +190,41 @@ def check_readable(part: SafePart, label: str, path: str):
     return err
 
 
+def _chunk_fields(buf, part: SafePart, k: int, multipart: bool, lead: int, ints: int, after: int):
+    """``(offset, fields)`` of chunk ``k``: its first ``ints`` little-endian ints, the part
+    number (multi-part files) checked and dropped; the chunk's ``lead + after`` first bytes must
+    lie in the file."""
+    off = int(part.offsets[k])
+    if off < 8 or off + lead + after > len(buf):
+        raise codecs.CorruptChunk(f"chunk {k} lies outside the file")
+    fields = struct.unpack_from(f"<{ints}i", buf, off)
+    if multipart and fields[0] != part.index:
+        raise codecs.CorruptChunk(f"chunk at byte {off} belongs to part {fields[0]}")
+    return off, (fields[1:] if multipart else fields)
+
+
+def _chunk_place(part: SafePart, fields, off: int, lines: int):
+    """``(x0, y0, width, height, slot)`` of a chunk in its part's data window, from its tile
+    coordinates (level 0 only) or first line; ``slot``: its index among the part's chunks."""
+    w, h = part.size
+    if part.tile is not None:
+        tx, ty, lx, ly = fields[:4]
+        if (lx, ly) != (0, 0):
+            raise codecs.CorruptChunk(f"chunk at byte {off} is level {(lx, ly)}, not level 0")
+        x0, y0 = tx * part.tile[0], ty * part.tile[1]
+        if tx < 0 or ty < 0 or x0 >= w or y0 >= h:
+            raise codecs.CorruptChunk(f"chunk at byte {off} is tile {(tx, ty)}, outside the data window")
+        return x0, y0, min(part.tile[0], w - x0), min(part.tile[1], h - y0), ty * -(-w // part.tile[0]) + tx
+    r, rem = divmod(fields[0] - part.window[1], lines)
+    if rem or not 0 <= r * lines < h:
+        raise codecs.CorruptChunk(f"chunk at byte {off} starts at line {fields[0]}")
+    return 0, r * lines, w, min(lines, h - r * lines), r
+
+
 # --------------------------------------------------------------------------- flat parts
 def read_flat(buf, multipart: bool, part: SafePart, wanted) -> dict:
     """``{name: (h, w) float32}`` of the ``wanted`` channels of a scanline or tiled part."""
     w, h = part.size
-    xmin, ymin = part.window[:2]
     cols = [(name, None, 0, 0) for name, _ in part.channels if name in wanted]
     planes = exr_parts.channel_planes(cols, h, w)
     n = len(buf)
@@ -204,32 +234,11 @@ def read_flat(buf, multipart: bool, part: SafePart, wanted) -> dict:
     seen = np.zeros(len(part.offsets), bool)
 
     def locate(k):
-        off = int(part.offsets[k])
-        if off < 8 or off + lead + 4 > n:
-            raise codecs.CorruptChunk(f"chunk {k} lies outside the file")
-        fields = struct.unpack_from(f"<{lead // 4 + 1}i", buf, off)
-        if multipart and fields[0] != part.index:
-            raise codecs.CorruptChunk(f"chunk at byte {off} belongs to part {fields[0]}")
-        fields = fields[1:] if multipart else fields
+        off, fields = _chunk_fields(buf, part, k, multipart, lead, lead // 4 + 1, 4)
         size = fields[-1]
         if size < 0 or off + lead + 4 + size > n:
             raise codecs.CorruptChunk(f"chunk at byte {off} runs past the end of the file")
-        if tiled:
-            tx, ty, lx, ly = fields[:4]
-            if (lx, ly) != (0, 0):
-                raise codecs.CorruptChunk(f"chunk at byte {off} is level {(lx, ly)}, not level 0")
-            x0, y0 = tx * part.tile[0], ty * part.tile[1]
-            if tx < 0 or ty < 0 or x0 >= w or y0 >= h:
-                raise codecs.CorruptChunk(f"chunk at byte {off} is tile {(tx, ty)}, outside the data window")
-            cw, ch = min(part.tile[0], w - x0), min(part.tile[1], h - y0)
-            slot = ty * -(-w // part.tile[0]) + tx
-        else:
-            y = fields[0]
-            r, rem = divmod(y - ymin, lines)
-            if rem or not 0 <= r * lines < h:
-                raise codecs.CorruptChunk(f"chunk at byte {off} starts at line {y}")
-            x0, y0, cw, ch = 0, r * lines, w, min(lines, h - r * lines)
-            slot = r
+        x0, y0, cw, ch, slot = _chunk_place(part, fields, off, lines)
         if seen[slot]:
             raise codecs.CorruptChunk(f"two chunks hold block {slot}")
         seen[slot] = True
@@ -279,7 +288,6 @@ def read_deep(buf, multipart: bool, part: SafePart, path: str, label: str):
     """A ``core.deep_read.DeepPart``: per-pixel sample counts and every channel's samples
     (stored dtype) in pixel order, as ``core.deep_read.flatten_part`` gives them."""
     w, h = part.size
-    ymin = part.window[1]
     n = len(buf)
     tiled = part.tile is not None
     lead = (4 if multipart else 0) + (16 if tiled else 4)
@@ -287,30 +295,12 @@ def read_deep(buf, multipart: bool, part: SafePart, path: str, label: str):
     sizes = [codecs.SIZES[t] for _, t in part.channels]
 
     def one(k):
-        off = int(part.offsets[k])
-        if off < 8 or off + lead + 24 > n:
-            raise codecs.CorruptChunk(f"chunk {k} lies outside the file")
-        fields = struct.unpack_from(f"<{lead // 4}i", buf, off)
-        if multipart and fields[0] != part.index:
-            raise codecs.CorruptChunk(f"chunk at byte {off} belongs to part {fields[0]}")
-        fields = fields[1:] if multipart else fields
+        off, fields = _chunk_fields(buf, part, k, multipart, lead, lead // 4, 24)
         table_size, packed, unpacked = struct.unpack_from("<3q", buf, off + lead)
         start = off + lead + 24
         if min(table_size, packed, unpacked) < 0 or start + table_size + packed > n:
             raise codecs.CorruptChunk(f"chunk at byte {off} runs past the end of the file")
-        if tiled:
-            tx, ty, lx, ly = fields
-            if (lx, ly) != (0, 0):
-                raise codecs.CorruptChunk(f"chunk at byte {off} is level {(lx, ly)}, not level 0")
-            x0, y0 = tx * part.tile[0], ty * part.tile[1]
-            if tx < 0 or ty < 0 or x0 >= w or y0 >= h:
-                raise codecs.CorruptChunk(f"chunk at byte {off} is tile {(tx, ty)}, outside the data window")
-            cw, ch = min(part.tile[0], w - x0), min(part.tile[1], h - y0)
-        else:
-            r, rem = divmod(fields[0] - ymin, lines)
-            if rem or not 0 <= r * lines < h:
-                raise codecs.CorruptChunk(f"chunk at byte {off} starts at line {fields[0]}")
-            x0, y0, cw, ch = 0, r * lines, w, min(lines, h - r * lines)
+        x0, y0, cw, ch, _slot = _chunk_place(part, fields, off, lines)
         mv = memoryview(buf)
         table = codecs.decode_bytes(part.codec, mv[start:start + table_size], 4 * cw * ch)
         cum = table.view("<i4").reshape(ch, cw).astype(np.int64)

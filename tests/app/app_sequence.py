@@ -19,20 +19,9 @@ SAMPLES = (3, 7, 12)
 PLAY_SECONDS = 90.0  # at most: it stops once the sampled frames have been shown and frame 1 is back
 
 
-def shown_points(obj):
-    dg = bpy.context.evaluated_depsgraph_get()
-    for inst in dg.object_instances:
-        ob = inst.object
-        if ob.type == 'POINTCLOUD' and ob.original == obj:
-            p = np.empty(len(ob.data.points) * 3, np.float32)
-            ob.data.attributes['position'].data.foreach_get('vector', p)
-            m = np.array(inst.matrix_world)
-            return p.reshape(-1, 3).astype(np.float64) @ m[:3, :3].T + m[:3, 3]
-    return np.empty((0, 3))
-
-
 def steps():
     from depth_cloud import api
+    from scenes import shown_points
     scene = bpy.context.scene
     area = lane.area_of('VIEW_3D')
     area.spaces.active.region_3d.view_perspective = 'CAMERA'

@@ -11,7 +11,15 @@ import re
 import numpy as np
 import pytest
 
-from scenes import add_camera, add_primitives, look_at_euler, read_ground_truth, setup_render, write_exr
+from scenes import (
+    add_camera,
+    add_primitives,
+    look_at_euler,
+    read_ground_truth,
+    setup_render,
+    shown_points,
+    write_exr,
+)
 
 BOUND = 5e-5
 W, H = 40, 30
@@ -59,20 +67,6 @@ def snapshot():
 def drop(folder, *names):
     import bpy
     return bpy.ops.depth_cloud.import_exr(directory=folder, files=[{"name": n} for n in names])
-
-
-def shown_points(obj):
-    """World positions of the points ``obj`` shows now (evaluated: a sequence's current frame)."""
-    import bpy
-    dg = bpy.context.evaluated_depsgraph_get()
-    for inst in dg.object_instances:
-        ob = inst.object
-        if ob.type == 'POINTCLOUD' and ob.original == obj:
-            p = np.empty(len(ob.data.points) * 3, np.float32)
-            ob.data.attributes['position'].data.foreach_get('vector', p)
-            m = np.array(inst.matrix_world)
-            return p.reshape(-1, 3).astype(np.float64) @ m[:3, :3].T + m[:3, 3]
-    return np.empty((0, 3))
 
 
 def p99_error(scene, path, positions):
