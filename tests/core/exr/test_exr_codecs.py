@@ -11,6 +11,7 @@ import OpenEXR
 import pytest
 from test_core_exr import write
 
+from damaged import damaged_copies
 from depth_cloud.core.errors import DepthCloudError, SettingsError, SourceFileError
 from depth_cloud.core.exr import codecs as exr_codecs
 from depth_cloud.core.exr import host as exr_host
@@ -349,24 +350,6 @@ def test_rle_expand_matches_a_plain_loop():
 
 
 # ------------------------------------------------------------------ damaged files
-def _damaged_copies(tmp_path, path):
-    data = open(path, "rb").read()
-    out = []
-    for cut in (len(data) // 3, len(data) // 2, len(data) - 7, 400):
-        p = tmp_path / f"cut_{cut}.exr"
-        p.write_bytes(data[:cut])
-        out.append(str(p))
-    rng = np.random.default_rng(4)
-    for k in range(10):  # bytes flipped past the headers: chunk tables and pixel data
-        b = bytearray(data)
-        for i in rng.integers(len(data) // 8, len(data), 6):
-            b[i] ^= 0x5A
-        p = tmp_path / f"flip_{k}.exr"
-        p.write_bytes(bytes(b))
-        out.append(str(p))
-    return out
-
-
 @pytest.mark.parametrize("codec", list(CODECS))
 def test_damaged_files_typed_errors_never_a_crash(tmp_path, codec, safe_reader):
     """Cut and bit-flipped copies: the safe reader raises a DepthCloudError naming the file or
@@ -375,7 +358,7 @@ def test_damaged_files_typed_errors_never_a_crash(tmp_path, codec, safe_reader):
     w, h = 61, 47
     path = write(tmp_path / f"{codec}.exr", [({"compression": CODECS[codec]}, _planes(w, h, 2))])
     outcomes = []
-    for p in _damaged_copies(tmp_path, path):
+    for p in damaged_copies(tmp_path, path, 10):
         try:
             f = read_exr(p)
         except DepthCloudError as err:

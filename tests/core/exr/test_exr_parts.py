@@ -10,6 +10,7 @@ import OpenEXR
 import pytest
 from test_core_exr import write as write_parts
 
+from damaged import damaged_copies
 from depth_cloud.core import SourceSpec, read_frame_passes
 from depth_cloud.core.errors import ChannelError, SourceFileError
 from depth_cloud.core.exr import parts as exr_parts
@@ -165,25 +166,6 @@ def test_frame_passes_same_through_both_readers(tmp_path):
     assert exr_mod.read_exr(path, channels=[]).channels == {}
 
 
-def _damaged_copies(tmp_path, path):
-    data = open(path, "rb").read()
-    out = []
-    for cut in (len(data) // 3, len(data) // 2, len(data) - 7, 400):
-        p = tmp_path / f"cut_{cut}.exr"
-        p.write_bytes(data[:cut])
-        out.append(str(p))
-    rng = np.random.default_rng(4)
-    for k in range(12):  # bytes flipped past the headers: chunk tables and pixel data
-        b = bytearray(data)
-        at = rng.integers(len(data) // 8, len(data), 6)
-        for i in at:
-            b[i] ^= 0x5A
-        p = tmp_path / f"flip_{k}.exr"
-        p.write_bytes(bytes(b))
-        out.append(str(p))
-    return out
-
-
 @pytest.mark.parametrize("reader", READERS)
 @pytest.mark.parametrize("codec", ["ZIP", "NONE", "ZIPS", "PIZ"])
 def test_damaged_files_same_error_or_same_pixels(tmp_path, codec, reader):
@@ -191,7 +173,7 @@ def test_damaged_files_same_error_or_same_pixels(tmp_path, codec, reader):
     src = many_pass_file(tmp_path, codec)
     wanted = ["ViewLayer.Depth.Z", "ViewLayer.Combined.R"]
     outcomes = []
-    for p in _damaged_copies(tmp_path, src):
+    for p in damaged_copies(tmp_path, src):
         try:
             full = _read_all(p, False)
         except SourceFileError:
@@ -509,7 +491,7 @@ def test_damaged_position_part_never_gives_wrong_rows(tmp_path, codec):
     good = _read_all(src, False)
     pos = [f"ViewLayer.Position.{c}" for c in "XYZ"]
     data = open(src, "rb").read()
-    copies = _damaged_copies(tmp_path, src)
+    copies = damaged_copies(tmp_path, src)
     # the size of the Position part's first chunk (always in a band) made to run past the end
     import mmap
     with open(src, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
