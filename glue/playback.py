@@ -14,6 +14,7 @@ object names.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 import traceback
@@ -156,7 +157,19 @@ def source_frame(settings, frame: int):
 
 
 def apply_budget(scene):
-    _cache.set_budget(int(scene.depth_cloud.sequence.cache_mb * MB))
+    """The cache budget from the scene's *Cache Budget*; a value that is no size (NaN, inf,
+    negative: Build Sequence refuses it, but a handler must not fail on it every frame) keeps
+    the setting's default, said once."""
+    settings = scene.depth_cloud.sequence
+    mb = settings.cache_mb
+    if not (math.isfinite(mb) and 0.0 <= mb <= 2.0**40):
+        default = settings.bl_rna.properties["cache_mb"].default
+        if ("cache_mb", repr(mb)) not in _unexpected_reported:
+            _unexpected_reported.add(("cache_mb", repr(mb)))
+            print(f"Depth Cloud: Cache Budget (scene.depth_cloud.sequence.cache_mb) of scene {scene.name!r} is "
+                  f"{mb}, not a size in MB; using {default:g} MB", file=sys.stdout, flush=True)
+        mb = default
+    _cache.set_budget(int(mb * MB))
 
 
 def _stat(path):

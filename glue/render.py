@@ -31,6 +31,7 @@ from ..core.errors import CameraError, DepthCloudError, ExportError, SettingsErr
 from ..core.exr_write import add_header_attributes
 from ..core.frames import parse_frame_range, resolve_frame_path
 from ..core.header_camera import HEADER_CONVENTION, camera_to_header
+from ..core.reader_hold import readers_held
 from ..enums import DEFAULT_CACHE_DIR
 from . import camera as camera_glue
 from . import compat
@@ -169,7 +170,7 @@ def frames_for(scene, mode: str, text: str = "") -> list:
     if mode == 'RANGE':
         return scene_frames(scene)
     if mode == 'CUSTOM':
-        return parse_frame_range(text)
+        return parse_frame_range(text, "output frames (output.frames)")
     raise SettingsError(f"frames {mode!r} unknown; expected one of {FRAME_MODES}")
 
 
@@ -190,6 +191,8 @@ def render_frames(scene, frames, folder: str = DEFAULT_CACHE_DIR, view_layer=Non
     DepthCloudError (and changes nothing) on bad settings; every setting borrowed for the
     render is restored, also when a render fails or is interrupted.
     """
+    from .validate import check_scene_settings
+    check_scene_settings(scene)
     frames = [int(f) for f in frames]
     if not frames:
         raise SettingsError("no frame to render")
@@ -242,7 +245,8 @@ def render_frame(scene, frame: int, view_layer, path: str):
     if cam is None:
         raise CameraError(f"scene {scene.name!r} has no camera at frame {frame}")
     model = camera_glue.camera_model(cam, scene)
-    result = bpy.ops.render.render(write_still=False, layer=view_layer.name, scene=scene.name)
+    with readers_held():  # GIL released during the operator: core/reader_hold.py
+        result = bpy.ops.render.render(write_still=False, layer=view_layer.name, scene=scene.name)
     if 'FINISHED' not in result:
         raise DepthCloudError(f"rendering frame {frame} of scene {scene.name!r} was cancelled")
     image = bpy.data.images.get(RENDER_RESULT)

@@ -26,7 +26,8 @@ KEYED_TAG = "depth_cloud_keyed_source"
 def frame_range(scene) -> list:
     """The frames Build Sequence builds: the scene range or the Start/End setting, with Step."""
     s = scene.depth_cloud.sequence
-    return frame_numbers(*range_end_points(scene), s.frame_step)
+    where = "the scene's frame range" if s.use_scene_range else "Build Sequence Start/End (sequence.frame_start/end)"
+    return frame_numbers(*range_end_points(scene), s.frame_step, setting=where)
 
 
 def range_end_points(scene):
