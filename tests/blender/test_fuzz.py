@@ -28,3 +28,17 @@ def test_fuzz_finds_nothing(dc, tmp_path):
     assert totals["iterations"] == iterations
     assert totals["finished"] + totals["clean_reports"] > 0
     assert not totals["findings"], run.stdout[-6000:]
+
+
+def test_fuzz_sees_a_crash_and_a_hang(dc, tmp_path):
+    """The harness itself: a child killed by SIGSEGV at iteration 1 and one silent at
+    iteration 2 are findings, and the run goes on with the next iterations."""
+    report = tmp_path / "selftest.json"
+    run = subprocess.run([sys.executable, RUNNER, "--iterations", "4", "--crash-at", "1", "--hang-at", "2",
+                          "--hang-seconds", "20", "--report", str(report)], capture_output=True, text=True,
+                         timeout=900)
+    totals = json.loads(report.read_text())
+    assert run.returncode == 1
+    assert totals["iterations"] == 4
+    problems = {f["i"]: f["problem"] for f in totals["findings"]}
+    assert problems == {1: "crash", 2: "hang"}, run.stdout[-3000:]

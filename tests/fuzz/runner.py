@@ -54,6 +54,9 @@ def run_parent(args) -> dict:
         log = os.path.join(work, f"log_{todo[0]}.txt")
         cmd = [sys.executable, os.path.abspath(__file__), "--child", "--seed", str(args.seed), "--log", log,
                "--work", work, "--iterations-list", ",".join(map(str, todo))]
+        for flag in ("crash_at", "hang_at"):
+            if getattr(args, flag) is not None:
+                cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if not args.verbose else None,
                                 stderr=subprocess.DEVNULL if not args.verbose else None)
         seen, current, last_change, size = set(), None, time.time(), -1
@@ -169,6 +172,11 @@ class Child:
             self.reset_scene(rng)
             plan = {"i": i, "kind": kind}
             self.write({"event": "start", **plan})
+            if i == self.args.crash_at:  # the harness's own test: a crash must be seen
+                import signal
+                os.kill(os.getpid(), signal.SIGSEGV)
+            if i == self.args.hang_at:
+                time.sleep(3600)
             err = _Tee()
             old_err = sys.stderr
             sys.stderr = err
@@ -644,6 +652,8 @@ def main(argv=None):
     p.add_argument("--log", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     p.add_argument("--iterations-list", help=argparse.SUPPRESS)
+    p.add_argument("--crash-at", type=int, default=None, help=argparse.SUPPRESS)  # self-test
+    p.add_argument("--hang-at", type=int, default=None, help=argparse.SUPPRESS)  # self-test
     args = p.parse_args(argv)
     if args.child:
         Child(args).run([int(i) for i in args.iterations_list.split(",") if i])
