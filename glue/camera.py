@@ -46,12 +46,14 @@ def camera_model(cam_obj, scene, frame=None, depsgraph=None, size=None, view=Non
     renders with Stereoscopy on (``glue/stereo.py``); None or a mono scene: the camera itself.
     """
     if frame is not None and int(frame) != scene.frame_current:
+        from .playback import suspended  # a frame visited to evaluate the camera is not shown
         current = (scene.frame_current, scene.frame_subframe)
-        scene.frame_set(int(frame))
-        try:
-            return camera_model(cam_obj, scene, None, None, size, view)
-        finally:
-            scene.frame_set(current[0], subframe=current[1])
+        with suspended():
+            scene.frame_set(int(frame))
+            try:
+                return camera_model(cam_obj, scene, None, None, size, view)
+            finally:
+                scene.frame_set(current[0], subframe=current[1])
     if view and scene.render.use_multiview:
         from . import stereo  # the per-view camera, as Blender's renderer computes it
         cam_obj = stereo.view_camera_object(scene, cam_obj, view)

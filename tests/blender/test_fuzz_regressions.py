@@ -291,6 +291,36 @@ def test_fuzz_finding_int_mask_in_a_bake(scene, plane, tmp_path):
                      mask_pass="Object Index")
 
 
+def test_fuzz_finding_set_display_on_objects_that_are_no_clouds(scene, plane):
+    """fuzz (long run) i=394: set_display(objects=[camera, plane]) raised AttributeError."""
+    import bpy
+
+    from depth_cloud import api
+    assert bpy.ops.depth_cloud.build() == {'FINISHED'}
+    cloud = next(o for o in scene.objects if o.depth_cloud.is_cloud)
+    before = snapshot()
+    with pytest.raises(api.SettingsError, match="'Camera' is not a Depth Cloud object"):
+        api.set_display([cloud, scene.camera], lit=False, max_jump=0.0)
+    assert snapshot() == before
+
+
+def test_fuzz_finding_camera_at_another_frame_builds_no_sequence_frame(scene, plane, tmp_path):
+    """fuzz (long run) i=311: a failed bake left playback meshes of the frames it visited to
+    evaluate the camera; a frame visited only for the camera is not shown."""
+    import bpy
+
+    from depth_cloud import api
+    plane_exr(tmp_path / "plane_0002.exr", depth=6.0)
+    plane_exr(tmp_path / "plane_0003.exr", depth=7.0)
+    scene.frame_start, scene.frame_end = 1, 3
+    scene.depth_cloud.sequence.mode = 'LAZY'
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    before = snapshot()
+    api.camera_model(scene.camera, scene, frame=2)
+    api.camera_model(scene.camera, scene, frame=3)
+    assert snapshot() == before
+
+
 @pytest.mark.parametrize("argv", ["info x.exr '", 'bake --chunk 1-3x0 "unbalanced', 5, [object()]])
 def test_fuzz_finding_cli_text_that_is_not_a_command_line(scene, argv):
     """fuzz i=5, i=18: unbalanced quotes made run_cli raise ValueError."""

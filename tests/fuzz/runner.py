@@ -97,6 +97,11 @@ def run_parent(args) -> dict:
         elif proc.returncode not in (0, None) and current is None and todo and not seen:
             raise SystemExit(f"the fuzz child cannot start (status {proc.returncode}); run with --verbose")
     totals["seconds"] = round(time.time() - t0, 1)
+    if not args.keep:
+        import shutil
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        totals["work"] = work
     return totals
 
 
@@ -281,8 +286,8 @@ class Child:
                 return "finding", call, f"{len(errors)} ERROR reports", text[-2000:]
             after = snapshot(bpy)
             if after != before:
-                return "finding", call, "cancelled but changed", diff(before, after)
-            return "clean", call, None, None
+                return "finding", call, "cancelled but changed", f"{errors[0]} | {diff(before, after)}"
+            return "clean", call, None, errors[0][:300]
         if result == {'CANCELLED'}:
             after = snapshot(bpy)
             if after != before:
@@ -484,6 +489,9 @@ def snapshot(bpy) -> dict:
     kinds = ("objects", "pointclouds", "meshes", "collections", "node_groups", "materials", "images", "cameras",
              "cache_files", "scenes", "texts")
     state = {k: sorted(d.name for d in getattr(bpy.data, k)) for k in kinds}
+    # Blender's own render buffer: Render & Build that renders, then fails to build (an error
+    # only the rendered file can show), has rendered; that image is not part of the scene.
+    state["images"] = sorted(i.name for i in bpy.data.images if i.type != 'RENDER_RESULT')
     state["points"] = sorted((pc.name, len(pc.points)) for pc in bpy.data.pointclouds)
     state["verts"] = sorted((m.name, len(m.vertices)) for m in bpy.data.meshes)
     scene = bpy.context.scene
@@ -648,6 +656,7 @@ def main(argv=None):
     p.add_argument("--hang-seconds", type=float, default=120.0)
     p.add_argument("--report", default=None)
     p.add_argument("--verbose", action="store_true")
+    p.add_argument("--keep", action="store_true", help="keep the work folder (child logs, files written)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--log", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
