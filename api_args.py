@@ -121,7 +121,7 @@ def mask(value):
     for v in items:
         if isinstance(v, str):
             continue
-        if not _is_int(v):
+        if not isinstance(v, int | np.integer) or isinstance(v, bool):
             raise _Bad("names (a string or a list of strings) or indices (an int or a list of ints)")
 
 

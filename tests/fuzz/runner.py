@@ -54,7 +54,7 @@ def run_parent(args) -> dict:
         log = os.path.join(work, f"log_{todo[0]}.txt")
         cmd = [sys.executable, os.path.abspath(__file__), "--child", "--seed", str(args.seed), "--log", log,
                "--work", work, "--iterations-list", ",".join(map(str, todo))]
-        for flag in ("crash_at", "hang_at"):
+        for flag in ("crash_at", "hang_at", "kinds", "image_size"):
             if getattr(args, flag) is not None:
                 cmd += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL if not args.verbose else None,
@@ -174,6 +174,9 @@ class Child:
         for i in indices:
             rng = random.Random(f"{self.args.seed}:{i}")
             kind = rng.choice(("settings", "settings", "operator", "api", "api", "cli", "playback"))
+            if self.args.kinds:  # a targeted run: the same draw, other kinds mapped onto these
+                kinds = self.args.kinds.split(",")
+                kind = kind if kind in kinds else kinds[i % len(kinds)]
             self.reset_scene(rng)
             plan = {"i": i, "kind": kind}
             self.write({"event": "start", **plan})
@@ -661,10 +664,16 @@ def main(argv=None):
     p.add_argument("--log", help=argparse.SUPPRESS)
     p.add_argument("--work", help=argparse.SUPPRESS)
     p.add_argument("--iterations-list", help=argparse.SUPPRESS)
+    p.add_argument("--kinds", default=None, help="only these iteration kinds, e.g. 'playback,api'")
+    p.add_argument("--image-size", default=None, help="WxH of the fuzz's EXRs (default 16x12; larger files "
+                                                       "keep the read-ahead thread busy longer)")
     p.add_argument("--crash-at", type=int, default=None, help=argparse.SUPPRESS)  # self-test
     p.add_argument("--hang-at", type=int, default=None, help=argparse.SUPPRESS)  # self-test
     args = p.parse_args(argv)
     if args.child:
+        if args.image_size:
+            global W, H
+            W, H = (int(v) for v in args.image_size.lower().split("x"))
         Child(args).run([int(i) for i in args.iterations_list.split(",") if i])
         return 0
     totals = run_parent(args)
