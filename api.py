@@ -40,7 +40,7 @@ import bpy
 
 from .api_args import checked, image_size, real
 from .core.camera import CameraModel
-from .core.cameras_io import read_camera_list
+from .core.cameras_io import read_camera_list as _read_camera_list
 from .core.errors import (
     CameraError,
     ChannelError,
@@ -298,6 +298,11 @@ def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | Sour
     scene = scene if scene is not None else bpy.context.scene
     return run_fusion(scene, source, frames, cameras, camera_list, files, color, camera, clip, make_object=False,
                       progress=progress, **options)[1]
+
+
+#: A camera list file (JSON/CSV) -> CameraEntry list (``core.cameras_io.read_camera_list``), its
+#: arguments checked as the other functions' are.
+read_camera_list = checked(_read_camera_list)
 
 
 @checked

@@ -186,6 +186,11 @@ def image_size(value):
         raise _Bad("(width, height): two whole numbers > 0")
 
 
+def mapping(value):
+    if not isinstance(value, dict):
+        raise _Bad("a dict")
+
+
 def argv(value):
     if isinstance(value, str):
         return text(value)
@@ -226,6 +231,7 @@ CHECKS: dict[str, Callable] = {
     "surface_voxel_size": real(0.0),
     "surface_radius": real(0.0),
     "settings": lambda v: None,  # FusionSettings: checked by glue.fusion
+    "defaults": mapping,
     # reading options (glue.source.READING_OPTIONS)
     "kind": text,
     "convention": text,

@@ -16,7 +16,7 @@ RUNNER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 def test_fuzz_finds_nothing(dc, tmp_path):
     long_run = os.environ.get("DEPTH_CLOUD_FUZZ_LONG") == "1"
-    iterations = int(os.environ.get("DEPTH_CLOUD_FUZZ_ITERATIONS", 1500 if long_run else 150))
+    iterations = int(os.environ.get("DEPTH_CLOUD_FUZZ_ITERATIONS", 3000 if long_run else 300))
     seed = int(os.environ.get("DEPTH_CLOUD_FUZZ_SEED", 24))
     report = tmp_path / "fuzz.json"
     run = subprocess.run([sys.executable, RUNNER, "--seed", str(seed), "--iterations", str(iterations),

@@ -283,6 +283,15 @@ def test_fuzz_findings_name_the_argument(scene, plane, tmp_path, name, kwargs, a
     assert snapshot() == before
 
 
+def test_fuzz_finding_read_camera_list_defaults(scene, tmp_path):
+    """fuzz (long run, 4.2, seed 25) i=936: read_camera_list(path, defaults=[1, 2]) raised TypeError."""
+    from depth_cloud import api
+    path = tmp_path / "cams.json"
+    path.write_text('{"cameras": []}')
+    with pytest.raises(api.SettingsError, match=r"api\.read_camera_list: argument 'defaults' must be a dict"):
+        api.read_camera_list(str(path), defaults=[1, 2])
+
+
 def test_fuzz_finding_int_mask_in_a_bake(scene, plane, tmp_path):
     """fuzz i=8, i=141: ``mask=1`` in a bake raised TypeError; an index is a mask value."""
     from depth_cloud import api

@@ -653,7 +653,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, default=24)
     long_run = os.environ.get("DEPTH_CLOUD_FUZZ_LONG") == "1"
-    p.add_argument("--iterations", type=int, default=1500 if long_run else 120)
+    p.add_argument("--iterations", type=int, default=3000 if long_run else 300)
     p.add_argument("--start", type=int, default=0)
     p.add_argument("--only", type=int, default=None, help="replay one iteration")
     p.add_argument("--hang-seconds", type=float, default=120.0)
