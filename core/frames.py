@@ -80,7 +80,8 @@ def parse_frame_range(text: str, setting: str = "frames") -> list:
     total = 0
     for chunk in text.split(","):
         chunk = chunk.strip()
-        m = re.fullmatch(r"(-?\d+)(?:\s*(?:-|\.\.|:)\s*(-?\d+)(?:\s*[x:]\s*(\d+))?)?", chunk)
+        # at most 15 digits a number: never a 5,000-digit int() (Python refuses those with ValueError)
+        m = re.fullmatch(r"(-?\d{1,15})(?:\s*(?:-|\.\.|:)\s*(-?\d{1,15})(?:\s*[x:]\s*(\d{1,15}))?)?", chunk)
         if not m:
             raise FramePatternError(f"bad frame range {chunk!r}: use 'START-END', 'START-ENDxSTEP' or a frame number")
         start = int(m.group(1))
