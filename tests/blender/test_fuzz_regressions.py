@@ -14,6 +14,14 @@ from scenes import add_camera, write_exr
 W, H = 40, 30
 
 
+def have_pxr():
+    try:
+        import pxr  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def snapshot():
     """Objects, datablocks and every Depth Cloud setting of the scene, as plain values."""
     import bpy
@@ -295,7 +303,8 @@ def test_fuzz_finding_read_camera_list_defaults(scene, tmp_path):
 def test_fuzz_finding_int_mask_in_a_bake(scene, plane, tmp_path):
     """fuzz i=8, i=141: ``mask=1`` in a bake raised TypeError; an index is a mask value."""
     from depth_cloud import api
-    with pytest.raises(api.ChannelError, match="Object Index"):  # the plane has no index pass
+    # the plane has no index pass (4.2's wheel has no pxr: the bake stops there, after the mask was read)
+    with pytest.raises(api.ChannelError if have_pxr() else api.ExportError, match="Object Index|USD"):
         api.bake_usd(scene, frames=[1], path=str(tmp_path / "m.usdc"), source=plane, mask=1,
                      mask_pass="Object Index")
 
