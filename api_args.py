@@ -159,8 +159,10 @@ def objects(value):
     import bpy
     if isinstance(value, bpy.types.Object):
         raise _Bad("a list of objects (not one object)")
-    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+    if isinstance(value, str | bytes | dict) or not isinstance(value, Iterable):
         raise _Bad("a list of objects")
+    if isinstance(value, list | tuple) and not all(isinstance(v, bpy.types.Object) for v in value):
+        raise _Bad("a list of objects (bpy.types.Object)")
 
 
 def cameras(value):

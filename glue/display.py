@@ -507,6 +507,9 @@ def apply_to_objects(objects, **values):
     objects = list(objects)
     check_values(values.get("size"), values.get("max_jump"))
     for ob in objects:
+        if not isinstance(ob, bpy.types.Object):
+            raise SettingsError(f"{ob!r} is not an object (set_display takes cloud objects)")
+    for ob in objects:
         problem = display_problem(ob, values.get("mode"))
         if problem is not None:
             raise problem

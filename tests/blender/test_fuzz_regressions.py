@@ -319,6 +319,11 @@ def test_fuzz_finding_set_display_on_objects_that_are_no_clouds(scene, plane):
     before = snapshot()
     with pytest.raises(api.SettingsError, match="'Camera' is not a Depth Cloud object"):
         api.set_display([cloud, scene.camera], lit=False, max_jump=0.0)
+    # 4.2 long run (seed 25) i=2355: objects=('Z',) raised AttributeError
+    with pytest.raises(api.SettingsError, match="argument 'objects' must be a list of objects"):
+        api.set_display(objects=('Z',))
+    with pytest.raises(api.SettingsError, match="'Z' is not an object"):
+        api.set_display(objects=(o for o in ('Z',)), lit=True)
     assert snapshot() == before
 
 
