@@ -327,6 +327,25 @@ def test_fuzz_finding_set_display_on_objects_that_are_no_clouds(scene, plane):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("text", ["*", "ViewLayer.Position", "[1, 2]", '{"width": 3}', '{"bogus": 1}'])
+def test_fuzz_finding_damaged_stored_camera(scene, plane, capsys, text):
+    """5.0 long run (seed 26) i=2523: a cloud's saved camera edited to '*' made every display
+    change print a JSONDecodeError traceback; now one message naming the object."""
+    import bpy
+
+    from depth_cloud import api
+    assert bpy.ops.depth_cloud.build() == {'FINISHED'}
+    cloud = next(o for o in scene.objects if o.depth_cloud.is_cloud)
+    cloud.depth_cloud.display.camera = text
+    scene.depth_cloud.display.mode = 'SQUARES'  # the update callback
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "saved source camera" in scene.depth_cloud.display.message or \
+        "unknown camera fields" in scene.depth_cloud.display.message
+    with pytest.raises(api.CameraError):
+        api.set_display([cloud], mode='SQUARES')
+
+
 def test_fuzz_finding_camera_at_another_frame_builds_no_sequence_frame(scene, plane, tmp_path):
     """fuzz (long run) i=311: a failed bake left playback meshes of the frames it visited to
     evaluate the camera; a frame visited only for the camera is not shown."""
