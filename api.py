@@ -41,8 +41,9 @@ from typing import TYPE_CHECKING, Any
 import bpy
 import numpy as np
 
+from .api_args import checked, image_size, real
 from .core import diagnostics as _diagnostics
-from .core.camera.lists import read_camera_list
+from .core.camera.lists import read_camera_list as _read_camera_list
 from .core.camera.model import CameraModel
 from .core.diagnostics import DepthCloudWarning, Diagnostic, Diagnostics
 from .core.errors import (
@@ -120,12 +121,14 @@ def _scene_frame(scene: bpy.types.Scene | None, frame: int | None) -> tuple[bpy.
 
 
 # ----------------------------------------------------------------------------- clouds from one frame
+@checked
 def source_spec(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | None = None,
                 color: FilePath | None = None, **options: Any) -> SourceSpec:
     """A SourceSpec from a path/SourceSpec and options, or from the scene's settings."""
     return _source.resolve(scene if scene is not None else bpy.context.scene, source, color, **options).spec
 
 
+@checked
 def build_point_cloud(scene: bpy.types.Scene | None = None, frame: int | None = None,
                       source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
                       color: FilePath | None = None, clip: bool = True, pixel_ids: bool | None = None,
@@ -138,13 +141,14 @@ def build_point_cloud(scene: bpy.types.Scene | None = None, frame: int | None = 
     scene, frame = _scene_frame(scene, frame)
     src = _source.resolve(scene, source, color, camera, clip, **options)
     def warn(diagnostics):  # before the scene is touched: an "error" filter leaves it as it was
-        _diagnostics.emit(diagnostics, strict, f"frame {frame}", stacklevel=5)
+        _diagnostics.emit(diagnostics, strict, f"frame {frame}")
     with _quiet_numpy():
         ob, _point_set = _build.build_cloud_object(scene, src.spec, frame, src.camera, src.clip, pixel_ids=pixel_ids,
                                                    strict=strict, on_warnings=warn)
     return ob
 
 
+@checked
 def unproject(scene: bpy.types.Scene | None = None, frame: int | None = None,
               source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
               color: FilePath | None = None, clip: bool = True, strict: bool = False, **options: Any) -> PointSet:
@@ -159,16 +163,17 @@ def unproject(scene: bpy.types.Scene | None = None, frame: int | None = None,
     return point_set
 
 
+@checked
 def pixel_to_world(scene: bpy.types.Scene | None = None, column: int = 0, row: int = 0, frame: int | None = None,
                    source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
-                   origin: str = 'top', **options: Any) -> np.ndarray:
+                   origin: str = 'top', color: FilePath | None = None, **options: Any) -> np.ndarray:
     """World position (numpy (3,)) of the surface seen at pixel ``(column, row)``.
 
     ``origin='top'`` counts rows from the top (EXR/numpy); ``'bottom'`` from the bottom as
     Blender's Image Editor does.
     """
     scene, frame = _scene_frame(scene, frame)
-    src = _source.resolve(scene, source, None, camera, **options)
+    src = _source.resolve(scene, source, color, camera, **options)
     if origin not in ('top', 'bottom'):
         raise SettingsError(f"origin must be 'top' or 'bottom', got {origin!r}")
     with _quiet_numpy():
@@ -178,9 +183,10 @@ def pixel_to_world(scene: bpy.types.Scene | None = None, column: int = 0, row: i
         return point_at_pixel(passes, model, column, row)
 
 
+@checked
 def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
                  source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
-                 frames_around: int = 3, **options: Any) -> CameraCheckReport:
+                 frames_around: int = 3, color: FilePath | None = None, **options: Any) -> CameraCheckReport:
     """How well ``camera`` (default: the camera a build would use) explains ``frame``'s
     render: the depth unprojected with it against the file's Position pass. Returns a
     ``CameraCheckReport``: ``.ok``, ``.measure`` (reprojection median/p99 in pixels, relative
@@ -193,11 +199,12 @@ def check_camera(scene: bpy.types.Scene | None = None, frame: int | None = None,
     raises ChannelError naming the file (docs/picking.md)."""
     from .glue.checks import camera_check as _check
     scene, frame = _scene_frame(scene, frame)
-    src = _source.resolve(scene, source, None, camera, **options)
+    src = _source.resolve(scene, source, color, camera, **options)
     with _quiet_numpy():
         return _check.check_frame(scene, src.spec, frame, src.camera, frames_around=frames_around)
 
 
+@checked(size=image_size)
 def camera_model(camera: bpy.types.Object | None = None, scene: bpy.types.Scene | None = None,
                  frame: int | None = None, size: tuple[int, int] | None = None) -> CameraModel:
     """The core CameraModel of a Blender camera object at ``frame``."""
@@ -206,6 +213,7 @@ def camera_model(camera: bpy.types.Object | None = None, scene: bpy.types.Scene 
 
 
 # ----------------------------------------------------------------------------- how clouds look
+@checked(size=real(0.0))
 def set_display(objects: Iterable[bpy.types.Object] | None = None, scene: bpy.types.Scene | None = None,
                 mode: str | None = None, size: float | None = None, lit: bool | None = None,
                 max_jump: float | None = None) -> list[bpy.types.Object]:
@@ -224,6 +232,7 @@ def set_display(objects: Iterable[bpy.types.Object] | None = None, scene: bpy.ty
 
 
 # ----------------------------------------------------------------------------- outputs
+@checked
 def render_passes(scene: bpy.types.Scene | None = None, frames: Frames | None = None, folder: FilePath | None = None,
                   view_layer: bpy.types.ViewLayer | None = None,
                   progress: Callable[..., object] | None = None) -> list[str]:
@@ -238,6 +247,7 @@ def render_passes(scene: bpy.types.Scene | None = None, frames: Frames | None = 
     return _render.render_frames(scene, frame_list(frames, [scene.frame_current]), str(folder), view_layer, progress)
 
 
+@checked(size=real(0.0, lo_open=True))
 def bake_usd(scene: bpy.types.Scene | None = None, frames: Frames | None = None, path: FilePath | None = None,
              source: FilePath | SourceSpec | None = None, camera: bpy.types.Object | None = None,
              color: FilePath | None = None, clip: bool = True, size: float = 1.0, load: bool = False,
@@ -264,6 +274,7 @@ def bake_usd(scene: bpy.types.Scene | None = None, frames: Frames | None = None,
     return result
 
 
+@checked
 def load_usd(path: FilePath, scene: bpy.types.Scene | None = None) -> bpy.types.Object:
     """The object streaming the USD point cache ``path`` in ``scene`` (default: the current
     one), made by Blender's USD importer, or the existing one, reloaded."""
@@ -276,6 +287,7 @@ def load_usd(path: FilePath, scene: bpy.types.Scene | None = None) -> bpy.types.
 
 
 # ----------------------------------------------------------------------------- fusion
+@checked
 def fuse(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | None = None,
          frames: Frames | None = None, cameras: bpy.types.Collection | str | Sequence[bpy.types.Object] | None = None,
          camera_list: FilePath | None = None, files: str | Sequence[FilePath] | None = None,
@@ -301,6 +313,7 @@ def fuse(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | N
     return ob
 
 
+@checked
 def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | SourceSpec | None = None,
                    frames: Frames | None = None,
                    cameras: bpy.types.Collection | str | Sequence[bpy.types.Object] | None = None,
@@ -329,6 +342,12 @@ def fuse_point_set(scene: bpy.types.Scene | None = None, source: FilePath | Sour
     return result
 
 
+#: A camera list file (JSON/CSV) -> CameraEntry list (``core.cameras_io.read_camera_list``), its
+#: arguments checked as the other functions' are.
+read_camera_list = checked(_read_camera_list)
+
+
+@checked
 def fusion_settings(settings: FusionSettings | None = None, **options: Any) -> FusionSettings:
     """FusionSettings from keyword options (validated; unknown names raise SettingsError)."""
     from .glue.fusion.fuse import fusion_settings as _settings

@@ -44,12 +44,16 @@ __all__ = ["main", "execute", "register", "unregister", "build_parser", "SUBCOMM
 def main(argv=None, stdout=None, stderr=None) -> int:
     """Run the command line ``argv`` (a list, or one string split like a shell); returns the
     exit status. Errors print one line on ``stderr``; nothing is raised."""
-    if argv is None:
-        argv = []
-    elif isinstance(argv, str):
-        argv = shlex.split(argv)
-    argv = [str(a) for a in argv]
     console = Console(stdout, stderr)
+    try:
+        if argv is None:
+            argv = []
+        elif isinstance(argv, str):
+            argv = shlex.split(argv)
+        argv = [str(a) for a in argv]
+    except (TypeError, ValueError) as err:  # not a list of words, or unbalanced quotes
+        console.error(f"cannot read the arguments: {err}")
+        return EXIT_USAGE
     parser = build_parser()
     if not argv:
         console.line(parser.format_usage().rstrip())
@@ -68,6 +72,9 @@ def main(argv=None, stdout=None, stderr=None) -> int:
         console.prog = _prog_for(argv, parser)
         console.error(err)
         return EXIT_USAGE
+    except Exception as err:  # an argument converter failing: still one line, never raised
+        console.error(f"internal error reading the arguments: {type(err).__name__}: {err}")
+        return EXIT_FAILURE
     if not getattr(args, "run", None):
         console.error(f"no command given; expected one of {', '.join(_command_names(parser))}")
         return EXIT_USAGE

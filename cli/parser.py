@@ -118,7 +118,7 @@ def _upper_choice(choices, what):
 
 def _frames_arg(text):
     try:
-        return parse_frame_range(text)
+        return parse_frame_range(text, "--frames")
     except FramePatternError as err:
         raise argparse.ArgumentTypeError(str(err)) from err
 

@@ -13,6 +13,8 @@ Model: glTF-Blender-IO's ``io/com/debug.py`` log, emptied by its export operator
 """
 from __future__ import annotations
 
+import os
+import sys
 import warnings as _warnings
 
 from .errors import StrictWarningError
@@ -172,7 +174,18 @@ def strict_error(diagnostics, what: str = "the result"):
     return StrictWarningError(f"strict: {what} has a warning: {first}{more}", diagnostics)
 
 
-def emit(diagnostics, strict: bool = False, what: str = "the result", stacklevel: int = 3) -> None:
+def _caller_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel, from :func:`emit`, of the first frame outside this
+    package: the warning points at the user's line, however deep the package's own calls are
+    (API wrappers, builds, bakes)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    frame, level = sys._getframe(1), 1  # emit's frame is level 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def emit(diagnostics, strict: bool = False, what: str = "the result") -> None:
     """The API surface: raise :class:`StrictWarningError` when ``strict`` and there is any
     diagnostic, else one ``warnings.warn(..., DepthCloudWarning)`` per diagnostic."""
     diagnostics = Diagnostics(diagnostics)
@@ -182,7 +195,7 @@ def emit(diagnostics, strict: bool = False, what: str = "the result", stacklevel
             raise err
         return
     for d in diagnostics:
-        _warnings.warn(d.text(), DepthCloudWarning, stacklevel=stacklevel)
+        _warnings.warn(d.text(), DepthCloudWarning, stacklevel=_caller_stacklevel())
 
 
 def counted(count: int, noun: str) -> str:

@@ -51,6 +51,11 @@ class FramePatternError(DepthCloudError):
     """A path pattern or a frame range cannot be resolved."""
 
 
+class FrameRangeError(FramePatternError, SettingsError):
+    """A frame range holds more frames than a range may (``core.frames.MAX_FRAMES``): both a
+    frame-range error and a settings error, named by its setting."""
+
+
 class ExportError(DepthCloudError):
     """An output (rendered passes, USD point cache) cannot be written or loaded."""
 

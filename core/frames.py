@@ -12,7 +12,7 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from .errors import FramePatternError
+from .errors import FramePatternError, FrameRangeError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -52,15 +52,36 @@ def resolve_frame_path(pattern: str, frame: int) -> str:
     return pattern[:last.start()] + text + pattern[last.end():]
 
 
-def parse_frame_range(text: str) -> list:
-    """``"1-240x3,300"`` -> ``[1, 4, …, 238, 300]`` (ordered, duplicates removed)."""
+#: The most frames one range may hold (every range is counted before it is expanded): about
+#: eleven hours at 24 fps, over twice the frames a Blender scene can have (1,048,574).
+MAX_FRAMES = 2_500_000
+
+
+def check_frame_count(count: int, what: str, setting: str = "frames") -> None:
+    """A :class:`~.errors.FrameRangeError` naming ``setting`` and the limit when ``count``
+    frames are more than :data:`MAX_FRAMES`."""
+    if count > MAX_FRAMES:
+        raise FrameRangeError(f"{setting}: {what} holds {count:,} frames, more than the limit of "
+                              f"{MAX_FRAMES:,} frames per range; split it or give a shorter range")
+
+
+def parse_frame_range(text: str, setting: str = "frames") -> list:
+    """``"1-240x3,300"`` -> ``[1, 4, …, 238, 300]`` (ordered, duplicates removed). Every piece
+    is counted before any list is made (at most :data:`MAX_FRAMES` in all); ``setting`` names
+    the field or argument in the messages."""
     frames = []
     text = str(text).strip()
     if not text:
-        raise FramePatternError("empty frame range")
+        raise FramePatternError(f"{setting}: empty frame range")
+    if len(text) > 100_000:
+        raise FrameRangeError(f"{setting}: a frame range of {len(text):,} characters is too long "
+                              "(at most 100,000)")
+    pieces = []
+    total = 0
     for chunk in text.split(","):
         chunk = chunk.strip()
-        m = re.fullmatch(r"(-?\d+)(?:\s*(?:-|\.\.|:)\s*(-?\d+)(?:\s*[x:]\s*(\d+))?)?", chunk)
+        # at most 15 digits a number: never a 5,000-digit int() (Python refuses those with ValueError)
+        m = re.fullmatch(r"(-?\d{1,15})(?:\s*(?:-|\.\.|:)\s*(-?\d{1,15})(?:\s*[x:]\s*(\d{1,15}))?)?", chunk)
         if not m:
             raise FramePatternError(f"bad frame range {chunk!r}: use 'START-END', 'START-ENDxSTEP' or a frame number")
         start = int(m.group(1))
@@ -68,18 +89,25 @@ def parse_frame_range(text: str) -> list:
         step = int(m.group(3)) if m.group(3) else 1
         if step < 1 or end < start:
             raise FramePatternError(f"bad frame range {chunk!r}: end must be >= start and step >= 1")
-        frames.extend(range(start, end + 1, step))
+        total += (end - start) // step + 1
+        check_frame_count(total, f"frame range {text[:60]!r}", setting)
+        pieces.append(range(start, end + 1, step))
+    for piece in pieces:
+        frames.extend(piece)
     seen = set()
     return [f for f in frames if not (f in seen or seen.add(f))]
 
 
-def frame_numbers(start: int, end: int, step: int = 1) -> list:
-    """``start, start+step, …`` up to ``end`` inclusive; a clear error on a bad range."""
+def frame_numbers(start: int, end: int, step: int = 1, setting: str = "frames") -> list:
+    """``start, start+step, …`` up to ``end`` inclusive; a clear error on a bad range (counted
+    before it is expanded, at most :data:`MAX_FRAMES`)."""
     start, end, step = int(start), int(end), int(step)
     if step < 1:
         raise FramePatternError(f"frame step must be 1 or more, got {step}")
     if end < start:
         raise FramePatternError(f"frame range end {end} is before its start {start}")
+    check_frame_count((end - start) // step + 1, f"frame range {start}-{end}" + (f"x{step}" if step > 1 else ""),
+                      setting)
     return list(range(start, end + 1, step))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from ..core.sequence.reader_hold import readers_held
 from . import compat
 
 COLOR_ATTRIBUTE = "Col"
@@ -56,9 +57,9 @@ def new_pointcloud(name: str, count: int, scene=None):
         # off in the viewport: the view-layer updates around the operator skip the Points node
         mod.show_viewport = False
         layer = scratch.view_layers[0]
-        with bpy.context.temp_override(scene=scratch, view_layer=layer, object=ob, active_object=ob,
-                                       selected_objects=[ob]):
-            result = bpy.ops.object.modifier_apply(modifier=mod.name)
+        with readers_held(), bpy.context.temp_override(scene=scratch, view_layer=layer, object=ob,
+                                                       active_object=ob, selected_objects=[ob]):
+            result = bpy.ops.object.modifier_apply(modifier=mod.name)  # GIL released: core/reader_hold.py
         if 'FINISHED' not in result or len(pc.points) != count:
             raise RuntimeError(f"could not size point cloud {name!r} to {count} points")
     except Exception:

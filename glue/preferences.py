@@ -7,6 +7,7 @@ their defaults, which such a script may set.
 """
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import bpy
@@ -14,6 +15,7 @@ import bpy
 #: The extension's package (``depth_cloud`` or ``bl_ext.<repository>.depth_cloud``).
 PACKAGE = __package__.rpartition(".")[0]
 DEFAULT_CACHE_MB = 2048.0
+MAX_CACHE_MB = 2.0 ** 40
 FALLBACK = SimpleNamespace(cache_mb=DEFAULT_CACHE_MB)
 
 
@@ -25,5 +27,8 @@ def settings():
 
 
 def cache_budget_mb() -> float:
-    """The process-wide memory budget of sequence playback (MB), shared by every scene."""
-    return float(settings().cache_mb)
+    """The process-wide memory budget of sequence playback (MB), shared by every scene. A value
+    that is no size (NaN, inf, negative, set by a script: the property's min does not stop NaN)
+    gives the default, so a frame-change handler never fails on it."""
+    mb = float(settings().cache_mb)
+    return mb if math.isfinite(mb) and 0.0 <= mb <= MAX_CACHE_MB else DEFAULT_CACHE_MB

@@ -83,6 +83,8 @@ def resolve(scene, source=None, color=None, camera=None, clip=None, source_name=
     (a separate color file), ``options`` (reading options; None values are ignored).
     ``source_name`` is how the caller's users give a source (the CLI's ``--source``), for the
     message when there is none."""
+    from .validate import check_scene_settings
+    check_scene_settings(scene)  # every number of the settings, before anything is made
     unknown = set(options) - set(READING_OPTIONS)
     if unknown:
         raise SettingsError(f"unknown option(s) {sorted(unknown)}; expected {', '.join(READING_OPTIONS)}")

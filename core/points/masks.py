@@ -47,7 +47,13 @@ def mask_items(mask) -> tuple:
     """Names/values of a mask setting: a list or a string, each split at commas (``"Cube, Sphere"``)."""
     if mask is None:
         return ()
-    items = [mask] if isinstance(mask, str) else [str(m) for m in mask]
+    if isinstance(mask, str):
+        items = [mask]
+    elif isinstance(mask, int | np.integer) and not isinstance(mask, bool):  # one index of the mask pass
+        items = [str(int(mask))]
+    else:
+        items = [str(int(m)) if isinstance(m, int | np.integer) and not isinstance(m, bool) else str(m)
+                 for m in mask]
     return tuple(i.strip() for item in items for i in item.split(",") if i.strip())
 
 

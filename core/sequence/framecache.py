@@ -27,6 +27,7 @@ from ..camera.model import ORTHOGRAPHIC, PERSPECTIVE, CameraModel
 from ..diagnostics import Diagnostics
 from ..points import gather
 from ..points.footprint import radius_scale
+from .reader_hold import reader_turn
 
 #: Radius of points whose footprint is unknown (a position pass read without a camera).
 DEFAULT_RADIUS = 0.005
@@ -371,14 +372,18 @@ class Prefetcher:
                     self._cond.wait()
                 if self._stop:
                     return
-                frame = self._busy = self._pending.pop(0)
-            try:
-                result = (self._read(frame), None)
-            except Exception as err:  # handed to the main thread, which reports it once
-                result = (None, err)
-            with self._cond:
-                self._busy = None
-                if frame in self._wanted and not self._stop:
-                    self._results[frame] = result
-                self._cond.notify_all()
+            with reader_turn():  # never while Blender changes its data (core/reader_hold.py)
+                with self._cond:
+                    if self._stop or not self._pending:
+                        continue
+                    frame = self._busy = self._pending.pop(0)
+                try:
+                    result = (self._read(frame), None)
+                except Exception as err:  # handed to the main thread, which reports it once
+                    result = (None, err)
+                with self._cond:
+                    self._busy = None
+                    if frame in self._wanted and not self._stop:
+                        self._results[frame] = result
+                    self._cond.notify_all()
 

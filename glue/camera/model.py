@@ -5,6 +5,7 @@ import numpy as np
 
 from ...core.camera.model import CameraModel
 from ...core.errors import CameraError
+from ..frames import stepping
 
 
 def render_frame_size(scene):
@@ -47,11 +48,12 @@ def camera_model(cam_obj, scene, frame=None, depsgraph=None, size=None, view=Non
     """
     if frame is not None and int(frame) != scene.frame_current:
         current = (scene.frame_current, scene.frame_subframe)
-        scene.frame_set(int(frame))
-        try:
-            return camera_model(cam_obj, scene, None, None, size, view)
-        finally:
-            scene.frame_set(current[0], subframe=current[1])
+        with stepping():  # a frame visited to evaluate the camera is not shown
+            scene.frame_set(int(frame))
+            try:
+                return camera_model(cam_obj, scene, None, None, size, view)
+            finally:
+                scene.frame_set(current[0], subframe=current[1])
     if view and scene.render.use_multiview:
         from . import stereo  # the per-view camera, as Blender's renderer computes it
         cam_obj = stereo.view_camera_object(scene, cam_obj, view)

@@ -77,13 +77,14 @@ def apply_settings(obj, mode=None, size=None, lit=None, max_jump=None, point_set
 
 
 def display_problem(obj, mode):
-    """The error (not raised) that keeps ``obj`` from showing ``mode``, or None."""
+    """The error (not raised) that keeps ``obj`` from showing ``mode`` (None: from taking any
+    display value), or None."""
+    if not (obj.depth_cloud.is_cloud or is_sequence(obj)):
+        return SettingsError(f"{obj.name!r} is not a Depth Cloud object")
     if mode is None:
         return None
     if mode not in MODES:
         return SettingsError(f"display mode {mode!r} is unknown; expected one of {', '.join(MODES)}")
-    if not (obj.depth_cloud.is_cloud or is_sequence(obj)):
-        return SettingsError(f"{obj.name!r} is not a Depth Cloud object")
     if is_sequence(obj) and mode != POINTS:
         return SettingsError(f"{obj.name}: a sequence plays back as points; pixel squares and surfaces are "
                              "for single-frame clouds")

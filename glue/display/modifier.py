@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from ...core.camera.model import CameraModel
+from ...core.errors import CameraError
 from ...core.points.footprint import has_image_plane, radius_scale
 from .. import compat
 from .materials import display_materials
@@ -43,7 +44,15 @@ def get_input(mod, name: str):
 def stored_camera(obj) -> CameraModel | None:
     """The source camera saved on a cloud object at build time (None without one)."""
     text = obj.depth_cloud.display.camera
-    return CameraModel.from_dict(json.loads(text)) if text else None
+    if not text:
+        return None
+    try:
+        return CameraModel.from_dict(json.loads(text))
+    except CameraError:
+        raise
+    except (ValueError, TypeError, KeyError) as err:  # edited by hand or damaged: named, never a traceback
+        raise CameraError(f"{obj.name}: its saved source camera (depth_cloud.display.camera) cannot be read "
+                          f"({type(err).__name__}: {str(err)[:80]}); rebuild the cloud") from None
 
 
 def image_size(obj):

@@ -1,7 +1,9 @@
 """Display settings applied to every cloud of a scene at once (the panel's settings changed)."""
 from __future__ import annotations
 
-from ...core.errors import DepthCloudError
+import bpy
+
+from ...core.errors import DepthCloudError, SettingsError
 from .cloud import apply_settings, check_values, display_problem, is_sequence
 from .modifier import display_modifier
 
@@ -28,6 +30,9 @@ def apply_to_objects(objects, **values):
     and the first problem is raised before anything changes."""
     objects = list(objects)
     check_values(values.get("size"), values.get("max_jump"))
+    for ob in objects:
+        if not isinstance(ob, bpy.types.Object):
+            raise SettingsError(f"{ob!r} is not an object (set_display takes cloud objects)")
     for ob in objects:
         problem = display_problem(ob, values.get("mode"))
         if problem is not None:

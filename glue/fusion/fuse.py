@@ -206,8 +206,8 @@ def collect_views(scene, source=None, frames=None, cameras=None, camera_list=Non
     src = source_glue.resolve(scene, source, color, camera, clip, **options)
     if isinstance(frames, str) and not frames.strip():
         frames = None  # the panel's empty Frames: the scene's range
-    return views_from_sequence(scene, src.spec, frame_list(frames, scene_frames(scene)), src.camera, src.clip,
-                               progress)
+    return views_from_sequence(scene, src.spec, frame_list(frames, scene_frames(scene), "fusion frames"),
+                               src.camera, src.clip, progress)
 
 
 # --------------------------------------------------------------------------- output

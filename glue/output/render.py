@@ -32,10 +32,12 @@ from ...core.diagnostics import Diagnostics
 from ...core.errors import CameraError, DepthCloudError, ExportError, SettingsError
 from ...core.exr.write import add_header_attributes
 from ...core.frames import parse_frame_range, resolve_frame_path
+from ...core.sequence.reader_hold import readers_held
 from ...enums import DEFAULT_CACHE_DIR
 from .. import compat
 from ..camera import model as camera_glue
 from ..frames import scene_frames
+from ..validate import check_scene_settings
 
 CYCLES = 'CYCLES'
 SUPPORTED_ENGINES = (CYCLES,) + compat.EEVEE_IDS
@@ -170,7 +172,7 @@ def frames_for(scene, mode: str, text: str = "") -> list:
     if mode == 'RANGE':
         return scene_frames(scene)
     if mode == 'CUSTOM':
-        return parse_frame_range(text)
+        return parse_frame_range(text, "output frames (output.frames)")
     raise SettingsError(f"frames {mode!r} unknown; expected one of {FRAME_MODES}")
 
 
@@ -191,6 +193,7 @@ def render_frames(scene, frames, folder: str = DEFAULT_CACHE_DIR, view_layer=Non
     DepthCloudError (and changes nothing) on bad settings; every setting borrowed for the
     render is restored, also when a render fails or is interrupted.
     """
+    check_scene_settings(scene)
     frames = [int(f) for f in frames]
     if not frames:
         raise SettingsError("no frame to render")
@@ -252,7 +255,8 @@ def render_frame(scene, frame: int, view_layer, path: str):
     if cam is None:
         raise CameraError(f"scene {scene.name!r} has no camera at frame {frame}")
     model = camera_glue.camera_model(cam, scene)
-    result = bpy.ops.render.render(write_still=False, layer=view_layer.name, scene=scene.name)
+    with readers_held():  # GIL released during the operator: core/reader_hold.py
+        result = bpy.ops.render.render(write_still=False, layer=view_layer.name, scene=scene.name)
     if 'FINISHED' not in result:
         raise DepthCloudError(f"rendering frame {frame} of scene {scene.name!r} was cancelled")
     image = bpy.data.images.get(RENDER_RESULT)

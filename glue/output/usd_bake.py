@@ -28,6 +28,7 @@ from ...core.diagnostics import Diagnostics, as_diagnostic
 from ...core.errors import ExportError, InvalidDepthError, OutputWriteError, SettingsError, SourceFileError
 from ...core.fileio import output_problem
 from ...core.points.inputs import SourceSpec
+from ...core.sequence.reader_hold import readers_held
 from .. import build, compat, inputs
 from .render import cache_folder
 
@@ -227,6 +228,8 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
             if progress is not None:
                 progress(done, len(frames), frame, 0 if point_set is None else len(point_set),
                          time.perf_counter() - t0)
+        if not result.frames:
+            raise ExportError(empty_bake_message(path, spec, frames, result.warnings))
         writer.close()
         writer = None
         os.replace(tmp, path)
@@ -242,6 +245,16 @@ def bake(scene, spec: SourceSpec, frames, path: str, camera=None, clip: bool = T
     _reload_layer(Sdf, path)
     result.seconds = time.perf_counter() - t_start
     return result
+
+
+def empty_bake_message(path: str, spec: SourceSpec, frames, warnings) -> str:
+    """Why a bake whose every frame is empty is refused (nothing written, nothing loaded): a
+    USD point cache without a single point is no cache, and Blender 5.0 crashes rendering one."""
+    why = f" ({warnings[0]}" + (f"; and {len(warnings) - 1} more" if len(warnings) > 1 else "") + ")" \
+        if warnings else ""
+    span = f"frame {frames[0]}" if len(frames) == 1 else f"frames {frames[0]}-{frames[-1]}"
+    return (f"{path}: not written: no point in {span} of {spec.path}; every pixel is background or outside "
+            f"the clip range{why}")
 
 
 def _reload_layer(Sdf, path: str):
@@ -293,7 +306,8 @@ def load(context, path: str):
     options = {k: v for k, v in _IMPORT_OPTIONS.items() if k in known}
     before = set(bpy.data.objects)
     try:
-        result = bpy.ops.wm.usd_import(filepath=path, **options)
+        with readers_held():  # GIL released during the operator: core/reader_hold.py
+            result = bpy.ops.wm.usd_import(filepath=path, **options)
     except RuntimeError as err:
         result, problem = (), f"Blender's USD importer failed ({err})"
     else:

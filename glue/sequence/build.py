@@ -18,6 +18,7 @@ from ...core.frames import format_frames, frame_numbers, split_existing
 from ...core.points.inputs import SourceSpec
 from ...core.sequence.framecache import CachedFrame
 from .. import build, compat, datablock, display, inputs, objects, preferences
+from ..frames import stepping
 from ..source import READING_OPTIONS, setting_value
 from . import playback
 
@@ -28,7 +29,8 @@ KEYED_TAG = "depth_cloud_keyed_source"
 def frame_range(scene) -> list:
     """The frames Build Sequence builds: the scene range or the Start/End setting, with Step."""
     s = scene.depth_cloud.sequence
-    return frame_numbers(*range_end_points(scene), s.frame_step)
+    where = "the scene's frame range" if s.use_scene_range else "Build Sequence Start/End (sequence.frame_start/end)"
+    return frame_numbers(*range_end_points(scene), s.frame_step, setting=where)
 
 
 def range_end_points(scene):
@@ -175,7 +177,7 @@ class SequenceBuild:
             return None
         frame = self.todo.pop(0)
         scene = self.scene
-        with playback.suspended():
+        with stepping():
             if scene.frame_current != frame or scene.frame_subframe != 0.0:
                 scene.frame_set(frame)
                 self._moved = True
@@ -203,7 +205,7 @@ class SequenceBuild:
 
     def _restore_frame(self):
         if self._moved:
-            with playback.suspended():
+            with stepping():
                 self.scene.frame_set(self._origin[0], subframe=self._origin[1])
             self._moved = False
 

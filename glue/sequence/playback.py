@@ -13,7 +13,6 @@ object names.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import traceback
@@ -35,6 +34,7 @@ from ...core.sequence.framecache import (
     decode_normals,
 )
 from .. import datablock, inputs, preferences
+from ..frames import is_stepping
 from ..source import reading_options, sequence_spec
 from . import frame_meshes
 
@@ -49,7 +49,6 @@ class PlaybackState:
     def __init__(self):
         self.cache = FrameCache(DEFAULT_BUDGET_MB * MB)
         self.players: dict = {}  # sequence uid -> Player
-        self.suspended = 0  # > 0 inside ``suspended()``: frame changes update nothing
         self.rendering = False  # a render runs (render_init .. render_complete/cancel)
         self.unexpected_reported: set = set()  # (uid, error type, message) reported once
         self.scratch = {"colors": np.empty((0, 4), np.float32), "radius": np.empty(0, np.float32),
@@ -143,17 +142,6 @@ def reset_all():
     _state.reset()
 
 
-@contextlib.contextmanager
-def suspended():
-    """Frame changes inside the block do not update sequence objects (builders step the
-    scene through frames to evaluate cameras)."""
-    _state.suspended += 1
-    try:
-        yield
-    finally:
-        _state.suspended -= 1
-
-
 def sequence_objects(scene):
     return [ob for ob in scene.objects if ob.type == 'MESH' and ob.depth_cloud.sequence.is_sequence]
 
@@ -169,8 +157,15 @@ def source_frame(settings, frame: int):
 
 
 def apply_budget(scene=None):
-    """The cache's budget from the add-on's preferences (the machine's, not the scene's)."""
-    _state.cache.set_budget(int(preferences.cache_budget_mb() * MB))
+    """The cache's budget from the add-on's preferences (the machine's, not the scene's). A
+    value that is no size (NaN, inf, negative: set by a script) gives the default, said once;
+    a frame-change handler never fails on it."""
+    mb, raw = preferences.cache_budget_mb(), float(preferences.settings().cache_mb)
+    if mb != raw and ("cache_mb", repr(raw)) not in _state.unexpected_reported:
+        _state.unexpected_reported.add(("cache_mb", repr(raw)))
+        print(f"Depth Cloud: Cache Budget (add-on preferences) is {raw}, not a size in MB; using {mb:g} MB",
+              file=sys.stdout, flush=True)
+    _state.cache.set_budget(int(mb * MB))
 
 
 def _stat(path):
@@ -389,7 +384,7 @@ def _build_visit(player: Player, obj, scene, target: int, depsgraph):
 
 def on_frame_change(scene, depsgraph=None):
     """The frame-change handler's work: every sequence object of ``scene`` shows its frame."""
-    if _state.suspended:
+    if is_stepping():  # a frame visited to evaluate something, not to be shown
         return
     objects = sequence_objects(scene)
     if not objects:

@@ -142,7 +142,7 @@ FLOORS = (
     ("core.points",),                                       # passes -> points
     ("core.checks", "core.fusion", "core.sequence", "core.output"),
     ("core",),                                              # the package's exported names
-    ("glue.compat", "glue.progress", "glue.images", "glue.frames", "glue.preferences"),
+    ("glue.compat", "glue.progress", "glue.images", "glue.frames", "glue.preferences", "glue.validate"),
     ("glue.camera", "glue.datablock"),                      # Blender camera -> CameraModel; PointSet -> datablock
     ("glue.source", "glue.views", "glue.display", "glue.importing"),  # what to read; how clouds look; imports
     ("glue.masks", "glue.inputs", "glue.objects", "glue.captured"),  # frame inputs; cloud objects; captured paths
