@@ -20,7 +20,7 @@ def _apply(self, _context, **values):
     messages = display.apply_to_scene(self.id_data, **values)
     # an update callback cannot report: a DepthCloudWarning (console; a script setting the
     # property sees it as one), and the Display panel shows the message
-    diagnostics.emit(messages, stacklevel=2)
+    diagnostics.emit(messages)
     self.message = messages[0] + (f" (and {len(messages) - 1} more)" if len(messages) > 1 else "") if messages else ""
 
 
