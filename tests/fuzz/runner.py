@@ -160,6 +160,10 @@ class Child:
         from depth_cloud import api
         from depth_cloud.core.errors import DepthCloudError
         self.api, self.Error = api, DepthCloudError
+        # relative outputs (an API folder of "" or "%d", a CLI --output) land in the work folder,
+        # never in the checkout
+        os.makedirs(os.path.join(args.work, "cwd"), exist_ok=True)
+        os.chdir(os.path.join(args.work, "cwd"))
         self.data = os.path.join(args.work, "data")
         os.makedirs(self.data, exist_ok=True)
         self.files = make_files(self.data)
