@@ -6,7 +6,7 @@ OpenEXRCore). A process that already has an *older* OpenEXR loaded globally reso
 those symbols to its own copy: Debian 13's Blender 4.3 links the system's OpenEXR 3.1
 (``/usr/lib/x86_64-linux-gnu/libOpenEXRCore-3_1.so.30``), and the wheel's first
 ``OpenEXR.File(..., header_only=True)`` there dies with SIGBUS (measured,
-/work/shared/BLENDER_NOTES.md "A real Blender application"). Nothing Python can catch.
+the shared BLENDER_NOTES.md, "A real Blender application"). Nothing Python can catch.
 
 Measured here (``/proc/self/maps`` once the bpy module is imported, library versions asked from the
 mapped library itself with ``exr_get_library_version``):

@@ -4,7 +4,7 @@ every operator that polls true (with random operator properties), every public A
 
     python tests/fuzz/runner.py --seed 24 --iterations 150 --report fuzz.json
 
-(the Python of a bpy venv: ``DEPTH_CLOUD_VENV_DIR=/work/venvs bash tools/venv.sh 5.3``).
+(the Python of a bpy venv: ``bash tools/venv.sh 5.3``).
 The iterations run in CHILD processes, so a crash (a segfault in Blender) is seen: the parent
 reads each child's log line by line; a child that dies mid-iteration is a ``crash`` finding,
 one silent for ``--hang-seconds`` a ``hang`` finding (the child is killed); the next child
