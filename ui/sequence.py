@@ -26,7 +26,7 @@ def draw_sequence(layout, context):
     if s.mode != 'KEYED':
         prefs = preferences.settings()
         if isinstance(prefs, bpy.types.AddonPreferences):  # the machine's budget, shown where it is set
-            col.prop(prefs, "cache_mb", text="Cache (MB, all scenes)")
+            col.prop(prefs, "cache_mb", text="Cache (MB)")
         col.prop(s, "prefetch")
         col.prop(s, "viewport_detail")
     layout.operator("depth_cloud.build_sequence", icon='SEQUENCE')
