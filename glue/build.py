@@ -41,8 +41,7 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     frame = scene.frame_current if frame is None else int(frame)
     if pixel_ids is None:
         pixel_ids = scene.depth_cloud.pixel_ids
-    passes, model = checked_frame_inputs(scene, spec, frame, camera)
-    point_set = inputs.unproject_frame(spec, passes, model, clip)
+    point_set, model = checked_point_set(scene, spec, frame, camera, clip)
     display_settings = scene.depth_cloud.display
     point_set = display.prepare_point_set(point_set, model, display_settings)
     if strict:
