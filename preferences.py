@@ -3,7 +3,7 @@
 import bpy
 from bpy.props import FloatProperty
 
-from .glue.preferences import DEFAULT_CACHE_MB
+from .glue.preferences import DEFAULT_CACHE_MB, DEFAULT_KEEP_MB
 
 
 class DepthCloudPreferences(bpy.types.AddonPreferences):
@@ -15,10 +15,18 @@ class DepthCloudPreferences(bpy.types.AddonPreferences):
                     "and file: decoded frames (16 bytes per point) and ready meshes; least recently shown "
                     "frames are dropped first")
 
+    keep_memory_mb: FloatProperty(
+        name="Keep Freed Memory", default=DEFAULT_KEEP_MB, min=0.0, max=2047.0, precision=0, step=100,
+        description="Linux: memory (MB) Blender keeps when a cloud is freed instead of handing it back to the "
+                    "system, so the next build or frame reuses it without page faults (tens of milliseconds "
+                    "of a 1080p build on virtual machines). It grows with the clouds built, up to this "
+                    "size; 0 leaves the system allocator as it is")
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self, "cache_mb", text="Cache Budget (MB)")
+        layout.prop(self, "keep_memory_mb", text="Keep Freed Memory (MB)")
 
 
 classes = (DepthCloudPreferences,)

@@ -12,7 +12,7 @@ import bpy
 import numpy as np
 
 from ..core.sequence.reader_hold import readers_held
-from . import compat
+from . import compat, memory
 
 COLOR_ATTRIBUTE = "Col"
 PIXEL_ATTRIBUTE = "pixel"
@@ -47,6 +47,7 @@ def new_pointcloud(name: str, count: int, scene=None):
     pc = bpy.data.pointclouds.new(name)
     if count == 0:
         return pc
+    memory.keep_for(count)  # the arrays about to be made reuse what earlier clouds freed
     scratch = bpy.data.scenes.new(_SCRATCH)
     ob = bpy.data.objects.new(_SCRATCH, pc)
     ng = _points_node_group(count)
@@ -148,6 +149,7 @@ def refill_pointcloud(pc, point_set, pixel_ids: bool = True) -> bool:
     n = len(point_set)
     if not isinstance(pc, bpy.types.PointCloud) or n == 0 or pc.library is not None or pc.is_evaluated:
         return False
+    memory.keep_for(n)
     if len(pc.points) != n and not compat.resize_pointcloud(pc, n):
         return False
     attrs = pc.attributes
@@ -271,6 +273,7 @@ def write_mesh_points(mesh, positions, colors, radius, normals=None, attributes=
     operators are used (safe in handlers and during renders). An empty ``positions`` leaves
     an empty mesh."""
     n = len(positions)
+    memory.keep_for(n)
     if len(mesh.vertices) != n or len(mesh.edges) or len(mesh.polygons):
         mesh.clear_geometry()
         if n:

@@ -16,7 +16,8 @@ import bpy
 PACKAGE = __package__.rpartition(".")[0]
 DEFAULT_CACHE_MB = 2048.0
 MAX_CACHE_MB = 2.0 ** 40
-FALLBACK = SimpleNamespace(cache_mb=DEFAULT_CACHE_MB)
+DEFAULT_KEEP_MB = 1024.0
+FALLBACK = SimpleNamespace(cache_mb=DEFAULT_CACHE_MB, keep_memory_mb=DEFAULT_KEEP_MB)
 
 
 def settings():

@@ -181,14 +181,24 @@ def pixel_ids(cols: np.ndarray, rows: np.ndarray, passes: FramePasses) -> np.nda
     return frame_pixels(cols, rows, *passes.window, passes.step, passes.offset)
 
 
-def point_meta(passes: FramePasses, valid: np.ndarray, count: int | None = None) -> dict:
-    """The frame's notes for a PointSet (``count``: ``valid``'s true pixels, when known)."""
+def point_meta(passes: FramePasses, valid: np.ndarray, count: int | None = None,
+               outside: np.ndarray | None = None) -> dict:
+    """The frame's notes for a PointSet (``count``: ``valid``'s true pixels, when known).
+    ``outside``: ``~valid`` of a depth pass, or None when every pixel is a point: NaN/inf
+    depths are then counted only there (a point's depth is a finite planar depth, and no
+    depth convention maps a NaN/inf value to one)."""
     meta = {"path": passes.path, "color_path": passes.color_path, "channel": passes.depth_channel,
             "convention": passes.convention, "pixels": int(valid.size),
             "points": int(np.count_nonzero(valid)) if count is None else int(count),
             "warnings": Diagnostics(passes.warnings), "detail": int(passes.step), "view": passes.view}
     raw = passes.depth if passes.depth is not None else passes.position
-    nonfinite = raw.size - int(np.count_nonzero(np.isfinite(raw))) if raw is not None else 0
+    if raw is None:
+        nonfinite = 0
+    elif raw is passes.depth and count is not None and raw.shape == valid.shape:
+        rest = raw[outside] if outside is not None else raw[:0]
+        nonfinite = rest.size - int(np.count_nonzero(np.isfinite(rest)))
+    else:
+        nonfinite = raw.size - int(np.count_nonzero(np.isfinite(raw)))
     nonfinite -= passes.no_color_nan  # skipped for lack of color (core/color_window.py)
     nonfinite -= passes.invalid_pixels  # the depth image's invalid value (core/images/read.py)
     if nonfinite:

@@ -65,7 +65,10 @@ def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> P
     z = planar_depth(passes, camera)
     valid = valid_depth_mask(z, camera, clip)
     count = int(np.count_nonzero(valid))
-    clipped = clip_dropped(z, camera, clip)
+    # what the frame's notes count (clipped, NaN/inf) lies only among the pixels that are no
+    # points: counted there (nothing to count when every pixel is a point)
+    outside = None if count == valid.size else ~valid
+    clipped = 0 if outside is None else clip_dropped(z[outside], camera, clip)
     if count == 0:
         require_valid(valid, passes, passes.depth_channel, passes.depth, clipped, camera)
     h, w = passes.shape
@@ -78,7 +81,7 @@ def _unproject(passes: FramePasses, camera: CameraModel | None, clip: bool) -> P
         radius *= np.float32(passes.step)
     x0, y0 = passes.window
     pixels = PixelIndex(index, w, h, x0, y0, passes.step, passes.offset)
-    meta = point_meta(passes, valid, count)
+    meta = point_meta(passes, valid, count, outside)
     note_clipped(meta, passes, clipped, valid.size, camera)
     return PointSet(positions=positions, colors=gather_colors(passes, index), pixels=pixels,
                     depth=zv, radius=radius, image_size=tuple(passes.frame_size), meta=meta)

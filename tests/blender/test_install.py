@@ -32,6 +32,10 @@ prefs = bpy.context.preferences.addons[{module!r}].preferences
 prefs.cache_mb = 123.0
 preferences = importlib.import_module({module!r} + ".glue.preferences")
 assert preferences.cache_budget_mb() == 123.0
+# the build kept freed memory, capped by the preference (glue/memory.py; glibc only)
+memory = importlib.import_module({module!r} + ".glue.memory")
+assert prefs.keep_memory_mb == preferences.DEFAULT_KEEP_MB
+assert memory.pad_in_force() == (memory.MIN_PAD if memory._libc() else 0), memory.pad_in_force()
 print("DEPTH_CLOUD_BUILT", len(clouds[0].data.points))
 """
 

@@ -143,6 +143,7 @@ FLOORS = (
     ("core.checks", "core.fusion", "core.sequence", "core.output"),
     ("core",),                                              # the package's exported names
     ("glue.compat", "glue.progress", "glue.images", "glue.frames", "glue.preferences", "glue.validate"),
+    ("glue.memory",),                                       # freed memory kept for the next cloud
     ("glue.camera", "glue.datablock"),                      # Blender camera -> CameraModel; PointSet -> datablock
     ("glue.source", "glue.views", "glue.display", "glue.importing"),  # what to read; how clouds look; imports
     ("glue.masks", "glue.inputs", "glue.objects", "glue.captured"),  # frame inputs; cloud objects; captured paths
