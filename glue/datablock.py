@@ -40,14 +40,17 @@ def new_pointcloud(name: str, count: int, scene=None):
     only that object (in the user's scene they evaluate every object there, 2-3x the cost at
     1080p), the modifier is off in the viewport so those updates skip it (``modifier_apply``
     applies it all the same), and no evaluated copy is left sharing the new arrays, so writing
-    them does not copy them first. 5.3's ``PointCloud.resize`` is used only to change an
-    existing cloud's size (:func:`refill_pointcloud`): on a new cloud it touches about twice
-    the memory (figures: docs/production.md).
+    them does not copy them first. Where Blender has ``PointCloud.resize`` (5.3) a new cloud
+    is sized by it instead: it touches about twice the memory, which cost more than the
+    operator until freed memory was kept for the next cloud (``glue.memory``); with it kept,
+    a 1080p cloud sized and written measured 13 ms against 14.5 (docs/production.md).
     ``scene`` is unused (kept for callers): the user's scene is never touched."""
     pc = bpy.data.pointclouds.new(name)
     if count == 0:
         return pc
     memory.keep_for(count)  # the arrays about to be made reuse what earlier clouds freed
+    if compat.resize_pointcloud(pc, count):  # 5.3: no operator (with memory kept, the faster route)
+        return pc
     scratch = bpy.data.scenes.new(_SCRATCH)
     ob = bpy.data.objects.new(_SCRATCH, pc)
     ng = _points_node_group(count)
