@@ -11,6 +11,7 @@ by later runs), then measures in this one process, medians of ``--repeat`` after
   build uses (the file holds only those; the faster of OpenEXR's one-thread and all-cores
   decode) + writing the positions and colours of the same N points into a new Mesh with
   ``foreach_set`` (flat float32 arrays made beforehand: only Blender's copy is timed).
+  B44 and B44A files are half float (Blender offers them for half output only).
   **First build**: ``api.build_point_cloud`` making a new cloud object, and the depsgraph
   evaluating it for display (what a user waits for). Target: first build <= 1.3x floor.
 * **Safe readers** (what a host that cannot load the OpenEXR module uses, core/exr/safe.py):
@@ -38,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import fresh_memory_cost, import_extension, malloc_env, timed  # noqa: E402
-from bench_production import PASSES_16, first_build, make_scene, render_once, say  # noqa: E402
+from bench_production import PASSES_16, first_build, make_scene, render_once, say, set_output  # noqa: E402
 
 CODECS = ("NONE", "RLE", "ZIPS", "ZIP", "PIZ", "PXR24", "B44", "B44A", "DWAA", "DWAB")
 USED = ("ViewLayer.Combined.R", "ViewLayer.Combined.G", "ViewLayer.Combined.B", "ViewLayer.Combined.A",
@@ -193,7 +194,13 @@ def main():
         + (f"; malloc tunables: {tunables}" if tunables else ""))
     scene = make_scene(w, h)
     name = lambda kind, codec: os.path.join(folder, f"{kind}_{codec}.exr")  # noqa: E731
-    files = {c: render_once(scene, name("combined_z", c), c, ("z",)) for c in dict.fromkeys(codecs + safe_codecs)}
+    files = {}
+    set_output(scene, "ZIP", ("z",))  # an EXR output first: its color depth offers '32'
+    for c in dict.fromkeys(codecs + safe_codecs):
+        half = c in ("B44", "B44A")  # Blender offers B44/B44A for half float output only
+        scene.render.image_settings.color_depth = '16' if half else '32'
+        files[c] = render_once(scene, name("combined_z", c + ("_half" if half else "")), c, ("z",))
+    scene.render.image_settings.color_depth = '32'
     many = {}
     for c in many_codecs:
         many[c] = (render_once(scene, name("passes16", c), c, PASSES_16),

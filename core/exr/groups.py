@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .half import to_float32
+
 
 def color_groups(names) -> list[list[str]]:
     """The ``<prefix>.R/G/B`` (+ ``A``) groups among channel ``names`` (bare ``R/G/B/A`` too),
@@ -66,7 +68,7 @@ def part_channels(part, header_names) -> dict | None:
         if count not in (3, 4) or any(m not in names or m in out for m in members):
             return None
         if pixels.dtype != np.float32:
-            pixels = pixels.astype(np.float32)
+            pixels = to_float32(pixels)
         for k, member in enumerate(members):
             out[member] = pixels[..., k]
     if len(out) != len(names):

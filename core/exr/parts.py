@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import SourceFileError
 from . import groups as exr_groups
 from . import noise as exr_noise
+from .half import to_float32
 from .header import COMPRESSIONS, read_exr_header
 
 MAGIC = 20000630
@@ -275,7 +276,7 @@ def _decode_part(buf, layout: FileLayout, part: PartLayout, wanted, pool, chunks
         block = block.reshape(nlines, line_bytes)
         r0 = first_row[k]
         for name, dt, c0, nbytes in cols:
-            planes[name][r0:r0 + nlines] = block[:, c0:c0 + nbytes].view(dt)
+            to_float32(block[:, c0:c0 + nbytes].view(dt), out=planes[name][r0:r0 + nlines])
         return k
 
     if not cols:
@@ -323,7 +324,7 @@ def _uncompressed_block(buf, layout: FileLayout, part: PartLayout, head: int, li
             (layout.multipart and np.any(fields[:, 0] != part.index)):
         return False  # the per-chunk reader names what is wrong
     for name, dt, c0, nbytes in cols:
-        planes[name][...] = records[:, head + c0:head + c0 + nbytes].view(dt)
+        to_float32(records[:, head + c0:head + c0 + nbytes].view(dt), out=planes[name])
     return True
 
 
@@ -410,7 +411,7 @@ def _parts_by_openexr(buf, layout: FileLayout, per_part: dict, open_exr) -> dict
             px = channels.get(name)
             if px is None or getattr(px, "shape", None) != (h, w):
                 raise Damaged(f"channel {name!r} came back with {getattr(px, 'shape', None)} pixels")
-            planes[name] = px if px.dtype == np.float32 else px.astype(np.float32)
+            planes[name] = px if px.dtype == np.float32 else to_float32(px)
         result[original] = planes
     return result
 

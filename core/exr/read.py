@@ -35,6 +35,7 @@ from .file import (  # noqa: F401 (ExrFile, window_size: also read.ExrFile …)
     window_size,
 )
 from .groups import open_channels, part_channels
+from .half import to_float32
 from .header import read_exr_header
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ def _read_all(path, header_only: bool, view: str | None = None, known=None, grou
                                    f"{getattr(pixels, 'shape', None)} pixels, its data window needs {(h, w)}")
                 break
             if pixels.dtype != np.float32:
-                pixels = pixels.astype(np.float32)
+                pixels = to_float32(pixels)
             entries.append((index, header, name, ExrChannel(name, pixels, dw, index)))
     for index in range(len(layout.parts)):
         if index not in matched and index not in problems:

@@ -30,6 +30,7 @@ from . import damage as exr_damage
 from . import parts as exr_parts
 from .deep_read import DeepPart, DeepSampleError
 from .file import ExrChannel, ExrFile, add_header, damaged_part_error, select_view
+from .half import to_float32
 
 _PTYPES = {"uint": 0, "half": 1, "float": 2}
 _CODES = {name: code for code, name in codecs.NAMES.items()}
@@ -429,7 +430,7 @@ def child_read(path: str, header, wanted: dict) -> dict:
             result = {}
             for k, (index, name) in enumerate(names):
                 px = got[f"a{k}"]
-                result.setdefault(index, {})[name] = px if px.dtype == np.float32 else px.astype(np.float32)
+                result.setdefault(index, {})[name] = px if px.dtype == np.float32 else to_float32(px)
         return result
     finally:
         os.unlink(out)
@@ -487,7 +488,7 @@ def decode_parts(path: str, header, wanted: dict, problems: dict) -> tuple[dict,
                 else:
                     want = set(n for n, _ in part.channels) if names is None else set(names)
                     got = read_flat(buf, header.multipart, part, want)
-                    flat[index] = {k: (v if v.dtype == np.float32 else v.astype(np.float32)) for k, v in got.items()}
+                    flat[index] = {k: (v if v.dtype == np.float32 else to_float32(v)) for k, v in got.items()}
             except codecs.UnsupportedCodec as err:
                 raise SourceFileError(path, f"{label} uses {err}, which Depth Cloud's own EXR decoders do not read "
                                             f"(the OpenEXR module cannot be used in this Blender); {REMEDY}") from err
