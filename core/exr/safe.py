@@ -453,6 +453,37 @@ def _by_numpy_reader(header, parts, wanted: dict, problems: dict) -> dict:
     return got
 
 
+#: Codecs a child process (OpenEXR, ``child_read``) reads faster than this module's decoders,
+#: tried there first (measured on a 1080p Combined + Z render: PIZ ~0.6 s against 6.3 s, RLE
+#: ~0.5 s against 1.5 s; the child's start and hand-over cost ~0.35 s, so faster codecs stay
+#: here). The decoders read what the child cannot (no child, damage, a part it did not give).
+CHILD_FIRST = (codecs.RLE, codecs.PIZ)
+
+
+def _child_first(path, header, parts, wanted: dict, problems: dict, done: dict) -> dict:
+    """The healthy flat parts of :data:`CHILD_FIRST` codecs read by a child process, each
+    only when every wanted channel came back with its data window's shape; ``{}`` when there
+    is no child or it fails (this module's decoders then read them and name any damage)."""
+    take = {i: names for i, names in wanted.items() if i not in problems and i not in done
+            and parts[i].codec in CHILD_FIRST and parts[i].storage in ("scanlineimage", "tiledimage")
+            and not parts[i].sampled}
+    if not take:
+        return {}
+    try:
+        got = child_read(path, header, take)
+    except RuntimeError:
+        return {}
+    out = {}
+    for index, names in take.items():
+        part = parts[index]
+        w, h = part.size
+        want = set(n for n, _ in part.channels) if names is None else set(names)
+        planes = got.get(index, {})
+        if set(planes) >= want and all(planes[n].shape == (h, w) for n in want):
+            out[index] = {n: planes[n] for n in want}
+    return out
+
+
 def decode_parts(path: str, header, wanted: dict, problems: dict) -> tuple[dict, dict, dict]:
     """``(flat, deep, failed)``: the ``wanted`` = ``{part index: channel names or None (all)}``
     decoded: ``flat`` ``{index: {name: (h, w) float32}}``, ``deep`` ``{index: DeepPart}``,
@@ -468,6 +499,7 @@ def decode_parts(path: str, header, wanted: dict, problems: dict) -> tuple[dict,
             raise SourceFileError(path, f"{err}; {REMEDY}") from err
         flat, deep, failed, elsewhere = {}, {}, {}, {}
         flat.update(_by_numpy_reader(header, parts, wanted, problems))
+        flat.update(_child_first(path, header, parts, wanted, problems, flat))
         for index in sorted(wanted):
             if index in problems or index in flat:
                 continue

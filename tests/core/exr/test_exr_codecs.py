@@ -89,6 +89,14 @@ def safe_reader(monkeypatch):
     monkeypatch.setenv(exr_host.ENV, "safe")
 
 
+@pytest.fixture(autouse=True)
+def own_decoders(monkeypatch):
+    """These tests are of this package's decoders: no codec goes to the child process first
+    (``test_child_first`` covers that route)."""
+    from depth_cloud.core.exr import safe as exr_safe
+    monkeypatch.setattr(exr_safe, "CHILD_FIRST", ())
+
+
 # ------------------------------------------------------------------ host detection
 DEBIAN_MAPS = """\
 55d0c0a00000-55d0c0c00000 r--p 00000000 08:01 1 /usr/bin/blender
@@ -391,4 +399,36 @@ def test_real_files_equal_openexr(path):
     ref, got = both(path)
     assert_identical(ref, got)
     ref, got = both(path, header_only=True)
+    assert_identical(ref, got)
+
+
+# ------------------------------------------------------------------ PIZ and RLE: a child process first
+@pytest.mark.parametrize("codec", ["PIZ", "RLE"])
+def test_child_first(tmp_path, codec, monkeypatch):
+    """PIZ and RLE parts go to OpenEXR in a child process first (faster than the decoders
+    here); without a child, or when it gives a part back wrong, the decoders here read it:
+    the same pixels every way."""
+    from depth_cloud.core.exr import safe as exr_safe
+    monkeypatch.setattr(exr_safe, "CHILD_FIRST", (exr_safe.codecs.RLE, exr_safe.codecs.PIZ))
+    w, h = 67, 45
+    path = write(tmp_path / f"{codec}.exr", [({"compression": CODECS[codec]}, _planes(w, h, 2))])
+    calls = []
+    real = exr_safe.child_read
+
+    def counted(*args):
+        calls.append(args[2])
+        return real(*args)
+    monkeypatch.setattr(exr_safe, "child_read", counted)
+    ref, got = both(path, channels=["Z", "R"])
+    assert_identical(ref, got)
+    assert len(calls) == 1 and list(calls[0]) == [0] and set(calls[0][0]) == {"Z", "R"}  # the child read it
+    # a child that hands back a wrong shape: the decoders here read the part instead
+    monkeypatch.setattr(exr_safe, "child_read", lambda *a: {0: {"Z": np.zeros((2, 2), np.float32),
+                                                                  "R": np.zeros((2, 2), np.float32)}})
+    ref, got = both(path, channels=["Z", "R"])
+    assert_identical(ref, got)
+    # no child at all
+    monkeypatch.setattr(exr_safe, "openexr_module_dir", lambda: None)
+    monkeypatch.setattr(exr_safe, "child_read", real)
+    ref, got = both(path)
     assert_identical(ref, got)
