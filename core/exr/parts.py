@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import SourceFileError
 from . import groups as exr_groups
 from . import noise as exr_noise
+from . import threads as exr_threads
 from .half import to_float32
 from .header import COMPRESSIONS, read_exr_header
 
@@ -610,8 +611,8 @@ def read_row_bands(header, index: int, names, open_exr, bands: int = BANDS, read
 
 
 def _threads(parts) -> int:
-    compressed = any(p.compression != NONE for p in parts)
-    return min(os.cpu_count() or 1, 8) if compressed else 1
+    """Decode threads of one read (``core.exr.threads``: a read-ahead worker may ask for fewer)."""
+    return exr_threads.decode_threads(any(p.compression != NONE for p in parts))
 
 
 def _parts_by_numpy(buf, layout: FileLayout, per_part: dict) -> dict:

@@ -28,6 +28,7 @@ from ..errors import DepthCloudError, SourceFileError
 from . import codecs
 from . import damage as exr_damage
 from . import parts as exr_parts
+from . import threads as exr_threads
 from .deep_read import DeepPart, DeepSampleError
 from .file import ExrChannel, ExrFile, add_header, damaged_part_error, select_view
 from .half import to_float32
@@ -161,7 +162,7 @@ def file_parts(header, buf) -> list:
 
 
 def _threads(part) -> int:
-    return min(os.cpu_count() or 1, 8) if part.codec != codecs.NONE else 1
+    return exr_threads.decode_threads(part.codec != codecs.NONE)
 
 
 def _map(fn, items, threads):

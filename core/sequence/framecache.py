@@ -17,6 +17,7 @@ Pure numpy + threading: no Blender types.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ import numpy as np
 
 from ..camera.model import ORTHOGRAPHIC, PERSPECTIVE, CameraModel
 from ..diagnostics import Diagnostics
+from ..exr import threads as exr_threads
 from ..points import gather
 from ..points.footprint import radius_scale
 from .reader_hold import reader_turn
@@ -310,35 +312,45 @@ class FrameCache:
 
 
 class Prefetcher:
-    """Reads upcoming frames on a background thread (EXR decoding releases the GIL).
+    """Reads upcoming frames on background threads (EXR decoding releases the GIL).
 
-    ``read(frame)`` is a pure-core reader (no Blender calls). ``want(frames)`` replaces
-    the list of frames to read ahead; ``take(frame)`` returns ``(passes, error)`` for a
-    frame that was read (waiting if it is being read right now) or None. At most
-    ``len(frames)`` results are kept.
+    ``read(frame)`` is a pure-core reader (no Blender calls). ``workers`` threads (started
+    when there is work for them) each take the next pending frame, in the order of the last
+    ``want``. ``want(frames)`` replaces the list of frames to read ahead; ``take(frame)``
+    returns ``(passes, error)`` for a frame that was read (waiting if it is being read right
+    now) or None. Only results of wanted frames are kept (at most ``len(frames)``). Every read
+    takes its turn (``core.sequence.reader_hold.reader_turn``): none runs while the main
+    thread holds the readers. A read's own decode threads (``core.exr.threads``) are the
+    cores divided by the reads in flight (and about to start) when it starts.
     """
 
-    def __init__(self, read):
+    def __init__(self, read, workers: int = 1):
         self._read = read
+        self.workers = max(1, int(workers))
         self._cond = threading.Condition()
         self._pending: list = []
         self._wanted: set = set()
         self._results: dict = {}
-        self._busy = None
+        self._busy: set = set()
         self._stop = False
-        self._thread = None
+        self._threads: list = []
 
     def want(self, frames):
         frames = [int(f) for f in frames]
         with self._cond:
+            if self._stop:
+                return
             self._wanted = set(frames)
             for f in list(self._results):
                 if f not in self._wanted:
                     del self._results[f]
-            self._pending = [f for f in frames if f not in self._results and f != self._busy]
-            if self._pending and self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="depth_cloud_prefetch", daemon=True)
-                self._thread.start()
+            self._pending = [f for f in dict.fromkeys(frames) if f not in self._results and f not in self._busy]
+            # one more thread while the work outnumbers them (each thread takes one frame at a time)
+            while len(self._threads) < min(self.workers, len(self._pending) + len(self._busy)):
+                name = "depth_cloud_prefetch" + (f"_{len(self._threads) + 1}" if self._threads else "")
+                thread = threading.Thread(target=self._run, name=name, daemon=True)
+                self._threads.append(thread)
+                thread.start()
             self._cond.notify_all()
 
     def ready(self, frame: int) -> bool:
@@ -346,24 +358,31 @@ class Prefetcher:
         with self._cond:
             return int(frame) in self._results
 
+    def in_flight(self) -> set:
+        """The frames being read right now."""
+        with self._cond:
+            return set(self._busy)
+
     def take(self, frame: int):
         frame = int(frame)
         with self._cond:
             if frame in self._pending:
                 self._pending.remove(frame)
-            while self._busy == frame:
+            while frame in self._busy:
                 self._cond.wait()
             return self._results.pop(frame, None)
 
     def stop(self):
+        """Stop reading ahead: forget the pending frames and results, and join every thread
+        (each finishes the read it is in; up to 5 s each)."""
         with self._cond:
             self._stop = True
             self._pending = []
             self._results.clear()
             self._cond.notify_all()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5.0)
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=5.0)
 
     def _run(self):
         while True:
@@ -376,14 +395,19 @@ class Prefetcher:
                 with self._cond:
                     if self._stop or not self._pending:
                         continue
-                    frame = self._busy = self._pending.pop(0)
+                    frame = self._pending.pop(0)
+                    self._busy.add(frame)
+                    # the cores shared by the reads in flight and those the idle workers take
+                    # next (core/exr/threads.py; OpenEXR's process-wide pool serves them all)
+                    reads = min(self.workers, len(self._busy) + len(self._pending))
+                    share = max(1, (os.cpu_count() or 1) // reads)
                 try:
-                    result = (self._read(frame), None)
+                    with exr_threads.limited(share):
+                        result = (self._read(frame), None)
                 except Exception as err:  # handed to the main thread, which reports it once
                     result = (None, err)
                 with self._cond:
-                    self._busy = None
+                    self._busy.discard(frame)
                     if frame in self._wanted and not self._stop:
                         self._results[frame] = result
                     self._cond.notify_all()
-
