@@ -40,6 +40,8 @@ from . import frame_meshes
 
 MB = 1024 * 1024
 DEFAULT_BUDGET_MB = 2048
+#: Frames read ahead of the playhead: at least this many, and at least one per read-ahead
+#: worker (the add-on preferences' Read-Ahead Workers), so that no worker idles.
 READ_AHEAD = 2
 
 class PlaybackState:
@@ -168,6 +170,20 @@ def apply_budget(scene=None):
     _state.cache.set_budget(int(mb * MB))
 
 
+def read_ahead_workers() -> int:
+    """The read-ahead's worker threads from the add-on's preferences (0 there: one per core,
+    ``glue.preferences.automatic_workers``). A value that is no count (set by a script) gives
+    the nearest count, said once; a frame-change handler never fails on it."""
+    workers, as_set = preferences.read_ahead_workers()
+    if not as_set:
+        raw = repr(getattr(preferences.settings(), "read_ahead_workers", None))
+        if ("read_ahead_workers", raw) not in _state.unexpected_reported:
+            _state.unexpected_reported.add(("read_ahead_workers", raw))
+            print(f"Depth Cloud: Read-Ahead Workers (add-on preferences) is {raw}, not a count from 0 (automatic) "
+                  f"to {preferences.MAX_READ_AHEAD_WORKERS}; using {workers}", file=sys.stdout, flush=True)
+    return workers
+
+
 def _stat(path):
     try:
         st = os.stat(path)
@@ -285,11 +301,14 @@ def _read_ahead(player: Player, obj, scene, frame: int):
     spec = spec_of(obj, scene)
     if not _prefetch_ok(spec):
         return
+    workers = read_ahead_workers()
+    if player.prefetcher is not None and player.prefetcher.workers != workers:
+        player.stop()  # the preference changed: a new read-ahead with the new count
     step = max(1, s.frame_step)
     direction = -1 if (player.last_frame is not None and frame < player.last_frame) else 1
     ahead = []
     f = frame
-    while len(ahead) < READ_AHEAD:
+    while len(ahead) < max(READ_AHEAD, workers):
         f += direction * step
         if f < s.frame_start or f > s.frame_end:
             break
@@ -298,7 +317,7 @@ def _read_ahead(player: Player, obj, scene, frame: int):
     if player.prefetcher is None:
         if not ahead:
             return
-        player.prefetcher = Prefetcher(lambda f, spec=spec: read_frame_passes(spec, f))
+        player.prefetcher = Prefetcher(lambda f, spec=spec: read_frame_passes(spec, f), workers=workers)
     player.prefetcher.want(ahead)
 
 

@@ -277,8 +277,92 @@ def test_memory_budget_evicts_least_recently_used(shot, monkeypatch):
     assert cache.evictions > 0
 
 
+def _wait_ready(prefetcher, frame, timeout=30.0):
+    import time
+    end = time.monotonic() + timeout
+    while not prefetcher.ready(frame):
+        assert time.monotonic() < end, f"frame {frame} was never read ahead"
+        time.sleep(0.005)
+
+
+def test_two_read_ahead_workers_show_each_frame(shot, monkeypatch):
+    """Read-Ahead Workers = 2 (the add-on preferences): the next frames are decoded on two
+    threads, each frame shows its exact points, and a changed count takes effect at once."""
+    from depth_cloud.glue import preferences
+    from depth_cloud.glue.sequence import playback
+    scene, cam, pattern = shot
+    monkeypatch.setattr(preferences.settings(), "read_ahead_workers", 2)
+    scene.frame_set(1)
+    obj = _build(scene, pattern)  # shows frame 1, reads 2 and 3 ahead
+    player = playback.player(obj.depth_cloud.sequence.uid)
+    pre = player.prefetcher
+    assert pre is not None and pre.workers == 2
+    for frame in (2, 3, 4):
+        _wait_ready(pre, frame)  # read ahead (frame 4 after frame 2 was shown)
+        scene.frame_set(frame)
+        p, c, r = displayed_points(obj)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), p, c, r)
+    assert player.read_ahead_hits == 3  # every frame after the first decoded ahead
+    assert len(pre._threads) == 2 and all(t.name.startswith("depth_cloud_prefetch") for t in pre._threads)
+    # backwards, on one worker now: a new read-ahead, no restart
+    monkeypatch.setattr(preferences.settings(), "read_ahead_workers", 1)
+    playback.reset(obj.depth_cloud.sequence.uid)  # every frame a first visit again
+    assert not any(t.is_alive() for t in pre._threads)  # stopped and joined
+    for frame in (4, 3):
+        scene.frame_set(frame)
+        p, c, r = displayed_points(obj)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), p, c, r)
+    player = playback.player(obj.depth_cloud.sequence.uid)
+    one = player.prefetcher
+    assert one.workers == 1
+    monkeypatch.setattr(preferences.settings(), "read_ahead_workers", 2)
+    for frame in (2, 1):
+        scene.frame_set(frame)
+        assert player.prefetcher.workers == 2  # the changed count, from the next frame on
+        p, c, r = displayed_points(obj)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), p, c, r)
+    assert not any(t.is_alive() for t in one._threads)  # the one-worker read-ahead was stopped
+
+
+def test_read_ahead_workers_default_to_automatic(scene, dc):
+    from depth_cloud.glue import preferences
+    from depth_cloud.glue.sequence import playback
+    from depth_cloud.preferences import DepthCloudPreferences
+    assert DepthCloudPreferences.bl_rna.properties["read_ahead_workers"].default == 0
+    assert preferences.FALLBACK.read_ahead_workers == 0
+    auto = preferences.automatic_workers()
+    assert auto == max(1, min(os.cpu_count() or 1, preferences.AUTOMATIC_MAX_WORKERS))
+    assert preferences.read_ahead_workers() == (auto, True)
+    assert playback.read_ahead_workers() == auto
+
+
+@pytest.mark.parametrize("value,used", [(-3, "auto"), (10 ** 9, 64), (2.5, "auto"), (float("nan"), "auto"),
+                                        ("many", "auto"), (None, "auto")])
+def test_read_ahead_workers_that_are_no_count_are_said_once(shot, capfd, monkeypatch, value, used):
+    """A script's value on the preferences (the property clamps; the fallback does not): the
+    nearest count, said once, never a handler error per frame; the frames still show."""
+    from depth_cloud.glue import preferences
+    from depth_cloud.glue.sequence import playback
+    scene, cam, pattern = shot
+    obj = _build(scene, pattern)
+    monkeypatch.setattr(preferences.settings(), "read_ahead_workers", value)
+    want = preferences.automatic_workers() if used == "auto" else used
+    capfd.readouterr()
+    for frame in (2, 3, 2, 4):
+        scene.frame_set(frame)
+        p, c, r = displayed_points(obj)
+        assert_matches_frame(scene, cam, frame_path(pattern, frame), p, c, r)
+    out, err = capfd.readouterr()
+    assert out.count("Read-Ahead Workers") == 1 and f"using {want}" in out, out
+    assert "Traceback" not in out + err
+    pre = playback.player(obj.depth_cloud.sequence.uid).prefetcher
+    assert pre is None or pre.workers == want
+
+
 @pytest.mark.parametrize("prefetch", [True, False])
-def test_vanished_file_shows_nothing_and_reports_once(shot, tmp_path, capfd, prefetch):
+def test_vanished_file_shows_nothing_and_reports_once(shot, tmp_path, capfd, prefetch, monkeypatch):
+    from depth_cloud.glue import preferences
+    monkeypatch.setattr(preferences.settings(), "read_ahead_workers", 2)  # reads 2 frames ahead on any machine
     scene, cam, pattern = shot
     local = str(tmp_path / "copy_####.exr")
     for f in FRAMES:
