@@ -5,7 +5,11 @@ redirected while the library decodes) so that the typed error can quote the firs
 with temporary paths replaced by the user's file, instead of a console flood.
 
 Pure Python; re-entrant and thread-safe (the part readers decode on several threads: the
-first decode redirects, the last one puts stderr back).
+first decode redirects, the last one puts stderr back). File descriptors are the process's,
+but Python's ``sys.stdout``/``sys.stderr`` are routed by thread (:class:`_Router`): what a
+thread inside a capture prints is captured, what any other thread prints (the main thread's
+reports while the read-ahead decodes in the background) goes where it went before, past the
+redirected descriptors.
 """
 from __future__ import annotations
 
@@ -17,7 +21,8 @@ import sys
 import tempfile
 import threading
 
-_lock = threading.Lock()
+_lock = threading.RLock()
+_local = threading.local()  # .depth: the captures this thread is inside
 _depth = 0
 _saved_fds = None
 _sink = None
@@ -26,6 +31,43 @@ _py_sink = None
 
 #: Temporary copies the part readers decode (``core/exr_parts.py``).
 _TEMP_PATH = re.compile(r"(/dev/shm|" + re.escape(tempfile.gettempdir()) + r")/depth_cloud_\w*?\.exr")
+
+
+class _Router(io.TextIOBase):
+    """``sys.stdout`` or ``sys.stderr`` while a capture is on: writes of threads inside a
+    capture go to the capture, other threads' to the stream it replaced (through the saved
+    descriptor when that stream wrote to fd 1 or 2, which the capture redirected)."""
+
+    def __init__(self, saved, fd: int):
+        super().__init__()
+        self._saved, self._fd = saved, fd
+
+    @property
+    def encoding(self):
+        return getattr(self._saved, "encoding", None) or "utf-8"
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        sink = _py_sink
+        if getattr(_local, "depth", 0) and sink is not None:
+            return sink.write(text)
+        with _lock:  # the descriptors stay as they are while this writes
+            saved_fd = None
+            if _saved_fds is not None:
+                with contextlib.suppress(Exception):
+                    if self._saved.fileno() == self._fd:
+                        saved_fd = _saved_fds[self._fd - 1]
+            if saved_fd is None:
+                return self._saved.write(text)
+            os.write(saved_fd, str(text).encode(self.encoding, "replace"))
+            return len(text)
+
+    def flush(self):
+        if not getattr(_local, "depth", 0):
+            with _lock, contextlib.suppress(Exception):
+                self._saved.flush()
 
 
 @contextlib.contextmanager
@@ -42,7 +84,7 @@ def captured():
                     stream.flush()
             # the bindings print their warnings through Python's sys.stdout (pybind11's print)
             _saved_streams, _py_sink = (sys.stdout, sys.stderr), io.StringIO()
-            sys.stdout = sys.stderr = _py_sink
+            sys.stdout, sys.stderr = _Router(sys.stdout, 1), _Router(sys.stderr, 2)
             try:
                 _sink = tempfile.TemporaryFile()
                 _saved_fds = (os.dup(1), os.dup(2))
@@ -51,11 +93,13 @@ def captured():
             except (OSError, ValueError):
                 _sink, _saved_fds = None, None
         _depth += 1
+        _local.depth = getattr(_local, "depth", 0) + 1
     try:
         yield out
     finally:
         with _lock:
             _depth -= 1
+            _local.depth -= 1
             said = ""
             if _depth == 0 and _saved_streams is not None:
                 sys.stdout, sys.stderr = _saved_streams

@@ -103,3 +103,35 @@ def test_library_noise_is_captured_and_temporary_paths_hidden():
     text = "".join(out)
     assert "EXR_ERR_CORRUPT_CHUNK" in text and "Warning: Exception" in text and "through Python" in text
     assert exr_noise.first_message(text, "shot.exr") == "shot.exr: (EXR_ERR_CORRUPT_CHUNK) bad"
+
+
+def test_other_threads_print_past_a_capture(capfd):
+    """While a background read captures the library's noise, what another thread (the main
+    thread's reports) prints through Python reaches the console; the reading thread's own
+    prints stay captured; several captures at once nest."""
+    import threading
+
+    from depth_cloud.core.exr import noise as exr_noise
+    inside, done = threading.Event(), threading.Event()
+    got = []
+
+    def reader():
+        with exr_noise.captured() as out:
+            with exr_noise.captured():
+                inside.set()
+                print("reader noise")
+                assert done.wait(10)
+        got.append("".join(out))
+
+    thread = threading.Thread(target=reader)
+    capfd.readouterr()
+    thread.start()
+    assert inside.wait(10)
+    print("main report", flush=True)
+    import sys
+    print("main error", file=sys.stderr, flush=True)
+    done.set()
+    thread.join(10)
+    out, err = capfd.readouterr()
+    assert "main report" in out and "main error" in err
+    assert "reader noise" not in out + err and "reader noise" in got[0]
