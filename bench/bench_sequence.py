@@ -1,6 +1,6 @@
 """Sequence playback speed and memory at 1920x1080 (prints numbers; no assertions).
 
-    "$(bash tools/venv.sh 5.0)"/bin/python bench/bench_sequence.py [--frames 48] [--keep]
+    "$(bash tools/venv.sh 5.0)"/bin/python bench/bench_sequence.py [--frames 48] [--size 1920x1080] [--keep]
 
 Writes a synthetic 48-frame shot (a smooth surface: Z + RGBA, ZIP compression, OpenEXR) to a
 temporary folder (kept with --keep for reruns), builds a lazy sequence object with the
@@ -9,7 +9,11 @@ Build Sequence operator, then measures frame_set through the frame-change handle
 * cold lazy playback: every frame read from its EXR, unprojected and written (with and
   without the read-ahead thread),
 * cached playback: every frame already in the cache,
-* memory per cached frame (bytes per point) and of the displayed mesh.
+* memory per cached frame (bytes per point) and of the displayed mesh,
+* first visits with 1 and with 2 read-ahead workers (the preferences' Read-Ahead Workers; the
+  same frames, a fresh cache each time), the CPU time of one frame's read and the main
+  thread's time to make a frame's points and Mesh from its decoded passes, and from those the
+  first-visit fps expected on 8 and 16 cores (the model is printed with the numbers).
 
 Goals (issue 3): cached >= 60 fps, cold >= 10 fps on two cores, <= 20 bytes per point.
 """
@@ -28,7 +32,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tools"))
 from checkout import import_extension  # noqa: E402
 
-W, H = 1920, 1080
+W, H = 1920, 1080  # --size
 
 
 def camera_matrix(frame):
@@ -102,22 +106,131 @@ def fps(times):
     return 1.0 / statistics.mean(times)
 
 
+def build_lazy(frames, pattern, prefetch=True, workers=None):
+    """A fresh scene (the playback cache emptied by the factory reset) with a lazy sequence
+    of ``pattern`` built; ``workers``: the preferences' Read-Ahead Workers (0 = automatic)."""
+    import bpy
+
+    from depth_cloud.glue import preferences
+    scene = setup_scene(frames)
+    s = scene.depth_cloud.sequence
+    s.mode, s.prefetch = 'LAZY', prefetch
+    prefs = preferences.settings()
+    prefs.cache_mb = 8192.0
+    if workers is not None:
+        prefs.read_ahead_workers = workers
+    scene.depth_cloud.exr_path = pattern
+    rss0 = rss_bytes()
+    t0 = time.perf_counter()
+    assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+    first = time.perf_counter() - t0
+    obj = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+    return scene, obj, first, rss0
+
+
+class _Decoded:
+    """A read-ahead that already holds every frame's decoded passes: a first visit then costs
+    the main thread's part alone (camera, unprojection, cache entry, Mesh, evaluation)."""
+    workers = 1
+
+    def __init__(self, passes):
+        self.passes = passes
+
+    def want(self, frames):
+        pass
+
+    def ready(self, frame):
+        return frame in self.passes
+
+    def take(self, frame):
+        passes = self.passes.pop(frame, None)
+        return None if passes is None else (passes, None)
+
+    def stop(self):
+        self.passes.clear()
+
+
+def frame_costs(scene, obj, frames):
+    """``(CPU seconds of one frame's read, its wall seconds, wall and CPU seconds of a first
+    visit whose passes were decoded ahead)``, medians (CPU of the visits: the mean) over
+    ``frames``: each read alone on this thread (process CPU time: OpenEXR's own decode threads
+    count too), then ``frame_set`` of each frame with its passes handed over as a read-ahead
+    hit (nothing else running; Blender's evaluation threads count in its CPU time)."""
+    from depth_cloud.core.points.passes import read_frame_passes
+    from depth_cloud.glue.sequence import playback
+    spec = playback.spec_of(obj, scene)
+    reads, walls, decoded = [], [], {}
+    for f in frames:
+        c0, t0 = time.process_time(), time.perf_counter()
+        decoded[f] = read_frame_passes(spec, f)
+        reads.append(time.process_time() - c0)
+        walls.append(time.perf_counter() - t0)
+    player = playback.player(obj.depth_cloud.sequence.uid)
+    player.prefetcher = _Decoded(decoded)
+    hits = player.read_ahead_hits
+    c0 = time.process_time()
+    main = play(scene, frames)
+    main_cpu = (time.process_time() - c0) / len(frames)
+    assert player.read_ahead_hits - hits == len(frames), "a frame was not taken from the decoded passes"
+    player.prefetcher = None
+    return statistics.median(reads), statistics.median(walls), statistics.median(main), main_cpu
+
+
+def first_visits_by_workers(frames, pattern, counts=(1, 2)):
+    """First-visit fps with each read-ahead worker count, every frame a first visit, and the
+    fps expected on more cores from the measured per-frame costs."""
+    from depth_cloud.glue.sequence import playback
+    measured = {}
+    for workers in counts:
+        scene, obj, *_ = build_lazy(frames, pattern, workers=workers)
+        times = play(scene, frames[1:])
+        player = playback.player(obj.depth_cloud.sequence.uid)
+        measured[workers] = fps(times)
+        print(f"first visits, {workers} read-ahead worker{'s' if workers > 1 else ' '}: {fps(times):6.1f} fps  "
+              f"(median {1000 * statistics.median(times):.0f} ms per frame; {player.read_ahead_hits} of "
+              f"{len(times)} frames decoded ahead)")
+    scene, obj, *_ = build_lazy(frames, pattern, prefetch=False)
+    sample = frames[1:min(len(frames), 9)]
+    read_cpu, read_wall, main, main_cpu = frame_costs(scene, obj, sample)
+    print(f"per frame: read {1000 * read_cpu:.0f} ms of CPU time ({1000 * read_wall:.0f} ms wall on one thread); "
+          f"main thread of a first visit decoded ahead {1000 * main:.0f} ms wall, {1000 * main_cpu:.0f} ms of CPU "
+          f"(points, cache, Mesh, evaluation; medians of {len(sample)} frames)")
+
+    def expect(cores):
+        # all cores share the CPU work of a frame (its read on a worker, automatic = one worker
+        # per core, and the main thread's part); the main thread's part runs one frame after another
+        cpu = cores / (read_cpu + main_cpu)
+        return min(cpu, 1.0 / main), cpu
+
+    print("expected first visits = min(cores / (read CPU + main-thread CPU per frame), "
+          "1 / main-thread wall per frame), automatic workers (one per core); other work on the machine lowers it:")
+    for cores in sorted({os.cpu_count() or 1, 8, 16}):
+        value, cpu = expect(cores)
+        bound = "the main thread" if value < cpu else "CPU time"
+        here = f"; measured here {max(measured.values()):.1f} fps" if cores == os.cpu_count() else ""
+        print(f"  {cores:2d} cores: {value:6.1f} fps, bound by {bound} (CPU alone {cpu:.1f} fps{here})")
+    return measured
+
+
 def main():
+    global W, H
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=48)
     ap.add_argument("--keep", action="store_true", help="keep the synthetic EXRs in the temp folder for reruns")
     ap.add_argument("--exr-threads", type=int, default=1, help="OpenEXR decoding threads (default 1)")
+    ap.add_argument("--size", default=f"{W}x{H}", help="frame size WIDTHxHEIGHT (default %(default)s)")
     args = ap.parse_args()
+    W, H = (int(v) for v in args.size.lower().split("x"))
 
     import bpy
     import OpenEXR
     dc = import_extension()
-    from depth_cloud.glue import preferences
     from depth_cloud.glue.sequence import playback
 
     OpenEXR.set_global_thread_count(args.exr_threads)
     frames = list(range(1, args.frames + 1))
-    folder = os.path.join(tempfile.gettempdir(), "depth_cloud_bench_sequence")
+    folder = os.path.join(tempfile.gettempdir(), "depth_cloud_bench_sequence"
+                          + ("" if (W, H) == (1920, 1080) else f"_{W}x{H}"))
     os.makedirs(folder, exist_ok=True)
     t0 = time.perf_counter()
     pattern = write_shot(folder, frames)
@@ -130,16 +243,7 @@ def main():
     # The first pass runs in a fresh process: its memory is new to the OS (page faults are
     # part of a real first playback). The later passes reuse memory the first one grew.
     for run, prefetch in enumerate((True, False, True)):
-        scene = setup_scene(frames)
-        s = scene.depth_cloud.sequence
-        s.mode, s.prefetch = 'LAZY', prefetch
-        preferences.settings().cache_mb = 8192.0
-        scene.depth_cloud.exr_path = pattern
-        rss0 = rss_bytes()
-        t0 = time.perf_counter()
-        assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
-        first = time.perf_counter() - t0
-        obj = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+        scene, obj, first, rss0 = build_lazy(frames, pattern, prefetch)
         cold = play(scene, frames[1:])
         results[prefetch] = cold
         rss1 = rss_bytes()
@@ -148,8 +252,10 @@ def main():
             rss_line = (f"process memory growth over the cold pass: {(rss1 - rss0) / 2**20:.0f} MiB for "
                         f"{len(playback.cache())} cached frames = {(rss1 - rss0) / max(1, pts):.1f} bytes per cached "
                         f"point (includes the displayed Mesh, read-ahead buffers and allocator slack)")
-        hits = playback.player(obj.depth_cloud.sequence.uid).read_ahead_hits
-        label = (("with read-ahead" if prefetch else "no read-ahead  ")
+        player = playback.player(obj.depth_cloud.sequence.uid)
+        hits = player.read_ahead_hits
+        label = ((f"with read-ahead ({player.prefetcher.workers} workers, automatic)" if prefetch
+                  else "no read-ahead  ")
                  + (", fresh process" if run == 0 else ", warm memory  "))
         print(f"cold lazy playback {label}: {fps(cold):6.1f} fps  (median {1000 * statistics.median(cold):.0f} ms, "
               f"max {1000 * max(cold):.0f} ms per frame; first frame via the operator {1000 * first:.0f} ms; "
@@ -173,6 +279,7 @@ def main():
     display = shown * (12 + 16 + 4)
     print(f"displayed frame (one Mesh: position + FLOAT_COLOR Col + radius): {display / 2**20:.1f} MiB "
           f"({shown:,} points), only for the frame on screen")
+    first_visits_by_workers(frames, pattern)
     dc.unregister()
     if not args.keep:
         for f in frames:
