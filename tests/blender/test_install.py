@@ -36,6 +36,12 @@ assert preferences.cache_budget_mb() == 123.0
 memory = importlib.import_module({module!r} + ".glue.memory")
 assert prefs.keep_memory_mb == preferences.DEFAULT_KEEP_MB
 assert memory.pad_in_force() == (memory.MIN_PAD if memory._libc() else 0), memory.pad_in_force()
+assert prefs.read_ahead_workers == 0  # Automatic by default: one worker per core
+assert preferences.read_ahead_workers() == (preferences.automatic_workers(), True)
+prefs.read_ahead_workers = 10 ** 6  # the property clamps
+assert prefs.read_ahead_workers == preferences.MAX_READ_AHEAD_WORKERS
+prefs.read_ahead_workers = 2
+assert preferences.read_ahead_workers() == (2, True)
 print("DEPTH_CLOUD_BUILT", len(clouds[0].data.points))
 """
 
