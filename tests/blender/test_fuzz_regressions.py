@@ -389,9 +389,12 @@ def test_color_argument_of_pixel_to_world_and_check_camera(scene, plane, tmp_pat
 
 
 # ----------------------------------------------------------------------------- 7. read-ahead vs Blender
-def test_no_background_read_while_blender_builds_a_cloud(scene, plane, monkeypatch):
+@pytest.mark.parametrize("route", ["operator", "this Blender's"])
+def test_no_background_read_while_blender_builds_a_cloud(scene, plane, monkeypatch, route):
     """Read-ahead threads run Python while ``bpy.ops`` releases the GIL; they are held while
-    ``new_pointcloud`` applies its modifier (core/reader_hold.py)."""
+    ``new_pointcloud`` applies its modifier (core/reader_hold.py). Where Blender has
+    ``PointCloud.resize`` (5.3) a new cloud is sized without any operator (the GIL is never
+    released); the operator route is still checked there, forced."""
     from depth_cloud.core.sequence import reader_hold
     from depth_cloud.glue import datablock
     seen = []
@@ -404,9 +407,14 @@ def test_no_background_read_while_blender_builds_a_cloud(scene, plane, monkeypat
             return real_apply(**kw)
 
     monkeypatch.setattr(datablock.bpy.ops, "object", Ops(), raising=False)
+    if route == "operator":
+        monkeypatch.setattr(datablock.compat, "resize_pointcloud", lambda pc, count: False)
     pc = datablock.new_pointcloud("held", 10)
     assert len(pc.points) == 10
-    assert seen and seen[0][0] >= 1 and seen[0][1] == 0
+    if route == "operator" or "resize" not in bpy.types.PointCloud.bl_rna.functions:
+        assert seen and seen[0][0] >= 1 and seen[0][1] == 0
+    else:
+        assert seen == []  # no operator ran: nothing to hold the readers for
 
 
 def test_reader_waits_while_held():
