@@ -23,6 +23,9 @@ by later runs), then measures in this one process, medians of ``--repeat`` after
 * **Open3D** (when importable; never a dependency): OpenEXR's read of the same file +
   ``create_from_rgbd_image`` (8-bit colour: the only RGB it takes); the build, which keeps
   float colour, should be >= 3x faster.
+* **Playback first visits** (``--sequence N``, default 12): bench_production's N-frame 16-pass
+  sequence played with 1 and with 2 read-ahead workers (a fresh cache each), a read's CPU
+  time, the main thread's part, and the fps expected on 8 and 16 cores from them.
 * **4K**: first builds at 1080p and 2160p (ms per million pixels side by side) and the peak
   memory a build adds per point (VmHWM reset through /proc/self/clear_refs; Linux).
 
@@ -143,6 +146,34 @@ def open3d_build(path, scene):
     return run
 
 
+def first_visits(scene, folder, count):
+    """bench_sequence's first visits by worker count on this Cycles scene's N-frame 16-pass
+    sequence (bench_production's, rendered once), each count with a fresh playback cache."""
+    import bpy
+
+    from bench_production import render_sequence
+    from bench_sequence import first_visits_by_workers
+    from depth_cloud.glue import preferences
+    from depth_cloud.glue.sequence import playback
+    pattern, frames = render_sequence(scene, folder, count)
+
+    def build(workers, prefetch=True):
+        playback.reset_all()
+        for ob in [o for o in scene.objects if o.depth_cloud.sequence.is_sequence or o.depth_cloud.is_cloud]:
+            bpy.data.objects.remove(ob)
+        s = scene.depth_cloud.sequence
+        s.mode, s.prefetch = 'LAZY', prefetch
+        prefs = preferences.settings()
+        prefs.cache_mb = 16384.0
+        if workers is not None:
+            prefs.read_ahead_workers = workers
+        scene.depth_cloud.exr_path = pattern
+        scene.frame_set(frames[0])
+        assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
+        return scene, next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+    first_visits_by_workers(frames, pattern, build=build)
+
+
 def peak_bytes(fn):
     """``(result, bytes)``: the resident-memory peak ``fn`` adds over what was resident before."""
     def status(key):
@@ -173,6 +204,8 @@ def main():
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--safe-repeat", type=int, default=3)
     ap.add_argument("--no-4k", action="store_true")
+    ap.add_argument("--sequence", type=int, default=12, metavar="N",
+                    help="first visits of an N-frame 16-pass sequence with 1 and 2 read-ahead workers (0: skip)")
     args = ap.parse_args()
     w, h = map(int, args.size.lower().split("x"))
     listed = lambda text: [c.strip().upper() for c in text.split(",") if c.strip()]  # noqa: E731
@@ -279,6 +312,11 @@ def main():
             if codec != ref_codec:
                 t_other, _ = timed(open3d_build(files[codec], scene), repeat=args.repeat, warmup=1)
                 say(f"  {codec:6s} Open3D {1e3 * t_other:7.1f} ms, build {t_other / results[codec]:.1f}x faster")
+
+    if args.sequence:
+        say("\nplayback first visits (every frame read from its EXR), by read-ahead workers (the preferences' "
+            "Read-Ahead Workers; automatic = one per core):")
+        first_visits(scene, folder, args.sequence)
 
     if not args.no_4k:
         say("\nsize: first builds of the ZIP Combined + Z render at two sizes (Cycles renders of the same scene)")

@@ -308,12 +308,10 @@ def main():
     dc.unregister()
 
 
-def play_sequence(scene, folder, count):
-    import bpy
+def render_sequence(scene, folder, count):
+    """``(pattern, frames)`` of an N-frame 16-pass ZIP sequence of this scene with the camera
+    moving along x (keyframed), rendered once into ``folder``."""
     from mathutils import Matrix
-
-    from depth_cloud.glue import preferences
-    from depth_cloud.glue.sequence import playback
     frames = list(range(1, count + 1))
     seq_dir = os.path.join(folder, f"sequence16_{count}")
     os.makedirs(seq_dir, exist_ok=True)
@@ -332,6 +330,15 @@ def play_sequence(scene, folder, count):
         if not os.path.isfile(path):
             scene.frame_set(f)
             render_once(scene, path, "ZIP", PASSES_16)
+    return pattern, frames
+
+
+def play_sequence(scene, folder, count):
+    import bpy
+
+    from depth_cloud.glue import preferences
+    from depth_cloud.glue.sequence import playback
+    pattern, frames = render_sequence(scene, folder, count)
     s = scene.depth_cloud.sequence
     s.mode, s.prefetch = 'LAZY', True
     preferences.settings().cache_mb = 16384.0

@@ -176,20 +176,25 @@ def frame_costs(scene, obj, frames):
     return statistics.median(reads), statistics.median(walls), statistics.median(main), main_cpu
 
 
-def first_visits_by_workers(frames, pattern, counts=(1, 2)):
+def first_visits_by_workers(frames, pattern, counts=(1, 2), build=None):
     """First-visit fps with each read-ahead worker count, every frame a first visit, and the
-    fps expected on more cores from the measured per-frame costs."""
+    fps expected on more cores from the measured per-frame costs. ``build(workers, prefetch)
+    -> (scene, obj, ...)``: a lazy sequence of ``pattern`` built afresh (default: this bench's
+    synthetic scene; ``bench/bench_floor.py`` passes its Cycles scene's)."""
     from depth_cloud.glue.sequence import playback
+    if build is None:
+        def build(workers, prefetch=True):
+            return build_lazy(frames, pattern, prefetch=prefetch, workers=workers)
     measured = {}
     for workers in counts:
-        scene, obj, *_ = build_lazy(frames, pattern, workers=workers)
+        scene, obj, *_ = build(workers)
         times = play(scene, frames[1:])
         player = playback.player(obj.depth_cloud.sequence.uid)
         measured[workers] = fps(times)
         print(f"first visits, {workers} read-ahead worker{'s' if workers > 1 else ' '}: {fps(times):6.1f} fps  "
               f"(median {1000 * statistics.median(times):.0f} ms per frame; {player.read_ahead_hits} of "
               f"{len(times)} frames decoded ahead)")
-    scene, obj, *_ = build_lazy(frames, pattern, prefetch=False)
+    scene, obj, *_ = build(None, prefetch=False)
     sample = frames[1:min(len(frames), 9)]
     read_cpu, read_wall, main, main_cpu = frame_costs(scene, obj, sample)
     print(f"per frame: read {1000 * read_cpu:.0f} ms of CPU time ({1000 * read_wall:.0f} ms wall on one thread); "
