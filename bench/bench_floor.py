@@ -122,14 +122,12 @@ def safe_read(path):
     return [f.get(name) for name in USED]
 
 
-def open3d_build(path, scene):
+def open3d_build(path, lens, sensor_width):
     """OpenEXR's read + Open3D's ``create_from_rgbd_image`` with float colour, or None."""
     try:
         import open3d as o3d
     except ImportError:
         return None
-    cam = scene.camera.data
-
     def run(ch=None):
         ch = ch or openexr_read(path, os.cpu_count() or 1)
         z = ch["ViewLayer.Depth.Z"]
@@ -140,7 +138,7 @@ def open3d_build(path, scene):
         depth = o3d.geometry.Image(np.ascontiguousarray(np.where(z < 1e9, z, 0), dtype=np.float32))
         rgbd = o3d.geometry.RGBDImage.create_from_color_and_depth(color, depth, depth_scale=1.0, depth_trunc=1e9,
                                                                   convert_rgb_to_intensity=False)
-        fx = cam.lens / cam.sensor_width * w
+        fx = lens / sensor_width * w
         intr = o3d.camera.PinholeCameraIntrinsic(w, h, fx, fx, w / 2 - 0.5, h / 2 - 0.5)
         return o3d.geometry.PointCloud.create_from_rgbd_image(rgbd, intr)
     return run
@@ -172,6 +170,18 @@ def first_visits(scene, folder, count):
         assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
         return scene, next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
     first_visits_by_workers(frames, pattern, build=build)
+
+
+def release_playback(scene):
+    """The sequence, its cached frames and ready meshes gone (what follows starts lean)."""
+    import bpy
+
+    from depth_cloud.glue.sequence import playback
+    playback.reset_all()
+    for ob in [o for o in scene.objects if o.depth_cloud.sequence.is_sequence]:
+        bpy.data.objects.remove(ob)
+    for mesh in [m for m in bpy.data.meshes if m.users == 0]:
+        bpy.data.meshes.remove(mesh)
 
 
 def peak_bytes(fn):
@@ -226,6 +236,7 @@ def main():
     say(f"fresh memory: {cost:.0f} ms per 100 MB on first touch"
         + (f"; malloc tunables: {tunables}" if tunables else ""))
     scene = make_scene(w, h)
+    lens = (scene.camera.data.lens, scene.camera.data.sensor_width)  # for Open3D, after the scene is gone
     name = lambda kind, codec: os.path.join(folder, f"{kind}_{codec}.exr")  # noqa: E731
     files = {}
     set_output(scene, "ZIP", ("z",))  # an EXR output first: its color depth offers '32'
@@ -291,32 +302,11 @@ def main():
                 f"{1e3 * on16:14.1f} {1e3 * on:6.1f} {on16 / on:5.2f}x "
                 f"{'met' if max(off16 / off, on16 / on) <= 1.2 else 'NOT MET'}")
 
-    ref_codec = "ZIP" if "ZIP" in results else codecs[0]
-    run = open3d_build(files[ref_codec], scene)
-    if run is None:
-        say("\nOpen3D: not importable here (skipped; never a dependency)")
-    else:
-        import open3d as o3d
-        t_o3d, cloud = timed(run, repeat=args.repeat, warmup=1)
-        say(f"\nOpen3D {o3d.__version__}: OpenEXR read + create_from_rgbd_image (8-bit colour), {ref_codec}: "
-            f"{1e3 * t_o3d:.1f} ms for {len(cloud.points):,} points (no Blender datablock); the first build "
-            f"{1e3 * results[ref_codec]:.1f} ms (float colour): {t_o3d / results[ref_codec]:.1f}x faster "
-            "(target >= 3x)")
-        ch = openexr_read(files[ref_codec], os.cpu_count() or 1)
-        t_create, _ = timed(lambda: run(ch), repeat=args.repeat, warmup=1)
-        t_read, _ = floor_read(files[ref_codec], args.repeat)
-        after = results[ref_codec] - t_read
-        say(f"  both read the same file: Open3D's work after the read {1e3 * t_create:.1f} ms, the build's "
-            f"{1e3 * after:.1f} ms (first build - OpenEXR's read): {t_create / after:.1f}x")
-        for codec in codecs:
-            if codec != ref_codec:
-                t_other, _ = timed(open3d_build(files[codec], scene), repeat=args.repeat, warmup=1)
-                say(f"  {codec:6s} Open3D {1e3 * t_other:7.1f} ms, build {t_other / results[codec]:.1f}x faster")
-
     if args.sequence:
         say("\nplayback first visits (every frame read from its EXR), by read-ahead workers (the preferences' "
             "Read-Ahead Workers; automatic = one per core):")
         first_visits(scene, folder, args.sequence)
+        release_playback(scene)
 
     if not args.no_4k:
         say("\nsize: first builds of the ZIP Combined + Z render at two sizes (Cycles renders of the same scene)")
@@ -339,6 +329,29 @@ def main():
             mem = f", peak memory {peak / count:.0f} B per point ({peak / 2**20:.0f} MiB)" if peak else ""
             say(f"  {sw}x{sh}: {1e3 * t:7.1f} ms, {count:,} points, {1e9 * per:.1f} ms per million pixels "
                 f"({per / base:.2f}x the {w}x{h} rate){mem}")
+    # last: Open3D's OpenMP threads may keep spinning after it returns
+    ref_codec = "ZIP" if "ZIP" in results else codecs[0]
+    run = open3d_build(files[ref_codec], *lens)
+    if run is None:
+        say("\nOpen3D: not importable here (skipped; never a dependency)")
+    else:
+        import open3d as o3d
+        t_o3d, cloud = timed(run, repeat=args.repeat, warmup=1)
+        say(f"\nOpen3D {o3d.__version__}: OpenEXR read + create_from_rgbd_image (8-bit colour), {ref_codec}: "
+            f"{1e3 * t_o3d:.1f} ms for {len(cloud.points):,} points (no Blender datablock); the first build "
+            f"{1e3 * results[ref_codec]:.1f} ms (float colour): {t_o3d / results[ref_codec]:.1f}x faster "
+            "(target >= 3x)")
+        ch = openexr_read(files[ref_codec], os.cpu_count() or 1)
+        t_create, _ = timed(lambda: run(ch), repeat=args.repeat, warmup=1)
+        t_read, _ = floor_read(files[ref_codec], args.repeat)
+        after = results[ref_codec] - t_read
+        say(f"  both read the same file: Open3D's work after the read {1e3 * t_create:.1f} ms, the build's "
+            f"{1e3 * after:.1f} ms (first build - OpenEXR's read): {t_create / after:.1f}x")
+        for codec in codecs:
+            if codec != ref_codec:
+                t_other, _ = timed(open3d_build(files[codec], *lens), repeat=args.repeat, warmup=1)
+                say(f"  {codec:6s} Open3D {1e3 * t_other:7.1f} ms, build {t_other / results[codec]:.1f}x faster")
+
     dc.unregister()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..core.diagnostics import strict_error
 from ..core.points.inputs import SourceSpec
-from . import datablock, display, inputs, objects
+from . import datablock, display, inputs, memory, objects
 from .checks.camera_check import check_for_build
 
 
@@ -38,6 +38,11 @@ def build_cloud_object(scene, spec: SourceSpec, frame: int | None = None, camera
     (position, color, radius). ``strict``: a warning raises ``StrictWarningError`` before the
     scene is touched; ``on_warnings(diagnostics)`` is called there too (the API's
     ``warnings.warn``: a script's "error" filter stops the build with the scene untouched)."""
+    with memory.heap_only():  # the build's arrays reuse what earlier builds freed (glue/memory.py)
+        return _build_cloud_object(scene, spec, frame, camera, clip, pixel_ids, strict, on_warnings)
+
+
+def _build_cloud_object(scene, spec, frame, camera, clip, pixel_ids, strict, on_warnings):
     frame = scene.frame_current if frame is None else int(frame)
     if pixel_ids is None:
         pixel_ids = scene.depth_cloud.pixel_ids

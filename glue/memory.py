@@ -17,18 +17,24 @@ with Blender instead of going back to the system.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import math
+import os
+import re
 import sys
+import threading
 
 from . import preferences
 
-M_TOP_PAD = -2  # glibc's malloc.h
+M_TOP_PAD, M_MMAP_MAX = -2, -4  # glibc's malloc.h
+DEFAULT_MMAP_MAX = 65536  # glibc's, unless the process was started with its tunable set
 BYTES_PER_POINT = 160  # a build's Blender arrays and their temporaries, rounded up
 MIN_PAD = 256 << 20
 
-_state = {"libc": None, "pad": 0}
+_state = {"libc": None, "pad": 0, "heap_only": 0}
+_lock = threading.Lock()
 
 
 def _libc():
@@ -71,3 +77,44 @@ def keep_for(points: int) -> int:
 def pad_in_force() -> int:
     """The pad this process set (0: none), for tests and the bench."""
     return _state["pad"]
+
+
+def _mmap_max() -> int:
+    """The process's ``M_MMAP_MAX`` at start (``MALLOC_MMAP_MAX_`` or the ``glibc.malloc.mmap_max``
+    tunable when set, else glibc's default)."""
+    text = os.environ.get("GLIBC_TUNABLES", "")
+    found = re.search(r"glibc\.malloc\.mmap_max=(\d+)", text)
+    value = found.group(1) if found else os.environ.get("MALLOC_MMAP_MAX_", "")
+    return int(value) if str(value).isdigit() else DEFAULT_MMAP_MAX
+
+
+@contextlib.contextmanager
+def heap_only():
+    """While a build makes its arrays (numpy's and Blender's), glibc serves every allocation
+    from the heap instead of mapping blocks of more than ~32 MB afresh (``M_MMAP_MAX`` 0): a
+    1080p cloud's colours (33 MB) and every array of a 4K frame are such blocks, and fresh
+    memory costs ~100 ms per 100 MB here. With the pad (:func:`keep_for`) the next build reuses
+    them. Restored when the outermost block ends; nothing when ``keep_memory_mb`` is 0 or the
+    C library is not glibc. Process-wide while it lasts (the allocator is), so kept short: one
+    build, one frame shown."""
+    libc = _libc() if limit_bytes() > 0 else None
+    if not libc:
+        yield
+        return
+    with _lock:
+        if _state["heap_only"] == 0:
+            libc.mallopt(M_MMAP_MAX, 0)
+        _state["heap_only"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["heap_only"] -= 1
+            if _state["heap_only"] == 0:
+                libc.mallopt(M_MMAP_MAX, _mmap_max())
+
+
+def heap_only_depth() -> int:
+    """How many :func:`heap_only` blocks are open (for tests)."""
+    with _lock:
+        return _state["heap_only"]

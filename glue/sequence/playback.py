@@ -33,7 +33,7 @@ from ...core.sequence.framecache import (
     decode_colors,
     decode_normals,
 )
-from .. import datablock, inputs, preferences
+from .. import datablock, inputs, memory, preferences
 from ..frames import is_stepping
 from ..source import reading_options, sequence_spec
 from . import frame_meshes
@@ -369,6 +369,11 @@ def _holding(obj, player):
 
 
 def _build_visit(player: Player, obj, scene, target: int, depsgraph):
+    with memory.heap_only():  # the frame's arrays reuse what earlier frames freed (glue/memory.py)
+        return _visit(player, obj, scene, target, depsgraph)
+
+
+def _visit(player: Player, obj, scene, target: int, depsgraph):
     path, _color = spec_of(obj, scene).paths(target)
     failed = player.failed.get(target)
     if failed is not None and failed[1] == _stat(path):
