@@ -41,7 +41,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import fresh_memory_cost, import_extension, malloc_env, timed  # noqa: E402
+from _common import import_extension, machine_lines, timed  # noqa: E402
 from bench_production import PASSES_16, first_build, make_scene, render_once, say, set_output  # noqa: E402
 
 CODECS = ("NONE", "RLE", "ZIPS", "ZIP", "PIZ", "PXR24", "B44", "B44A", "DWAA", "DWAB")
@@ -150,8 +150,7 @@ def first_visits(scene, folder, count):
     import bpy
 
     from bench_production import render_sequence
-    from bench_sequence import first_visits_by_workers
-    from depth_cloud.glue import preferences
+    from bench_sequence import first_visits_by_workers, lazy_sequence
     from depth_cloud.glue.sequence import playback
     pattern, frames = render_sequence(scene, folder, count)
 
@@ -159,16 +158,8 @@ def first_visits(scene, folder, count):
         playback.reset_all()
         for ob in [o for o in scene.objects if o.depth_cloud.sequence.is_sequence or o.depth_cloud.is_cloud]:
             bpy.data.objects.remove(ob)
-        s = scene.depth_cloud.sequence
-        s.mode, s.prefetch = 'LAZY', prefetch
-        prefs = preferences.settings()
-        prefs.cache_mb = 16384.0
-        if workers is not None:
-            prefs.read_ahead_workers = workers
-        scene.depth_cloud.exr_path = pattern
         scene.frame_set(frames[0])
-        assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
-        return scene, next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
+        return scene, lazy_sequence(scene, pattern, prefetch, workers, cache_mb=16384.0)[0]
     first_visits_by_workers(frames, pattern, build=build)
 
 
@@ -229,12 +220,8 @@ def main():
 
     folder = os.path.join(args.cache, f"{w}x{h}_b{bpy.app.version[0]}{bpy.app.version[1]}")
     os.makedirs(folder, exist_ok=True)
-    say(f"bpy {bpy.app.version_string}, OpenEXR {OpenEXR.__version__}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)")
-    cost, faults = fresh_memory_cost()
-    tunables = malloc_env()
-    say(f"fresh memory: {cost:.0f} ms per 100 MB on first touch"
-        + (f"; malloc tunables: {tunables}" if tunables else ""))
+    for line in machine_lines(bpy, OpenEXR):
+        say(line)
     scene = make_scene(w, h)
     lens = (scene.camera.data.lens, scene.camera.data.sensor_width)  # for Open3D, after the scene is gone
     name = lambda kind, codec: os.path.join(folder, f"{kind}_{codec}.exr")  # noqa: E731

@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import fresh_memory_cost, import_extension, malloc_env, timed  # noqa: E402
+from _common import import_extension, machine_lines, timed  # noqa: E402
 
 PASSES_16 = ("z", "normal", "vector", "diffuse_direct", "diffuse_indirect", "diffuse_color", "glossy_direct",
              "glossy_indirect", "glossy_color", "ambient_occlusion", "emit", "environment", "position", "mist",
@@ -240,12 +240,8 @@ def main():
 
     folder = os.path.join(args.cache, f"{w}x{h}_b{bpy.app.version[0]}{bpy.app.version[1]}")
     os.makedirs(folder, exist_ok=True)
-    say(f"bpy {bpy.app.version_string}, OpenEXR {OpenEXR.__version__}, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.2f} (other work on the machine slows every figure)")
-    cost, faults = fresh_memory_cost()
-    tunables = malloc_env()
-    say(f"fresh memory: {cost:.0f} ms per 100 MB on first touch ({faults} page faults for 64 MB; a 1080p cloud's "
-        "attributes are ~66 MB of it per build)" + (f"; malloc tunables: {tunables}" if tunables else ""))
+    for line in machine_lines(bpy, OpenEXR):
+        say(line)
     say(f"renders: {folder}")
     scene = make_scene(w, h)
     files = {}

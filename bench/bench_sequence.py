@@ -109,23 +109,28 @@ def fps(times):
 def build_lazy(frames, pattern, prefetch=True, workers=None):
     """A fresh scene (the playback cache emptied by the factory reset) with a lazy sequence
     of ``pattern`` built; ``workers``: the preferences' Read-Ahead Workers (0 = automatic)."""
+    scene = setup_scene(frames)
+    rss0 = rss_bytes()
+    obj, first = lazy_sequence(scene, pattern, prefetch, workers, cache_mb=8192.0)
+    return scene, obj, first, rss0
+
+
+def lazy_sequence(scene, pattern, prefetch=True, workers=None, cache_mb=8192.0):
+    """``(object, seconds)``: Build Sequence of ``pattern`` in ``scene`` as a lazy sequence
+    (``workers``: the preferences' Read-Ahead Workers, 0 = automatic; None: as set)."""
     import bpy
 
     from depth_cloud.glue import preferences
-    scene = setup_scene(frames)
     s = scene.depth_cloud.sequence
     s.mode, s.prefetch = 'LAZY', prefetch
     prefs = preferences.settings()
-    prefs.cache_mb = 8192.0
+    prefs.cache_mb = cache_mb
     if workers is not None:
         prefs.read_ahead_workers = workers
     scene.depth_cloud.exr_path = pattern
-    rss0 = rss_bytes()
     t0 = time.perf_counter()
     assert bpy.ops.depth_cloud.build_sequence() == {'FINISHED'}
-    first = time.perf_counter() - t0
-    obj = next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence)
-    return scene, obj, first, rss0
+    return next(o for o in scene.objects if o.depth_cloud.sequence.is_sequence), time.perf_counter() - t0
 
 
 class _Decoded:
