@@ -12,9 +12,10 @@ import warnings
 import numpy as np
 import pytest
 
+from paths import OPENEXR_IMAGES
 from scenes import add_camera, add_primitives, read_ground_truth, render, setup_render, write_exr
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
+DATA = OPENEXR_IMAGES  # ../shared/data/openexr-images beside the repository (tests/paths.py)
 BOUND = 5e-5  # p99 |point - Position pass| <= 5e-5 x depth
 
 

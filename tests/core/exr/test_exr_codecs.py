@@ -16,8 +16,9 @@ from depth_cloud.core.errors import DepthCloudError, SettingsError, SourceFileEr
 from depth_cloud.core.exr import codecs as exr_codecs
 from depth_cloud.core.exr import host as exr_host
 from depth_cloud.core.exr.read import import_openexr, read_exr
+from paths import OPENEXR_IMAGES
 
-DATA = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "openexr-images")
+DATA = OPENEXR_IMAGES  # ../shared/data/openexr-images beside the repository (tests/paths.py)
 CODECS = {"NONE": OpenEXR.NO_COMPRESSION, "RLE": OpenEXR.RLE_COMPRESSION, "ZIPS": OpenEXR.ZIPS_COMPRESSION,
           "ZIP": OpenEXR.ZIP_COMPRESSION, "PIZ": OpenEXR.PIZ_COMPRESSION, "PXR24": OpenEXR.PXR24_COMPRESSION,
           "B44": OpenEXR.B44_COMPRESSION, "B44A": OpenEXR.B44A_COMPRESSION}
